@@ -1,0 +1,148 @@
+//! One simulated agent turn: the span tree a real agent makes, with a little CPU work in each step.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+/// The spans a turn makes, in the order of [`Counts::by_name`].
+pub const SPAN_NAMES: [&str; 8] = [
+    "agent.turn",
+    "agent.prepare_context",
+    "context.assembly",
+    "memory.recall",
+    "llm.chat",
+    "agent.tool_loop",
+    "tool.execute",
+    "agent.persist_message",
+];
+
+/// Spans the demo itself created, by name, and turns completed.
+#[derive(Default)]
+pub struct Counts {
+    spans: [AtomicU64; SPAN_NAMES.len()],
+    turns: AtomicU64,
+}
+
+impl Counts {
+    fn span(&self, name: &str) {
+        if cfg!(feature = "profiling") {
+            if let Some(i) = SPAN_NAMES.iter().position(|n| *n == name) {
+                self.spans[i].fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// `{"summary":{"spans_created":N,"turns":T,"by_name":{...}}}`
+    pub fn summary_json(&self) -> String {
+        let by_name: BTreeMap<&str, u64> = SPAN_NAMES
+            .iter()
+            .zip(&self.spans)
+            .map(|(n, c)| (*n, c.load(Relaxed)))
+            .collect();
+        let total: u64 = by_name.values().sum();
+        let summary = serde_json::json!({
+            "summary": { "spans_created": total, "turns": self.turns.load(Relaxed), "by_name": by_name }
+        });
+        summary.to_string()
+    }
+}
+
+/// Runs turns at `rate` per second (0: as fast as possible) until `stop`.
+pub fn run_worker(worker: usize, rate: f64, stop: &AtomicBool, counts: &Counts) {
+    let interval = (rate > 0.0).then(|| Duration::from_secs_f64(1.0 / rate));
+    let mut next = Instant::now();
+    let mut n = 0u64;
+    while !stop.load(Relaxed) {
+        turn(worker, n, counts);
+        counts.turns.fetch_add(1, Relaxed);
+        n += 1;
+        if let Some(i) = interval {
+            next += i;
+            let now = Instant::now();
+            if next > now {
+                std::thread::sleep(next - now);
+            } else {
+                next = now;
+            }
+        }
+    }
+}
+
+#[livetel::instrument(name = "agent.turn", skip(counts))]
+fn turn(worker: usize, turn: u64, counts: &Counts) {
+    counts.span("agent.turn");
+    let context = prepare_context(turn, counts);
+    let prompt = format!("turn {turn} of worker {worker}: {context}");
+    let reply = llm_chat("sim-small-1", &prompt, counts);
+    tool_loop(&reply, counts);
+    persist_message(&reply, counts);
+}
+
+#[livetel::instrument(name = "agent.prepare_context", skip(counts))]
+fn prepare_context(turn: u64, counts: &Counts) -> u64 {
+    counts.span("agent.prepare_context");
+    context_assembly(turn, counts)
+}
+
+#[livetel::instrument(name = "context.assembly", skip(counts))]
+fn context_assembly(turn: u64, counts: &Counts) -> u64 {
+    counts.span("context.assembly");
+    memory_recall(turn % 7, counts) ^ work(64)
+}
+
+#[livetel::instrument(name = "memory.recall", skip(counts))]
+fn memory_recall(key: u64, counts: &Counts) -> u64 {
+    counts.span("memory.recall");
+    work(128 + key)
+}
+
+#[livetel::instrument(
+    name = "llm.chat",
+    skip(counts),
+    fields(
+        gen_ai.operation.name = "chat",
+        gen_ai.system = "livetel-sim",
+        gen_ai.usage.input_tokens = tracing::field::Empty,
+        gen_ai.usage.output_tokens = tracing::field::Empty
+    )
+)]
+fn llm_chat(model: &str, prompt: &str, counts: &Counts) -> String {
+    counts.span("llm.chat");
+    let input_tokens = prompt.split_whitespace().count() as u64;
+    let output_tokens = 16 + work(256) % 16;
+    tracing::Span::current()
+        .record("gen_ai.usage.input_tokens", input_tokens)
+        .record("gen_ai.usage.output_tokens", output_tokens);
+    format!("{model} replies with {output_tokens} tokens")
+}
+
+#[livetel::instrument(name = "agent.tool_loop", skip_all)]
+fn tool_loop(reply: &str, counts: &Counts) {
+    counts.span("agent.tool_loop");
+    let calls = 1 + reply.len() % 3;
+    for i in 0..calls {
+        tool_execute(if i % 2 == 0 { "search" } else { "calculator" }, counts);
+    }
+}
+
+#[livetel::instrument(name = "tool.execute", skip(counts))]
+fn tool_execute(tool: &str, counts: &Counts) {
+    counts.span("tool.execute");
+    black_box(work(96 + tool.len() as u64));
+}
+
+#[livetel::instrument(name = "agent.persist_message", skip_all)]
+fn persist_message(reply: &str, counts: &Counts) {
+    counts.span("agent.persist_message");
+    black_box(work(32 + reply.len() as u64));
+}
+
+/// A little deterministic CPU work standing in for real work.
+fn work(rounds: u64) -> u64 {
+    let mut x = black_box(0x9e37_79b9_7f4a_7c15u64);
+    for i in 0..rounds {
+        x = (x ^ i).wrapping_mul(0x100_0000_01b3).rotate_left(7);
+    }
+    black_box(x)
+}

@@ -1,0 +1,336 @@
+//! The `local` backend: Chrome trace JSON (the "JSON Array Format"), which Perfetto and `chrome://tracing` open.
+//!
+//! Why not `tracing-chrome`: its per-thread channel sender is shared by every `ChromeLayer` of the process, so a
+//! layer built after a flip gets nothing from threads that already wrote; its writer thread `unwrap`s write
+//! errors (a full disk kills it silently); and its file is valid JSON only once its guard drops. This writer
+//! keeps one channel per file, reports I/O errors in status, and leaves the file valid JSON after every batch:
+//! each batch is written in one `pwrite` that ends with `\n]`, and the next batch starts by overwriting that
+//! bracket. A process killed at any moment leaves a file that loads, up to its last batch.
+//!
+//! Spans are written as complete (`"ph":"X"`) events when they close, so a file never holds an end without its
+//! begin, however a flip cuts through a trace.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::Record;
+use crate::clock;
+use crate::counters::Counters;
+
+/// Records a file's queue holds before new ones are dropped (and counted): about 3 MiB of queue.
+const QUEUE_CAPACITY: usize = 32 * 1024;
+/// A batch is written once it reaches this size, or when the queue runs dry.
+const BATCH_BYTES: usize = 256 * 1024;
+
+/// What the control thread learns about a sink: its file and its last error.
+#[derive(Debug, Default)]
+pub(crate) struct SinkState {
+    pub(crate) last_error: Mutex<Option<String>>,
+}
+
+/// A Chrome trace file and the thread that writes it.
+/// What travels to the writer thread.
+enum Msg {
+    Record(Record),
+    /// Answered once everything queued before it is written.
+    Flush(mpsc::Sender<()>),
+}
+
+pub(crate) struct ChromeSink {
+    tx: SyncSender<Msg>,
+    closed: AtomicBool,
+    path: PathBuf,
+    state: Arc<SinkState>,
+    done: Mutex<Option<Receiver<()>>>,
+    shutdown_timeout: Duration,
+}
+
+/// Settings a sink is built from; equal settings share one sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChromeSettings {
+    pub(crate) dir: PathBuf,
+    pub(crate) session_id: String,
+    pub(crate) service_name: String,
+}
+
+impl ChromeSink {
+    /// Creates `dir` if needed and a new file `{session_id}_{timestamp}.json` in it, and starts its writer.
+    pub(crate) fn create(
+        settings: &ChromeSettings,
+        counters: Arc<Counters>,
+        on_error: Arc<dyn Fn() + Send + Sync>,
+    ) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&settings.dir)?;
+        let (file, path) = create_unique(&settings.dir, &settings.session_id)?;
+        let (tx, rx) = mpsc::sync_channel(QUEUE_CAPACITY);
+        let (done_tx, done_rx) = mpsc::channel();
+        let state = Arc::new(SinkState::default());
+        let mut writer = Writer::new(file, rx, counters, Arc::clone(&state), on_error);
+        writer.start(&settings.service_name)?;
+        std::thread::Builder::new()
+            .name("livetel-chrome".into())
+            .spawn(move || {
+                writer.run();
+                let _ = done_tx.send(());
+            })?;
+        Ok(ChromeSink {
+            tx,
+            closed: AtomicBool::new(false),
+            path,
+            state,
+            done: Mutex::new(Some(done_rx)),
+            shutdown_timeout: Duration::from_secs(5),
+        })
+    }
+
+    /// The file being written.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The last I/O error, if any.
+    pub(crate) fn last_error(&self) -> Option<String> {
+        self.state.last_error.lock().ok()?.clone()
+    }
+
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    /// Queues a record without blocking; a span that cannot be queued is counted as dropped.
+    #[inline]
+    pub(crate) fn send(&self, record: Record, counters: &Counters) {
+        let is_span = record.dur_ns.is_some();
+        let queued = !self.is_closed()
+            && match self.tx.try_send(Msg::Record(record)) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+            };
+        if !queued && is_span {
+            counters.dropped.add(1);
+        }
+    }
+
+    /// Waits, until `deadline` at the latest, for everything queued so far to be written.
+    pub(crate) fn flush(&self, deadline: Instant) {
+        let (tx, rx) = mpsc::channel();
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        let sent = self.tx.send_timeout_compat(Msg::Flush(tx), timeout);
+        if sent {
+            let _ = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for ChromeSink {
+    /// Dropping the sender lets the writer drain what is queued and stop; wait for it, within a time limit.
+    fn drop(&mut self) {
+        let done = self.done.lock().ok().and_then(|mut d| d.take());
+        // `self.tx` is dropped after this body; drop a clone-free handle first by swapping in a dead channel.
+        let (dead, _) = mpsc::sync_channel(0);
+        drop(std::mem::replace(&mut self.tx, dead));
+        if let Some(done) = done {
+            let _ = done.recv_timeout(self.shutdown_timeout);
+        }
+    }
+}
+
+fn create_unique(dir: &Path, session_id: &str) -> std::io::Result<(File, PathBuf)> {
+    let stamp = timestamp();
+    for n in 0u32.. {
+        let name = match n {
+            0 => format!("{session_id}_{stamp}.json"),
+            n => format!("{session_id}_{stamp}-{n}.json"),
+        };
+        let path = dir.join(name);
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(f) => return Ok((f, path)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 10_000 => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+fn timestamp() -> String {
+    let fmt = time::macros::format_description!(
+        "[year][month][day]T[hour][minute][second]_[subsecond digits:3]"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(fmt)
+        .unwrap_or_else(|_| "0".to_owned())
+}
+
+struct Writer {
+    file: File,
+    /// Offset of the closing `\n]`, where the next batch goes.
+    pos: u64,
+    rx: Receiver<Msg>,
+    counters: Arc<Counters>,
+    state: Arc<SinkState>,
+    on_error: Arc<dyn Fn() + Send + Sync>,
+    seen_tids: HashSet<u64>,
+    buf: String,
+    pid: u32,
+}
+
+impl Writer {
+    fn new(
+        file: File,
+        rx: Receiver<Msg>,
+        counters: Arc<Counters>,
+        state: Arc<SinkState>,
+        on_error: Arc<dyn Fn() + Send + Sync>,
+    ) -> Self {
+        let pid = std::process::id();
+        Writer {
+            file,
+            pos: 0,
+            rx,
+            counters,
+            state,
+            on_error,
+            seen_tids: HashSet::new(),
+            buf: String::new(),
+            pid,
+        }
+    }
+
+    /// Writes the opening bracket and the process name, leaving a valid (empty) trace.
+    fn start(&mut self, service_name: &str) -> std::io::Result<()> {
+        let name = serde_json::to_string(service_name).unwrap_or_else(|_| "\"livetel\"".into());
+        let head = format!(
+            "[\n{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{},\"tid\":0,\"args\":{{\"name\":{name}}}}}",
+            self.pid
+        );
+        self.file.write_all_at(format!("{head}\n]").as_bytes(), 0)?;
+        self.pos = head.len() as u64;
+        Ok(())
+    }
+
+    fn run(&mut self) {
+        let mut spans = 0;
+        let mut waiting = Vec::new();
+        while let Ok(first) = self.rx.recv() {
+            let mut next = Some(first);
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Record(r) => spans += self.encode(&r),
+                    Msg::Flush(reply) => waiting.push(reply),
+                }
+                if self.buf.len() < BATCH_BYTES {
+                    next = self.rx.try_recv().ok();
+                }
+            }
+            if !self.buf.is_empty() {
+                self.write_batch(spans);
+            }
+            spans = 0;
+            for w in waiting.drain(..) {
+                let _ = w.send(());
+            }
+        }
+    }
+
+    /// Appends one event; returns 1 for a span, 0 for an instant event (the span counters count spans).
+    fn encode(&mut self, r: &Record) -> u64 {
+        if self.seen_tids.insert(r.tid) {
+            let name = clock::thread_name(r.tid).unwrap_or_else(|| format!("thread-{}", r.tid));
+            let name = serde_json::to_string(&name).unwrap_or_default();
+            let _ = write!(
+                self.buf,
+                ",\n{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{},\"tid\":{},\"args\":{{\"name\":{name}}}}}",
+                self.pid, r.tid
+            );
+        }
+        let name = serde_json::to_string(r.name).unwrap_or_default();
+        let cat = serde_json::to_string(r.target).unwrap_or_default();
+        let ts = Micros(r.start_ns);
+        let _ = match r.dur_ns {
+            Some(d) => write!(
+                self.buf,
+                ",\n{{\"ph\":\"X\",\"name\":{name},\"cat\":{cat},\"ts\":{ts},\"dur\":{}",
+                Micros(d)
+            ),
+            None => write!(
+                self.buf,
+                ",\n{{\"ph\":\"i\",\"s\":\"t\",\"name\":{name},\"cat\":{cat},\"ts\":{ts}"
+            ),
+        };
+        let _ = write!(self.buf, ",\"pid\":{},\"tid\":{}", self.pid, r.tid);
+        if let Some(args) = &r.args {
+            let _ = write!(self.buf, ",\"args\":{{{args}}}");
+        }
+        self.buf.push('}');
+        u64::from(r.dur_ns.is_some())
+    }
+
+    /// Writes the batch and a closing bracket in one call; on error, restores the file's last valid end.
+    fn write_batch(&mut self, n: u64) {
+        self.buf.push_str("\n]");
+        let result = self.file.write_all_at(self.buf.as_bytes(), self.pos);
+        let written = (self.buf.len() - 2) as u64;
+        self.buf.clear();
+        match result {
+            Ok(()) => {
+                self.pos += written;
+                self.counters.exported.add(n);
+            }
+            Err(e) => {
+                self.counters.dropped.add(n);
+                // Cut the partial batch off and put the bracket back: the file stays loadable.
+                let _ = self
+                    .file
+                    .set_len(self.pos)
+                    .and_then(|()| self.file.write_all_at(b"\n]", self.pos));
+                if let Ok(mut last) = self.state.last_error.lock() {
+                    *last = Some(format!("writing the trace file failed: {e}"));
+                }
+                (self.on_error)();
+            }
+        }
+    }
+}
+
+/// `SyncSender` has no `send_timeout`: try, then retry briefly, so a flush never waits on a stuck writer forever.
+trait SendTimeout {
+    fn send_timeout_compat(&self, msg: Msg, timeout: Duration) -> bool;
+}
+
+impl SendTimeout for SyncSender<Msg> {
+    fn send_timeout_compat(&self, mut msg: Msg, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.try_send(msg) {
+                Ok(()) => return true,
+                Err(TrySendError::Disconnected(_)) => return false,
+                Err(TrySendError::Full(m)) if Instant::now() < deadline => {
+                    msg = m;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(TrySendError::Full(_)) => return false,
+            }
+        }
+    }
+}
+
+/// Nanoseconds shown as microseconds with three decimals, Chrome's unit.
+struct Micros(u64);
+
+impl std::fmt::Display for Micros {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)
+    }
+}

@@ -1,0 +1,61 @@
+//! Monotonic timestamps and small per-thread ids for trace records.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// Nanoseconds since the process's trace epoch (the first call).
+#[inline]
+pub(crate) fn now_ns() -> u64 {
+    u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+static NEXT_TID: AtomicU64 = AtomicU64::new(1);
+
+/// Names of threads by tid, filled once per thread, read by trace writers for metadata.
+fn names() -> &'static Mutex<HashMap<u64, String>> {
+    static NAMES: OnceLock<Mutex<HashMap<u64, String>>> = OnceLock::new();
+    NAMES.get_or_init(Default::default)
+}
+
+thread_local! {
+    static TID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A small id for the calling thread, stable for its life (Chrome traces want small integers).
+#[inline]
+pub(crate) fn tid() -> u64 {
+    TID.with(|t| {
+        let v = t.get();
+        if v != 0 {
+            return v;
+        }
+        let v = register_thread();
+        t.set(v);
+        v
+    })
+}
+
+#[cold]
+fn register_thread() -> u64 {
+    let id = NEXT_TID.fetch_add(1, Ordering::Relaxed);
+    let name = std::thread::current()
+        .name()
+        .map_or_else(|| format!("thread-{id}"), str::to_owned);
+    if let Ok(mut map) = names().lock() {
+        map.insert(id, name);
+    }
+    id
+}
+
+/// The name of thread `tid`, as it was when the thread first traced.
+pub(crate) fn thread_name(tid: u64) -> Option<String> {
+    names().lock().ok()?.get(&tid).cloned()
+}

@@ -1,0 +1,139 @@
+//! Standard `OTEL_*` environment overrides.
+//!
+//! # Precedence
+//! environment variable > `[telemetry]` in the file > built-in default. The environment is read once, when
+//! livetel starts; status lists every field an environment variable overrides, so an edit to such a field in
+//! the file is visibly shadowed rather than silently ignored.
+//!
+//! | variable | field |
+//! |---|---|
+//! | `OTEL_SDK_DISABLED=true` | `enabled = false` |
+//! | `OTEL_SERVICE_NAME` | `service_name` |
+//! | `OTEL_TRACES_SAMPLER` (`always_on`, `always_off`, `traceidratio`, `parentbased_*`) | `sample_rate` |
+//! | `OTEL_TRACES_SAMPLER_ARG` (ratio for `*traceidratio`) | `sample_rate` |
+//!
+//! livetel always samples at the trace root and lets children inherit the decision, so the plain and
+//! `parentbased_` forms of a sampler behave the same. Invalid values are ignored with a warning, as the
+//! OpenTelemetry specification asks.
+
+use super::TelemetryConfig;
+
+/// The overrides found in the environment, and warnings about values that were ignored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnvOverrides {
+    sdk_disabled: bool,
+    service_name: Option<String>,
+    sample_rate: Option<f64>,
+    /// Sentences about variables whose values were ignored.
+    pub warnings: Vec<String>,
+}
+
+impl EnvOverrides {
+    /// Reads the process environment.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads overrides through `get` (a map in tests, the environment in production).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let mut o = EnvOverrides {
+            sdk_disabled: get("OTEL_SDK_DISABLED")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            service_name: get("OTEL_SERVICE_NAME").filter(|s| !s.trim().is_empty()),
+            ..Default::default()
+        };
+        if let Some(sampler) = get("OTEL_TRACES_SAMPLER") {
+            o.sample_rate = o.sampler(sampler.trim(), get("OTEL_TRACES_SAMPLER_ARG"));
+        }
+        o
+    }
+
+    fn sampler(&mut self, name: &str, arg: Option<String>) -> Option<f64> {
+        match name {
+            "always_on" | "parentbased_always_on" => Some(1.0),
+            "always_off" | "parentbased_always_off" => Some(0.0),
+            "traceidratio" | "parentbased_traceidratio" => match arg.as_deref().map(str::trim) {
+                None => Some(1.0),
+                Some(a) => match a.parse::<f64>() {
+                    Ok(r) if (0.0..=1.0).contains(&r) => Some(r),
+                    _ => {
+                        self.warnings.push(format!(
+                            "OTEL_TRACES_SAMPLER_ARG=`{a}` is not a ratio in 0..=1; ignored"
+                        ));
+                        None
+                    }
+                },
+            },
+            other => {
+                self.warnings.push(format!(
+                    "OTEL_TRACES_SAMPLER=`{other}` is not supported; ignored"
+                ));
+                None
+            }
+        }
+    }
+
+    /// Applies the overrides to `cfg`; returns the overridden fields with the variable that set each.
+    pub fn apply(&self, cfg: &mut TelemetryConfig) -> Vec<(&'static str, &'static str)> {
+        let mut applied = Vec::new();
+        if self.sdk_disabled {
+            cfg.enabled = false;
+            applied.push(("enabled", "OTEL_SDK_DISABLED"));
+        }
+        if let Some(name) = &self.service_name {
+            cfg.service_name.clone_from(name);
+            applied.push(("service_name", "OTEL_SERVICE_NAME"));
+        }
+        if let Some(rate) = self.sample_rate {
+            cfg.sample_rate = rate;
+            applied.push(("sample_rate", "OTEL_TRACES_SAMPLER"));
+        }
+        applied
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> EnvOverrides {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        EnvOverrides::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn env_wins_over_file() {
+        let mut cfg = TelemetryConfig::default();
+        let o = env(&[
+            ("OTEL_SDK_DISABLED", "true"),
+            ("OTEL_SERVICE_NAME", "svc"),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
+        ]);
+        let applied = o.apply(&mut cfg);
+        assert!(!cfg.enabled);
+        assert_eq!(cfg.service_name, "svc");
+        assert_eq!(cfg.sample_rate, 0.1);
+        assert_eq!(applied.len(), 3);
+    }
+
+    #[test]
+    fn invalid_values_are_ignored_with_a_warning() {
+        let o = env(&[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "2"),
+        ]);
+        let mut cfg = TelemetryConfig {
+            sample_rate: 0.5,
+            ..Default::default()
+        };
+        assert!(o.apply(&mut cfg).is_empty());
+        assert_eq!(cfg.sample_rate, 0.5);
+        assert_eq!(o.warnings.len(), 1);
+        assert!(env(&[("OTEL_TRACES_SAMPLER", "xray")]).warnings[0].contains("xray"));
+    }
+}

@@ -1,0 +1,94 @@
+//! Byte offsets to line and column, and key paths to where they stand in the file.
+
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+/// A 1-based line and column in a config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Position {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub column: usize,
+}
+
+impl Position {
+    /// The position of byte `offset` in `text` (clamped to the text's end and to a char boundary).
+    pub fn of_offset(text: &str, offset: usize) -> Position {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        Position { line, column }
+    }
+}
+
+/// Finds the span of the value at `path` (e.g. `["telemetry", "sample_rate"]`) in a parsed document.
+pub(crate) fn value_span(root: &DeTable<'_>, path: &[&str]) -> Option<Range<usize>> {
+    let (first, rest) = path.split_first()?;
+    let value = lookup(root, first)?;
+    if rest.is_empty() {
+        return Some(value.span());
+    }
+    match value.get_ref() {
+        DeValue::Table(t) => value_span(t, rest),
+        _ => None,
+    }
+}
+
+/// Finds the span of the key itself at `path`.
+pub(crate) fn key_span(root: &DeTable<'_>, path: &[&str]) -> Option<Range<usize>> {
+    let (last, parents) = path.split_last()?;
+    let mut table = root;
+    for p in parents {
+        match lookup(table, p)?.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => return None,
+        }
+    }
+    table
+        .keys()
+        .find(|k| k.get_ref() == last)
+        .map(Spanned::span)
+}
+
+pub(crate) fn lookup<'a, 'i>(
+    table: &'a DeTable<'i>,
+    key: &str,
+) -> Option<&'a Spanned<DeValue<'i>>> {
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref() == key)
+        .map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_one_based_and_count_chars() {
+        let text = "a = 1\nbé = 2\n";
+        assert_eq!(
+            Position::of_offset(text, 0),
+            Position { line: 1, column: 1 }
+        );
+        let b = text.find('b').unwrap();
+        assert_eq!(
+            Position::of_offset(text, b),
+            Position { line: 2, column: 1 }
+        );
+        let eq = text.rfind('=').unwrap();
+        assert_eq!(
+            Position::of_offset(text, eq),
+            Position { line: 2, column: 4 }
+        );
+        assert_eq!(Position::of_offset(text, 10_000).line, 3);
+    }
+}

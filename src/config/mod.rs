@@ -1,0 +1,134 @@
+//! The `[telemetry]` section: typed, defaulted, validated.
+//!
+//! A config moves through three steps, each in its own file:
+//! [`load`] reads the file and finds the section (migrating legacy sections), [`validate`] checks ranges and
+//! filter directives, and [`env`] applies the standard `OTEL_*` overrides. [`location`] turns byte offsets into
+//! the line and column every error names.
+//!
+//! # Examples
+//! ```
+//! let cfg = livetel::config::parse_str(
+//!     "app.toml",
+//!     "[server]\nport = 8080\n\n[telemetry]\nbackend = \"local\"\nsample_rate = 0.25\n",
+//! )
+//! .unwrap();
+//! assert_eq!(cfg.backend, livetel::config::Backend::Local);
+//! assert_eq!(cfg.sample_rate, 0.25);
+//! ```
+
+pub mod env;
+mod legacy;
+pub mod load;
+pub mod location;
+pub mod validate;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{load_file, parse_str};
+
+/// Where spans go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Nothing is recorded; tracing macros cost about what they cost with no subscriber.
+    None,
+    /// Chrome trace JSON files under `trace_dir` (open them in Perfetto).
+    #[default]
+    Local,
+    /// OpenTelemetry OTLP export.
+    Otlp,
+}
+
+impl Backend {
+    /// The name used in config files and status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::None => "none",
+            Backend::Local => "local",
+            Backend::Otlp => "otlp",
+        }
+    }
+}
+
+/// The typed `[telemetry]` table. Every field has a default, so an empty table is valid.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// Master switch: `false` records nothing, whatever `backend` says.
+    pub enabled: bool,
+    /// Where spans go.
+    pub backend: Backend,
+    /// Directory of the `local` backend's Chrome trace files; created when missing.
+    pub trace_dir: PathBuf,
+    /// Record function arguments of `#[livetel::instrument]` functions as span attributes.
+    pub include_args: bool,
+    /// Fraction of traces kept, decided at the root span and inherited by its children (`0.0..=1.0`).
+    pub sample_rate: f64,
+    /// `EnvFilter` directives, e.g. `"info,my_crate=debug"`.
+    pub filter: String,
+    /// The `service.name` written into traces.
+    pub service_name: String,
+    /// Quiet time after a file change before it is reloaded, in milliseconds (`1..=60000`).
+    pub reload_debounce_ms: u64,
+    /// How long a retired generation may keep unfinished spans before it is closed, in milliseconds.
+    pub drain_timeout_ms: u64,
+    /// Watch the config file for changes. Read once at start: changing it needs a restart.
+    pub watch: bool,
+}
+
+/// Fields that only take effect after a restart; a change to one is reported in status, never ignored.
+pub const RESTART_REQUIRED: &[&str] = &["watch"];
+
+/// Every key the `[telemetry]` table accepts, for unknown-key hints.
+pub const KNOWN_KEYS: &[&str] = &[
+    "enabled",
+    "backend",
+    "trace_dir",
+    "include_args",
+    "sample_rate",
+    "filter",
+    "service_name",
+    "reload_debounce_ms",
+    "drain_timeout_ms",
+    "watch",
+];
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            backend: Backend::Local,
+            trace_dir: PathBuf::from(".local/traces"),
+            include_args: false,
+            sample_rate: 1.0,
+            filter: "info".to_owned(),
+            service_name: "livetel".to_owned(),
+            reload_debounce_ms: 100,
+            drain_timeout_ms: 10_000,
+            watch: true,
+        }
+    }
+}
+
+impl TelemetryConfig {
+    /// The backend that actually records: `None` when telemetry is disabled.
+    pub fn effective_backend(&self) -> Backend {
+        if self.enabled {
+            self.backend
+        } else {
+            Backend::None
+        }
+    }
+
+    /// Names of the restart-only fields whose value differs between `self` and `other`.
+    pub fn restart_required_changes(&self, other: &TelemetryConfig) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        if self.watch != other.watch {
+            changed.push("watch");
+        }
+        debug_assert!(changed.iter().all(|f| RESTART_REQUIRED.contains(f)));
+        changed
+    }
+}

@@ -1,0 +1,80 @@
+//! Checks a typed section beyond what its types say: ranges and filter directives.
+
+use tracing_subscriber::EnvFilter;
+
+use super::TelemetryConfig;
+use crate::error::ConfigErrorKind;
+
+/// Checks `cfg`; on failure returns the offending key (relative to `[telemetry]`) and what is wrong.
+///
+/// # Errors
+/// The first key found invalid.
+pub fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, ConfigErrorKind)> {
+    let invalid = |key, message: String| Err((key, ConfigErrorKind::InvalidValue { message }));
+    if !(0.0..=1.0).contains(&cfg.sample_rate) {
+        return invalid(
+            "sample_rate",
+            format!("must be between 0.0 and 1.0, got {}", cfg.sample_rate),
+        );
+    }
+    if !(1..=60_000).contains(&cfg.reload_debounce_ms) {
+        return invalid(
+            "reload_debounce_ms",
+            format!("must be 1..=60000, got {}", cfg.reload_debounce_ms),
+        );
+    }
+    if cfg.drain_timeout_ms > 3_600_000 {
+        return invalid(
+            "drain_timeout_ms",
+            format!(
+                "must be at most 3600000 (1 h), got {}",
+                cfg.drain_timeout_ms
+            ),
+        );
+    }
+    if cfg.service_name.trim().is_empty() {
+        return invalid("service_name", "must not be empty".to_owned());
+    }
+    if cfg.trace_dir.as_os_str().is_empty() {
+        return invalid("trace_dir", "must not be empty".to_owned());
+    }
+    if let Err(e) = parse_filter(&cfg.filter) {
+        return invalid("filter", format!("invalid filter directive: {e}"));
+    }
+    Ok(())
+}
+
+/// Parses `EnvFilter` directives strictly: a directive that does not parse is an error, not ignored.
+pub(crate) fn parse_filter(
+    directives: &str,
+) -> Result<EnvFilter, tracing_subscriber::filter::ParseError> {
+    EnvFilter::builder().parse(directives)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_sample_rate_names_the_key() {
+        let cfg = TelemetryConfig {
+            sample_rate: 1.5,
+            ..Default::default()
+        };
+        assert_eq!(validate(&cfg).unwrap_err().0, "sample_rate");
+    }
+
+    #[test]
+    fn bad_filter_is_rejected() {
+        let cfg = TelemetryConfig {
+            filter: "foo=notalevel".into(),
+            ..Default::default()
+        };
+        assert_eq!(validate(&cfg).unwrap_err().0, "filter");
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(validate(&TelemetryConfig::default()).is_ok());
+    }
+}

@@ -1,0 +1,65 @@
+//! A generation: everything one applied config decides for the spans that begin under it.
+
+use std::sync::Arc;
+
+use tracing_core::{subscriber::Interest, LevelFilter, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::EnvFilter;
+
+use crate::backend::Sink;
+use crate::counters::Counters;
+use crate::sampler::Sampler;
+
+/// Immutable once built; swapped in whole. A span keeps an `Arc` to the generation it began in and finishes
+/// there, so a flip never tears a trace.
+pub(crate) struct Generation {
+    pub(crate) id: u64,
+    /// `None` when this generation records nothing (backend `none`, or disabled).
+    pub(crate) filter: Option<EnvFilter>,
+    pub(crate) sampler: Sampler,
+    pub(crate) sink: Sink,
+    pub(crate) include_args: bool,
+    pub(crate) counters: Arc<Counters>,
+}
+
+impl Generation {
+    /// A generation that records nothing.
+    pub(crate) fn off(id: u64, counters: Arc<Counters>) -> Self {
+        Generation {
+            id,
+            filter: None,
+            sampler: Sampler::new(0.0),
+            sink: Sink::None,
+            include_args: false,
+            counters,
+        }
+    }
+
+    /// True while spans may still be handed to this generation's sink.
+    #[inline]
+    pub(crate) fn is_open(&self) -> bool {
+        !self.sink.is_closed()
+    }
+
+    pub(crate) fn interest<S: Subscriber>(&self, meta: &'static Metadata<'static>) -> Interest {
+        match &self.filter {
+            Some(f) => <EnvFilter as Layer<S>>::register_callsite(f, meta),
+            None => Interest::never(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn enabled<S: Subscriber>(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        match &self.filter {
+            Some(f) => <EnvFilter as Layer<S>>::enabled(f, meta, ctx),
+            None => false,
+        }
+    }
+
+    pub(crate) fn max_level<S: Subscriber>(&self) -> LevelFilter {
+        match &self.filter {
+            Some(f) => <EnvFilter as Layer<S>>::max_level_hint(f).unwrap_or(LevelFilter::TRACE),
+            None => LevelFilter::OFF,
+        }
+    }
+}

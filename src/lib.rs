@@ -1,0 +1,73 @@
+//! Telemetry that is reconfigured while the program runs.
+//!
+//! Call [`init`] once with the path of a TOML file; its `[telemetry]` table is watched from then on. An edit (or
+//! SIGHUP, or a [`ReloadTrigger`]) is validated, built off the hot path and swapped in whole; a bad edit never
+//! takes effect, and [`Telemetry::status`] says exactly what is wrong. Spans finish in the backend they began
+//! in, so a flip leaves no torn trace.
+//!
+//! # Examples
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let telemetry = livetel::init("config/telemetry.toml")?; // dropping it finalizes every backend
+//! let mut status = telemetry.status();
+//! tracing::info_span!("work").in_scope(|| tracing::info!("traced"));
+//! println!("generation {}", status.borrow_and_update().generation);
+//! # Ok(()) }
+//! ```
+//!
+//! # Modules
+//! [`config`] reads and validates the section; [`reload`] is the lifecycle of a change (enter, validate,
+//! prepare, activate, retire); [`status`] is what gets published. The hot path is [`LiveLayer`].
+
+pub mod config;
+pub mod error;
+pub mod reload;
+pub mod status;
+
+mod backend;
+mod clock;
+mod counters;
+mod generation;
+mod layer;
+mod sampler;
+mod telemetry;
+
+pub use counters::SpanCounts;
+pub use error::{ConfigError, ConfigErrorKind, InitError};
+pub use layer::LiveLayer;
+pub use reload::{ReloadOutcome, ReloadTrigger};
+pub use status::TelemetryStatus;
+pub use telemetry::{Builder, Telemetry};
+
+/// Instruments a function with a span that records its arguments only while `include_args` is on.
+///
+/// Arguments named in `skip(...)` are never recorded. The attribute compiles to nothing unless the crate that
+/// uses it has its `profiling` feature enabled; declare `profiling = []` in that crate's `[features]`.
+///
+/// ```
+/// #[livetel::instrument(name = "llm.chat", skip(api_key))]
+/// fn chat(model: &str, prompt: &str, api_key: &str) -> usize {
+///     prompt.len()
+/// }
+/// assert_eq!(chat("m", "hello", "secret"), 5);
+/// ```
+pub use livetel_macros::instrument;
+
+/// Starts livetel for the config file at `path` and installs it as the global subscriber.
+///
+/// # Errors
+/// See [`Builder::init`].
+pub fn init(path: impl AsRef<std::path::Path>) -> Result<Telemetry, InitError> {
+    Builder::new(path).init()
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use tracing;
+
+    /// True while the current config records function arguments.
+    #[inline]
+    pub fn include_args() -> bool {
+        crate::reload::control::INCLUDE_ARGS.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,178 @@
+//! The control loop: every config change enters here, on livetel's own thread, and nowhere else.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::config::{self, env::EnvOverrides, TelemetryConfig};
+use crate::error::ConfigError;
+use crate::generation::Generation;
+use crate::reload::live::Live;
+use crate::reload::prepare::{self, BuildContext, Prepared};
+use crate::reload::retire::Retirer;
+use crate::reload::trigger::ReloadOutcome;
+use crate::status::{self, LastError, Trigger};
+
+/// How often draining generations are checked while any exist.
+const RETIRE_TICK: Duration = Duration::from_millis(20);
+
+pub(crate) enum Command {
+    Reload {
+        trigger: Trigger,
+        reply: Option<oneshot::Sender<ReloadOutcome>>,
+    },
+    /// A sink's state changed (an I/O error): publish status again.
+    SinkChanged,
+    Shutdown {
+        drain: Duration,
+        reply: std::sync::mpsc::Sender<()>,
+    },
+}
+
+/// `true` while `include_args` is on in the current generation; read by `#[livetel::instrument]`.
+pub(crate) static INCLUDE_ARGS: AtomicBool = AtomicBool::new(false);
+
+pub(crate) struct Control {
+    pub(crate) cx: BuildContext,
+    pub(crate) live: Arc<Live>,
+    pub(crate) running: Arc<TelemetryConfig>,
+    /// The config at start-up: restart-only fields keep these values.
+    pub(crate) startup: Arc<TelemetryConfig>,
+    pub(crate) env: EnvOverrides,
+    pub(crate) retirer: Retirer,
+    pub(crate) status: watch::Sender<Arc<status::TelemetryStatus>>,
+    pub(crate) view: super::view::View,
+    pub(crate) last_hash: u64,
+    pub(crate) debounce_ms: Arc<AtomicU64>,
+}
+
+impl Control {
+    /// Runs until shutdown. Everything here may block briefly (file I/O, joining a writer); none of it runs on a
+    /// thread that traces.
+    pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            let tick = async {
+                if self.retirer.is_idle() {
+                    std::future::pending::<()>().await;
+                }
+                tokio::time::sleep(RETIRE_TICK).await;
+            };
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Reload { trigger, reply }) => {
+                        let outcome = self.reload(trigger);
+                        if let Some(reply) = reply {
+                            let _ = reply.send(outcome);
+                        }
+                    }
+                    Some(Command::SinkChanged) => self.publish(),
+                    Some(Command::Shutdown { drain, reply }) => {
+                        self.shutdown(drain);
+                        let _ = reply.send(());
+                        return;
+                    }
+                    None => {
+                        self.shutdown(Duration::ZERO);
+                        return;
+                    }
+                },
+                () = tick => self.retire_tick(),
+            }
+        }
+    }
+
+    /// parse → validate → (unchanged?) → prepare → activate. Any failure leaves the running config untouched.
+    pub(crate) fn reload(&mut self, trigger: Trigger) -> ReloadOutcome {
+        let loaded = match config::load_file(&self.cx.config_path) {
+            Ok(l) => l,
+            Err(e) => return self.reject(e, trigger),
+        };
+        let content_same = loaded.content_hash == self.last_hash && self.view.last_error.is_none();
+        let mut next = loaded.config.clone();
+        let overrides = self.env.apply(&mut next);
+        self.view.restart_required = self.startup.restart_required_changes(&next);
+        next.watch = self.startup.watch;
+        self.view.warnings = loaded.warnings.clone();
+        self.view.env_overrides = overrides;
+        if content_same || next == *self.running {
+            self.last_hash = loaded.content_hash;
+            self.view.last_error = None;
+            self.publish();
+            return ReloadOutcome::Unchanged {
+                generation: self.view.generation,
+            };
+        }
+        let old = Some((&*self.running, &**self.live.current()));
+        match prepare::prepare(&self.cx, old, next, self.view.generation + 1) {
+            Ok(prepared) => {
+                self.last_hash = loaded.content_hash;
+                let generation = self.activate(prepared, trigger);
+                ReloadOutcome::Applied { generation }
+            }
+            Err(mut e) => {
+                if let (None, Some(key)) = (e.position, &e.key) {
+                    e.position = loaded.locate(key);
+                }
+                self.reject(e, trigger)
+            }
+        }
+    }
+
+    /// Swaps the prepared generation in. Cannot fail: everything fallible happened in prepare.
+    pub(crate) fn activate(&mut self, prepared: Prepared, trigger: Trigger) -> u64 {
+        let Prepared { gen, config } = prepared;
+        let id = gen.id;
+        INCLUDE_ARGS.store(gen.include_args, Ordering::Relaxed);
+        self.debounce_ms
+            .store(config.reload_debounce_ms, Ordering::Relaxed);
+        let old = self.live.swap(gen);
+        self.retirer.retire(
+            &self.live,
+            old,
+            Duration::from_millis(self.running.drain_timeout_ms),
+        );
+        self.running = config;
+        self.view.applied(id, trigger);
+        self.publish();
+        id
+    }
+
+    fn reject(&mut self, e: ConfigError, trigger: Trigger) -> ReloadOutcome {
+        self.view.last_error = Some(LastError::new(&e, trigger));
+        self.publish();
+        ReloadOutcome::Rejected { error: Arc::new(e) }
+    }
+
+    fn retire_tick(&mut self) {
+        let report = self.retirer.tick(&self.live, Instant::now());
+        if !report.retired.is_empty() {
+            self.publish();
+        }
+    }
+
+    fn shutdown(&mut self, drain: Duration) {
+        let off = Arc::new(Generation::off(
+            self.view.generation,
+            Arc::clone(&self.cx.counters),
+        ));
+        let old = self.live.swap(off);
+        self.retirer.retire(&self.live, old, drain);
+        let deadline = Instant::now() + drain;
+        while !self.retirer.is_idle() && Instant::now() < deadline {
+            self.retirer.tick(&self.live, Instant::now());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.retirer.close_all(&self.live, Duration::from_secs(5));
+        self.view.trigger = Trigger::Shutdown;
+        self.publish();
+    }
+
+    pub(crate) fn publish(&self) {
+        let s = self
+            .view
+            .render(&self.running, &self.live, &self.retirer, &self.cx);
+        self.status.send_replace(Arc::new(s));
+    }
+}

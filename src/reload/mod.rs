@@ -1,0 +1,30 @@
+//! Live reload: how a config change becomes the running telemetry.
+//!
+//! # Lifecycle
+//! 1. **Enter** — the file watcher ([`watcher`], debounced), SIGHUP ([`signal`]) or a [`ReloadTrigger`] sends a
+//!    command to the control loop ([`control`]), which runs on livetel's own thread, never on one that traces.
+//! 2. **Validate** — the file is read, parsed and checked ([`crate::config`]); `OTEL_*` overrides apply. If the
+//!    effective config equals the running one, the outcome is `Unchanged`.
+//! 3. **Prepare** (fallible, [`prepare`]) — the new generation is built: filter, sampler, and a sink, reused when
+//!    its settings did not change. A failure here changes nothing and is reported with file, line and column.
+//! 4. **Activate** (infallible, [`control::Control::activate`]) — one `ArcSwap` store in [`live`]; the hot path
+//!    sees the new generation on its next span.
+//! 5. **Retire** ([`retire`]) — the old generation drains: its open spans and their children finish in it. When
+//!    no span holds it (or its drain timeout passes) it is dropped on the control thread, and a sink no newer
+//!    generation shares is flushed and closed there.
+//!
+//! Every step ends by publishing [`crate::TelemetryStatus`] ([`view`]).
+//!
+//! Which code may block: [`control`], [`prepare`], [`retire`] (file I/O, joining writer threads), all on the
+//! control thread. [`live`] is what the hot path reads, with no lock.
+
+pub(crate) mod control;
+pub(crate) mod live;
+pub(crate) mod prepare;
+pub(crate) mod retire;
+pub(crate) mod signal;
+pub(crate) mod trigger;
+pub(crate) mod view;
+pub(crate) mod watcher;
+
+pub use trigger::{ReloadOutcome, ReloadTrigger};

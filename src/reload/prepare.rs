@@ -1,0 +1,124 @@
+//! The fallible half of a reload: build everything the new config needs, touching nothing that runs.
+//! A sink whose settings did not change is reused, so a new sample rate or filter keeps the same file.
+
+use std::sync::Arc;
+
+use crate::backend::chrome::{ChromeSettings, ChromeSink};
+use crate::backend::Sink;
+use crate::config::{validate, Backend, TelemetryConfig};
+use crate::counters::Counters;
+use crate::error::{ConfigError, ConfigErrorKind};
+use crate::generation::Generation;
+use crate::sampler::Sampler;
+
+/// What a prepare step needs besides the config.
+pub(crate) struct BuildContext {
+    pub(crate) config_path: std::path::PathBuf,
+    pub(crate) session_id: String,
+    pub(crate) counters: Arc<Counters>,
+    /// Called from a writer thread when its sink's state changes (an I/O error), to republish status.
+    pub(crate) on_sink_change: Arc<dyn Fn() + Send + Sync>,
+}
+
+/// A generation built and ready to swap in.
+pub(crate) struct Prepared {
+    pub(crate) gen: Arc<Generation>,
+    pub(crate) config: Arc<TelemetryConfig>,
+}
+
+/// Builds the generation for `next`, reusing `old`'s sink where its settings are unchanged.
+pub(crate) fn prepare(
+    cx: &BuildContext,
+    old: Option<(&TelemetryConfig, &Generation)>,
+    next: TelemetryConfig,
+    id: u64,
+) -> Result<Prepared, ConfigError> {
+    let backend = next.effective_backend();
+    let reused = old
+        .filter(|(cfg, _)| sink_settings_equal(cfg, &next))
+        .map(|(_, g)| g.sink.clone());
+    let sink = match reused {
+        Some(sink) => sink,
+        None => build_sink(cx, &next)?,
+    };
+    let filter = match backend {
+        Backend::None => None,
+        _ => Some(validate::parse_filter(&next.filter).map_err(|e| {
+            error(
+                cx,
+                "telemetry.filter",
+                ConfigErrorKind::InvalidValue {
+                    message: format!("invalid filter: {e}"),
+                },
+            )
+        })?),
+    };
+    let gen = Generation {
+        id,
+        filter,
+        sampler: Sampler::new(next.sample_rate),
+        sink,
+        include_args: next.include_args,
+        counters: Arc::clone(&cx.counters),
+    };
+    Ok(Prepared {
+        gen: Arc::new(gen),
+        config: Arc::new(next),
+    })
+}
+
+fn sink_settings_equal(a: &TelemetryConfig, b: &TelemetryConfig) -> bool {
+    let backend = a.effective_backend();
+    backend == b.effective_backend()
+        && match backend {
+            Backend::None => true,
+            Backend::Local => a.trace_dir == b.trace_dir && a.service_name == b.service_name,
+            Backend::Otlp => false,
+        }
+}
+
+fn build_sink(cx: &BuildContext, cfg: &TelemetryConfig) -> Result<Sink, ConfigError> {
+    match cfg.effective_backend() {
+        Backend::None => Ok(Sink::None),
+        Backend::Local => {
+            let settings = ChromeSettings {
+                dir: cfg.trace_dir.clone(),
+                session_id: cx.session_id.clone(),
+                service_name: cfg.service_name.clone(),
+            };
+            ChromeSink::create(
+                &settings,
+                Arc::clone(&cx.counters),
+                Arc::clone(&cx.on_sink_change),
+            )
+            .map(|s| Sink::Local(Arc::new(s)))
+            .map_err(|e| {
+                let message = format!(
+                    "cannot create a trace file in {}: {e}",
+                    cfg.trace_dir.display()
+                );
+                error(
+                    cx,
+                    "telemetry.trace_dir",
+                    ConfigErrorKind::Build { message },
+                )
+            })
+        }
+        Backend::Otlp => Err(error(
+            cx,
+            "telemetry.backend",
+            ConfigErrorKind::Build {
+                message: "the otlp backend is not available in this build yet".to_owned(),
+            },
+        )),
+    }
+}
+
+fn error(cx: &BuildContext, key: &str, kind: ConfigErrorKind) -> ConfigError {
+    ConfigError {
+        path: cx.config_path.clone(),
+        position: None,
+        key: Some(key.to_owned()),
+        kind,
+    }
+}

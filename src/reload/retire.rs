@@ -1,0 +1,109 @@
+//! Retiring generations off the hot path.
+//!
+//! A replaced generation drains: spans that began in it (and their children) still finish there. It retires when
+//! no span holds it any more, or when its drain timeout passes; then its sink, unless a newer generation shares
+//! it, is closed, flushed and dropped — here, on the control thread, never on a thread that traces.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::generation::Generation;
+use crate::reload::live::Live;
+
+struct Retiring {
+    gen: Arc<Generation>,
+    deadline: Instant,
+    /// Still published in [`Live::set_draining`], so children of its spans can join it.
+    published: bool,
+}
+
+/// What a tick did, for status.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct TickReport {
+    /// Generations that finished draining (or timed out) this tick.
+    pub(crate) retired: Vec<u64>,
+    /// Generations closed by their drain timeout with spans still open.
+    pub(crate) timed_out: Vec<u64>,
+}
+
+#[derive(Default)]
+pub(crate) struct Retirer {
+    retiring: Vec<Retiring>,
+}
+
+impl Retirer {
+    /// Takes a replaced generation; it drains until `drain_timeout` has passed.
+    pub(crate) fn retire(&mut self, live: &Live, gen: Arc<Generation>, drain_timeout: Duration) {
+        self.retiring.push(Retiring {
+            gen,
+            deadline: Instant::now() + drain_timeout,
+            published: true,
+        });
+        self.publish(live);
+    }
+
+    pub(crate) fn is_idle(&self) -> bool {
+        self.retiring.is_empty()
+    }
+
+    /// Ids of generations still draining.
+    pub(crate) fn draining_ids(&self) -> Vec<u64> {
+        self.retiring
+            .iter()
+            .filter(|r| r.published)
+            .map(|r| r.gen.id)
+            .collect()
+    }
+
+    /// Moves every generation one step toward retirement; returns what changed.
+    pub(crate) fn tick(&mut self, live: &Live, now: Instant) -> TickReport {
+        let mut report = TickReport::default();
+        let current = live.current_full();
+        let mut unpublish = false;
+        for r in self.retiring.iter_mut().filter(|r| r.published) {
+            // Held only by us and by the published list: no span uses it, and none can join it.
+            let idle = Arc::strong_count(&r.gen) <= 2;
+            if idle || now >= r.deadline {
+                if !idle {
+                    report.timed_out.push(r.gen.id);
+                    if !r.gen.sink.same(&current.sink) {
+                        r.gen.sink.close();
+                    }
+                }
+                r.published = false;
+                unpublish = true;
+                report.retired.push(r.gen.id);
+            }
+        }
+        if unpublish {
+            self.publish(live);
+        }
+        // Dropped here once nothing else holds them: the last reference to a sink finalizes its file.
+        self.retiring
+            .retain(|r| r.published || Arc::strong_count(&r.gen) > 1);
+        report
+    }
+
+    /// Closes every sink not shared with `keep` and waits for queued records to be written.
+    pub(crate) fn close_all(&mut self, live: &Live, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        for r in &mut self.retiring {
+            r.gen.sink.close();
+            r.gen.sink.flush(deadline);
+            r.published = false;
+        }
+        self.publish(live);
+        self.retiring.retain(|r| Arc::strong_count(&r.gen) > 1);
+    }
+
+    fn publish(&self, live: &Live) {
+        live.set_draining(
+            self.retiring
+                .iter()
+                .filter(|r| r.published)
+                .map(|r| r.gen.clone())
+                .collect(),
+        );
+        tracing_core::callsite::rebuild_interest_cache();
+    }
+}

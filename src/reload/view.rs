@@ -1,0 +1,103 @@
+//! Renders [`TelemetryStatus`] from the running state.
+
+use crate::config::TelemetryConfig;
+use crate::reload::live::Live;
+use crate::reload::prepare::BuildContext;
+use crate::reload::retire::Retirer;
+use crate::status::{
+    self, EnvOverride, LastError, LayerState, LayerStatus, TelemetryStatus, Trigger,
+};
+
+/// The parts of status that are not derived from the running generation.
+pub(crate) struct View {
+    pub(crate) generation: u64,
+    pub(crate) trigger: Trigger,
+    pub(crate) applied_at: String,
+    pub(crate) restart_required: Vec<&'static str>,
+    pub(crate) env_overrides: Vec<(&'static str, &'static str)>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) last_error: Option<LastError>,
+}
+
+impl View {
+    pub(crate) fn new(generation: u64) -> Self {
+        View {
+            generation,
+            trigger: Trigger::Init,
+            applied_at: status::now_rfc3339(),
+            restart_required: Vec::new(),
+            env_overrides: Vec::new(),
+            warnings: Vec::new(),
+            last_error: None,
+        }
+    }
+
+    pub(crate) fn applied(&mut self, generation: u64, trigger: Trigger) {
+        self.generation = generation;
+        self.trigger = trigger;
+        self.applied_at = status::now_rfc3339();
+        self.last_error = None;
+    }
+
+    pub(crate) fn render(
+        &self,
+        cfg: &TelemetryConfig,
+        live: &Live,
+        retirer: &Retirer,
+        cx: &BuildContext,
+    ) -> TelemetryStatus {
+        let current = live.current_full();
+        let mut layers = vec![LayerStatus {
+            backend: current.sink.kind(),
+            generation: current.id,
+            state: if current.sink.is_closed() {
+                LayerState::Closed
+            } else {
+                LayerState::Active
+            },
+            trace_file: current.sink.trace_file().map(ToOwned::to_owned),
+            error: current.sink.last_error(),
+        }];
+        let draining = retirer.draining_ids();
+        for g in live.draining().iter().filter(|g| draining.contains(&g.id)) {
+            layers.push(LayerStatus {
+                backend: g.sink.kind(),
+                generation: g.id,
+                state: if g.sink.is_closed() {
+                    LayerState::Closed
+                } else {
+                    LayerState::Draining
+                },
+                trace_file: g.sink.trace_file().map(ToOwned::to_owned),
+                error: g.sink.last_error(),
+            });
+        }
+        TelemetryStatus {
+            generation: self.generation,
+            trigger: self.trigger,
+            applied_at: self.applied_at.clone(),
+            config_path: cx.config_path.clone(),
+            backend: cfg.effective_backend(),
+            enabled: cfg.enabled,
+            sample_rate: cfg.sample_rate,
+            include_args: cfg.include_args,
+            filter: cfg.filter.clone(),
+            service_name: cfg.service_name.clone(),
+            trace_file: current.sink.trace_file().map(ToOwned::to_owned),
+            layers,
+            restart_required: self
+                .restart_required
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            env_overrides: self
+                .env_overrides
+                .iter()
+                .map(|(field, variable)| EnvOverride { field, variable })
+                .collect(),
+            warnings: self.warnings.clone(),
+            last_error: self.last_error.clone(),
+            counters: cx.counters.snapshot(),
+        }
+    }
+}

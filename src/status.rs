@@ -1,0 +1,148 @@
+//! What is active, published on a `tokio::sync::watch` channel after every reload and backend state change.
+//!
+//! # Examples
+//! ```no_run
+//! # fn main() -> Result<(), livetel::InitError> {
+//! let telemetry = livetel::init("config/telemetry.toml")?;
+//! let status = telemetry.status().borrow().clone();
+//! println!("{}", serde_json::to_string(&*status).unwrap());
+//! # Ok(()) }
+//! ```
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::config::Backend;
+use crate::counters::SpanCounts;
+use crate::error::ConfigError;
+
+/// What caused a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// The first config, at start-up.
+    Init,
+    /// The file watcher saw the file change.
+    Watcher,
+    /// SIGHUP.
+    Signal,
+    /// [`crate::ReloadTrigger::reload`].
+    Manual,
+    /// Shutdown of the guard.
+    Shutdown,
+}
+
+/// State of one backend generation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerState {
+    /// Takes new traces.
+    Active,
+    /// Replaced; finishing the traces that began in it.
+    Draining,
+    /// Stopped taking records.
+    Closed,
+}
+
+/// One backend generation in status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerStatus {
+    /// `none` or `local` (later `otlp`).
+    pub backend: &'static str,
+    /// The generation it belongs to.
+    pub generation: u64,
+    /// Where it is in its life.
+    pub state: LayerState,
+    /// Its Chrome trace file, for `local`.
+    pub trace_file: Option<PathBuf>,
+    /// Its last I/O or export error.
+    pub error: Option<String>,
+}
+
+/// The error of the last reload that did not take effect.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LastError {
+    /// The whole sentence, with file, line and column.
+    pub message: String,
+    /// The config file.
+    pub path: PathBuf,
+    /// 1-based line, when the error has a place.
+    pub line: Option<usize>,
+    /// 1-based column, when the error has a place.
+    pub column: Option<usize>,
+    /// The dotted key, when one is concerned.
+    pub key: Option<String>,
+    /// What tried to reload.
+    pub trigger: Trigger,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+}
+
+impl LastError {
+    pub(crate) fn new(e: &ConfigError, trigger: Trigger) -> Self {
+        LastError {
+            message: e.to_string(),
+            path: e.path.clone(),
+            line: e.position.map(|p| p.line),
+            column: e.position.map(|p| p.column),
+            key: e.key.clone(),
+            trigger,
+            at: now_rfc3339(),
+        }
+    }
+}
+
+/// A field shadowed by an environment variable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvOverride {
+    /// The `[telemetry]` field.
+    pub field: &'static str,
+    /// The variable that sets it.
+    pub variable: &'static str,
+}
+
+/// Everything a person or a tool needs to know about what is running.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TelemetryStatus {
+    /// Increases by one with every applied config.
+    pub generation: u64,
+    /// What applied the current generation.
+    pub trigger: Trigger,
+    /// When the current generation was applied (RFC 3339, UTC).
+    pub applied_at: String,
+    /// The watched config file.
+    pub config_path: PathBuf,
+    /// The backend that records (`none` when disabled).
+    pub backend: Backend,
+    /// The `enabled` switch.
+    pub enabled: bool,
+    /// Fraction of traces kept.
+    pub sample_rate: f64,
+    /// Whether function arguments are recorded.
+    pub include_args: bool,
+    /// The active filter directives.
+    pub filter: String,
+    /// The service name.
+    pub service_name: String,
+    /// The current Chrome trace file, for `local`.
+    pub trace_file: Option<PathBuf>,
+    /// The current generation's backend and the ones still draining.
+    pub layers: Vec<LayerStatus>,
+    /// Fields changed in the file that take effect only after a restart.
+    pub restart_required: Vec<String>,
+    /// Fields whose file value is shadowed by an `OTEL_*` variable.
+    pub env_overrides: Vec<EnvOverride>,
+    /// Deprecations and other things worth a look.
+    pub warnings: Vec<String>,
+    /// The last reload that did not take effect; cleared by the next good one.
+    pub last_error: Option<LastError>,
+    /// Span counts since start-up.
+    pub counters: SpanCounts,
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "unknown".to_owned())
+}

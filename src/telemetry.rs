@@ -1,0 +1,292 @@
+//! Start-up: [`Builder`] and the [`Telemetry`] guard.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tracing::Dispatch;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Registry;
+
+use crate::config::{self, env::EnvOverrides};
+use crate::counters::{Counters, SpanCounts};
+use crate::error::InitError;
+use crate::layer::LiveLayer;
+use crate::reload::control::{Command, Control, INCLUDE_ARGS};
+use crate::reload::live::Live;
+use crate::reload::prepare::{self, BuildContext};
+use crate::reload::retire::Retirer;
+use crate::reload::view::View;
+use crate::reload::{signal, watcher, ReloadTrigger};
+use crate::status::TelemetryStatus;
+
+/// Configures livetel before it starts. [`crate::init`] is `Builder::new(path).init()`.
+///
+/// ```no_run
+/// let telemetry = livetel::Builder::new("config/telemetry.toml")
+///     .session_id("conversation-42")
+///     .shutdown_drain(std::time::Duration::from_millis(500))
+///     .init()?;
+/// # Ok::<(), livetel::InitError>(())
+/// ```
+#[derive(Debug)]
+pub struct Builder {
+    path: PathBuf,
+    session_id: Option<String>,
+    env: Option<EnvOverrides>,
+    sighup: bool,
+    shutdown_drain: Duration,
+}
+
+impl Builder {
+    /// livetel for the config file at `path`.
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        Builder {
+            path: path.as_ref().to_path_buf(),
+            session_id: None,
+            env: None,
+            sighup: true,
+            shutdown_drain: Duration::from_secs(1),
+        }
+    }
+
+    /// The session id that starts every trace file name (default: derived from the time and process id).
+    pub fn session_id(mut self, id: impl Into<String>) -> Self {
+        self.session_id = Some(id.into());
+        self
+    }
+
+    /// Uses these `OTEL_*` overrides instead of reading the process environment.
+    pub fn env_overrides(mut self, env: EnvOverrides) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    /// Reload on SIGHUP (default `true`, unix only).
+    pub fn reload_on_sighup(mut self, on: bool) -> Self {
+        self.sighup = on;
+        self
+    }
+
+    /// How long shutdown waits for open spans to close before it finalizes (default 1 s).
+    pub fn shutdown_drain(mut self, drain: Duration) -> Self {
+        self.shutdown_drain = drain;
+        self
+    }
+
+    /// Starts livetel and installs it as the global default subscriber.
+    ///
+    /// # Errors
+    /// [`InitError::Config`] when the file is missing or invalid (with file, line, column and key),
+    /// [`InitError::SubscriberAlreadySet`], or an error starting the watcher or the control thread.
+    pub fn init(self) -> Result<Telemetry, InitError> {
+        let telemetry = self.build()?;
+        tracing::dispatcher::set_global_default(telemetry.dispatch.clone())
+            .map_err(|_| InitError::SubscriberAlreadySet)?;
+        Ok(telemetry)
+    }
+
+    /// Starts livetel without installing it globally: use [`Telemetry::dispatch`] with
+    /// `tracing::dispatcher::with_default` (tests, or several subscribers in one process).
+    ///
+    /// # Errors
+    /// As [`Builder::init`], except [`InitError::SubscriberAlreadySet`].
+    pub fn build(self) -> Result<Telemetry, InitError> {
+        let loaded = config::load_file(&self.path)?;
+        let env = self.env.unwrap_or_else(EnvOverrides::from_env);
+        let mut cfg = loaded.config.clone();
+        let overrides = env.apply(&mut cfg);
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let on_sink_change = {
+            let tx = commands.clone();
+            Arc::new(move || drop(tx.send(Command::SinkChanged))) as Arc<dyn Fn() + Send + Sync>
+        };
+        let counters = Arc::new(Counters::default());
+        let cx = BuildContext {
+            config_path: self.path.clone(),
+            session_id: self.session_id.unwrap_or_else(default_session_id),
+            counters: Arc::clone(&counters),
+            on_sink_change,
+        };
+        let prepared = prepare::prepare(&cx, None, cfg, 1).map_err(|mut e| {
+            if let (None, Some(key)) = (e.position, &e.key) {
+                e.position = loaded.locate(key);
+            }
+            e
+        })?;
+        INCLUDE_ARGS.store(prepared.gen.include_args, Ordering::Relaxed);
+        let live = Arc::new(Live::new(prepared.gen));
+        let dispatch = Dispatch::new(Registry::default().with(LiveLayer::new(Arc::clone(&live))));
+        let debounce_ms = Arc::new(AtomicU64::new(prepared.config.reload_debounce_ms));
+        let (raw_tx, raw_rx) = mpsc::unbounded_channel();
+        let watcher = if prepared.config.watch {
+            Some(watcher::watch(&self.path, raw_tx)?)
+        } else {
+            None
+        };
+        let mut view = View::new(1);
+        view.warnings = loaded.warnings.clone();
+        view.warnings.extend(env.warnings.iter().cloned());
+        view.env_overrides = overrides;
+        let retirer = Retirer::default();
+        let initial = view.render(&prepared.config, &live, &retirer, &cx);
+        let (status_tx, status_rx) = watch::channel(Arc::new(initial));
+        let control = Control {
+            cx,
+            live,
+            startup: Arc::clone(&prepared.config),
+            running: prepared.config,
+            env,
+            retirer,
+            status: status_tx,
+            view,
+            last_hash: loaded.content_hash,
+            debounce_ms: Arc::clone(&debounce_ms),
+        };
+        let thread = spawn_control(
+            control,
+            command_rx,
+            raw_rx,
+            commands.clone(),
+            debounce_ms,
+            self.sighup,
+        )?;
+        Ok(Telemetry {
+            commands,
+            status: status_rx,
+            dispatch,
+            counters,
+            thread: Some(thread),
+            watcher,
+            shutdown_drain: self.shutdown_drain,
+        })
+    }
+}
+
+fn spawn_control(
+    mut control: Control,
+    command_rx: mpsc::UnboundedReceiver<Command>,
+    raw_rx: mpsc::UnboundedReceiver<()>,
+    commands: mpsc::UnboundedSender<Command>,
+    debounce_ms: Arc<AtomicU64>,
+    sighup: bool,
+) -> Result<JoinHandle<()>, InitError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(InitError::Runtime)?;
+    std::thread::Builder::new()
+        .name("livetel-control".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                tokio::spawn(watcher::debounce(raw_rx, commands.clone(), debounce_ms));
+                if sighup {
+                    if let Err(w) = signal::spawn_sighup(commands) {
+                        control.view.warnings.push(w);
+                        control.publish();
+                    }
+                }
+                control.run(command_rx).await;
+            });
+        })
+        .map_err(InitError::Runtime)
+}
+
+fn default_session_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{:08x}",
+        (nanos as u64 ^ (u64::from(std::process::id()) << 32)) & 0xffff_ffff
+    )
+}
+
+/// The running telemetry. Dropping it stops watching, lets open spans finish (up to the shutdown drain), and
+/// finalizes every backend: trace files end with their closing bracket and are flushed.
+#[must_use = "dropping the guard shuts telemetry down at once"]
+pub struct Telemetry {
+    commands: mpsc::UnboundedSender<Command>,
+    status: watch::Receiver<Arc<TelemetryStatus>>,
+    dispatch: Dispatch,
+    counters: Arc<Counters>,
+    thread: Option<JoinHandle<()>>,
+    watcher: Option<notify::RecommendedWatcher>,
+    shutdown_drain: Duration,
+}
+
+impl Telemetry {
+    /// A receiver of the active state; it sees every change from now on.
+    pub fn status(&self) -> watch::Receiver<Arc<TelemetryStatus>> {
+        self.status.clone()
+    }
+
+    /// A clonable handle that reloads the config now and tells what came of it.
+    pub fn reload_trigger(&self) -> ReloadTrigger {
+        ReloadTrigger {
+            tx: self.commands.clone(),
+        }
+    }
+
+    /// The subscriber, for `tracing::dispatcher::with_default` when built with [`Builder::build`].
+    pub fn dispatch(&self) -> &Dispatch {
+        &self.dispatch
+    }
+
+    /// Span counts right now (status carries them as of its last publication).
+    pub fn counters(&self) -> SpanCounts {
+        self.counters.snapshot()
+    }
+
+    /// Shuts down now; the same as dropping the guard.
+    pub fn shutdown(self) {}
+
+    fn stop(&mut self) {
+        self.watcher.take();
+        let (reply, done) = std::sync::mpsc::channel();
+        if self
+            .commands
+            .send(Command::Shutdown {
+                drain: self.shutdown_drain,
+                reply,
+            })
+            .is_ok()
+        {
+            let _ = done.recv_timeout(self.shutdown_drain + Duration::from_secs(10));
+        }
+        if let Some(t) = self.thread.take() {
+            if t.is_finished() || done_within(&t) {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+fn done_within(t: &JoinHandle<()>) -> bool {
+    for _ in 0..100 {
+        if t.is_finished() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.status.borrow();
+        f.debug_struct("Telemetry")
+            .field("generation", &s.generation)
+            .field("backend", &s.backend)
+            .finish_non_exhaustive()
+    }
+}
