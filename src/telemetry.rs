@@ -120,6 +120,7 @@ impl Builder {
         INCLUDE_ARGS.store(prepared.gen.include_args, Ordering::Relaxed);
         let live = Arc::new(Live::new(prepared.gen));
         let dispatch = Dispatch::new(Registry::default().with(LiveLayer::new(Arc::clone(&live))));
+        live.set_dispatch(&dispatch);
         let debounce_ms = Arc::new(AtomicU64::new(prepared.config.reload_debounce_ms));
         let (raw_tx, raw_rx) = mpsc::unbounded_channel();
         let watcher = if prepared.config.watch {

@@ -1,9 +1,10 @@
 //! The state the hot path reads: the current generation and the ones still draining. Lock-free reads.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::{ArcSwap, Guard};
+use tracing_core::dispatcher::WeakDispatch;
 
 use crate::generation::Generation;
 
@@ -11,6 +12,8 @@ pub(crate) struct Live {
     current: ArcSwap<Generation>,
     draining: ArcSwap<Vec<Arc<Generation>>>,
     has_draining: AtomicBool,
+    /// The dispatcher this state belongs to, held weakly (it owns us through the layer).
+    dispatch: OnceLock<WeakDispatch>,
 }
 
 impl Live {
@@ -19,6 +22,7 @@ impl Live {
             current: ArcSwap::new(first),
             draining: ArcSwap::default(),
             has_draining: AtomicBool::new(false),
+            dispatch: OnceLock::new(),
         }
     }
 
@@ -46,6 +50,24 @@ impl Live {
     /// Makes `next` current and returns the generation it replaced. Infallible.
     pub(crate) fn swap(&self, next: Arc<Generation>) -> Arc<Generation> {
         self.current.swap(next)
+    }
+
+    pub(crate) fn set_dispatch(&self, dispatch: &tracing::Dispatch) {
+        let _ = self.dispatch.set(dispatch.downgrade());
+    }
+
+    /// Recomputes every callsite's interest after the set of live generations changed.
+    ///
+    /// Runs inside our own dispatcher: when it is the only one registered, tracing-core asks the *calling
+    /// thread's* default dispatcher, and the control thread has none unless livetel is the global default.
+    pub(crate) fn rebuild_interest(&self) {
+        match self.dispatch.get().and_then(WeakDispatch::upgrade) {
+            Some(d) => tracing::dispatcher::with_default(
+                &d,
+                tracing_core::callsite::rebuild_interest_cache,
+            ),
+            None => tracing_core::callsite::rebuild_interest_cache(),
+        }
     }
 
     /// Publishes the generations that may still take children of their open spans.

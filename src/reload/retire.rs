@@ -104,6 +104,6 @@ impl Retirer {
                 .map(|r| r.gen.clone())
                 .collect(),
         );
-        tracing_core::callsite::rebuild_interest_cache();
+        live.rebuild_interest();
     }
 }

@@ -1,0 +1,164 @@
+//! Helpers shared by the integration tests: a config file in a temp dir, waiting on status, reading traces.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use livetel::{Builder, Telemetry, TelemetryStatus};
+use serde_json::Value;
+
+/// Liveness bound for waits on the watcher: generous because this machine is shared; never a timing assertion.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub traces: PathBuf,
+}
+
+impl Fixture {
+    /// A temp dir holding `telemetry.toml` with `body` under `[telemetry]` plus a trace dir inside it.
+    pub fn new(body: &str) -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("telemetry.toml");
+        let traces = dir.path().join("traces");
+        let f = Fixture {
+            dir,
+            config,
+            traces,
+        };
+        f.write(body);
+        f
+    }
+
+    pub fn section(&self, body: &str) -> String {
+        format!(
+            "[telemetry]\ntrace_dir = {:?}\nservice_name = \"test\"\n{body}\n",
+            self.traces.display().to_string()
+        )
+    }
+
+    /// Rewrites the file in place.
+    pub fn write(&self, body: &str) {
+        std::fs::write(&self.config, self.section(body)).expect("write config");
+    }
+
+    pub fn builder(&self) -> Builder {
+        Builder::new(&self.config)
+            .env_overrides(livetel::config::env::EnvOverrides::from_lookup(|_| None))
+            .reload_on_sighup(false)
+            .session_id("test")
+    }
+
+    pub fn start(&self) -> Telemetry {
+        self.builder().build().expect("livetel starts")
+    }
+}
+
+/// Waits until status satisfies `pred`; panics with the last status after [`PATIENCE`].
+pub fn wait_status(
+    t: &Telemetry,
+    what: &str,
+    pred: impl Fn(&TelemetryStatus) -> bool,
+) -> Arc<TelemetryStatus> {
+    let rx = t.status();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let s = rx.borrow().clone();
+        if pred(&s) {
+            return s;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "status never showed {what}; last: {}",
+                serde_json::to_string_pretty(&*s).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Every `.json` file in `dir`, parsed (panics on a file that is not complete JSON).
+pub fn trace_files(dir: &Path) -> Vec<(PathBuf, Vec<Value>)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "json") {
+            let text = std::fs::read_to_string(&p).expect("read trace");
+            let v: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|err| panic!("{} is not complete JSON: {err}", p.display()));
+            let events = v
+                .as_array()
+                .unwrap_or_else(|| panic!("{} is not a JSON array", p.display()))
+                .clone();
+            out.push((p, events));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The complete (`X`) span events of a file.
+pub fn spans(events: &[Value]) -> Vec<&Value> {
+    events.iter().filter(|e| e["ph"] == "X").collect()
+}
+
+/// Span counts by name over every file in `dir`.
+pub fn span_names(dir: &Path) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for (_, events) in trace_files(dir) {
+        for s in spans(&events) {
+            *m.entry(s["name"].as_str().unwrap_or_default().to_owned())
+                .or_default() += 1;
+        }
+    }
+    m
+}
+
+/// Checks what Perfetto needs of a Chrome JSON trace: every event has ph/pid/tid/ts (metadata aside), durations
+/// are non-negative, and complete events on one thread nest (a child lies within its parent).
+pub fn assert_well_formed(path: &Path, events: &[Value]) {
+    let mut by_tid: HashMap<u64, Vec<(f64, f64)>> = HashMap::new();
+    for e in events {
+        let ph = e["ph"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: event without ph: {e}", path.display()));
+        assert!(
+            e["pid"].is_u64() && e["tid"].is_u64(),
+            "{}: event without pid/tid: {e}",
+            path.display()
+        );
+        if ph == "X" {
+            let ts = e["ts"].as_f64().expect("ts");
+            let dur = e["dur"].as_f64().expect("dur");
+            assert!(dur >= 0.0);
+            by_tid
+                .entry(e["tid"].as_u64().unwrap_or(0))
+                .or_default()
+                .push((ts, ts + dur));
+        }
+    }
+    for (tid, mut slices) in by_tid {
+        // Sort by start, longer first; then every slice must end within the innermost open slice.
+        slices.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        let mut stack: Vec<f64> = Vec::new();
+        for (start, end) in slices {
+            while stack.last().is_some_and(|top| *top <= start) {
+                stack.pop();
+            }
+            if let Some(top) = stack.last() {
+                assert!(
+                    end <= *top + 0.001,
+                    "{}: tid {tid}: slice [{start},{end}] overlaps its parent ending {top}",
+                    path.display()
+                );
+            }
+            stack.push(end);
+        }
+    }
+}

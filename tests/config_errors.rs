@@ -1,0 +1,154 @@
+//! Config validation: every error names file, line, column and key.
+
+use livetel::config::{self, Backend};
+use livetel::ConfigErrorKind;
+
+fn err(text: &str) -> livetel::ConfigError {
+    config::parse_str("app.toml", text).expect_err("config should be rejected")
+}
+
+#[test]
+fn other_tables_are_ignored() {
+    let cfg = config::parse_str(
+        "app.toml",
+        "[server]\nport = 1\n[telemetry]\nbackend = \"none\"\n[db]\nurl = \"x\"\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.backend, Backend::None);
+}
+
+#[test]
+fn unknown_key_has_a_hint_and_a_place() {
+    let e = err("[telemetry]\nbackend = \"local\"\n  sampel_rate = 0.5\n");
+    assert_eq!(
+        e.kind,
+        ConfigErrorKind::UnknownKey {
+            hint: Some("sample_rate".into())
+        }
+    );
+    let p = e.position.unwrap();
+    assert_eq!((p.line, p.column), (3, 3));
+    assert_eq!(e.key.as_deref(), Some("telemetry.sampel_rate"));
+    assert!(
+        e.to_string().starts_with(
+            "app.toml:3:3: `telemetry.sampel_rate`: unknown key; did you mean `sample_rate`?"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_key_far_from_any_gets_no_hint() {
+    let e = err("[telemetry]\nzzz = 1\n");
+    assert_eq!(e.kind, ConfigErrorKind::UnknownKey { hint: None });
+}
+
+#[test]
+fn wrong_type_names_key_line_and_column() {
+    let e = err("[telemetry]\nsample_rate = \"half\"\n");
+    assert_eq!(e.key.as_deref(), Some("telemetry.sample_rate"));
+    let p = e.position.unwrap();
+    assert_eq!((p.line, p.column), (2, 15));
+    assert!(
+        matches!(e.kind, ConfigErrorKind::InvalidValue { .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_enum_value_is_located() {
+    let e = err("[telemetry]\n\nbackend = \"jaeger\"\n");
+    assert_eq!(e.position.unwrap().line, 3);
+    assert_eq!(e.key.as_deref(), Some("telemetry.backend"));
+    assert!(e.to_string().contains("jaeger"), "{e}");
+}
+
+#[test]
+fn out_of_range_is_located() {
+    let e = err("[telemetry]\nsample_rate = 1.5\n");
+    assert_eq!(e.key.as_deref(), Some("telemetry.sample_rate"));
+    let p = e.position.unwrap();
+    assert_eq!((p.line, p.column), (2, 15));
+    assert!(e.to_string().contains("between 0.0 and 1.0"), "{e}");
+}
+
+#[test]
+fn bad_filter_directive_is_located() {
+    let e = err("[telemetry]\nfilter = \"info,my_crate=loud\"\n");
+    assert_eq!(e.key.as_deref(), Some("telemetry.filter"));
+    assert_eq!(e.position.unwrap().line, 2);
+}
+
+#[test]
+fn syntax_error_is_located() {
+    let e = err("[telemetry]\nbackend = \"local\n");
+    assert!(matches!(e.kind, ConfigErrorKind::Syntax { .. }), "{e}");
+    assert_eq!(e.position.unwrap().line, 2);
+}
+
+#[test]
+fn telemetry_must_be_a_table() {
+    let e = err("telemetry = 3\n");
+    assert_eq!(e.position.unwrap().line, 1);
+}
+
+#[test]
+fn legacy_sections_migrate_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("old.toml");
+    std::fs::write(
+        &p,
+        "[observability]\nexporter = \"none\"\nsample_rate = 0.5\n[debug.traces]\noutput_dir = \"/tmp/x\"\ninclude_args = true\n",
+    )
+    .unwrap();
+    let loaded = config::load_file(&p).unwrap();
+    assert_eq!(loaded.config.backend, Backend::None);
+    assert_eq!(loaded.config.sample_rate, 0.5);
+    assert_eq!(loaded.config.trace_dir, std::path::PathBuf::from("/tmp/x"));
+    assert!(loaded.config.include_args);
+    assert!(
+        loaded.warnings.iter().any(|w| w.contains("deprecated")),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
+#[test]
+fn legacy_debug_traces_turns_local_on() {
+    let cfg = config::parse_str("a.toml", "[debug.traces]\nenabled = true\n").unwrap();
+    assert_eq!(cfg.backend, Backend::Local);
+}
+
+#[test]
+fn legacy_bad_exporter_is_located() {
+    let e = err("[observability]\nexporter = \"zipkin\"\n");
+    assert_eq!(e.position.unwrap().line, 2);
+    assert_eq!(e.key.as_deref(), Some("observability.exporter"));
+}
+
+#[test]
+fn missing_file_says_missing() {
+    let e = config::load_file(std::path::Path::new("/nonexistent/livetel.toml")).unwrap_err();
+    assert!(e.is_missing());
+}
+
+#[test]
+fn binary_and_huge_files_are_refused_without_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bin.toml");
+    std::fs::write(&p, [0xff, 0xfe, 0x00, 0x80]).unwrap();
+    assert!(matches!(
+        config::load_file(&p).unwrap_err().kind,
+        ConfigErrorKind::NotUtf8 { offset: 0 }
+    ));
+    std::fs::write(&p, vec![b'#'; 2 << 20]).unwrap();
+    assert!(matches!(
+        config::load_file(&p).unwrap_err().kind,
+        ConfigErrorKind::TooLarge { .. }
+    ));
+    std::fs::write(&p, "").unwrap();
+    assert_eq!(
+        config::load_file(&p).unwrap().config,
+        config::TelemetryConfig::default()
+    );
+}
