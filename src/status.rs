@@ -102,6 +102,17 @@ pub struct EnvOverride {
     pub variable: &'static str,
 }
 
+/// How reload attempts ended, since start-up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ReloadCounts {
+    /// Became a new generation.
+    pub applied: u64,
+    /// Effective config unchanged (identical content, other tables, comments).
+    pub unchanged: u64,
+    /// Invalid or could not be built; the last good config kept running.
+    pub rejected: u64,
+}
+
 /// Everything a person or a tool needs to know about what is running.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TelemetryStatus {
@@ -139,6 +150,8 @@ pub struct TelemetryStatus {
     pub last_error: Option<LastError>,
     /// Span counts since start-up.
     pub counters: SpanCounts,
+    /// Reload attempts since start-up.
+    pub reloads: ReloadCounts,
 }
 
 pub(crate) fn now_rfc3339() -> String {

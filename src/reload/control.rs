@@ -99,6 +99,7 @@ impl Control {
         if content_same || next == *self.running {
             self.last_hash = loaded.content_hash;
             self.view.last_error = None;
+            self.view.reloads.unchanged += 1;
             self.publish();
             return ReloadOutcome::Unchanged {
                 generation: self.view.generation,
@@ -135,12 +136,14 @@ impl Control {
         );
         self.running = config;
         self.view.applied(id, trigger);
+        self.view.reloads.applied += 1;
         self.publish();
         id
     }
 
     fn reject(&mut self, e: ConfigError, trigger: Trigger) -> ReloadOutcome {
         self.view.last_error = Some(LastError::new(&e, trigger));
+        self.view.reloads.rejected += 1;
         self.publish();
         ReloadOutcome::Rejected { error: Arc::new(e) }
     }

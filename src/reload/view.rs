@@ -5,7 +5,7 @@ use crate::reload::live::Live;
 use crate::reload::prepare::BuildContext;
 use crate::reload::retire::Retirer;
 use crate::status::{
-    self, EnvOverride, LastError, LayerState, LayerStatus, TelemetryStatus, Trigger,
+    self, EnvOverride, LastError, LayerState, LayerStatus, ReloadCounts, TelemetryStatus, Trigger,
 };
 
 /// The parts of status that are not derived from the running generation.
@@ -17,6 +17,7 @@ pub(crate) struct View {
     pub(crate) env_overrides: Vec<(&'static str, &'static str)>,
     pub(crate) warnings: Vec<String>,
     pub(crate) last_error: Option<LastError>,
+    pub(crate) reloads: ReloadCounts,
 }
 
 impl View {
@@ -29,6 +30,7 @@ impl View {
             env_overrides: Vec::new(),
             warnings: Vec::new(),
             last_error: None,
+            reloads: ReloadCounts::default(),
         }
     }
 
@@ -98,6 +100,7 @@ impl View {
             warnings: self.warnings.clone(),
             last_error: self.last_error.clone(),
             counters: cx.counters.snapshot(),
+            reloads: self.reloads,
         }
     }
 }
