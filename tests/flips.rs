@@ -29,7 +29,12 @@ struct Made {
     after: u64,
 }
 
-fn worker(t: u64, dispatch: tracing::Dispatch, epoch: Arc<AtomicU64>, stop: Arc<AtomicBool>) -> Vec<Made> {
+fn worker(
+    t: u64,
+    dispatch: tracing::Dispatch,
+    epoch: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+) -> Vec<Made> {
     tracing::dispatcher::with_default(&dispatch, || {
         let mut made = Vec::new();
         let mut n = 0u64;
@@ -42,7 +47,11 @@ fn worker(t: u64, dispatch: tracing::Dispatch, epoch: Arc<AtomicU64>, stop: Arc<
                     tracing::info_span!("flip.leaf", seq).in_scope(|| std::hint::black_box(seq));
                 });
             });
-            made.push(Made { seq, before, after: epoch.load(SeqCst) });
+            made.push(Made {
+                seq,
+                before,
+                after: epoch.load(SeqCst),
+            });
         }
         made
     })
@@ -56,7 +65,11 @@ fn two_hundred_flips_lose_and_duplicate_nothing() {
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..THREADS)
         .map(|t| {
-            let (d, e, s) = (tel.dispatch().clone(), Arc::clone(&epoch), Arc::clone(&stop));
+            let (d, e, s) = (
+                tel.dispatch().clone(),
+                Arc::clone(&epoch),
+                Arc::clone(&stop),
+            );
             std::thread::spawn(move || worker(t, d, e, s))
         })
         .collect();
@@ -67,12 +80,18 @@ fn two_hundred_flips_lose_and_duplicate_nothing() {
         f.write(&format!("watch = false\nbackend = \"{backend}\""));
         epoch.store(2 * k - 1, SeqCst);
         let outcome = trigger.reload_blocking();
-        assert!(matches!(outcome, ReloadOutcome::Applied { .. }), "flip {k}: {outcome:?}");
+        assert!(
+            matches!(outcome, ReloadOutcome::Applied { .. }),
+            "flip {k}: {outcome:?}"
+        );
         epoch.store(2 * k, SeqCst);
     }
     std::thread::sleep(std::time::Duration::from_millis(5));
     stop.store(true, SeqCst);
-    let made: Vec<Made> = workers.into_iter().flat_map(|w| w.join().expect("worker")).collect();
+    let made: Vec<Made> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("worker"))
+        .collect();
     let counters = tel.counters();
     drop(tel);
 
@@ -86,7 +105,10 @@ fn two_hundred_flips_lose_and_duplicate_nothing() {
         for s in spans(events) {
             let seq = s["args"]["seq"].as_u64().expect("seq field");
             let name = s["name"].as_str().unwrap_or_default().to_owned();
-            assert!(seen.insert((seq, name.clone())), "span {name} of trace {seq} written twice");
+            assert!(
+                seen.insert((seq, name.clone())),
+                "span {name} of trace {seq} written twice"
+            );
             let entry = found.entry(seq).or_insert((i, Vec::new()));
             assert_eq!(entry.0, i, "trace {seq} torn across two files");
             entry.1.push(name);
@@ -97,11 +119,29 @@ fn two_hundred_flips_lose_and_duplicate_nothing() {
     for m in &made {
         let got = found.get(&m.seq).map_or(0, |(_, names)| names.len());
         if m.before == m.after && m.before % 2 == 0 {
-            let want = if backend_of(m.before) == "local" { 3 } else { 0 };
-            assert_eq!(got, want, "trace {} made in settled epoch {} ({})", m.seq, m.before, backend_of(m.before));
-            if want == 3 { local += 1 } else { none += 1 }
+            let want = if backend_of(m.before) == "local" {
+                3
+            } else {
+                0
+            };
+            assert_eq!(
+                got,
+                want,
+                "trace {} made in settled epoch {} ({})",
+                m.seq,
+                m.before,
+                backend_of(m.before)
+            );
+            if want == 3 {
+                local += 1
+            } else {
+                none += 1
+            }
         } else {
-            let names = found.get(&m.seq).map(|(_, n)| n.clone()).unwrap_or_default();
+            let names = found
+                .get(&m.seq)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default();
             check_straddling(m, &names);
             straddling += 1;
             partial += u64::from(got != 0 && got != 3);
@@ -110,7 +150,11 @@ fn two_hundred_flips_lose_and_duplicate_nothing() {
     assert_eq!(counters.dropped, 0, "{counters:?}");
     assert_eq!(counters.started, total, "{counters:?}");
     assert_eq!(counters.exported, total, "{counters:?}");
-    assert_eq!(files.len() as u64, FLIPS / 2 + 1, "one file per local generation");
+    assert_eq!(
+        files.len() as u64,
+        FLIPS / 2 + 1,
+        "one file per local generation"
+    );
     assert!(local > 0 && none > 0, "both backends saw traffic");
     println!(
         "flips: {FLIPS} flips, {THREADS} threads: {} traces made ({local} under local, {none} under none, {straddling} straddling a flip, {partial} of them recorded from the flip on), {total} spans in {} files, 0 lost, 0 duplicated",
@@ -130,7 +174,19 @@ fn check_straddling(m: &Made, names: &[String]) {
         return;
     }
     let into_local = (m.before..=m.after).any(|e| e % 2 == 1 && backend_of(e + 1) == "local");
-    assert!(into_local, "trace {} straddling {}..{} is torn on a flip out of local: {names:?}", m.seq, m.before, m.after);
-    assert!(!has("flip.root"), "trace {}: root recorded without all its children: {names:?}", m.seq);
-    assert!(has("flip.leaf"), "trace {}: child recorded without its leaf: {names:?}", m.seq);
+    assert!(
+        into_local,
+        "trace {} straddling {}..{} is torn on a flip out of local: {names:?}",
+        m.seq, m.before, m.after
+    );
+    assert!(
+        !has("flip.root"),
+        "trace {}: root recorded without all its children: {names:?}",
+        m.seq
+    );
+    assert!(
+        has("flip.leaf"),
+        "trace {}: child recorded without its leaf: {names:?}",
+        m.seq
+    );
 }

@@ -30,7 +30,11 @@ fn save_by_rename_twice() {
     for (i, r) in [0.25, 0.75].into_iter().enumerate() {
         // What vim and most IDEs do: write a temp file beside it, then rename over the original.
         let tmp = f.dir.path().join(".telemetry.toml.swp");
-        std::fs::write(&tmp, f.section(&format!("backend = \"none\"\nsample_rate = {r}"))).unwrap();
+        std::fs::write(
+            &tmp,
+            f.section(&format!("backend = \"none\"\nsample_rate = {r}")),
+        )
+        .unwrap();
         std::fs::rename(&tmp, &f.config).unwrap();
         let s = wait_status(&t, "the renamed file", |s| rate(s, r));
         assert_eq!(s.generation, 2 + i as u64, "the watch survives a rename");
@@ -58,13 +62,21 @@ fn kubernetes_configmap_symlink_swap() {
     let root = f.dir.path();
     let v1 = root.join("..2024_01");
     std::fs::create_dir(&v1).unwrap();
-    std::fs::write(v1.join("telemetry.toml"), f.section("backend = \"none\"\nsample_rate = 1.0")).unwrap();
+    std::fs::write(
+        v1.join("telemetry.toml"),
+        f.section("backend = \"none\"\nsample_rate = 1.0"),
+    )
+    .unwrap();
     symlink("..2024_01", root.join("..data")).unwrap();
     symlink("..data/telemetry.toml", &f.config).unwrap();
     let t = f.start();
     let v2 = root.join("..2024_02");
     std::fs::create_dir(&v2).unwrap();
-    std::fs::write(v2.join("telemetry.toml"), f.section("backend = \"none\"\nsample_rate = 0.5")).unwrap();
+    std::fs::write(
+        v2.join("telemetry.toml"),
+        f.section("backend = \"none\"\nsample_rate = 0.5"),
+    )
+    .unwrap();
     symlink("..2024_02", root.join("..data_tmp")).unwrap();
     std::fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
     std::fs::remove_dir_all(&v1).unwrap();
@@ -83,10 +95,17 @@ fn identical_content_and_bursts_are_one_reload_at_most() {
     assert_eq!((s.generation, s.reloads.applied), (1, 0));
     // A burst of writes ending on one value: the last write wins.
     for i in 1..=50 {
-        f.write(&format!("backend = \"none\"\nsample_rate = {}", f64::from(i) / 100.0));
+        f.write(&format!(
+            "backend = \"none\"\nsample_rate = {}",
+            f64::from(i) / 100.0
+        ));
     }
     let s: Arc<TelemetryStatus> = wait_status(&t, "the last write", |s| rate(s, 0.5));
-    assert!(s.generation < 50, "a burst of 50 writes became {} generations: not debounced", s.generation);
+    assert!(
+        s.generation < 50,
+        "a burst of 50 writes became {} generations: not debounced",
+        s.generation
+    );
     assert!(s.last_error.is_none());
     assert_eq!(s.reloads.rejected, 0);
 }
@@ -98,7 +117,10 @@ fn bad_edit_is_reported_with_line_and_column() {
     f.write("backend = \"none\"\nsample_rate = true");
     let s = wait_status(&t, "the error", |s| s.last_error.is_some());
     let e = s.last_error.as_ref().unwrap();
-    assert_eq!((e.line, e.column, e.trigger), (Some(5), Some(15), Trigger::Watcher));
+    assert_eq!(
+        (e.line, e.column, e.trigger),
+        (Some(5), Some(15), Trigger::Watcher)
+    );
     assert_eq!(s.generation, 1);
     assert_eq!(s.sample_rate, 1.0);
 }

@@ -1,0 +1,124 @@
+//! The demo agent, run as a user runs it: its summary matches the trace files, after a duration, SIGTERM or
+//! SIGINT. Every process started here is stopped here.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use common::{span_names, trace_files, Fixture};
+use serde_json::Value;
+
+/// `cargo test` builds the examples next to the test binaries: target/<profile>/examples/agent.
+fn agent_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    profile_dir.join("examples").join("agent")
+}
+
+/// Kills the child if the test fails before it exits.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(f: &Fixture, extra: &[&str]) -> Running {
+    let child = Command::new(agent_binary())
+        .arg("--config")
+        .arg(&f.config)
+        .args(["--rate", "0", "--threads", "2", "--status-json"])
+        .args(extra)
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("OTEL_TRACES_SAMPLER")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run the agent example (built by cargo test)");
+    Running(child)
+}
+
+/// Reads stdout to the end: status lines, then the summary line.
+fn finish(mut run: Running, signal: Option<&str>) -> (Vec<Value>, Value) {
+    let stdout = run.0.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first: Value = serde_json::from_str(&lines.next().expect("a first status line").expect("utf-8")).expect("json");
+    if let Some(sig) = signal {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let pid = run.0.id().to_string();
+        assert!(Command::new("kill").args(["-s", sig, &pid]).status().is_ok_and(|s| s.success()));
+    }
+    let mut statuses = vec![first];
+    let mut summary = Value::Null;
+    for line in lines {
+        let v: Value = serde_json::from_str(&line.expect("utf-8")).expect("every stdout line is JSON");
+        if v.get("summary").is_some() {
+            summary = v;
+        } else {
+            statuses.push(v);
+        }
+    }
+    let status = run.0.wait().expect("agent exits");
+    assert!(status.success(), "agent exit status {status:?}");
+    (statuses, summary)
+}
+
+fn check_summary_matches_files(f: &Fixture, summary: &Value) {
+    let s = &summary["summary"];
+    let created = s["spans_created"].as_u64().expect("spans_created");
+    assert!(created > 0 && s["turns"].as_u64() > Some(0), "{summary}");
+    let in_files = span_names(&f.traces);
+    let total: usize = in_files.values().sum();
+    assert_eq!(total as u64, created, "spans in files vs spans the demo created");
+    for (name, n) in s["by_name"].as_object().expect("by_name") {
+        assert_eq!(in_files.get(name).copied().unwrap_or(0) as u64, n.as_u64().unwrap_or(0), "{name}");
+    }
+    assert!(in_files.contains_key("llm.chat") && in_files.contains_key("tool.execute"));
+    for (path, events) in trace_files(&f.traces) {
+        common::assert_well_formed(&path, &events);
+    }
+}
+
+#[test]
+fn duration_run_summary_matches_files() {
+    let f = Fixture::new("");
+    let (statuses, summary) = finish(start(&f, &["--duration", "1"]), None);
+    assert_eq!(statuses[0]["generation"], 1);
+    assert_eq!(statuses[0]["backend"], "local");
+    check_summary_matches_files(&f, &summary);
+}
+
+#[test]
+fn sigterm_finalizes_and_summarizes() {
+    let f = Fixture::new("");
+    let (_, summary) = finish(start(&f, &[]), Some("TERM"));
+    check_summary_matches_files(&f, &summary);
+}
+
+#[test]
+fn sigint_finalizes_and_summarizes() {
+    let f = Fixture::new("");
+    let (_, summary) = finish(start(&f, &[]), Some("INT"));
+    check_summary_matches_files(&f, &summary);
+}
+
+#[test]
+fn live_edit_while_running_is_printed() {
+    let f = Fixture::new("sample_rate = 1.0");
+    let mut run = start(&f, &["--duration", "30"]);
+    let stdout = run.0.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let _first = lines.next();
+    f.write("sample_rate = 0.5\ninclude_args = true");
+    let changed = lines
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+        .find(|v| v["generation"] == 2)
+        .expect("a status line for generation 2");
+    assert_eq!((changed["sample_rate"].as_f64(), changed["include_args"].as_bool()), (Some(0.5), Some(true)));
+    assert_eq!(changed["trigger"], "watcher");
+}

@@ -1,0 +1,73 @@
+//! Local backend I/O faults never panic or stall the app; they show in status, and the file stays loadable.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{trace_files, wait_status, Fixture};
+use tracing::dispatcher::with_default;
+
+/// A real 64 KiB tmpfs, unmounted when dropped.
+struct SmallFs(PathBuf);
+
+impl SmallFs {
+    fn mount(at: &Path) -> SmallFs {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(at)
+            .status();
+        assert!(
+            ok.is_ok_and(|s| s.success()),
+            "mounting a small tmpfs needs root (CI runs as root)"
+        );
+        SmallFs(at.to_path_buf())
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn disk_full_shows_in_status_and_never_stalls() {
+    let f = Fixture::new("");
+    let small = f.dir.path().join("small");
+    let fs = SmallFs::mount(&small);
+    std::fs::write(
+        &f.config,
+        format!(
+            "[telemetry]\nwatch = false\ntrace_dir = {:?}\n",
+            small.display().to_string()
+        ),
+    )
+    .unwrap();
+    let t = f.start();
+    let payload = "x".repeat(512);
+    with_default(t.dispatch(), || {
+        for i in 0..2_000u32 {
+            tracing::info_span!("fill", i, payload = payload.as_str()).in_scope(|| {});
+        }
+    });
+    let s = wait_status(&t, "the disk-full error", |s| {
+        s.layers.iter().any(|l| l.error.is_some())
+    });
+    let error = s.layers[0].error.clone().unwrap_or_default();
+    assert!(error.contains("No space left"), "{error}");
+    let c = t.counters();
+    assert!(c.dropped > 0 && c.exported > 0, "{c:?}");
+    drop(t);
+    // What was written before the disk filled still loads as complete JSON.
+    let files = trace_files(&small);
+    assert_eq!(files.len(), 1);
+    assert!(files[0].1.iter().any(|e| e["name"] == "fill"));
+    let c2 = c;
+    println!(
+        "disk full: {} spans exported, {} dropped, error in status: {error}",
+        c2.exported, c2.dropped
+    );
+    drop(fs);
+}
