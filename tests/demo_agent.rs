@@ -13,7 +13,10 @@ use serde_json::Value;
 /// `cargo test` builds the examples next to the test binaries: target/<profile>/examples/agent.
 fn agent_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
     profile_dir.join("examples").join("agent")
 }
 
@@ -46,16 +49,22 @@ fn start(f: &Fixture, extra: &[&str]) -> Running {
 fn finish(mut run: Running, signal: Option<&str>) -> (Vec<Value>, Value) {
     let stdout = run.0.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
-    let first: Value = serde_json::from_str(&lines.next().expect("a first status line").expect("utf-8")).expect("json");
+    let first: Value =
+        serde_json::from_str(&lines.next().expect("a first status line").expect("utf-8"))
+            .expect("json");
     if let Some(sig) = signal {
         std::thread::sleep(std::time::Duration::from_millis(500));
         let pid = run.0.id().to_string();
-        assert!(Command::new("kill").args(["-s", sig, &pid]).status().is_ok_and(|s| s.success()));
+        assert!(Command::new("kill")
+            .args(["-s", sig, &pid])
+            .status()
+            .is_ok_and(|s| s.success()));
     }
     let mut statuses = vec![first];
     let mut summary = Value::Null;
     for line in lines {
-        let v: Value = serde_json::from_str(&line.expect("utf-8")).expect("every stdout line is JSON");
+        let v: Value =
+            serde_json::from_str(&line.expect("utf-8")).expect("every stdout line is JSON");
         if v.get("summary").is_some() {
             summary = v;
         } else {
@@ -73,9 +82,16 @@ fn check_summary_matches_files(f: &Fixture, summary: &Value) {
     assert!(created > 0 && s["turns"].as_u64() > Some(0), "{summary}");
     let in_files = span_names(&f.traces);
     let total: usize = in_files.values().sum();
-    assert_eq!(total as u64, created, "spans in files vs spans the demo created");
+    assert_eq!(
+        total as u64, created,
+        "spans in files vs spans the demo created"
+    );
     for (name, n) in s["by_name"].as_object().expect("by_name") {
-        assert_eq!(in_files.get(name).copied().unwrap_or(0) as u64, n.as_u64().unwrap_or(0), "{name}");
+        assert_eq!(
+            in_files.get(name).copied().unwrap_or(0) as u64,
+            n.as_u64().unwrap_or(0),
+            "{name}"
+        );
     }
     assert!(in_files.contains_key("llm.chat") && in_files.contains_key("tool.execute"));
     for (path, events) in trace_files(&f.traces) {
@@ -119,6 +135,12 @@ fn live_edit_while_running_is_printed() {
         .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
         .find(|v| v["generation"] == 2)
         .expect("a status line for generation 2");
-    assert_eq!((changed["sample_rate"].as_f64(), changed["include_args"].as_bool()), (Some(0.5), Some(true)));
+    assert_eq!(
+        (
+            changed["sample_rate"].as_f64(),
+            changed["include_args"].as_bool()
+        ),
+        (Some(0.5), Some(true))
+    );
     assert_eq!(changed["trigger"], "watcher");
 }
