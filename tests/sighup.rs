@@ -1,0 +1,30 @@
+//! SIGHUP reloads the file. Its own test binary: the signal goes to the whole process.
+
+mod common;
+
+use common::{wait_status, Fixture};
+use livetel::status::Trigger;
+
+#[test]
+fn sighup_reloads() {
+    let f = Fixture::new("watch = false\nsample_rate = 1.0");
+    let t = f.builder().reload_on_sighup(true).build().expect("starts");
+    f.write("watch = false\nsample_rate = 0.5");
+    // The handler is installed on the control thread just after start; resend until it is seen.
+    let pid = std::process::id().to_string();
+    let mut seen = false;
+    for _ in 0..100 {
+        let ok = std::process::Command::new("kill")
+            .args(["-s", "HUP", &pid])
+            .status();
+        assert!(ok.is_ok_and(|s| s.success()));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if t.status().borrow().generation == 2 {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "SIGHUP never reloaded");
+    let s = wait_status(&t, "the signal trigger", |s| s.sample_rate == 0.5);
+    assert_eq!(s.trigger, Trigger::Signal);
+}
