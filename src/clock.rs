@@ -4,11 +4,21 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
+
+/// The monotonic epoch and the wall-clock time it was taken at.
+fn anchor() -> &'static (Instant, SystemTime) {
+    static ANCHOR: OnceLock<(Instant, SystemTime)> = OnceLock::new();
+    ANCHOR.get_or_init(|| (Instant::now(), SystemTime::now()))
+}
 
 fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
+    anchor().0
+}
+
+/// Wall-clock time of a trace timestamp (for OTLP, which wants Unix time).
+pub(crate) fn wall(ns: u64) -> SystemTime {
+    anchor().1 + Duration::from_nanos(ns)
 }
 
 /// Nanoseconds since the process's trace epoch (the first call).

@@ -15,6 +15,11 @@ impl Padded {
         self.0.fetch_add(n, Relaxed);
     }
 
+    #[inline]
+    pub(crate) fn sub(&self, n: u64) {
+        self.0.fetch_sub(n, Relaxed);
+    }
+
     pub(crate) fn get(&self) -> u64 {
         self.0.load(Relaxed)
     }

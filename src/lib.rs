@@ -21,6 +21,7 @@
 
 pub mod config;
 pub mod error;
+pub mod propagation;
 pub mod reload;
 pub mod status;
 

@@ -1,11 +1,17 @@
-//! Whole-trace sampling: decided once at the root span, inherited by every child.
+//! Whole-trace sampling and W3C ids.
+//!
+//! A root span draws a random 128-bit trace id, and the trace is kept when the id's low 64 bits fall below
+//! `ratio × 2⁶⁴` (trace-id ratio sampling). Children inherit the decision, so traces are whole in every
+//! backend; a span whose parent came from another process follows that parent's sampled flag (parent-based).
+//! The ratio lives in the generation, so a reload changes it for the next root.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A ratio sampler; `sample` is a thread-local xorshift draw and a compare.
+/// A trace-id ratio sampler.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Sampler {
-    /// Keep when the draw is below this; `u64::MAX` with `all` keeps everything.
+    /// Keep when the trace id's low 64 bits are below this.
     threshold: u64,
     all: bool,
 }
@@ -20,10 +26,32 @@ impl Sampler {
         }
     }
 
-    /// True when the trace rooted here is kept.
+    /// True when the trace with this id is kept.
     #[inline]
-    pub(crate) fn sample(&self) -> bool {
-        self.all || (self.threshold != 0 && next_u64() < self.threshold)
+    pub(crate) fn keeps(&self, trace_id: u128) -> bool {
+        self.all || (trace_id as u64) < self.threshold
+    }
+}
+
+/// A new non-zero trace id.
+#[inline]
+pub(crate) fn trace_id() -> u128 {
+    loop {
+        let id = (u128::from(next_u64()) << 64) | u128::from(next_u64());
+        if id != 0 {
+            return id;
+        }
+    }
+}
+
+/// A new non-zero span id.
+#[inline]
+pub(crate) fn span_id() -> u64 {
+    loop {
+        let id = next_u64();
+        if id != 0 {
+            return id;
+        }
     }
 }
 
@@ -32,24 +60,22 @@ thread_local! {
 }
 
 fn seed() -> u64 {
+    static THREADS: AtomicU64 = AtomicU64::new(0);
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    let local = 0u8;
-    let addr = std::ptr::addr_of!(local) as u64;
-    (t ^ addr.rotate_left(32)) | 1
+    let n = THREADS.fetch_add(1, Ordering::Relaxed);
+    t ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ u64::from(std::process::id()).rotate_left(32)
 }
 
+/// wyrand: one multiply per draw, passes BigCrush; plenty for ids and keep/drop draws.
 #[inline]
 fn next_u64() -> u64 {
     STATE.with(|s| {
-        // xorshift64*: fast, and plenty for a keep/drop draw.
-        let mut x = s.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
+        let x = s.get().wrapping_add(0xa076_1d64_78bd_642f);
         s.set(x);
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
+        ((t >> 64) as u64) ^ (t as u64)
     })
 }
 
@@ -59,19 +85,25 @@ mod tests {
 
     #[test]
     fn extremes_are_exact() {
-        assert!((0..10_000).all(|_| Sampler::new(1.0).sample()));
-        assert!((0..10_000).all(|_| !Sampler::new(0.0).sample()));
+        assert!((0..10_000).all(|_| Sampler::new(1.0).keeps(trace_id())));
+        assert!((0..10_000).all(|_| !Sampler::new(0.0).keeps(trace_id())));
     }
 
     #[test]
-    fn ratio_is_kept_within_two_percent() {
-        for ratio in [0.1, 0.5, 0.9] {
+    fn ratio_is_kept_within_two_percent_over_100k_roots() {
+        for ratio in [0.01, 0.1, 0.5, 0.9] {
             let s = Sampler::new(ratio);
-            let kept = (0..100_000).filter(|_| s.sample()).count() as f64 / 100_000.0;
+            let kept = (0..100_000).filter(|_| s.keeps(trace_id())).count() as f64 / 100_000.0;
             assert!(
-                (kept - ratio).abs() / ratio < 0.02,
+                (kept - ratio).abs() <= 0.02 * ratio.max(0.05),
                 "ratio {ratio}: kept {kept}"
             );
         }
+    }
+
+    #[test]
+    fn ids_are_distinct() {
+        let ids: std::collections::HashSet<u64> = (0..100_000).map(|_| span_id()).collect();
+        assert_eq!(ids.len(), 100_000);
     }
 }

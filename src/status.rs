@@ -58,6 +58,23 @@ pub struct LayerStatus {
     pub trace_file: Option<PathBuf>,
     /// Its last I/O or export error.
     pub error: Option<String>,
+    /// Export figures, for `otlp`.
+    pub otlp: Option<OtlpStatus>,
+}
+
+/// What an OTLP layer has done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OtlpStatus {
+    /// Where it exports (the full URL).
+    pub endpoint: String,
+    /// `grpc` or `http/protobuf`.
+    pub protocol: &'static str,
+    /// Spans the collector accepted.
+    pub spans_exported: u64,
+    /// Spans dropped: queue full, or their batch failed every attempt.
+    pub spans_dropped: u64,
+    /// Batches given up after every attempt failed.
+    pub failed_batches: u64,
 }
 
 /// The error of the last reload that did not take effect.

@@ -105,12 +105,13 @@ impl Builder {
             Arc::new(move || drop(tx.send(Command::SinkChanged))) as Arc<dyn Fn() + Send + Sync>
         };
         let counters = Arc::new(Counters::default());
-        let cx = BuildContext {
-            config_path: self.path.clone(),
-            session_id: self.session_id.unwrap_or_else(default_session_id),
-            counters: Arc::clone(&counters),
+        let session_id = self.session_id.unwrap_or_else(default_session_id);
+        let cx = BuildContext::new(
+            self.path.clone(),
+            session_id,
+            Arc::clone(&counters),
             on_sink_change,
-        };
+        );
         let prepared = prepare::prepare(&cx, None, cfg, 1).map_err(|mut e| {
             if let (None, Some(key)) = (e.position, &e.key) {
                 e.position = loaded.locate(key);
@@ -240,6 +241,16 @@ impl Telemetry {
     /// Span counts right now (status carries them as of its last publication).
     pub fn counters(&self) -> SpanCounts {
         self.counters.snapshot()
+    }
+
+    /// Publishes status again with current counters and export figures, and returns it. Status is otherwise
+    /// published on reloads and backend state changes, so its counters are as of then.
+    pub fn refresh_status(&self) -> Arc<TelemetryStatus> {
+        let (reply, done) = std::sync::mpsc::channel();
+        if self.commands.send(Command::Refresh { reply }).is_ok() {
+            let _ = done.recv_timeout(Duration::from_secs(5));
+        }
+        self.status.borrow().clone()
     }
 
     /// Shuts down now; the same as dropping the guard.

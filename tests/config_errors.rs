@@ -30,9 +30,8 @@ fn unknown_key_has_a_hint_and_a_place() {
     assert_eq!((p.line, p.column), (3, 3));
     assert_eq!(e.key.as_deref(), Some("telemetry.sampel_rate"));
     assert!(
-        e.to_string().starts_with(
-            "app.toml:3:3: `telemetry.sampel_rate`: unknown key; did you mean `sample_rate`?"
-        ),
+        e.to_string()
+            .starts_with("app.toml:3:3: `telemetry.sampel_rate`: unknown key; did you mean `sample_rate`?"),
         "{e}"
     );
 }
@@ -49,10 +48,7 @@ fn wrong_type_names_key_line_and_column() {
     assert_eq!(e.key.as_deref(), Some("telemetry.sample_rate"));
     let p = e.position.unwrap();
     assert_eq!((p.line, p.column), (2, 15));
-    assert!(
-        matches!(e.kind, ConfigErrorKind::InvalidValue { .. }),
-        "{e}"
-    );
+    assert!(matches!(e.kind, ConfigErrorKind::InvalidValue { .. }), "{e}");
 }
 
 #[test]

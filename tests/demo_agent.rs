@@ -50,8 +50,7 @@ fn finish(mut run: Running, signal: Option<&str>) -> (Vec<Value>, Value) {
     let stdout = run.0.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let first: Value =
-        serde_json::from_str(&lines.next().expect("a first status line").expect("utf-8"))
-            .expect("json");
+        serde_json::from_str(&lines.next().expect("a first status line").expect("utf-8")).expect("json");
     if let Some(sig) = signal {
         std::thread::sleep(std::time::Duration::from_millis(500));
         let pid = run.0.id().to_string();
@@ -63,8 +62,7 @@ fn finish(mut run: Running, signal: Option<&str>) -> (Vec<Value>, Value) {
     let mut statuses = vec![first];
     let mut summary = Value::Null;
     for line in lines {
-        let v: Value =
-            serde_json::from_str(&line.expect("utf-8")).expect("every stdout line is JSON");
+        let v: Value = serde_json::from_str(&line.expect("utf-8")).expect("every stdout line is JSON");
         if v.get("summary").is_some() {
             summary = v;
         } else {
@@ -82,10 +80,7 @@ fn check_summary_matches_files(f: &Fixture, summary: &Value) {
     assert!(created > 0 && s["turns"].as_u64() > Some(0), "{summary}");
     let in_files = span_names(&f.traces);
     let total: usize = in_files.values().sum();
-    assert_eq!(
-        total as u64, created,
-        "spans in files vs spans the demo created"
-    );
+    assert_eq!(total as u64, created, "spans in files vs spans the demo created");
     for (name, n) in s["by_name"].as_object().expect("by_name") {
         assert_eq!(
             in_files.get(name).copied().unwrap_or(0) as u64,
@@ -136,10 +131,7 @@ fn live_edit_while_running_is_printed() {
         .find(|v| v["generation"] == 2)
         .expect("a status line for generation 2");
     assert_eq!(
-        (
-            changed["sample_rate"].as_f64(),
-            changed["include_args"].as_bool()
-        ),
+        (changed["sample_rate"].as_f64(), changed["include_args"].as_bool()),
         (Some(0.5), Some(true))
     );
     assert_eq!(changed["trigger"], "watcher");

@@ -29,12 +29,7 @@ struct Made {
     after: u64,
 }
 
-fn worker(
-    t: u64,
-    dispatch: tracing::Dispatch,
-    epoch: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-) -> Vec<Made> {
+fn worker(t: u64, dispatch: tracing::Dispatch, epoch: Arc<AtomicU64>, stop: Arc<AtomicBool>) -> Vec<Made> {
     tracing::dispatcher::with_default(&dispatch, || {
         let mut made = Vec::new();
         let mut n = 0u64;
@@ -65,11 +60,7 @@ fn two_hundred_flips_lose_and_duplicate_nothing() {
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..THREADS)
         .map(|t| {
-            let (d, e, s) = (
-                tel.dispatch().clone(),
-                Arc::clone(&epoch),
-                Arc::clone(&stop),
-            );
+            let (d, e, s) = (tel.dispatch().clone(), Arc::clone(&epoch), Arc::clone(&stop));
             std::thread::spawn(move || worker(t, d, e, s))
         })
         .collect();
@@ -119,11 +110,7 @@ fn two_hundred_flips_lose_and_duplicate_nothing() {
     for m in &made {
         let got = found.get(&m.seq).map_or(0, |(_, names)| names.len());
         if m.before == m.after && m.before % 2 == 0 {
-            let want = if backend_of(m.before) == "local" {
-                3
-            } else {
-                0
-            };
+            let want = if backend_of(m.before) == "local" { 3 } else { 0 };
             assert_eq!(
                 got,
                 want,
@@ -138,10 +125,7 @@ fn two_hundred_flips_lose_and_duplicate_nothing() {
                 none += 1
             }
         } else {
-            let names = found
-                .get(&m.seq)
-                .map(|(_, n)| n.clone())
-                .unwrap_or_default();
+            let names = found.get(&m.seq).map(|(_, n)| n.clone()).unwrap_or_default();
             check_straddling(m, &names);
             straddling += 1;
             partial += u64::from(got != 0 && got != 3);
@@ -150,11 +134,7 @@ fn two_hundred_flips_lose_and_duplicate_nothing() {
     assert_eq!(counters.dropped, 0, "{counters:?}");
     assert_eq!(counters.started, total, "{counters:?}");
     assert_eq!(counters.exported, total, "{counters:?}");
-    assert_eq!(
-        files.len() as u64,
-        FLIPS / 2 + 1,
-        "one file per local generation"
-    );
+    assert_eq!(files.len() as u64, FLIPS / 2 + 1, "one file per local generation");
     assert!(local > 0 && none > 0, "both backends saw traffic");
     println!(
         "flips: {FLIPS} flips, {THREADS} threads: {} traces made ({local} under local, {none} under none, {straddling} straddling a flip, {partial} of them recorded from the flip on), {total} spans in {} files, 0 lost, 0 duplicated",

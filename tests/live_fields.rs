@@ -22,9 +22,7 @@ fn backend_flips_between_local_and_none() {
         tracing::info_span!("under_local_1").in_scope(|| {})
     });
     apply(&t, &f, "watch = false\nbackend = \"none\"");
-    with_default(t.dispatch(), || {
-        tracing::info_span!("under_none").in_scope(|| {})
-    });
+    with_default(t.dispatch(), || tracing::info_span!("under_none").in_scope(|| {}));
     apply(&t, &f, "watch = false\nbackend = \"local\"");
     with_default(t.dispatch(), || {
         tracing::info_span!("under_local_2").in_scope(|| {})
@@ -100,9 +98,7 @@ fn sample_rate_keeps_whole_traces_and_the_same_file() {
         }
     });
     apply(&t, &f, "watch = false\nsample_rate = 0.0");
-    with_default(t.dispatch(), || {
-        tracing::info_span!("never_kept").in_scope(|| {})
-    });
+    with_default(t.dispatch(), || tracing::info_span!("never_kept").in_scope(|| {}));
     let counts = t.counters();
     drop(t);
     let names = span_names(&f.traces);
@@ -127,9 +123,7 @@ fn sample_rate_keeps_whole_traces_and_the_same_file() {
 fn trace_dir_and_service_name_rotate_the_file() {
     let f = Fixture::new("watch = false");
     let t = f.start();
-    with_default(t.dispatch(), || {
-        tracing::info_span!("in_first").in_scope(|| {})
-    });
+    with_default(t.dispatch(), || tracing::info_span!("in_first").in_scope(|| {}));
     let other = f.dir.path().join("other-traces");
     let body = format!(
         "watch = false\ntrace_dir = {:?}\nservice_name = \"renamed\"",
@@ -140,9 +134,7 @@ fn trace_dir_and_service_name_rotate_the_file() {
     let status = t.status().borrow().clone();
     assert!(status.trace_file.as_ref().unwrap().starts_with(&other));
     assert_eq!(status.service_name, "renamed");
-    with_default(t.dispatch(), || {
-        tracing::info_span!("in_second").in_scope(|| {})
-    });
+    with_default(t.dispatch(), || tracing::info_span!("in_second").in_scope(|| {}));
     drop(t);
     assert_eq!(span_names(&f.traces).get("in_first"), Some(&1));
     let files = trace_files(&other);

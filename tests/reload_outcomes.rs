@@ -48,10 +48,7 @@ fn applied_unchanged_rejected() {
         (5, Some("telemetry.sample_rate"))
     );
     let s = t.status().borrow().clone();
-    assert_eq!(
-        s.generation, 2,
-        "a rejected config must not create a generation"
-    );
+    assert_eq!(s.generation, 2, "a rejected config must not create a generation");
     assert_eq!(s.sample_rate, 0.5, "the last good config keeps running");
     let last = s.last_error.as_ref().expect("status shows the error");
     assert_eq!((last.line, last.column), (Some(5), Some(15)));
@@ -78,10 +75,7 @@ async fn async_trigger_and_stopped() {
     let t = f.start();
     let trigger = t.reload_trigger();
     f.write("watch = false\nfilter = \"debug\"");
-    assert_eq!(
-        trigger.reload().await,
-        ReloadOutcome::Applied { generation: 2 }
-    );
+    assert_eq!(trigger.reload().await, ReloadOutcome::Applied { generation: 2 });
     drop(t);
     assert_eq!(trigger.reload().await, ReloadOutcome::Stopped);
 }
@@ -145,10 +139,7 @@ fn restart_only_field_is_listed_not_ignored() {
     f.write("watch = true");
     let outcome = t.reload_trigger().reload_blocking();
     assert_eq!(outcome, ReloadOutcome::Unchanged { generation: 1 });
-    assert_eq!(
-        t.status().borrow().restart_required,
-        vec!["watch".to_owned()]
-    );
+    assert_eq!(t.status().borrow().restart_required, vec!["watch".to_owned()]);
 }
 
 #[test]

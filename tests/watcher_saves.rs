@@ -30,11 +30,7 @@ fn save_by_rename_twice() {
     for (i, r) in [0.25, 0.75].into_iter().enumerate() {
         // What vim and most IDEs do: write a temp file beside it, then rename over the original.
         let tmp = f.dir.path().join(".telemetry.toml.swp");
-        std::fs::write(
-            &tmp,
-            f.section(&format!("backend = \"none\"\nsample_rate = {r}")),
-        )
-        .unwrap();
+        std::fs::write(&tmp, f.section(&format!("backend = \"none\"\nsample_rate = {r}"))).unwrap();
         std::fs::rename(&tmp, &f.config).unwrap();
         let s = wait_status(&t, "the renamed file", |s| rate(s, r));
         assert_eq!(s.generation, 2 + i as u64, "the watch survives a rename");

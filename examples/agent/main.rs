@@ -69,10 +69,7 @@ fn main() -> std::process::ExitCode {
 
 /// Prints status changes until the duration passes or a stop signal arrives; returns why it stopped.
 fn wait_for_stop(telemetry: &livetel::Telemetry, args: &Args) -> &'static str {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("agent: no runtime for signals: {e}");
@@ -85,14 +82,13 @@ fn wait_for_stop(telemetry: &livetel::Telemetry, args: &Args) -> &'static str {
         .duration
         .map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0)));
     rt.block_on(async move {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("agent: cannot handle SIGTERM: {e}");
-                    return "error";
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("agent: cannot handle SIGTERM: {e}");
+                return "error";
+            }
+        };
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d.into()).await,

@@ -59,7 +59,8 @@ impl Parse for Args {
                     args.fields = Some(content.parse()?);
                 }
                 other => {
-                    let msg = format!("unknown argument `{other}`: expected name, level, skip, skip_all or fields");
+                    let msg =
+                        format!("unknown argument `{other}`: expected name, level, skip, skip_all or fields");
                     return Err(syn::Error::new(key.span(), msg));
                 }
             }

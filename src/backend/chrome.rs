@@ -165,9 +165,8 @@ fn create_unique(dir: &Path, session_id: &str) -> std::io::Result<(File, PathBuf
 }
 
 fn timestamp() -> String {
-    let fmt = time::macros::format_description!(
-        "[year][month][day]T[hour][minute][second]_[subsecond digits:3]"
-    );
+    let fmt =
+        time::macros::format_description!("[year][month][day]T[hour][minute][second]_[subsecond digits:3]");
     time::OffsetDateTime::now_utc()
         .format(fmt)
         .unwrap_or_else(|_| "0".to_owned())
@@ -270,8 +269,10 @@ impl Writer {
             ),
         };
         let _ = write!(self.buf, ",\"pid\":{},\"tid\":{}", self.pid, r.tid);
-        if let Some(args) = &r.args {
-            let _ = write!(self.buf, ",\"args\":{{{args}}}");
+        if !r.fields.is_empty() {
+            self.buf.push_str(",\"args\":{");
+            super::fields::write_json(&mut self.buf, &r.fields);
+            self.buf.push('}');
         }
         self.buf.push('}');
         u64::from(r.dur_ns.is_some())

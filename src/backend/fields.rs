@@ -1,19 +1,67 @@
-//! Span and event fields into the inside of a JSON object, escaped by `serde_json`.
-
-use std::fmt::Write as _;
+//! Span and event fields into [`Fields`].
 
 use tracing_core::field::{Field, Visit};
 
-/// Appends `"name":value` pairs to a string.
-pub(crate) struct JsonFields<'a>(pub(crate) &'a mut String);
+use super::record::{FieldValue, Fields};
 
-impl JsonFields<'_> {
-    fn key(&mut self, field: &Field) {
-        if !self.0.is_empty() {
-            self.0.push(',');
+/// Appends every visited field.
+pub(crate) struct Collect<'a>(pub(crate) &'a mut Fields);
+
+impl Collect<'_> {
+    fn push(&mut self, field: &Field, value: FieldValue) {
+        self.0.push((field.name(), value));
+    }
+}
+
+impl Visit for Collect<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.push(field, FieldValue::F64(value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.push(field, FieldValue::I64(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.push(field, FieldValue::U64(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.push(field, FieldValue::Bool(value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.push(field, FieldValue::Str(value.to_owned()));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.push(field, FieldValue::Str(format!("{value:?}")));
+    }
+}
+
+/// Writes fields as the inside of a JSON object (`"a":1,"b":"x"`).
+pub(crate) fn write_json(out: &mut String, fields: &Fields) {
+    use std::fmt::Write as _;
+    for (i, (name, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
-        push_str(self.0, field.name());
-        self.0.push(':');
+        push_str(out, name);
+        out.push(':');
+        let _ = match value {
+            FieldValue::I64(v) => write!(out, "{v}"),
+            FieldValue::U64(v) => write!(out, "{v}"),
+            FieldValue::F64(v) if v.is_finite() => write!(out, "{v}"),
+            FieldValue::F64(v) => {
+                push_str(out, &v.to_string());
+                Ok(())
+            }
+            FieldValue::Bool(v) => write!(out, "{v}"),
+            FieldValue::Str(s) => {
+                push_str(out, s);
+                Ok(())
+            }
+        };
     }
 }
 
@@ -24,48 +72,19 @@ fn push_str(out: &mut String, s: &str) {
     }
 }
 
-impl Visit for JsonFields<'_> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.key(field);
-        if value.is_finite() {
-            let _ = write!(self.0, "{value}");
-        } else {
-            push_str(self.0, &value.to_string());
-        }
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.key(field);
-        let _ = write!(self.0, "{value}");
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.key(field);
-        let _ = write!(self.0, "{value}");
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.key(field);
-        let _ = write!(self.0, "{value}");
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.key(field);
-        push_str(self.0, value);
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.key(field);
-        push_str(self.0, &format!("{value:?}"));
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn escaped_json_object_body() {
         let mut s = String::new();
-        super::push_str(&mut s, "a\"b\n");
-        assert_eq!(s, r#""a\"b\n""#);
+        let fields = vec![
+            ("a", FieldValue::Str("x\"y\n".into())),
+            ("n", FieldValue::U64(3)),
+            ("f", FieldValue::F64(f64::NAN)),
+        ];
+        write_json(&mut s, &fields);
+        assert_eq!(s, r#""a":"x\"y\n","n":3,"f":"NaN""#);
     }
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod chrome;
 pub(crate) mod fields;
+pub(crate) mod otlp;
 pub(crate) mod record;
 
 use std::sync::Arc;
@@ -17,6 +18,8 @@ pub(crate) enum Sink {
     None,
     /// Chrome trace JSON.
     Local(Arc<chrome::ChromeSink>),
+    /// OTLP export.
+    Otlp(Arc<otlp::OtlpSink>),
 }
 
 impl Sink {
@@ -26,12 +29,19 @@ impl Sink {
         !matches!(self, Sink::None)
     }
 
+    /// True when events inside spans travel with their span (OTLP span events) rather than as instants.
+    #[inline]
+    pub(crate) fn events_in_spans(&self) -> bool {
+        matches!(self, Sink::Otlp(_))
+    }
+
     /// True when the sink was closed (after a drain timeout or at shutdown).
     #[inline]
     pub(crate) fn is_closed(&self) -> bool {
         match self {
             Sink::None => false,
             Sink::Local(s) => s.is_closed(),
+            Sink::Otlp(s) => s.is_closed(),
         }
     }
 
@@ -41,27 +51,32 @@ impl Sink {
         match self {
             Sink::None => {}
             Sink::Local(s) => s.send(record, counters),
+            Sink::Otlp(s) => s.send(record, counters),
         }
     }
 
     /// Stops accepting records; what was accepted is still written.
     pub(crate) fn close(&self) {
-        if let Sink::Local(s) = self {
-            s.close();
+        match self {
+            Sink::None => {}
+            Sink::Local(s) => s.close(),
+            Sink::Otlp(s) => s.close(),
         }
     }
 
     /// Waits until `deadline` at the latest for queued records to be written.
     pub(crate) fn flush(&self, deadline: std::time::Instant) {
-        if let Sink::Local(s) = self {
-            s.flush(deadline);
+        match self {
+            Sink::None => {}
+            Sink::Local(s) => s.flush(deadline),
+            Sink::Otlp(s) => s.flush(deadline),
         }
     }
 
     /// The file this sink writes, if it writes one.
     pub(crate) fn trace_file(&self) -> Option<&std::path::Path> {
         match self {
-            Sink::None => None,
+            Sink::None | Sink::Otlp(_) => None,
             Sink::Local(s) => Some(s.path()),
         }
     }
@@ -71,6 +86,7 @@ impl Sink {
         match self {
             Sink::None => None,
             Sink::Local(s) => s.last_error(),
+            Sink::Otlp(s) => s.last_error(),
         }
     }
 
@@ -79,6 +95,7 @@ impl Sink {
         match self {
             Sink::None => "none",
             Sink::Local(_) => "local",
+            Sink::Otlp(_) => "otlp",
         }
     }
 
@@ -87,6 +104,7 @@ impl Sink {
         match (self, other) {
             (Sink::None, Sink::None) => true,
             (Sink::Local(a), Sink::Local(b)) => Arc::ptr_eq(a, b),
+            (Sink::Otlp(a), Sink::Otlp(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }

@@ -1,7 +1,38 @@
-//! A finished span or an event, as handed from the hot path to a backend's writer.
+//! A finished span or an event, as handed from the hot path to a backend's writer. Encoding (JSON, protobuf)
+//! happens on the writer's thread, not here.
 
-/// What a writer needs to emit one trace event. Built on the hot path without allocating, unless the span
-/// has recorded fields.
+/// A recorded field value. Debug-formatted values arrive as strings.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FieldValue {
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+    Str(String),
+}
+
+/// Fields in the order they were recorded.
+pub(crate) type Fields = Vec<(&'static str, FieldValue)>;
+
+/// W3C ids of a span: what OTLP exports and propagation injects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct SpanIds {
+    pub(crate) trace_id: u128,
+    pub(crate) span_id: u64,
+    /// 0 for a root.
+    pub(crate) parent_span_id: u64,
+    pub(crate) parent_remote: bool,
+}
+
+/// An event inside a span (OTLP span events).
+#[derive(Debug)]
+pub(crate) struct EventRecord {
+    pub(crate) name: &'static str,
+    pub(crate) ts_ns: u64,
+    pub(crate) fields: Fields,
+}
+
+/// What a writer needs to emit one trace event. Allocates only for recorded fields and span events.
 #[derive(Debug)]
 pub(crate) struct Record {
     /// Span or event name.
@@ -14,6 +45,7 @@ pub(crate) struct Record {
     pub(crate) dur_ns: Option<u64>,
     /// Thread that began it.
     pub(crate) tid: u64,
-    /// Recorded fields as the inside of a JSON object (`"a":1,"b":"x"`).
-    pub(crate) args: Option<String>,
+    pub(crate) fields: Fields,
+    pub(crate) ids: SpanIds,
+    pub(crate) events: Vec<EventRecord>,
 }

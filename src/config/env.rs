@@ -11,12 +11,15 @@
 //! | `OTEL_SERVICE_NAME` | `service_name` |
 //! | `OTEL_TRACES_SAMPLER` (`always_on`, `always_off`, `traceidratio`, `parentbased_*`) | `sample_rate` |
 //! | `OTEL_TRACES_SAMPLER_ARG` (ratio for `*traceidratio`) | `sample_rate` |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` (base URL; `/v1/traces` is appended for HTTP) | `otlp_endpoint` |
+//! | `OTEL_EXPORTER_OTLP_PROTOCOL` (`grpc`, `http/protobuf`) | `otlp_protocol` |
+//! | `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds) | `otlp_timeout_ms` |
 //!
 //! livetel always samples at the trace root and lets children inherit the decision, so the plain and
 //! `parentbased_` forms of a sampler behave the same. Invalid values are ignored with a warning, as the
 //! OpenTelemetry specification asks.
 
-use super::TelemetryConfig;
+use super::{OtlpProtocol, TelemetryConfig};
 
 /// The overrides found in the environment, and warnings about values that were ignored.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,6 +27,9 @@ pub struct EnvOverrides {
     sdk_disabled: bool,
     service_name: Option<String>,
     sample_rate: Option<f64>,
+    otlp_endpoint: Option<String>,
+    otlp_protocol: Option<OtlpProtocol>,
+    otlp_timeout_ms: Option<u64>,
     /// Sentences about variables whose values were ignored.
     pub warnings: Vec<String>,
 }
@@ -37,14 +43,35 @@ impl EnvOverrides {
     /// Reads overrides through `get` (a map in tests, the environment in production).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let mut o = EnvOverrides {
-            sdk_disabled: get("OTEL_SDK_DISABLED")
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            sdk_disabled: get("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
             service_name: get("OTEL_SERVICE_NAME").filter(|s| !s.trim().is_empty()),
             ..Default::default()
         };
         if let Some(sampler) = get("OTEL_TRACES_SAMPLER") {
             o.sample_rate = o.sampler(sampler.trim(), get("OTEL_TRACES_SAMPLER_ARG"));
         }
+        o.otlp_endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        o.otlp_protocol = get("OTEL_EXPORTER_OTLP_PROTOCOL").and_then(|p| match p.trim() {
+            "grpc" => Some(OtlpProtocol::Grpc),
+            "http/protobuf" => Some(OtlpProtocol::HttpProtobuf),
+            other => {
+                o.warnings.push(format!(
+                    "OTEL_EXPORTER_OTLP_PROTOCOL=`{other}` is not supported (grpc, http/protobuf); ignored"
+                ));
+                None
+            }
+        });
+        o.otlp_timeout_ms = get("OTEL_EXPORTER_OTLP_TIMEOUT").and_then(|t| match t.trim().parse::<u64>() {
+            Ok(ms) if (1..=600_000).contains(&ms) => Some(ms),
+            _ => {
+                o.warnings.push(format!(
+                    "OTEL_EXPORTER_OTLP_TIMEOUT=`{t}` is not 1..=600000 ms; ignored"
+                ));
+                None
+            }
+        });
         o
     }
 
@@ -65,9 +92,8 @@ impl EnvOverrides {
                 },
             },
             other => {
-                self.warnings.push(format!(
-                    "OTEL_TRACES_SAMPLER=`{other}` is not supported; ignored"
-                ));
+                self.warnings
+                    .push(format!("OTEL_TRACES_SAMPLER=`{other}` is not supported; ignored"));
                 None
             }
         }
@@ -87,6 +113,18 @@ impl EnvOverrides {
         if let Some(rate) = self.sample_rate {
             cfg.sample_rate = rate;
             applied.push(("sample_rate", "OTEL_TRACES_SAMPLER"));
+        }
+        if let Some(ep) = &self.otlp_endpoint {
+            cfg.otlp_endpoint = Some(ep.clone());
+            applied.push(("otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT"));
+        }
+        if let Some(p) = self.otlp_protocol {
+            cfg.otlp_protocol = p;
+            applied.push(("otlp_protocol", "OTEL_EXPORTER_OTLP_PROTOCOL"));
+        }
+        if let Some(ms) = self.otlp_timeout_ms {
+            cfg.otlp_timeout_ms = ms;
+            applied.push(("otlp_timeout_ms", "OTEL_EXPORTER_OTLP_TIMEOUT"));
         }
         applied
     }
@@ -119,6 +157,25 @@ mod tests {
         assert_eq!(cfg.service_name, "svc");
         assert_eq!(cfg.sample_rate, 0.1);
         assert_eq!(applied.len(), 3);
+    }
+
+    #[test]
+    fn otlp_variables_override() {
+        let mut cfg = TelemetryConfig::default();
+        let o = env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9999"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+        ]);
+        assert_eq!(o.apply(&mut cfg).len(), 3);
+        assert_eq!(cfg.otlp_traces_url(), "http://127.0.0.1:9999/v1/traces");
+        assert_eq!(cfg.otlp_timeout_ms, 2500);
+        assert_eq!(
+            env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")])
+                .warnings
+                .len(),
+            1
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::legacy::LegacyDoc;
 use super::location::{key_span, lookup, value_span, Position};
-use super::{validate, TelemetryConfig, KNOWN_KEYS};
+use super::{validate, TelemetryConfig, KNOWN_KEYS, KNOWN_NESTED};
 use crate::error::{ConfigError, ConfigErrorKind};
 
 /// Config files larger than this are refused: a telemetry section is a few hundred bytes.
@@ -104,10 +104,7 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
     })
 }
 
-pub(crate) fn parse(
-    path: &Path,
-    text: &str,
-) -> Result<(TelemetryConfig, Vec<String>), ConfigError> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<(TelemetryConfig, Vec<String>), ConfigError> {
     let err = Locator { path, text };
     let root = DeTable::parse(text).map_err(|e| err.toml(&e, None))?;
     let root = root.get_ref();
@@ -142,46 +139,65 @@ pub(crate) fn parse(
         None => TelemetryConfig::default(),
     };
     validate::validate(&config).map_err(|(key, kind)| {
-        let span = value_span(root, &["telemetry", key]);
-        err.at(
-            span.map(|s| s.start),
-            Some(format!("telemetry.{key}")),
-            kind,
-        )
+        let path: Vec<&str> = std::iter::once("telemetry").chain(key.split('.')).collect();
+        let span = value_span(root, &path);
+        err.at(span.map(|s| s.start), Some(format!("telemetry.{key}")), kind)
     })?;
     Ok((config, warnings))
 }
 
 fn check_keys(section: &toml::Spanned<DeValue<'_>>, err: &Locator<'_>) -> Result<(), ConfigError> {
-    let DeValue::Table(table) = section.get_ref() else {
-        let kind = ConfigErrorKind::InvalidValue {
-            message: "`telemetry` must be a table".to_owned(),
-        };
-        return Err(err.at(
-            Some(section.span().start),
-            Some("telemetry".to_owned()),
-            kind,
-        ));
+    check_table(section, "", KNOWN_KEYS, err)
+}
+
+/// Rejects keys of `table` (at dotted `prefix` under `telemetry`) not in `known`, and recurses into the nested
+/// tables that have a schema. `[telemetry.resource]` takes any key.
+fn check_table(
+    table: &toml::Spanned<DeValue<'_>>,
+    prefix: &str,
+    known: &[&'static str],
+    err: &Locator<'_>,
+) -> Result<(), ConfigError> {
+    let dotted = |name: &str| {
+        if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}.{name}")
+        }
     };
-    for key in table.keys() {
+    let DeValue::Table(entries) = table.get_ref() else {
+        let kind = ConfigErrorKind::InvalidValue {
+            message: "must be a table".to_owned(),
+        };
+        let key = if prefix.is_empty() {
+            "telemetry".to_owned()
+        } else {
+            format!("telemetry.{prefix}")
+        };
+        return Err(err.at(Some(table.span().start), Some(key), kind));
+    };
+    for (key, value) in entries {
         let name = key.get_ref().as_ref();
-        if !KNOWN_KEYS.contains(&name) {
+        if !known.contains(&name) {
             let kind = ConfigErrorKind::UnknownKey {
-                hint: closest(name).map(str::to_owned),
+                hint: closest(name, known).map(str::to_owned),
             };
             return Err(err.at(
                 Some(key.span().start),
-                Some(format!("telemetry.{name}")),
+                Some(format!("telemetry.{}", dotted(name))),
                 kind,
             ));
+        }
+        if let Some((_, nested)) = KNOWN_NESTED.iter().find(|(path, _)| *path == dotted(name)) {
+            check_table(value, &dotted(name), nested, err)?;
         }
     }
     Ok(())
 }
 
 /// The known key closest to `name`, when it is close enough to be a typo.
-fn closest(name: &str) -> Option<&'static str> {
-    KNOWN_KEYS
+fn closest(name: &str, known: &[&'static str]) -> Option<&'static str> {
+    known
         .iter()
         .map(|k| (strsim::jaro_winkler(name, k), *k))
         .filter(|(score, _)| *score >= 0.8)
@@ -207,10 +223,7 @@ impl Locator<'_> {
     /// A TOML error, with the key whose value contains the error's span when `root` is given.
     fn toml(&self, e: &toml::de::Error, root: Option<&DeTable<'_>>) -> ConfigError {
         let span = e.span();
-        let key = span
-            .clone()
-            .zip(root)
-            .and_then(|(s, root)| key_at(root, s.start));
+        let key = span.clone().zip(root).and_then(|(s, root)| key_at(root, s.start));
         let message = e.message().trim_end().to_owned();
         let kind = if key.is_some() {
             ConfigErrorKind::InvalidValue { message }

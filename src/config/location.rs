@@ -52,20 +52,11 @@ pub(crate) fn key_span(root: &DeTable<'_>, path: &[&str]) -> Option<Range<usize>
             _ => return None,
         }
     }
-    table
-        .keys()
-        .find(|k| k.get_ref() == last)
-        .map(Spanned::span)
+    table.keys().find(|k| k.get_ref() == last).map(Spanned::span)
 }
 
-pub(crate) fn lookup<'a, 'i>(
-    table: &'a DeTable<'i>,
-    key: &str,
-) -> Option<&'a Spanned<DeValue<'i>>> {
-    table
-        .iter()
-        .find(|(k, _)| k.get_ref() == key)
-        .map(|(_, v)| v)
+pub(crate) fn lookup<'a, 'i>(table: &'a DeTable<'i>, key: &str) -> Option<&'a Spanned<DeValue<'i>>> {
+    table.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
 }
 
 #[cfg(test)]
@@ -75,20 +66,11 @@ mod tests {
     #[test]
     fn positions_are_one_based_and_count_chars() {
         let text = "a = 1\nbé = 2\n";
-        assert_eq!(
-            Position::of_offset(text, 0),
-            Position { line: 1, column: 1 }
-        );
+        assert_eq!(Position::of_offset(text, 0), Position { line: 1, column: 1 });
         let b = text.find('b').unwrap();
-        assert_eq!(
-            Position::of_offset(text, b),
-            Position { line: 2, column: 1 }
-        );
+        assert_eq!(Position::of_offset(text, b), Position { line: 2, column: 1 });
         let eq = text.rfind('=').unwrap();
-        assert_eq!(
-            Position::of_offset(text, eq),
-            Position { line: 2, column: 4 }
-        );
+        assert_eq!(Position::of_offset(text, eq), Position { line: 2, column: 4 });
         assert_eq!(Position::of_offset(text, 10_000).line, 3);
     }
 }

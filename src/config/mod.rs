@@ -22,6 +22,7 @@ pub mod load;
 pub mod location;
 pub mod validate;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -52,6 +53,66 @@ impl Backend {
     }
 }
 
+/// OTLP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+pub enum OtlpProtocol {
+    /// OTLP/gRPC (default port 4317).
+    #[default]
+    #[serde(rename = "grpc")]
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies (default port 4318).
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+}
+
+impl OtlpProtocol {
+    /// The name used in config files, `OTEL_EXPORTER_OTLP_PROTOCOL` and status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtlpProtocol::Grpc => "grpc",
+            OtlpProtocol::HttpProtobuf => "http/protobuf",
+        }
+    }
+
+    /// The collector's usual local address for this protocol.
+    pub fn default_endpoint(self) -> &'static str {
+        match self {
+            OtlpProtocol::Grpc => "http://localhost:4317",
+            OtlpProtocol::HttpProtobuf => "http://localhost:4318",
+        }
+    }
+}
+
+/// `[telemetry.otlp]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct OtlpSection {
+    /// `[telemetry.otlp.batch]`.
+    pub batch: BatchConfig,
+}
+
+/// `[telemetry.otlp.batch]`: the export queue and batches (OpenTelemetry's batch processor defaults).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BatchConfig {
+    /// Spans queued for export before new ones are dropped (and counted).
+    pub max_queue_size: usize,
+    /// Spans per export request.
+    pub max_export_batch_size: usize,
+    /// Longest wait for a batch to fill, in milliseconds.
+    pub scheduled_delay_ms: u64,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            max_queue_size: 2048,
+            max_export_batch_size: 512,
+            scheduled_delay_ms: 5000,
+        }
+    }
+}
+
 /// The typed `[telemetry]` table. Every field has a default, so an empty table is valid.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -76,6 +137,19 @@ pub struct TelemetryConfig {
     pub drain_timeout_ms: u64,
     /// Watch the config file for changes. Read once at start: changing it needs a restart.
     pub watch: bool,
+    /// OTLP collector base URL (default per protocol: `http://localhost:4317` / `:4318`). For HTTP, `/v1/traces`
+    /// is appended unless the URL already ends with it.
+    pub otlp_endpoint: Option<String>,
+    /// `"grpc"` or `"http/protobuf"`.
+    pub otlp_protocol: OtlpProtocol,
+    /// Time limit of one export request, in milliseconds.
+    pub otlp_timeout_ms: u64,
+    /// `[telemetry.otlp]`: batch settings.
+    pub otlp: OtlpSection,
+    /// The `service.version` resource attribute.
+    pub service_version: Option<String>,
+    /// `[telemetry.resource]`: extra resource attributes.
+    pub resource: BTreeMap<String, String>,
 }
 
 /// Fields that only take effect after a restart; a change to one is reported in status, never ignored.
@@ -93,6 +167,21 @@ pub const KNOWN_KEYS: &[&str] = &[
     "reload_debounce_ms",
     "drain_timeout_ms",
     "watch",
+    "otlp_endpoint",
+    "otlp_protocol",
+    "otlp_timeout_ms",
+    "otlp",
+    "service_version",
+    "resource",
+];
+
+/// Keys of the nested tables, for the same hints there.
+pub const KNOWN_NESTED: &[(&str, &[&str])] = &[
+    ("otlp", &["batch"]),
+    (
+        "otlp.batch",
+        &["max_queue_size", "max_export_batch_size", "scheduled_delay_ms"],
+    ),
 ];
 
 impl Default for TelemetryConfig {
@@ -108,6 +197,12 @@ impl Default for TelemetryConfig {
             reload_debounce_ms: 100,
             drain_timeout_ms: 10_000,
             watch: true,
+            otlp_endpoint: None,
+            otlp_protocol: OtlpProtocol::Grpc,
+            otlp_timeout_ms: 10_000,
+            otlp: OtlpSection::default(),
+            service_version: None,
+            resource: BTreeMap::new(),
         }
     }
 }
@@ -119,6 +214,21 @@ impl TelemetryConfig {
             self.backend
         } else {
             Backend::None
+        }
+    }
+
+    /// The export URL: the endpoint (or the protocol's default), with `/v1/traces` for HTTP.
+    pub fn otlp_traces_url(&self) -> String {
+        let base = self
+            .otlp_endpoint
+            .as_deref()
+            .unwrap_or(self.otlp_protocol.default_endpoint());
+        match self.otlp_protocol {
+            OtlpProtocol::Grpc => base.to_owned(),
+            OtlpProtocol::HttpProtobuf if base.trim_end_matches('/').ends_with("/v1/traces") => {
+                base.to_owned()
+            }
+            OtlpProtocol::HttpProtobuf => format!("{}/v1/traces", base.trim_end_matches('/')),
         }
     }
 

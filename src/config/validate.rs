@@ -26,10 +26,7 @@ pub fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, ConfigErrorK
     if cfg.drain_timeout_ms > 3_600_000 {
         return invalid(
             "drain_timeout_ms",
-            format!(
-                "must be at most 3600000 (1 h), got {}",
-                cfg.drain_timeout_ms
-            ),
+            format!("must be at most 3600000 (1 h), got {}", cfg.drain_timeout_ms),
         );
     }
     if cfg.service_name.trim().is_empty() {
@@ -38,16 +35,60 @@ pub fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, ConfigErrorK
     if cfg.trace_dir.as_os_str().is_empty() {
         return invalid("trace_dir", "must not be empty".to_owned());
     }
+    if let Some(ep) = &cfg.otlp_endpoint {
+        if let Err(why) = check_url(ep) {
+            return invalid("otlp_endpoint", why);
+        }
+    }
+    if !(1..=600_000).contains(&cfg.otlp_timeout_ms) {
+        return invalid(
+            "otlp_timeout_ms",
+            format!("must be 1..=600000, got {}", cfg.otlp_timeout_ms),
+        );
+    }
+    let b = &cfg.otlp.batch;
+    if b.max_queue_size == 0 || b.max_queue_size > 1 << 22 {
+        return invalid(
+            "otlp.batch.max_queue_size",
+            format!("must be 1..=4194304, got {}", b.max_queue_size),
+        );
+    }
+    if b.max_export_batch_size == 0 || b.max_export_batch_size > b.max_queue_size {
+        return invalid(
+            "otlp.batch.max_export_batch_size",
+            format!(
+                "must be 1..=max_queue_size ({}), got {}",
+                b.max_queue_size, b.max_export_batch_size
+            ),
+        );
+    }
+    if b.scheduled_delay_ms > 600_000 {
+        return invalid(
+            "otlp.batch.scheduled_delay_ms",
+            format!("must be at most 600000, got {}", b.scheduled_delay_ms),
+        );
+    }
     if let Err(e) = parse_filter(&cfg.filter) {
         return invalid("filter", format!("invalid filter directive: {e}"));
     }
     Ok(())
 }
 
+/// An endpoint must be an absolute `http` or `https` URL with a host.
+fn check_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| format!("`{url}` must start with http:// or https://"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!("`{url}` has no valid host"));
+    }
+    Ok(())
+}
+
 /// Parses `EnvFilter` directives strictly: a directive that does not parse is an error, not ignored.
-pub(crate) fn parse_filter(
-    directives: &str,
-) -> Result<EnvFilter, tracing_subscriber::filter::ParseError> {
+pub(crate) fn parse_filter(directives: &str) -> Result<EnvFilter, tracing_subscriber::filter::ParseError> {
     EnvFilter::builder().parse(directives)
 }
 

@@ -16,8 +16,8 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
-use crate::backend::fields::JsonFields;
-use crate::backend::Record;
+use crate::backend::fields::Collect;
+use crate::backend::record::{Fields, Record, SpanIds};
 use crate::clock;
 use crate::reload::live::Live;
 pub(crate) use state::SpanState;
@@ -123,7 +123,7 @@ where
             <EnvFilter as Layer<S>>::on_record(f, id, values, ctx.clone());
         }
         if state.sampled {
-            values.record(&mut JsonFields(state.args.get_or_insert_with(String::new)));
+            values.record(&mut Collect(&mut state.fields));
         }
     }
 
@@ -140,14 +140,11 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let Some((gen, sampled)) = state::event_generation(&self.live, event, &ctx) else {
+        let state::EventTarget::Instant(gen) = state::route_event(&self.live, event, &ctx) else {
             return;
         };
-        if !sampled || !gen.sink.records() {
-            return;
-        }
-        let mut args = String::new();
-        event.record(&mut JsonFields(&mut args));
+        let mut fields = Fields::new();
+        event.record(&mut Collect(&mut fields));
         let meta = event.metadata();
         let record = Record {
             name: meta.name(),
@@ -155,7 +152,9 @@ where
             start_ns: clock::now_ns(),
             dur_ns: None,
             tid: clock::tid(),
-            args: (!args.is_empty()).then_some(args),
+            fields,
+            ids: SpanIds::default(),
+            events: Vec::new(),
         };
         gen.sink.send(record, &gen.counters);
     }

@@ -7,28 +7,29 @@ use tracing_core::{Event, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::backend::fields::JsonFields;
-use crate::backend::Record;
+use crate::backend::fields::Collect;
+use crate::backend::record::{EventRecord, Fields, Record, SpanIds};
 use crate::clock;
 use crate::generation::Generation;
 use crate::reload::live::Live;
+use crate::sampler;
 
-/// Stored in the span's extensions: the generation it began in and whether its trace is kept.
+/// Stored in the span's extensions: the generation it began in, its ids and whether its trace is kept.
 pub(crate) struct SpanState {
     pub(crate) gen: Arc<Generation>,
     pub(crate) sampled: bool,
+    pub(crate) ids: SpanIds,
+    /// The W3C `tracestate` of a trace that came from another process.
+    pub(crate) trace_state: Option<Arc<opentelemetry::trace::TraceState>>,
     start_ns: u64,
     tid: u64,
-    pub(crate) args: Option<String>,
+    pub(crate) fields: Fields,
+    pub(crate) events: Vec<EventRecord>,
 }
 
 impl SpanState {
     /// The state of a new span, or `None` when no recording generation takes it.
-    pub(crate) fn begin<S>(
-        live: &Live,
-        attrs: &Attributes<'_>,
-        ctx: &Context<'_, S>,
-    ) -> Option<SpanState>
+    pub(crate) fn begin<S>(live: &Live, attrs: &Attributes<'_>, ctx: &Context<'_, S>) -> Option<SpanState>
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
@@ -38,16 +39,17 @@ impl SpanState {
             attrs.parent().and_then(|id| ctx.span(id))
         };
         let inherited = parent.and_then(|p| {
-            p.extensions()
-                .get::<SpanState>()
-                .map(|s| (s.gen.clone(), s.sampled))
+            let ext = p.extensions();
+            let s = ext.get::<SpanState>()?;
+            Some((s.gen.clone(), s.sampled, s.ids, s.trace_state.clone()))
         });
-        let (gen, sampled) = match inherited {
-            Some((gen, sampled)) if gen.is_open() => (gen, sampled),
+        let (gen, sampled, trace_id, parent_span_id, trace_state) = match inherited {
+            Some((gen, sampled, ids, ts)) if gen.is_open() => (gen, sampled, ids.trace_id, ids.span_id, ts),
             _ => {
                 let gen = live.current_full();
-                let sampled = gen.sampler.sample();
-                (gen, sampled)
+                let trace_id = sampler::trace_id();
+                let sampled = gen.sampler.keeps(trace_id);
+                (gen, sampled, trace_id, 0, None)
             }
         };
         if !gen.sink.records() {
@@ -57,18 +59,44 @@ impl SpanState {
         if !sampled {
             gen.counters.sampled_out.add(1);
         }
-        let args = (sampled && !attrs.fields().is_empty()).then(|| {
-            let mut s = String::new();
-            attrs.record(&mut JsonFields(&mut s));
-            s
-        });
+        let mut fields = Fields::new();
+        if sampled && !attrs.fields().is_empty() {
+            attrs.record(&mut Collect(&mut fields));
+        }
+        let ids = SpanIds {
+            trace_id,
+            span_id: sampler::span_id(),
+            parent_span_id,
+            parent_remote: false,
+        };
         Some(SpanState {
             gen,
             sampled,
+            ids,
+            trace_state,
             start_ns: clock::now_ns(),
             tid: clock::tid(),
-            args,
+            fields,
+            events: Vec::new(),
         })
+    }
+
+    /// Adopts a parent from another process: its trace id, its span as parent, its sampling decision.
+    /// Counters stay balanced when the decision flips.
+    pub(crate) fn adopt_remote_parent(&mut self, trace_id: u128, parent_span_id: u64, sampled: bool) {
+        if sampled != self.sampled {
+            let c = &self.gen.counters;
+            if sampled {
+                c.sampled_out.sub(1);
+            } else {
+                c.sampled_out.add(1);
+                self.fields.clear();
+            }
+        }
+        self.sampled = sampled;
+        self.ids.trace_id = trace_id;
+        self.ids.parent_span_id = parent_span_id;
+        self.ids.parent_remote = true;
     }
 
     /// Hands the finished span to the sink of the generation it began in.
@@ -82,31 +110,52 @@ impl SpanState {
             start_ns: self.start_ns,
             dur_ns: Some(clock::now_ns().saturating_sub(self.start_ns)),
             tid: self.tid,
-            args: self.args.filter(|a| !a.is_empty()),
+            fields: self.fields,
+            ids: self.ids,
+            events: self.events,
         };
         self.gen.sink.send(record, &self.gen.counters);
     }
 }
 
-/// The generation an event belongs to (its parent span's, else the current one) and whether it is kept.
-pub(crate) fn event_generation<S>(
-    live: &Live,
-    event: &Event<'_>,
-    ctx: &Context<'_, S>,
-) -> Option<(Arc<Generation>, bool)>
+/// Where an event goes.
+pub(crate) enum EventTarget {
+    /// Record it as an instant event of this generation (Chrome).
+    Instant(Arc<Generation>),
+    /// Attach it to its parent span (OTLP span events); done.
+    Attached,
+    /// Not recorded.
+    Nowhere,
+}
+
+/// Records an event in its parent span (OTLP) or says which generation writes it as an instant (Chrome).
+pub(crate) fn route_event<S>(live: &Live, event: &Event<'_>, ctx: &Context<'_, S>) -> EventTarget
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let parent = ctx.event_span(event);
-    match parent {
-        Some(p) => p
-            .extensions()
-            .get::<SpanState>()
-            .map(|s| (s.gen.clone(), s.sampled)),
-        None => {
-            let gen = live.current_full();
-            let sampled = gen.sampler.sample();
-            Some((gen, sampled))
+    let Some(parent) = ctx.event_span(event) else {
+        let gen = live.current_full();
+        if gen.sink.events_in_spans() || !gen.sampler.keeps(sampler::trace_id()) {
+            return EventTarget::Nowhere;
         }
+        return EventTarget::Instant(gen);
+    };
+    let mut ext = parent.extensions_mut();
+    let Some(state) = ext.get_mut::<SpanState>() else {
+        return EventTarget::Nowhere;
+    };
+    if !state.sampled {
+        return EventTarget::Nowhere;
     }
+    if state.gen.sink.events_in_spans() {
+        let mut fields = Fields::new();
+        event.record(&mut Collect(&mut fields));
+        state.events.push(EventRecord {
+            name: event.metadata().name(),
+            ts_ns: clock::now_ns(),
+            fields,
+        });
+        return EventTarget::Attached;
+    }
+    EventTarget::Instant(state.gen.clone())
 }

@@ -25,6 +25,8 @@ pub(crate) enum Command {
     },
     /// A sink's state changed (an I/O error): publish status again.
     SinkChanged,
+    /// Publish status with fresh counters, then answer.
+    Refresh { reply: std::sync::mpsc::Sender<()> },
     Shutdown {
         drain: Duration,
         reply: std::sync::mpsc::Sender<()>,
@@ -68,6 +70,10 @@ impl Control {
                         }
                     }
                     Some(Command::SinkChanged) => self.publish(),
+                    Some(Command::Refresh { reply }) => {
+                        self.publish();
+                        let _ = reply.send(());
+                    }
                     Some(Command::Shutdown { drain, reply }) => {
                         self.shutdown(drain);
                         let _ = reply.send(());
@@ -168,8 +174,22 @@ impl Control {
             std::thread::sleep(Duration::from_millis(5));
         }
         self.retirer.close_all(&self.live, Duration::from_secs(5));
+        self.wait_pending_exports(Instant::now() + Duration::from_secs(6));
         self.view.trigger = Trigger::Shutdown;
         self.publish();
+    }
+
+    /// Waits for retired OTLP workers to export what they hold and shut their exporters down.
+    fn wait_pending_exports(&self, deadline: Instant) {
+        let pending = self
+            .cx
+            .pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        for done in pending {
+            let _ = done.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        }
     }
 
     pub(crate) fn publish(&self) {

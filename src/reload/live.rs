@@ -62,10 +62,7 @@ impl Live {
     /// thread's* default dispatcher, and the control thread has none unless livetel is the global default.
     pub(crate) fn rebuild_interest(&self) {
         match self.dispatch.get().and_then(WeakDispatch::upgrade) {
-            Some(d) => tracing::dispatcher::with_default(
-                &d,
-                tracing_core::callsite::rebuild_interest_cache,
-            ),
+            Some(d) => tracing::dispatcher::with_default(&d, tracing_core::callsite::rebuild_interest_cache),
             None => tracing_core::callsite::rebuild_interest_cache(),
         }
     }

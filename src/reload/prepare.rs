@@ -3,7 +3,13 @@
 
 use std::sync::Arc;
 
+use std::sync::mpsc::Receiver;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
 use crate::backend::chrome::{ChromeSettings, ChromeSink};
+use crate::backend::otlp::runtime::ExportRuntime;
+use crate::backend::otlp::{OtlpSettings, OtlpSink};
 use crate::backend::Sink;
 use crate::config::{validate, Backend, TelemetryConfig};
 use crate::counters::Counters;
@@ -18,6 +24,36 @@ pub(crate) struct BuildContext {
     pub(crate) counters: Arc<Counters>,
     /// Called from a writer thread when its sink's state changes (an I/O error), to republish status.
     pub(crate) on_sink_change: Arc<dyn Fn() + Send + Sync>,
+    /// Where OTLP exports run; started with the first OTLP sink.
+    pub(crate) export_rt: OnceLock<ExportRuntime>,
+    /// Export workers of retired OTLP sinks still finishing; shutdown waits for them.
+    pub(crate) pending: Arc<Mutex<Vec<Receiver<()>>>>,
+}
+
+impl BuildContext {
+    pub(crate) fn new(
+        config_path: std::path::PathBuf,
+        session_id: String,
+        counters: Arc<Counters>,
+        on_sink_change: Arc<dyn Fn() + Send + Sync>,
+    ) -> Self {
+        BuildContext {
+            config_path,
+            session_id,
+            counters,
+            on_sink_change,
+            export_rt: OnceLock::new(),
+            pending: Arc::default(),
+        }
+    }
+
+    fn export_runtime(&self) -> std::io::Result<&ExportRuntime> {
+        if let Some(rt) = self.export_rt.get() {
+            return Ok(rt);
+        }
+        let rt = ExportRuntime::new()?;
+        Ok(self.export_rt.get_or_init(|| rt))
+    }
 }
 
 /// A generation built and ready to swap in.
@@ -73,7 +109,7 @@ fn sink_settings_equal(a: &TelemetryConfig, b: &TelemetryConfig) -> bool {
         && match backend {
             Backend::None => true,
             Backend::Local => a.trace_dir == b.trace_dir && a.service_name == b.service_name,
-            Backend::Otlp => false,
+            Backend::Otlp => otlp_settings(a) == otlp_settings(b),
         }
 }
 
@@ -93,24 +129,41 @@ fn build_sink(cx: &BuildContext, cfg: &TelemetryConfig) -> Result<Sink, ConfigEr
             )
             .map(|s| Sink::Local(Arc::new(s)))
             .map_err(|e| {
-                let message = format!(
-                    "cannot create a trace file in {}: {e}",
-                    cfg.trace_dir.display()
-                );
-                error(
-                    cx,
-                    "telemetry.trace_dir",
-                    ConfigErrorKind::Build { message },
-                )
+                let message = format!("cannot create a trace file in {}: {e}", cfg.trace_dir.display());
+                error(cx, "telemetry.trace_dir", ConfigErrorKind::Build { message })
             })
         }
-        Backend::Otlp => Err(error(
-            cx,
-            "telemetry.backend",
-            ConfigErrorKind::Build {
-                message: "the otlp backend is not available in this build yet".to_owned(),
-            },
-        )),
+        Backend::Otlp => {
+            let build_err =
+                |message: String| error(cx, "telemetry.otlp_endpoint", ConfigErrorKind::Build { message });
+            let rt = cx
+                .export_runtime()
+                .map_err(|e| build_err(format!("cannot start the export runtime: {e}")))?;
+            let sink = OtlpSink::create(
+                &otlp_settings(cfg),
+                rt,
+                Arc::clone(&cx.counters),
+                Arc::clone(&cx.on_sink_change),
+                Arc::clone(&cx.pending),
+            )
+            .map_err(build_err)?;
+            Ok(Sink::Otlp(Arc::new(sink)))
+        }
+    }
+}
+
+pub(crate) fn otlp_settings(cfg: &TelemetryConfig) -> OtlpSettings {
+    let b = &cfg.otlp.batch;
+    OtlpSettings {
+        protocol: cfg.otlp_protocol,
+        endpoint: cfg.otlp_traces_url(),
+        timeout: Duration::from_millis(cfg.otlp_timeout_ms),
+        max_queue_size: b.max_queue_size,
+        max_export_batch_size: b.max_export_batch_size,
+        scheduled_delay: Duration::from_millis(b.scheduled_delay_ms),
+        service_name: cfg.service_name.clone(),
+        service_version: cfg.service_version.clone(),
+        resource: cfg.resource.clone(),
     }
 }
 

@@ -10,8 +10,8 @@ use crate::status::Trigger;
 #[cfg(unix)]
 pub(crate) fn spawn_sighup(commands: mpsc::UnboundedSender<Command>) -> Result<(), String> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut hup = signal(SignalKind::hangup())
-        .map_err(|e| format!("cannot install the SIGHUP handler: {e}"))?;
+    let mut hup =
+        signal(SignalKind::hangup()).map_err(|e| format!("cannot install the SIGHUP handler: {e}"))?;
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
             if commands

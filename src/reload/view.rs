@@ -1,11 +1,15 @@
 //! Renders [`TelemetryStatus`] from the running state.
 
+use std::sync::atomic::Ordering;
+
+use crate::backend::Sink;
 use crate::config::TelemetryConfig;
+use crate::generation::Generation;
 use crate::reload::live::Live;
 use crate::reload::prepare::BuildContext;
 use crate::reload::retire::Retirer;
 use crate::status::{
-    self, EnvOverride, LastError, LayerState, LayerStatus, ReloadCounts, TelemetryStatus, Trigger,
+    self, EnvOverride, LastError, LayerState, LayerStatus, OtlpStatus, ReloadCounts, TelemetryStatus, Trigger,
 };
 
 /// The parts of status that are not derived from the running generation.
@@ -49,30 +53,10 @@ impl View {
         cx: &BuildContext,
     ) -> TelemetryStatus {
         let current = live.current_full();
-        let mut layers = vec![LayerStatus {
-            backend: current.sink.kind(),
-            generation: current.id,
-            state: if current.sink.is_closed() {
-                LayerState::Closed
-            } else {
-                LayerState::Active
-            },
-            trace_file: current.sink.trace_file().map(ToOwned::to_owned),
-            error: current.sink.last_error(),
-        }];
+        let mut layers = vec![layer(&current, LayerState::Active)];
         let draining = retirer.draining_ids();
         for g in live.draining().iter().filter(|g| draining.contains(&g.id)) {
-            layers.push(LayerStatus {
-                backend: g.sink.kind(),
-                generation: g.id,
-                state: if g.sink.is_closed() {
-                    LayerState::Closed
-                } else {
-                    LayerState::Draining
-                },
-                trace_file: g.sink.trace_file().map(ToOwned::to_owned),
-                error: g.sink.last_error(),
-            });
+            layers.push(layer(g, LayerState::Draining));
         }
         TelemetryStatus {
             generation: self.generation,
@@ -87,11 +71,7 @@ impl View {
             service_name: cfg.service_name.clone(),
             trace_file: current.sink.trace_file().map(ToOwned::to_owned),
             layers,
-            restart_required: self
-                .restart_required
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
+            restart_required: self.restart_required.iter().map(|s| (*s).to_owned()).collect(),
             env_overrides: self
                 .env_overrides
                 .iter()
@@ -102,5 +82,30 @@ impl View {
             counters: cx.counters.snapshot(),
             reloads: self.reloads,
         }
+    }
+}
+
+fn layer(g: &Generation, open_state: LayerState) -> LayerStatus {
+    let otlp = match &g.sink {
+        Sink::Otlp(s) => Some(OtlpStatus {
+            endpoint: s.settings.endpoint.clone(),
+            protocol: s.settings.protocol.as_str(),
+            spans_exported: s.state.exported.load(Ordering::Relaxed),
+            spans_dropped: s.state.dropped.load(Ordering::Relaxed),
+            failed_batches: s.state.failed_batches.load(Ordering::Relaxed),
+        }),
+        _ => None,
+    };
+    LayerStatus {
+        backend: g.sink.kind(),
+        generation: g.id,
+        state: if g.sink.is_closed() {
+            LayerState::Closed
+        } else {
+            open_state
+        },
+        trace_file: g.sink.trace_file().map(ToOwned::to_owned),
+        error: g.sink.last_error(),
+        otlp,
     }
 }

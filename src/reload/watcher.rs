@@ -17,21 +17,12 @@ use crate::reload::control::Command;
 use crate::status::Trigger;
 
 /// Starts watching `config`'s directory; events go to `raw`, to be debounced by [`debounce`].
-pub(crate) fn watch(
-    config: &Path,
-    raw: mpsc::UnboundedSender<()>,
-) -> Result<RecommendedWatcher, InitError> {
+pub(crate) fn watch(config: &Path, raw: mpsc::UnboundedSender<()>) -> Result<RecommendedWatcher, InitError> {
     let dir = parent_dir(config);
-    let name = config
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
+    let name = config.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let relevant = match res {
-            Ok(ev) => {
-                !matches!(ev.kind, EventKind::Access(_))
-                    && ev.paths.iter().any(|p| concerns(p, &name))
-            }
+            Ok(ev) => !matches!(ev.kind, EventKind::Access(_)) && ev.paths.iter().any(|p| concerns(p, &name)),
             // The watcher lost events (queue overflow): reload speculatively, hashing makes it cheap.
             Err(_) => true,
         };

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a config file in a temp dir, waiting on status, reading traces.
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,11 +26,7 @@ impl Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("telemetry.toml");
         let traces = dir.path().join("traces");
-        let f = Fixture {
-            dir,
-            config,
-            traces,
-        };
+        let f = Fixture { dir, config, traces };
         f.write(body);
         f
     }

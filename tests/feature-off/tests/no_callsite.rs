@@ -48,10 +48,7 @@ fn callsites_exist_only_with_the_feature() {
         assert_eq!(fut.as_mut().poll(&mut cx), std::task::Poll::Ready(42));
     });
     let callsites = rec.callsites.lock().unwrap().clone();
-    let ours = callsites
-        .iter()
-        .filter(|n| n.starts_with("feature_off"))
-        .count();
+    let ours = callsites.iter().filter(|n| n.starts_with("feature_off")).count();
     let spans = rec.spans.load(Ordering::SeqCst);
     if cfg!(feature = "profiling") {
         // The control: the same test sees both callsites when the feature is on.

@@ -1,0 +1,191 @@
+//! The `otlp` backend: spans to any OpenTelemetry collector (Tempo, Jaeger, ...) over gRPC or HTTP/protobuf.
+//!
+//! The exporter is `opentelemetry-otlp`'s `SpanExporter`; batching and retries are livetel's own
+//! ([`worker`]), not the SDK's `BatchSpanProcessor`, for two reasons: a span must be exported by the exporter
+//! of the generation it began in (the SDK builds spans through whatever tracer is current), and status needs
+//! exact counts (exported, dropped, failed batches, last error), which the batch processor does not expose.
+//! The exporter's own retries are disabled so every attempt is counted here.
+//!
+//! The hot path only `try_send`s a finished span into a bounded queue (`max_queue_size`); a full queue drops
+//! and counts. Exports run on livetel's export runtime, never on a thread that traces.
+
+mod convert;
+pub(crate) mod runtime;
+mod worker;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry_otlp::{Protocol, RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_sdk::trace::SpanExporter as _;
+
+use super::Record;
+use crate::config::OtlpProtocol;
+use crate::counters::Counters;
+
+/// Settings an OTLP sink is built from; equal settings share one sink (and one exporter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OtlpSettings {
+    pub(crate) protocol: OtlpProtocol,
+    /// The full URL: for HTTP it ends in `/v1/traces`.
+    pub(crate) endpoint: String,
+    pub(crate) timeout: Duration,
+    pub(crate) max_queue_size: usize,
+    pub(crate) max_export_batch_size: usize,
+    pub(crate) scheduled_delay: Duration,
+    pub(crate) service_name: String,
+    pub(crate) service_version: Option<String>,
+    pub(crate) resource: BTreeMap<String, String>,
+}
+
+/// What status shows of an OTLP sink.
+#[derive(Debug, Default)]
+pub(crate) struct OtlpState {
+    pub(crate) exported: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) failed_batches: AtomicU64,
+    pub(crate) last_error: Mutex<Option<String>>,
+}
+
+pub(crate) enum Msg {
+    Record(Record),
+    /// Answered once everything queued before it is exported (or given up on).
+    Flush(mpsc::Sender<()>),
+}
+
+/// An OTLP exporter with its queue and worker thread.
+pub(crate) struct OtlpSink {
+    tx: SyncSender<Msg>,
+    closed: AtomicBool,
+    pub(crate) settings: OtlpSettings,
+    pub(crate) state: Arc<OtlpState>,
+    done: Mutex<Option<Receiver<()>>>,
+    /// Where a retiring sink leaves its worker's completion, for shutdown to wait on.
+    pending: Arc<Mutex<Vec<Receiver<()>>>>,
+}
+
+impl OtlpSink {
+    /// Builds the exporter (inside the export runtime, as tonic needs) and starts the worker.
+    pub(crate) fn create(
+        settings: &OtlpSettings,
+        rt: &runtime::ExportRuntime,
+        counters: Arc<Counters>,
+        on_error: Arc<dyn Fn() + Send + Sync>,
+        pending: Arc<Mutex<Vec<Receiver<()>>>>,
+    ) -> Result<Self, String> {
+        let exporter = {
+            let _enter = rt.handle().enter();
+            build_exporter(settings)?
+        };
+        let (tx, rx) = mpsc::sync_channel(settings.max_queue_size);
+        let (done_tx, done_rx) = mpsc::channel();
+        let state = Arc::new(OtlpState::default());
+        let worker = worker::Worker::new(
+            exporter,
+            settings,
+            rx,
+            rt.handle().clone(),
+            counters,
+            Arc::clone(&state),
+            on_error,
+        );
+        std::thread::Builder::new()
+            .name("livetel-otlp".into())
+            .spawn(move || {
+                let _quiet = runtime::untraced_thread();
+                worker.run();
+                let _ = done_tx.send(());
+            })
+            .map_err(|e| format!("cannot start the export thread: {e}"))?;
+        Ok(OtlpSink {
+            tx,
+            closed: AtomicBool::new(false),
+            settings: settings.clone(),
+            state,
+            done: Mutex::new(Some(done_rx)),
+            pending,
+        })
+    }
+
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    /// Queues a finished span without blocking; a span that cannot be queued is counted as dropped.
+    #[inline]
+    pub(crate) fn send(&self, record: Record, counters: &Counters) {
+        let queued = !self.is_closed()
+            && match self.tx.try_send(Msg::Record(record)) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+            };
+        if !queued {
+            counters.dropped.add(1);
+            self.state.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
+    /// Waits, until `deadline` at the latest, for everything queued so far to be exported or given up on.
+    pub(crate) fn flush(&self, deadline: Instant) {
+        let (reply, rx) = mpsc::channel();
+        let mut msg = Msg::Flush(reply);
+        loop {
+            match self.tx.try_send(msg) {
+                Ok(()) => break,
+                Err(TrySendError::Full(m)) if Instant::now() < deadline => {
+                    msg = m;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(_) => return,
+            }
+        }
+        let _ = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+    }
+
+    pub(crate) fn last_error(&self) -> Option<String> {
+        self.state.last_error.lock().ok()?.clone()
+    }
+}
+
+impl Drop for OtlpSink {
+    /// Dropping the sender lets the worker export what is queued, shut the exporter down and stop, on its own
+    /// thread within its time limit. Nobody waits here; shutdown waits on `pending`.
+    fn drop(&mut self) {
+        let (dead, _) = mpsc::sync_channel(0);
+        drop(std::mem::replace(&mut self.tx, dead));
+        if let Some(done) = self.done.lock().ok().and_then(|mut d| d.take()) {
+            if let Ok(mut p) = self.pending.lock() {
+                p.push(done);
+            }
+        }
+    }
+}
+
+fn build_exporter(s: &OtlpSettings) -> Result<opentelemetry_otlp::SpanExporter, String> {
+    let built = match s.protocol {
+        OtlpProtocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(&s.endpoint)
+            .with_timeout(s.timeout)
+            .with_retry_policy(RetryPolicy::disabled())
+            .build(),
+        OtlpProtocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(&s.endpoint)
+            .with_timeout(s.timeout)
+            .with_retry_policy(RetryPolicy::disabled())
+            .build(),
+    };
+    let mut exporter = built.map_err(|e| format!("cannot build the OTLP exporter: {e}"))?;
+    exporter.set_resource(&convert::resource(s));
+    Ok(exporter)
+}

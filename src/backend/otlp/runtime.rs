@@ -1,0 +1,50 @@
+//! The runtime OTLP exports run on: livetel's own, so exporters work whatever runtime (if any) the app has.
+
+use std::cell::RefCell;
+
+use tokio::runtime::{Handle, Runtime};
+use tracing::dispatcher::DefaultGuard;
+
+/// A small multi-threaded runtime (one worker: tonic and reqwest need their connection tasks driven between
+/// exports). Dropped with `shutdown_background`, so dropping it inside the control loop's async context is fine.
+pub(crate) struct ExportRuntime {
+    rt: Option<Runtime>,
+    handle: Handle,
+}
+
+impl ExportRuntime {
+    pub(crate) fn new() -> std::io::Result<Self> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("livetel-export")
+            .enable_all()
+            .on_thread_start(|| {
+                QUIET.with(|q| *q.borrow_mut() = Some(untraced_thread()));
+            })
+            .build()?;
+        let handle = rt.handle().clone();
+        Ok(ExportRuntime { rt: Some(rt), handle })
+    }
+
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+impl Drop for ExportRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+thread_local! {
+    static QUIET: RefCell<Option<DefaultGuard>> = const { RefCell::new(None) };
+}
+
+/// Makes the calling thread trace nowhere: the export stack's own spans (tonic, hyper, h2, reqwest) must never
+/// feed the exporter, whatever filter the user sets. The target exclusions in the layer say the same again.
+pub(crate) fn untraced_thread() -> DefaultGuard {
+    tracing::dispatcher::set_default(&tracing::Dispatch::none())
+}

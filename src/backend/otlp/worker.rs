@@ -1,0 +1,160 @@
+//! The export loop: batch, export with retries and backoff, count every outcome.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
+use tokio::runtime::Handle;
+
+use super::{convert, Msg, OtlpSettings, OtlpState};
+use crate::counters::Counters;
+
+/// Attempts per batch before it is given up (counted as dropped and as a failed batch).
+const MAX_ATTEMPTS: u32 = 5;
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// How long a retiring worker may spend exporting what is left and shutting its exporter down.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
+
+pub(super) struct Worker {
+    exporter: opentelemetry_otlp::SpanExporter,
+    rx: Receiver<Msg>,
+    handle: Handle,
+    counters: Arc<Counters>,
+    state: Arc<OtlpState>,
+    on_error: Arc<dyn Fn() + Send + Sync>,
+    scope: InstrumentationScope,
+    batch_size: usize,
+    delay: Duration,
+    timeout: Duration,
+}
+
+impl Worker {
+    pub(super) fn new(
+        exporter: opentelemetry_otlp::SpanExporter,
+        s: &OtlpSettings,
+        rx: Receiver<Msg>,
+        handle: Handle,
+        counters: Arc<Counters>,
+        state: Arc<OtlpState>,
+        on_error: Arc<dyn Fn() + Send + Sync>,
+    ) -> Self {
+        let scope = InstrumentationScope::builder("livetel")
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        Worker {
+            exporter,
+            rx,
+            handle,
+            counters,
+            state,
+            on_error,
+            scope,
+            batch_size: s.max_export_batch_size,
+            delay: s.scheduled_delay,
+            timeout: s.timeout,
+        }
+    }
+
+    pub(super) fn run(mut self) {
+        let mut waiting: Vec<mpsc::Sender<()>> = Vec::new();
+        let mut batch: Vec<SpanData> = Vec::with_capacity(self.batch_size);
+        let mut retiring_since = None;
+        loop {
+            let disconnected = self.fill(&mut batch, &mut waiting);
+            if disconnected && retiring_since.is_none() {
+                retiring_since = Some(Instant::now());
+            }
+            if !batch.is_empty() {
+                let deadline = retiring_since.map(|t| t + SHUTDOWN_LIMIT);
+                self.export(std::mem::take(&mut batch), deadline);
+                batch.reserve(self.batch_size);
+            }
+            for w in waiting.drain(..) {
+                let _ = w.send(());
+            }
+            if disconnected {
+                break;
+            }
+        }
+        let _ = self.exporter.shutdown_with_timeout(SHUTDOWN_LIMIT);
+    }
+
+    /// Collects up to a batch: waits for the first span, then up to `delay` for more, or less when a flush is
+    /// asked for. Returns true when the sink is gone and the queue is empty.
+    fn fill(&mut self, batch: &mut Vec<SpanData>, waiting: &mut Vec<mpsc::Sender<()>>) -> bool {
+        let mut deadline: Option<Instant> = None;
+        while batch.len() < self.batch_size {
+            let msg = match deadline {
+                None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(d) => self.rx.recv_timeout(d.saturating_duration_since(Instant::now())),
+            };
+            match msg {
+                Ok(Msg::Record(r)) => {
+                    batch.push(convert::span_data(r, &self.scope));
+                    deadline.get_or_insert_with(|| Instant::now() + self.delay);
+                }
+                Ok(Msg::Flush(reply)) => {
+                    waiting.push(reply);
+                    return false;
+                }
+                Err(RecvTimeoutError::Timeout) => return false,
+                Err(RecvTimeoutError::Disconnected) => return true,
+            }
+        }
+        false
+    }
+
+    /// Exports one batch, retrying with backoff; gives up after [`MAX_ATTEMPTS`] or at `deadline`.
+    fn export(&mut self, batch: Vec<SpanData>, deadline: Option<Instant>) {
+        let n = batch.len() as u64;
+        let mut backoff = FIRST_BACKOFF;
+        for attempt in 1..=MAX_ATTEMPTS {
+            let result = self.attempt(batch.clone());
+            match result {
+                Ok(()) => {
+                    self.counters.exported.add(n);
+                    self.state.exported.fetch_add(n, Ordering::Relaxed);
+                    return;
+                }
+                Err(e) => {
+                    self.note_error(format!(
+                        "export of {n} spans failed (attempt {attempt}/{MAX_ATTEMPTS}): {e}"
+                    ));
+                    let out_of_time = deadline.is_some_and(|d| Instant::now() + backoff >= d);
+                    if attempt == MAX_ATTEMPTS || out_of_time {
+                        break;
+                    }
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+        self.counters.dropped.add(n);
+        self.state.dropped.fetch_add(n, Ordering::Relaxed);
+        self.state.failed_batches.fetch_add(1, Ordering::Relaxed);
+        (self.on_error)();
+    }
+
+    fn attempt(&self, batch: Vec<SpanData>) -> Result<(), String> {
+        let limit = self.timeout + Duration::from_secs(1);
+        let fut = self.exporter.export(batch);
+        match self
+            .handle
+            .block_on(async { tokio::time::timeout(limit, fut).await })
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {limit:?}")),
+        }
+    }
+
+    fn note_error(&self, message: String) {
+        if let Ok(mut last) = self.state.last_error.lock() {
+            *last = Some(message);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! W3C trace context (`traceparent` / `tracestate`) across process boundaries, unaffected by reloads.
+//!
+//! A span's trace id, span id and sampling decision live in livetel's own span state, which these functions
+//! reach through the `Registry`. Nothing here downcasts to a layer that a reload could replace, so propagation
+//! keeps working after any number of reloads (the trap of tracing-opentelemetry #121 does not apply).
+//!
+//! # Examples
+//! ```
+//! use std::collections::HashMap;
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("t.toml");
+//! # std::fs::write(&path, format!("[telemetry]\nwatch = false\nbackend = \"local\"\ntrace_dir = {:?}\n", dir.path().display().to_string())).unwrap();
+//! # let telemetry = livetel::Builder::new(&path).reload_on_sighup(false).build().unwrap();
+//! # tracing::dispatcher::with_default(telemetry.dispatch(), || {
+//! let call = tracing::info_span!("a2a.call");
+//! let mut headers = HashMap::new();
+//! livetel::propagation::inject(&call, &mut headers);
+//! assert!(headers["traceparent"].starts_with("00-"));
+//!
+//! // The other side:
+//! let handle = tracing::info_span!(parent: None, "a2a.handle");
+//! let remote = livetel::propagation::extract(&headers);
+//! assert!(livetel::propagation::set_parent(&handle, &remote));
+//! assert_eq!(livetel::propagation::trace_id(&handle), livetel::propagation::trace_id(&call));
+//! # });
+//! ```
+
+use std::sync::Arc;
+
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::Context;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use tracing_subscriber::registry::{LookupSpan, Registry};
+
+use crate::layer::SpanState;
+
+/// Writes `span`'s `traceparent` (and `tracestate`, if its trace has one) into `injector`. Writes nothing for
+/// a span livetel does not record (disabled, or backend `none`).
+pub fn inject(span: &tracing::Span, injector: &mut dyn Injector) {
+    if let Some(cx) = context(span) {
+        TraceContextPropagator::new().inject_context(&cx, injector);
+    }
+}
+
+/// Reads a remote parent from `traceparent` / `tracestate`. The result is empty (no valid span context)
+/// when the headers are missing or malformed.
+pub fn extract(extractor: &dyn Extractor) -> Context {
+    TraceContextPropagator::new().extract(extractor)
+}
+
+/// Makes the remote span in `parent` the parent of `span`: `span` joins its trace and follows its sampling
+/// decision (parent-based sampling). Call it before `span` has children. Returns false when `parent` holds no
+/// valid remote span or livetel does not record `span`.
+pub fn set_parent(span: &tracing::Span, parent: &Context) -> bool {
+    let remote = parent.span().span_context().clone();
+    if !remote.is_valid() {
+        return false;
+    }
+    with_state(span, |state| {
+        let trace_id = u128::from_be_bytes(remote.trace_id().to_bytes());
+        let span_id = u64::from_be_bytes(remote.span_id().to_bytes());
+        state.adopt_remote_parent(trace_id, span_id, remote.is_sampled());
+        let ts = remote.trace_state();
+        state.trace_state = (ts != &TraceState::NONE).then(|| Arc::new(ts.clone()));
+    })
+    .is_some()
+}
+
+/// The OpenTelemetry context of `span`, for APIs that take one.
+pub fn context(span: &tracing::Span) -> Option<Context> {
+    with_state(span, |state| {
+        let flags = if state.sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        let ts = state.trace_state.as_deref().cloned().unwrap_or_default();
+        let sc = SpanContext::new(
+            TraceId::from(state.ids.trace_id),
+            SpanId::from(state.ids.span_id),
+            flags,
+            false,
+            ts,
+        );
+        Context::new().with_remote_span_context(sc)
+    })
+}
+
+/// `span`'s trace id as 32 lowercase hex digits, when livetel records it.
+pub fn trace_id(span: &tracing::Span) -> Option<String> {
+    with_state(span, |state| format!("{:032x}", state.ids.trace_id))
+}
+
+fn with_state<R>(span: &tracing::Span, f: impl FnOnce(&mut SpanState) -> R) -> Option<R> {
+    span.with_subscriber(|(id, dispatch)| {
+        let registry = dispatch.downcast_ref::<Registry>()?;
+        let data = registry.span(id)?;
+        let mut ext = data.extensions_mut();
+        ext.get_mut::<SpanState>().map(f)
+    })
+    .flatten()
+}

@@ -1,0 +1,163 @@
+//! The OTLP receiver peer (tests/otlp_receiver/receiver.py) from a test: started on free loopback ports,
+//! stopped when dropped. Its Python venv is created on first use, so `cargo test` works on a fresh machine.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Pinned so a test run means the same thing every time.
+pub const PY_PACKAGES: &[&str] = &["opentelemetry-proto==1.45.2", "grpcio==1.85.1"];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The venv's python, created with the pinned packages if missing (`LIVETEL_TEST_PYTHON` overrides).
+pub fn python() -> PathBuf {
+    static LOCK: Mutex<()> = Mutex::new(());
+    if let Ok(p) = std::env::var("LIVETEL_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let venv = root().join("target").join("otlp-venv");
+    let py = venv.join("bin").join("python");
+    let ready = venv.join(".livetel-ready");
+    if !ready.exists() {
+        let ok = Command::new("python3").arg("-m").arg("venv").arg(&venv).status();
+        assert!(
+            ok.is_ok_and(|s| s.success()),
+            "python3 -m venv failed: install python3 and python3-venv"
+        );
+        let ok = Command::new(&py)
+            .args(["-m", "pip", "install", "-q"])
+            .args(PY_PACKAGES)
+            .status();
+        assert!(
+            ok.is_ok_and(|s| s.success()),
+            "pip install {PY_PACKAGES:?} failed"
+        );
+        std::fs::write(&ready, PY_PACKAGES.join("\n")).expect("mark venv ready");
+    }
+    py
+}
+
+/// Fault modes of the receiver.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    pub delay_ms: u64,
+    pub fail_every: u64,
+}
+
+pub struct Receiver {
+    child: Child,
+    _stdin: ChildStdin,
+    pub grpc_port: u16,
+    pub http_port: u16,
+    out: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Receiver {
+    pub fn start() -> Receiver {
+        Self::start_with(Faults::default(), None)
+    }
+
+    /// Starts a receiver; `ports` reuses given ports (a restart after a kill).
+    pub fn start_with(faults: Faults, ports: Option<(u16, u16)>) -> Receiver {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join("spans.jsonl");
+        let (g, h) = ports.unwrap_or((0, 0));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut child = Command::new(python())
+                .arg(root().join("tests/otlp_receiver/receiver.py"))
+                .arg("--out")
+                .arg(&out)
+                .args(["--grpc-port", &g.to_string(), "--http-port", &h.to_string()])
+                .args([
+                    "--delay-ms",
+                    &faults.delay_ms.to_string(),
+                    "--fail-every",
+                    &faults.fail_every.to_string(),
+                ])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start the OTLP receiver");
+            let stdin = child.stdin.take().expect("stdin");
+            let mut line = String::new();
+            let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+            let _ = stdout.read_line(&mut line);
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            if let ["READY", gp, hp] = parts[..] {
+                let (grpc_port, http_port) = (gp.parse().expect("port"), hp.parse().expect("port"));
+                return Receiver {
+                    child,
+                    _stdin: stdin,
+                    grpc_port,
+                    http_port,
+                    out: out.clone(),
+                    _dir: dir,
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            // A restart on the same ports can race the old socket's release: try again briefly.
+            assert!(
+                ports.is_some() && Instant::now() < deadline,
+                "the receiver did not start: {line:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    pub fn http_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// Every span received so far.
+    pub fn spans(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Waits until at least `n` spans arrived; returns them (panics after the patience runs out).
+    pub fn wait_spans(&self, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + super::PATIENCE;
+        loop {
+            let spans = self.spans();
+            if spans.len() >= n {
+                return spans;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "received {} spans, waited for {n}",
+                spans.len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the receiver (a collector crash); the spans file stays readable.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,95 @@
+//! Spans, attributes, events, resource and parent links reach a real OTLP receiver over gRPC and HTTP/protobuf.
+
+mod common;
+
+use common::receiver::Receiver;
+use common::Fixture;
+use serde_json::Value;
+use tracing::dispatcher::with_default;
+
+fn otlp_body(protocol: &str, endpoint: &str) -> String {
+    format!(
+        "watch = false\nbackend = \"otlp\"\notlp_protocol = \"{protocol}\"\notlp_endpoint = \"{endpoint}\"\n\
+         service_version = \"1.2.3\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 50\n\
+         [telemetry.resource]\n\"deployment.environment\" = \"test\"\n"
+    )
+}
+
+fn export_a_trace(protocol: &str, endpoint: String, rx: &Receiver) -> Vec<Value> {
+    let f = Fixture::new(&otlp_body(protocol, &endpoint));
+    let t = f.start();
+    let s = t.status().borrow().clone();
+    let otlp = s.layers[0].otlp.clone().expect("otlp status");
+    assert_eq!(otlp.protocol, protocol);
+    with_default(t.dispatch(), || {
+        tracing::info_span!("parent.op", user = "ada", n = 7u64, ok = true, ratio = 0.5).in_scope(|| {
+            tracing::info_span!("child.op", otel.kind = "client")
+                .in_scope(|| tracing::info!(attempt = 1, "calling out"));
+        });
+    });
+    drop(t);
+    let spans = rx.wait_spans(2);
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    spans
+}
+
+fn check(spans: &[Value], protocol: &str) {
+    let parent = spans.iter().find(|s| s["name"] == "parent.op").expect("parent");
+    let child = spans.iter().find(|s| s["name"] == "child.op").expect("child");
+    assert_eq!(parent["protocol"], protocol);
+    assert_eq!(child["trace_id"], parent["trace_id"]);
+    assert_eq!(child["parent_span_id"], parent["span_id"]);
+    assert_eq!(parent["parent_span_id"], "");
+    assert_eq!(parent["attributes"]["user"], "ada");
+    assert_eq!(parent["attributes"]["n"], 7);
+    assert_eq!(parent["attributes"]["ok"], true);
+    assert_eq!(parent["attributes"]["ratio"], 0.5);
+    assert_eq!(child["kind"], 3, "otel.kind = client");
+    assert_eq!(child["events"][0]["name"], "calling out");
+    assert_eq!(child["events"][0]["attributes"]["attempt"], 1);
+    assert_eq!(parent["resource"]["service.name"], "test");
+    assert_eq!(parent["resource"]["service.version"], "1.2.3");
+    assert_eq!(parent["resource"]["deployment.environment"], "test");
+    assert_eq!(parent["scope"], "livetel");
+    assert!(parent["end"].as_u64() >= parent["start"].as_u64());
+    assert!(child["start"].as_u64() >= parent["start"].as_u64());
+}
+
+#[test]
+fn grpc_exports_spans_attributes_resource_and_parents() {
+    let rx = Receiver::start();
+    let spans = export_a_trace("grpc", rx.grpc_endpoint(), &rx);
+    check(&spans, "grpc");
+}
+
+#[test]
+fn http_protobuf_exports_spans_attributes_resource_and_parents() {
+    let rx = Receiver::start();
+    let spans = export_a_trace("http/protobuf", rx.http_endpoint(), &rx);
+    check(&spans, "http/protobuf");
+}
+
+#[test]
+fn status_counts_exports() {
+    let rx = Receiver::start();
+    let f = Fixture::new(&otlp_body("grpc", &rx.grpc_endpoint()));
+    let t = f.start();
+    with_default(t.dispatch(), || {
+        for i in 0..100u64 {
+            tracing::info_span!("counted", i).in_scope(|| {});
+        }
+    });
+    rx.wait_spans(100);
+    let mut o = None;
+    for _ in 0..500 {
+        let s = t.refresh_status();
+        o = s.layers[0].otlp.clone().filter(|o| o.spans_exported == 100);
+        if o.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = o.expect("status shows 100 spans exported");
+    assert_eq!((o.spans_dropped, o.failed_batches), (0, 0));
+    assert_eq!(o.endpoint, rx.grpc_endpoint());
+}

@@ -1,0 +1,150 @@
+"""A loopback OTLP trace receiver for livetel's tests, built on the official OpenTelemetry protos.
+
+Serves OTLP/gRPC (TraceService/Export) and OTLP/HTTP protobuf (POST /v1/traces) on 127.0.0.1, writes one
+JSON line per received span to --out, and prints "READY <grpc_port> <http_port>" once both listen. It exits
+when its stdin closes, so it never outlives the test that started it.
+
+Fault modes (for reliability tests): --delay-ms N answers every request N ms late; --fail-every K answers
+every K-th request with an error (gRPC UNAVAILABLE, HTTP 503) without recording it.
+"""
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from concurrent import futures
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+
+def any_value(v):
+    kind = v.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind in ("array_value", "kvlist_value"):
+        return str(getattr(v, kind))
+    if kind == "bytes_value":
+        return v.bytes_value.hex()
+    return getattr(v, kind)
+
+
+def attrs(kvs):
+    return {kv.key: any_value(kv.value) for kv in kvs}
+
+
+class Sink:
+    def __init__(self, path, delay_ms, fail_every):
+        self.lock = threading.Lock()
+        self.out = open(path, "a", encoding="utf-8")
+        self.delay = delay_ms / 1000.0
+        self.fail_every = fail_every
+        self.requests = 0
+
+    def admit(self):
+        """Applies the fault modes; False means: answer this request with an error."""
+        if self.delay:
+            time.sleep(self.delay)
+        with self.lock:
+            self.requests += 1
+            n = self.requests
+        return not (self.fail_every and n % self.fail_every == 0)
+
+    def record(self, request, protocol, headers):
+        lines = []
+        for rs in request.resource_spans:
+            resource = attrs(rs.resource.attributes)
+            for ss in rs.scope_spans:
+                for s in ss.spans:
+                    lines.append(json.dumps({
+                        "protocol": protocol,
+                        "trace_id": s.trace_id.hex(),
+                        "span_id": s.span_id.hex(),
+                        "parent_span_id": s.parent_span_id.hex(),
+                        "name": s.name,
+                        "kind": s.kind,
+                        "start": s.start_time_unix_nano,
+                        "end": s.end_time_unix_nano,
+                        "attributes": attrs(s.attributes),
+                        "events": [{"name": e.name, "attributes": attrs(e.attributes)} for e in s.events],
+                        "resource": resource,
+                        "scope": ss.scope.name,
+                        "headers": headers,
+                    }))
+        with self.lock:
+            for line in lines:
+                self.out.write(line + "\n")
+            self.out.flush()
+
+
+class GrpcService(trace_service_pb2_grpc.TraceServiceServicer):
+    def __init__(self, sink):
+        self.sink = sink
+
+    def Export(self, request, context):
+        if not self.sink.admit():
+            context.abort(grpc.StatusCode.UNAVAILABLE, "fault injected by the test receiver")
+        headers = {k: v for k, v in context.invocation_metadata() if not k.endswith("-bin")}
+        self.sink.record(request, "grpc", headers)
+        return trace_service_pb2.ExportTraceServiceResponse()
+
+
+def http_handler(sink):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            if self.path != "/v1/traces":
+                self.reply(404, b"")
+                return
+            if not sink.admit():
+                self.reply(503, b"")
+                return
+            request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            sink.record(request, "http/protobuf", headers)
+            self.reply(200, trace_service_pb2.ExportTraceServiceResponse().SerializeToString())
+
+        def reply(self, code, body):
+            self.send_response(code)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    return Handler
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--out", required=True)
+    p.add_argument("--grpc-port", type=int, default=0)
+    p.add_argument("--http-port", type=int, default=0)
+    p.add_argument("--delay-ms", type=int, default=0)
+    p.add_argument("--fail-every", type=int, default=0)
+    a = p.parse_args()
+    sink = Sink(a.out, a.delay_ms, a.fail_every)
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(GrpcService(sink), server)
+    grpc_port = server.add_insecure_port(f"127.0.0.1:{a.grpc_port}")
+    server.start()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", a.http_port), http_handler(sink))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+
+    print(f"READY {grpc_port} {httpd.server_address[1]}", flush=True)
+    sys.stdin.read()  # returns when the test closes our stdin or dies
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
