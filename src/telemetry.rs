@@ -253,10 +253,17 @@ impl Telemetry {
         self.status.borrow().clone()
     }
 
-    /// Shuts down now; the same as dropping the guard.
-    pub fn shutdown(self) {}
+    /// Shuts down now, as dropping the guard does, and returns the final counts: with nothing left in flight,
+    /// `started == exported + dropped + sampled_out` (unless a span outlived the shutdown drain).
+    pub fn shutdown(mut self) -> SpanCounts {
+        self.stop();
+        self.counters.snapshot()
+    }
 
     fn stop(&mut self) {
+        if self.thread.is_none() {
+            return;
+        }
         self.watcher.take();
         let (reply, done) = std::sync::mpsc::channel();
         if self

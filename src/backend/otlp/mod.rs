@@ -48,6 +48,8 @@ pub(crate) struct OtlpState {
     pub(crate) dropped: AtomicU64,
     pub(crate) failed_batches: AtomicU64,
     pub(crate) last_error: Mutex<Option<String>>,
+    /// Set when the sink closes: past it the worker makes no more attempts and counts the rest as dropped.
+    pub(crate) deadline: Mutex<Option<Instant>>,
 }
 
 pub(crate) enum Msg {
@@ -131,6 +133,9 @@ impl OtlpSink {
 
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);
+        if let Ok(mut d) = self.state.deadline.lock() {
+            d.get_or_insert_with(|| Instant::now() + worker::SHUTDOWN_LIMIT);
+        }
     }
 
     /// Waits, until `deadline` at the latest, for everything queued so far to be exported or given up on.
@@ -159,6 +164,8 @@ impl Drop for OtlpSink {
     /// Dropping the sender lets the worker export what is queued, shut the exporter down and stop, on its own
     /// thread within its time limit. Nobody waits here; shutdown waits on `pending`.
     fn drop(&mut self) {
+        // The worker learns of retirement only once the queue is empty; the deadline bounds its work before that.
+        self.close();
         let (dead, _) = mpsc::sync_channel(0);
         drop(std::mem::replace(&mut self.tx, dead));
         if let Some(done) = self.done.lock().ok().and_then(|mut d| d.take()) {

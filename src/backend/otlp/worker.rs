@@ -17,7 +17,7 @@ const MAX_ATTEMPTS: u32 = 5;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// How long a retiring worker may spend exporting what is left and shutting its exporter down.
-const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
+pub(super) const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
 
 pub(super) struct Worker {
     exporter: opentelemetry_otlp::SpanExporter,
@@ -69,7 +69,12 @@ impl Worker {
                 retiring_since = Some(Instant::now());
             }
             if !batch.is_empty() {
-                let deadline = retiring_since.map(|t| t + SHUTDOWN_LIMIT);
+                let retiring = retiring_since.map(|t| t + SHUTDOWN_LIMIT);
+                let closing = self.state.deadline.lock().ok().and_then(|d| *d);
+                let deadline = match (retiring, closing) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 self.export(std::mem::take(&mut batch), deadline);
                 batch.reserve(self.batch_size);
             }
@@ -108,12 +113,17 @@ impl Worker {
         false
     }
 
-    /// Exports one batch, retrying with backoff; gives up after [`MAX_ATTEMPTS`] or at `deadline`.
+    /// Exports one batch, retrying with backoff; gives up after [`MAX_ATTEMPTS`] or at `deadline` (past it, no
+    /// attempt is made at all: a closing sink with a dead collector finishes in bounded time).
     fn export(&mut self, batch: Vec<SpanData>, deadline: Option<Instant>) {
         let n = batch.len() as u64;
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=MAX_ATTEMPTS {
-            let result = self.attempt(batch.clone());
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                self.note_error(format!("{n} spans not exported: the shutdown time limit passed"));
+                break;
+            }
+            let result = self.attempt(batch.clone(), deadline);
             match result {
                 Ok(()) => {
                     self.counters.exported.add(n);
@@ -139,8 +149,11 @@ impl Worker {
         (self.on_error)();
     }
 
-    fn attempt(&self, batch: Vec<SpanData>) -> Result<(), String> {
-        let limit = self.timeout + Duration::from_secs(1);
+    fn attempt(&self, batch: Vec<SpanData>, deadline: Option<Instant>) -> Result<(), String> {
+        let mut limit = self.timeout + Duration::from_secs(1);
+        if let Some(d) = deadline {
+            limit = limit.min(d.saturating_duration_since(Instant::now()));
+        }
         let fut = self.exporter.export(batch);
         match self
             .handle
