@@ -148,3 +148,47 @@ fn binary_and_huge_files_are_refused_without_panic() {
         config::TelemetryConfig::default()
     );
 }
+
+#[test]
+fn otlp_keys_parse_with_defaults() {
+    let cfg = config::parse_str(
+        "a.toml",
+        "[telemetry]\nbackend = \"otlp\"\notlp_protocol = \"http/protobuf\"\notlp_endpoint = \"http://127.0.0.1:4318/\"\n\
+         [telemetry.otlp.batch]\nmax_queue_size = 100\n[telemetry.resource]\n\"deployment.environment\" = \"prod\"\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.otlp_traces_url(), "http://127.0.0.1:4318/v1/traces");
+    assert_eq!(cfg.otlp.batch.max_queue_size, 100);
+    assert_eq!(cfg.resource["deployment.environment"], "prod");
+    let grpc = config::parse_str("a.toml", "[telemetry]\nbackend = \"otlp\"\n").unwrap();
+    assert_eq!(grpc.otlp_traces_url(), "http://localhost:4317");
+}
+
+#[test]
+fn nested_unknown_key_has_a_hint() {
+    let e = err("[telemetry]\n[telemetry.otlp.batch]\nmax_queue_sise = 10\n");
+    assert_eq!(e.key.as_deref(), Some("telemetry.otlp.batch.max_queue_sise"));
+    assert_eq!(
+        e.kind,
+        ConfigErrorKind::UnknownKey {
+            hint: Some("max_queue_size".into())
+        }
+    );
+    assert_eq!(e.position.unwrap().line, 3);
+}
+
+#[test]
+fn bad_endpoint_and_batch_are_located() {
+    let e = err("[telemetry]\notlp_endpoint = \"localhost:4317\"\n");
+    assert_eq!(
+        (e.key.as_deref(), e.position.unwrap().line),
+        (Some("telemetry.otlp_endpoint"), 2)
+    );
+    let e = err("[telemetry]\n[telemetry.otlp.batch]\nmax_queue_size = 10\nmax_export_batch_size = 0\n");
+    assert_eq!(
+        (e.key.as_deref(), e.position.unwrap().line),
+        (Some("telemetry.otlp.batch.max_export_batch_size"), 4)
+    );
+    let e = err("[telemetry]\notlp_protocol = \"http/json\"\n");
+    assert_eq!(e.key.as_deref(), Some("telemetry.otlp_protocol"));
+}

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -34,7 +35,12 @@ fn start(f: &Fixture, extra: &[&str]) -> Running {
     let child = Command::new(agent_binary())
         .arg("--config")
         .arg(&f.config)
-        .args(["--rate", "0", "--threads", "2", "--status-json"])
+        .args(["--threads", "2", "--status-json"])
+        .args(if extra.contains(&"--rate") {
+            &[][..]
+        } else {
+            &["--rate", "0"][..]
+        })
         .args(extra)
         .env_remove("OTEL_SDK_DISABLED")
         .env_remove("OTEL_TRACES_SAMPLER")
@@ -135,4 +141,34 @@ fn live_edit_while_running_is_printed() {
         (Some(0.5), Some(true))
     );
     assert_eq!(changed["trigger"], "watcher");
+}
+
+#[test]
+fn a2a_hop_is_a_child_in_the_exported_trace() {
+    let rx = common::receiver::Receiver::start();
+    let f = Fixture::new(&format!(
+        "backend = \"otlp\"\notlp_endpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 50",
+        rx.grpc_endpoint()
+    ));
+    let (_, summary) = finish(start(&f, &["--duration", "1", "--rate", "50"]), None);
+    let spans = rx.spans();
+    assert_eq!(
+        spans.len() as u64,
+        summary["summary"]["spans_created"].as_u64().unwrap_or(0),
+        "every span exported"
+    );
+    let calls: HashMap<&str, &Value> = spans
+        .iter()
+        .filter(|s| s["name"] == "a2a.call")
+        .map(|s| (s["span_id"].as_str().unwrap_or(""), s))
+        .collect();
+    let handles: Vec<&Value> = spans.iter().filter(|s| s["name"] == "a2a.handle").collect();
+    assert!(!handles.is_empty());
+    for h in handles {
+        let call = calls
+            .get(h["parent_span_id"].as_str().unwrap_or(""))
+            .expect("a2a.handle's parent is an a2a.call");
+        assert_eq!(h["trace_id"], call["trace_id"]);
+        assert_eq!(h["kind"], 2, "server");
+    }
 }

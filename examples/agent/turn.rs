@@ -1,12 +1,12 @@
 //! One simulated agent turn: the span tree a real agent makes, with a little CPU work in each step.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 /// The spans a turn makes, in the order of [`Counts::by_name`].
-pub const SPAN_NAMES: [&str; 8] = [
+pub const SPAN_NAMES: [&str; 10] = [
     "agent.turn",
     "agent.prepare_context",
     "context.assembly",
@@ -15,6 +15,8 @@ pub const SPAN_NAMES: [&str; 8] = [
     "agent.tool_loop",
     "tool.execute",
     "agent.persist_message",
+    "a2a.call",
+    "a2a.handle",
 ];
 
 /// Spans the demo itself created, by name, and turns completed.
@@ -76,7 +78,34 @@ fn turn(worker: usize, turn: u64, counts: &Counts) {
     let prompt = format!("turn {turn} of worker {worker}: {context}");
     let reply = llm_chat("sim-small-1", &prompt, counts);
     tool_loop(&reply, counts);
+    a2a_call(&reply, counts);
     persist_message(&reply, counts);
+}
+
+/// Calls another agent in-process, as if over the network: the W3C headers are the only link.
+#[livetel::instrument(name = "a2a.call", skip_all)]
+fn a2a_call(task: &str, counts: &Counts) {
+    counts.span("a2a.call");
+    #[cfg_attr(not(feature = "profiling"), allow(unused_mut))]
+    let mut headers = HashMap::new();
+    #[cfg(feature = "profiling")]
+    livetel::propagation::inject(&tracing::Span::current(), &mut headers);
+    black_box(a2a_handle(&headers, task, counts));
+}
+
+/// The "remote" agent: a fresh root span that adopts the caller from the headers and becomes its child.
+fn a2a_handle(headers: &HashMap<String, String>, task: &str, counts: &Counts) -> u64 {
+    #[cfg(feature = "profiling")]
+    let span = {
+        counts.span("a2a.handle");
+        let span = tracing::info_span!(parent: None, "a2a.handle", otel.kind = "server");
+        livetel::propagation::set_parent(&span, &livetel::propagation::extract(headers));
+        span
+    };
+    #[cfg(feature = "profiling")]
+    let _entered = span.enter();
+    let _ = (headers, counts);
+    work(48 + task.len() as u64)
 }
 
 #[livetel::instrument(name = "agent.prepare_context", skip(counts))]

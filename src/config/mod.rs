@@ -97,7 +97,7 @@ pub struct OtlpSection {
 pub struct BatchConfig {
     /// Spans queued for export before new ones are dropped (and counted).
     pub max_queue_size: usize,
-    /// Spans per export request.
+    /// Spans per export request (clamped to `max_queue_size`, as OpenTelemetry SDKs do).
     pub max_export_batch_size: usize,
     /// Longest wait for a batch to fill, in milliseconds.
     pub scheduled_delay_ms: u64,

@@ -53,13 +53,10 @@ pub fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, ConfigErrorK
             format!("must be 1..=4194304, got {}", b.max_queue_size),
         );
     }
-    if b.max_export_batch_size == 0 || b.max_export_batch_size > b.max_queue_size {
+    if b.max_export_batch_size == 0 {
         return invalid(
             "otlp.batch.max_export_batch_size",
-            format!(
-                "must be 1..=max_queue_size ({}), got {}",
-                b.max_queue_size, b.max_export_batch_size
-            ),
+            "must be at least 1".to_owned(),
         );
     }
     if b.scheduled_delay_ms > 600_000 {

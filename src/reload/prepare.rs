@@ -159,7 +159,7 @@ pub(crate) fn otlp_settings(cfg: &TelemetryConfig) -> OtlpSettings {
         endpoint: cfg.otlp_traces_url(),
         timeout: Duration::from_millis(cfg.otlp_timeout_ms),
         max_queue_size: b.max_queue_size,
-        max_export_batch_size: b.max_export_batch_size,
+        max_export_batch_size: b.max_export_batch_size.min(b.max_queue_size),
         scheduled_delay: Duration::from_millis(b.scheduled_delay_ms),
         service_name: cfg.service_name.clone(),
         service_version: cfg.service_version.clone(),
