@@ -24,6 +24,7 @@ pub mod error;
 pub mod propagation;
 pub mod reload;
 pub mod status;
+pub mod vault;
 
 mod backend;
 mod clock;

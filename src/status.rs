@@ -75,6 +75,8 @@ pub struct OtlpStatus {
     pub spans_dropped: u64,
     /// Batches given up after every attempt failed.
     pub failed_batches: u64,
+    /// Names of the auth headers from the vault (never their values).
+    pub header_names: Vec<String>,
 }
 
 /// The error of the last reload that did not take effect.

@@ -19,9 +19,11 @@ use crate::reload::control::{Command, Control, INCLUDE_ARGS};
 use crate::reload::live::Live;
 use crate::reload::prepare::{self, BuildContext};
 use crate::reload::retire::Retirer;
+use crate::reload::secrets::{self, SecretWatch};
 use crate::reload::view::View;
 use crate::reload::{signal, watcher, ReloadTrigger};
 use crate::status::TelemetryStatus;
+use crate::vault;
 
 /// Configures livetel before it starts. [`crate::init`] is `Builder::new(path).init()`.
 ///
@@ -112,7 +114,12 @@ impl Builder {
             Arc::clone(&counters),
             on_sink_change,
         );
-        let prepared = prepare::prepare(&cx, None, cfg, 1).map_err(|mut e| {
+        let (raw_tx, raw_rx) = mpsc::unbounded_channel();
+        let mut secret_watch = SecretWatch::new(raw_tx.clone());
+        let watch_warning = secret_watch.follow(vault::watch_target(&cfg));
+        let resolved = secrets::resolve(&cfg, &loaded, &self.path)?;
+        let headers = resolved.headers.clone();
+        let prepared = prepare::prepare(&cx, None, cfg, headers, 1).map_err(|mut e| {
             if let (None, Some(key)) = (e.position, &e.key) {
                 e.position = loaded.locate(key);
             }
@@ -123,7 +130,6 @@ impl Builder {
         let dispatch = Dispatch::new(Registry::default().with(LiveLayer::new(Arc::clone(&live))));
         live.set_dispatch(&dispatch);
         let debounce_ms = Arc::new(AtomicU64::new(prepared.config.reload_debounce_ms));
-        let (raw_tx, raw_rx) = mpsc::unbounded_channel();
         let watcher = if prepared.config.watch {
             Some(watcher::watch(&self.path, raw_tx)?)
         } else {
@@ -133,6 +139,8 @@ impl Builder {
         view.warnings = loaded.warnings.clone();
         view.warnings.extend(env.warnings.iter().cloned());
         view.env_overrides = overrides;
+        view.warnings.extend(watch_warning);
+        view.warnings.extend(resolved.warnings);
         let retirer = Retirer::default();
         let initial = view.render(&prepared.config, &live, &retirer, &cx);
         let (status_tx, status_rx) = watch::channel(Arc::new(initial));
@@ -147,6 +155,8 @@ impl Builder {
             view,
             last_hash: loaded.content_hash,
             debounce_ms: Arc::clone(&debounce_ms),
+            running_headers: resolved.headers,
+            secrets: secret_watch,
         };
         let thread = spawn_control(
             control,

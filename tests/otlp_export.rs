@@ -100,14 +100,20 @@ fn resource_and_timeout_change_live() {
     let f = Fixture::new(&otlp_body("grpc", &rx.grpc_endpoint()));
     let t = f.start();
     with_default(t.dispatch(), || tracing::info_span!("v1.span").in_scope(|| {}));
-    let changed = otlp_body("grpc", &rx.grpc_endpoint()).replace("1.2.3", "2.0.0") + "\"team\" = \"agents\"\n";
+    let changed =
+        otlp_body("grpc", &rx.grpc_endpoint()).replace("1.2.3", "2.0.0") + "\"team\" = \"agents\"\n";
     let changed = changed.replace("watch = false\n", "watch = false\notlp_timeout_ms = 2000\n");
     f.write(&changed);
     assert!(t.reload_trigger().reload_blocking().is_applied());
     with_default(t.dispatch(), || tracing::info_span!("v2.span").in_scope(|| {}));
     drop(t);
     let spans = rx.wait_spans(2);
-    let find = |n: &str| spans.iter().find(|s| s["name"] == n).unwrap_or_else(|| panic!("{n}"));
+    let find = |n: &str| {
+        spans
+            .iter()
+            .find(|s| s["name"] == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    };
     assert_eq!(find("v1.span")["resource"]["service.version"], "1.2.3");
     assert_eq!(find("v2.span")["resource"]["service.version"], "2.0.0");
     assert_eq!(find("v2.span")["resource"]["team"], "agents");

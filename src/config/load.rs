@@ -7,7 +7,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::legacy::LegacyDoc;
 use super::location::{key_span, lookup, value_span, Position};
-use super::{validate, TelemetryConfig, KNOWN_KEYS, KNOWN_NESTED};
+use super::{validate, TelemetryConfig, KNOWN_KEYS, KNOWN_NESTED, SECRET_KEYS};
 use crate::error::{ConfigError, ConfigErrorKind};
 
 /// Config files larger than this are refused: a telemetry section is a few hundred bytes.
@@ -178,6 +178,18 @@ fn check_table(
     };
     for (key, value) in entries {
         let name = key.get_ref().as_ref();
+        if SECRET_KEYS.contains(&dotted(name).as_str()) {
+            let message =
+                "header values must never live in a config file: put them in a secret and name it with \
+                           `otlp_headers_vault_key` (sources: `[telemetry.vault]`)"
+                    .to_owned();
+            let kind = ConfigErrorKind::SecretInConfig { message };
+            return Err(err.at(
+                Some(key.span().start),
+                Some(format!("telemetry.{}", dotted(name))),
+                kind,
+            ));
+        }
         if !known.contains(&name) {
             let kind = ConfigErrorKind::UnknownKey {
                 hint: closest(name, known).map(str::to_owned),

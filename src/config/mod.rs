@@ -150,6 +150,12 @@ pub struct TelemetryConfig {
     pub service_version: Option<String>,
     /// `[telemetry.resource]`: extra resource attributes.
     pub resource: BTreeMap<String, String>,
+    /// The name of the secret holding the OTLP headers (see [`crate::vault`]). Header values never go in here.
+    pub otlp_headers_vault_key: Option<String>,
+    /// Reject the config when that secret is missing (otherwise: a warning, and export without auth).
+    pub otlp_headers_required: bool,
+    /// `[telemetry.vault]`: where secrets come from.
+    pub vault: crate::vault::VaultConfig,
 }
 
 /// Fields that only take effect after a restart; a change to one is reported in status, never ignored.
@@ -173,6 +179,18 @@ pub const KNOWN_KEYS: &[&str] = &[
     "otlp",
     "service_version",
     "resource",
+    "otlp_headers_vault_key",
+    "otlp_headers_required",
+    "vault",
+];
+
+/// Keys that would put secret header values into the file; rejected with a pointer to the vault.
+pub const SECRET_KEYS: &[&str] = &[
+    "otlp_headers",
+    "headers",
+    "otlp_header",
+    "otlp.headers",
+    "authorization",
 ];
 
 /// Keys of the nested tables, for the same hints there.
@@ -203,6 +221,9 @@ impl Default for TelemetryConfig {
             otlp: OtlpSection::default(),
             service_version: None,
             resource: BTreeMap::new(),
+            otlp_headers_vault_key: None,
+            otlp_headers_required: false,
+            vault: crate::vault::VaultConfig::default(),
         }
     }
 }

@@ -65,6 +65,22 @@ pub fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, ConfigErrorK
             format!("must be at most 600000, got {}", b.scheduled_delay_ms),
         );
     }
+    if cfg
+        .otlp_headers_vault_key
+        .as_deref()
+        .is_some_and(|k| k.trim().is_empty())
+    {
+        return invalid("otlp_headers_vault_key", "must not be empty".to_owned());
+    }
+    match cfg.vault.source {
+        crate::vault::SourceKind::File if cfg.vault.path.is_none() => {
+            return invalid("vault.source", "source = \"file\" needs `path`".to_owned());
+        }
+        crate::vault::SourceKind::Dir if cfg.vault.dir.is_none() => {
+            return invalid("vault.source", "source = \"dir\" needs `dir`".to_owned());
+        }
+        _ => {}
+    }
     if let Err(e) = parse_filter(&cfg.filter) {
         return invalid("filter", format!("invalid filter directive: {e}"));
     }

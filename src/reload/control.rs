@@ -12,8 +12,10 @@ use crate::generation::Generation;
 use crate::reload::live::Live;
 use crate::reload::prepare::{self, BuildContext, Prepared};
 use crate::reload::retire::Retirer;
+use crate::reload::secrets::{self, SecretWatch};
 use crate::reload::trigger::ReloadOutcome;
 use crate::status::{self, LastError, Trigger};
+use crate::vault::{self, SecretHeaders};
 
 /// How often draining generations are checked while any exist.
 const RETIRE_TICK: Duration = Duration::from_millis(20);
@@ -48,6 +50,9 @@ pub(crate) struct Control {
     pub(crate) view: super::view::View,
     pub(crate) last_hash: u64,
     pub(crate) debounce_ms: Arc<AtomicU64>,
+    /// The secret headers the running generation was built with.
+    pub(crate) running_headers: Option<SecretHeaders>,
+    pub(crate) secrets: SecretWatch,
 }
 
 impl Control {
@@ -95,14 +100,25 @@ impl Control {
             Ok(l) => l,
             Err(e) => return self.reject(e, trigger),
         };
-        let content_same = loaded.content_hash == self.last_hash && self.view.last_error.is_none();
         let mut next = loaded.config.clone();
         let overrides = self.env.apply(&mut next);
         self.view.restart_required = self.startup.restart_required_changes(&next);
         next.watch = self.startup.watch;
         self.view.warnings = loaded.warnings.clone();
         self.view.env_overrides = overrides;
-        if content_same || next == *self.running {
+        self.view
+            .warnings
+            .extend(self.secrets.follow(vault::watch_target(&next)));
+        let resolved = match secrets::resolve(&next, &loaded, &self.cx.config_path) {
+            Ok(r) => r,
+            Err(e) => return self.reject(e, trigger),
+        };
+        self.view.warnings.extend(resolved.warnings);
+        // A secret can change while the file does not: the byte-hash shortcut is only for configs without one.
+        let content_same = loaded.content_hash == self.last_hash
+            && self.view.last_error.is_none()
+            && next.otlp_headers_vault_key.is_none();
+        if content_same || (next == *self.running && resolved.headers == self.running_headers) {
             self.last_hash = loaded.content_hash;
             self.view.last_error = None;
             self.view.reloads.unchanged += 1;
@@ -112,9 +128,11 @@ impl Control {
             };
         }
         let old = Some((&*self.running, &**self.live.current()));
-        match prepare::prepare(&self.cx, old, next, self.view.generation + 1) {
+        let headers = resolved.headers.clone();
+        match prepare::prepare(&self.cx, old, next, headers, self.view.generation + 1) {
             Ok(prepared) => {
                 self.last_hash = loaded.content_hash;
+                self.running_headers = resolved.headers;
                 let generation = self.activate(prepared, trigger);
                 ReloadOutcome::Applied { generation }
             }

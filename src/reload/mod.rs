@@ -3,8 +3,9 @@
 //! # Lifecycle
 //! 1. **Enter** — the file watcher ([`watcher`], debounced), SIGHUP ([`signal`]) or a [`ReloadTrigger`] sends a
 //!    command to the control loop ([`control`]), which runs on livetel's own thread, never on one that traces.
-//! 2. **Validate** — the file is read, parsed and checked ([`crate::config`]); `OTEL_*` overrides apply. If the
-//!    effective config equals the running one, the outcome is `Unchanged`.
+//! 2. **Validate** — the file is read, parsed and checked ([`crate::config`]); `OTEL_*` overrides apply; the
+//!    OTLP secret is resolved from the vault ([`secrets`]). If the effective config and secret equal the running
+//!    ones, the outcome is `Unchanged`.
 //! 3. **Prepare** (fallible, [`prepare`]) — the new generation is built: filter, sampler, and a sink, reused when
 //!    its settings did not change. A failure here changes nothing and is reported with file, line and column.
 //! 4. **Activate** (infallible, [`control::Control::activate`]) — one `ArcSwap` store in [`live`]; the hot path
@@ -22,6 +23,7 @@ pub(crate) mod control;
 pub(crate) mod live;
 pub(crate) mod prepare;
 pub(crate) mod retire;
+pub(crate) mod secrets;
 pub(crate) mod signal;
 pub(crate) mod trigger;
 pub(crate) mod view;

@@ -16,6 +16,7 @@ use crate::counters::Counters;
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::generation::Generation;
 use crate::sampler::Sampler;
+use crate::vault::SecretHeaders;
 
 /// What a prepare step needs besides the config.
 pub(crate) struct BuildContext {
@@ -67,15 +68,16 @@ pub(crate) fn prepare(
     cx: &BuildContext,
     old: Option<(&TelemetryConfig, &Generation)>,
     next: TelemetryConfig,
+    headers: Option<SecretHeaders>,
     id: u64,
 ) -> Result<Prepared, ConfigError> {
     let backend = next.effective_backend();
     let reused = old
-        .filter(|(cfg, _)| sink_settings_equal(cfg, &next))
+        .filter(|(cfg, g)| sink_settings_equal(cfg, g, &next, headers.as_ref()))
         .map(|(_, g)| g.sink.clone());
     let sink = match reused {
         Some(sink) => sink,
-        None => build_sink(cx, &next)?,
+        None => build_sink(cx, &next, headers)?,
     };
     let filter = match backend {
         Backend::None => None,
@@ -103,17 +105,29 @@ pub(crate) fn prepare(
     })
 }
 
-fn sink_settings_equal(a: &TelemetryConfig, b: &TelemetryConfig) -> bool {
+fn sink_settings_equal(
+    a: &TelemetryConfig,
+    old: &Generation,
+    b: &TelemetryConfig,
+    headers: Option<&SecretHeaders>,
+) -> bool {
     let backend = a.effective_backend();
     backend == b.effective_backend()
         && match backend {
             Backend::None => true,
             Backend::Local => a.trace_dir == b.trace_dir && a.service_name == b.service_name,
-            Backend::Otlp => otlp_settings(a) == otlp_settings(b),
+            Backend::Otlp => match &old.sink {
+                Sink::Otlp(s) => s.settings == otlp_settings(b, headers.cloned()),
+                _ => false,
+            },
         }
 }
 
-fn build_sink(cx: &BuildContext, cfg: &TelemetryConfig) -> Result<Sink, ConfigError> {
+fn build_sink(
+    cx: &BuildContext,
+    cfg: &TelemetryConfig,
+    headers: Option<SecretHeaders>,
+) -> Result<Sink, ConfigError> {
     match cfg.effective_backend() {
         Backend::None => Ok(Sink::None),
         Backend::Local => {
@@ -140,7 +154,7 @@ fn build_sink(cx: &BuildContext, cfg: &TelemetryConfig) -> Result<Sink, ConfigEr
                 .export_runtime()
                 .map_err(|e| build_err(format!("cannot start the export runtime: {e}")))?;
             let sink = OtlpSink::create(
-                &otlp_settings(cfg),
+                &otlp_settings(cfg, headers),
                 rt,
                 Arc::clone(&cx.counters),
                 Arc::clone(&cx.on_sink_change),
@@ -152,7 +166,7 @@ fn build_sink(cx: &BuildContext, cfg: &TelemetryConfig) -> Result<Sink, ConfigEr
     }
 }
 
-pub(crate) fn otlp_settings(cfg: &TelemetryConfig) -> OtlpSettings {
+pub(crate) fn otlp_settings(cfg: &TelemetryConfig, headers: Option<SecretHeaders>) -> OtlpSettings {
     let b = &cfg.otlp.batch;
     OtlpSettings {
         protocol: cfg.otlp_protocol,
@@ -164,6 +178,7 @@ pub(crate) fn otlp_settings(cfg: &TelemetryConfig) -> OtlpSettings {
         service_name: cfg.service_name.clone(),
         service_version: cfg.service_version.clone(),
         resource: cfg.resource.clone(),
+        headers,
     }
 }
 

@@ -93,6 +93,7 @@ fn layer(g: &Generation, open_state: LayerState) -> LayerStatus {
             spans_exported: s.state.exported.load(Ordering::Relaxed),
             spans_dropped: s.state.dropped.load(Ordering::Relaxed),
             failed_batches: s.state.failed_batches.load(Ordering::Relaxed),
+            header_names: s.settings.headers.as_ref().map(|h| h.names()).unwrap_or_default(),
         }),
         _ => None,
     };

@@ -20,6 +20,15 @@ use crate::status::Trigger;
 pub(crate) fn watch(config: &Path, raw: mpsc::UnboundedSender<()>) -> Result<RecommendedWatcher, InitError> {
     let dir = parent_dir(config);
     let name = config.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    watch_entry(&dir, name, raw).map_err(|e| watch_error(&dir, e))
+}
+
+/// Watches `dir` for changes to the entry `name` (or a Kubernetes `..data` swap); each sends on `raw`.
+pub(crate) fn watch_entry(
+    dir: &Path,
+    name: std::ffi::OsString,
+    raw: mpsc::UnboundedSender<()>,
+) -> Result<RecommendedWatcher, notify::Error> {
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let relevant = match res {
             Ok(ev) => !matches!(ev.kind, EventKind::Access(_)) && ev.paths.iter().any(|p| concerns(p, &name)),
@@ -29,11 +38,8 @@ pub(crate) fn watch(config: &Path, raw: mpsc::UnboundedSender<()>) -> Result<Rec
         if relevant {
             let _ = raw.send(());
         }
-    })
-    .map_err(|e| watch_error(&dir, e))?;
-    watcher
-        .watch(&dir, RecursiveMode::NonRecursive)
-        .map_err(|e| watch_error(&dir, e))?;
+    })?;
+    watcher.watch(dir, RecursiveMode::NonRecursive)?;
     Ok(watcher)
 }
 

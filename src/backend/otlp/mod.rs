@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_otlp::{Protocol, RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::trace::SpanExporter as _;
+use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 
 use super::Record;
 use crate::config::OtlpProtocol;
@@ -39,6 +40,8 @@ pub(crate) struct OtlpSettings {
     pub(crate) service_name: String,
     pub(crate) service_version: Option<String>,
     pub(crate) resource: BTreeMap<String, String>,
+    /// Auth headers from the vault; compared by value, shown by name only.
+    pub(crate) headers: Option<crate::vault::SecretHeaders>,
 }
 
 /// What status shows of an OTLP sink.
@@ -183,6 +186,7 @@ fn build_exporter(s: &OtlpSettings) -> Result<opentelemetry_otlp::SpanExporter, 
             .with_endpoint(&s.endpoint)
             .with_timeout(s.timeout)
             .with_retry_policy(RetryPolicy::disabled())
+            .with_metadata(grpc_metadata(s.headers.as_ref())?)
             .build(),
         OtlpProtocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
             .with_http()
@@ -190,9 +194,34 @@ fn build_exporter(s: &OtlpSettings) -> Result<opentelemetry_otlp::SpanExporter, 
             .with_endpoint(&s.endpoint)
             .with_timeout(s.timeout)
             .with_retry_policy(RetryPolicy::disabled())
+            .with_headers(http_headers(s.headers.as_ref()))
             .build(),
     };
     let mut exporter = built.map_err(|e| format!("cannot build the OTLP exporter: {e}"))?;
     exporter.set_resource(&convert::resource(s));
     Ok(exporter)
+}
+
+/// The vault's headers as gRPC metadata, each value marked sensitive. The one place values are exposed for gRPC.
+fn grpc_metadata(headers: Option<&crate::vault::SecretHeaders>) -> Result<MetadataMap, String> {
+    let mut map = MetadataMap::new();
+    for (name, value) in headers.into_iter().flat_map(|h| h.expose()) {
+        let key = MetadataKey::from_bytes(name.as_bytes())
+            .map_err(|_| format!("`{name}` is not a valid gRPC metadata key"))?;
+        let mut value = MetadataValue::try_from(value)
+            .map_err(|_| format!("header `{name}`: its value is not valid in gRPC metadata"))?;
+        value.set_sensitive(true);
+        map.insert(key, value);
+    }
+    Ok(map)
+}
+
+/// The vault's headers for the HTTP exporter. The one place values are exposed for HTTP; the exporter keeps them
+/// in its request builder.
+fn http_headers(headers: Option<&crate::vault::SecretHeaders>) -> std::collections::HashMap<String, String> {
+    headers
+        .into_iter()
+        .flat_map(|h| h.expose())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }

@@ -1,0 +1,110 @@
+//! Secrets for OTLP: auth headers resolved from the environment, a file, or a directory of secret files
+//! (Kubernetes secret mounts, `/run/secrets`), re-resolved on every reload and held only in `secrecy` types.
+//!
+//! ```toml
+//! [telemetry]
+//! backend = "otlp"
+//! otlp_headers_vault_key = "OTLP_AUTH"     # the secret's name
+//! otlp_headers_required = true             # reject the config when the secret is missing
+//! [telemetry.vault]
+//! source = "dir"                           # "env" (default: variable OTLP_AUTH), "file" (path = ...), "dir"
+//! dir = "/var/run/secrets/otlp"            # the secret is the file /var/run/secrets/otlp/OTLP_AUTH
+//! ```
+//!
+//! A secret's value is either the `OTEL_EXPORTER_OTLP_HEADERS` form (`k1=v1,k2=v2`, percent-decoded) or a JSON
+//! object of strings. Values are exposed at one place only: where the exporter's gRPC metadata (marked
+//! sensitive) or HTTP headers are built. `Debug`, status, errors and warnings show header names and a count.
+//!
+//! Map: [`source`] reads a secret, [`parse`] turns it into [`SecretHeaders`], [`resolve`] ties both to a
+//! config and says what to watch.
+
+pub mod parse;
+mod resolve;
+mod source;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+pub use resolve::{resolve, watch_target, Resolved};
+
+/// Where secrets come from: `[telemetry.vault]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct VaultConfig {
+    /// `env`, `file` or `dir`.
+    pub source: SourceKind,
+    /// For `source = "file"`: the file holding the secret.
+    pub path: Option<std::path::PathBuf>,
+    /// For `source = "dir"`: the directory holding one file per key.
+    pub dir: Option<std::path::PathBuf>,
+    /// Refuse a secret file that group or others can read (otherwise: a warning in status).
+    pub strict_permissions: bool,
+}
+
+/// The kind of secret source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// An environment variable named by the key.
+    #[default]
+    Env,
+    /// One file holding the secret.
+    File,
+    /// A directory with one file per key.
+    Dir,
+}
+
+/// OTLP headers whose values are secret. `Debug` shows names and a count, never a value.
+#[derive(Clone, Default)]
+pub struct SecretHeaders {
+    entries: Vec<(String, SecretString)>,
+}
+
+impl SecretHeaders {
+    pub(crate) fn new(entries: Vec<(String, SecretString)>) -> Self {
+        SecretHeaders { entries }
+    }
+
+    /// Header names, lowercased, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.entries.iter().map(|(k, _)| k.clone()).collect()
+    }
+
+    /// How many headers.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Each name with its value exposed: only for handing to the transport, right where it is built.
+    pub(crate) fn expose(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.expose_secret()))
+    }
+}
+
+impl PartialEq for SecretHeaders {
+    /// Equal names and values: a rotated secret is a change, so the exporter is rebuilt.
+    fn eq(&self, other: &Self) -> bool {
+        self.entries.len() == other.entries.len()
+            && self
+                .entries
+                .iter()
+                .zip(&other.entries)
+                .all(|((ka, va), (kb, vb))| ka == kb && va.expose_secret() == vb.expose_secret())
+    }
+}
+
+impl Eq for SecretHeaders {}
+
+impl std::fmt::Debug for SecretHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretHeaders")
+            .field("names", &self.names())
+            .field("count", &self.len())
+            .finish()
+    }
+}
