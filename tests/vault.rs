@@ -1,0 +1,300 @@
+//! OTLP auth headers from the vault: a canary secret reaches the collector through every source and both
+//! protocols, and appears nowhere else. Rotation needs no restart and loses no batch.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::receiver::Receiver;
+use common::{trace_files, wait_status, Fixture};
+use livetel::{ConfigErrorKind, ReloadOutcome};
+
+const BATCH: &str = "[telemetry.otlp.batch]\nscheduled_delay_ms = 20";
+
+fn otlp(protocol: &str, endpoint: &str, vault: &str) -> String {
+    format!(
+        "watch = false\nbackend = \"otlp\"\notlp_protocol = \"{protocol}\"\notlp_endpoint = \"{endpoint}\"\n\
+         otlp_headers_vault_key = \"OTLP_AUTH\"\notlp_headers_required = true\n{BATCH}\n{vault}"
+    )
+}
+
+fn secret_file(dir: &std::path::Path, name: &str, value: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, value).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    p
+}
+
+/// Exports one span and checks the canary arrived, and that nothing livetel shows holds it.
+fn exports_canary(f: &Fixture, rx: &Receiver, canary: &str) {
+    let t = f.start();
+    tracing::dispatcher::with_default(t.dispatch(), || tracing::info_span!("authed").in_scope(|| {}));
+    let status = t.refresh_status();
+    let shown = [
+        serde_json::to_string(&*status).unwrap(),
+        format!("{status:?}"),
+        format!("{t:?}"),
+        format!("{:?}", livetel::config::load_file(&f.config).map(|l| l.config)),
+    ];
+    for text in &shown {
+        assert!(!text.contains(canary), "the secret leaked: {text}");
+    }
+    assert_eq!(
+        status.layers[0].otlp.as_ref().unwrap().header_names,
+        ["authorization", "x-tenant"]
+    );
+    drop(t);
+    let spans = rx.wait_spans(1);
+    let headers = &spans[0]["headers"];
+    assert_eq!(headers["authorization"], format!("Bearer {canary}"), "{headers}");
+    assert_eq!(headers["x-tenant"], "agents");
+}
+
+#[test]
+fn canary_from_env_over_grpc() {
+    let rx = Receiver::start();
+    let canary = "canary-env-7f3a91";
+    // A per-test variable name: tests run in parallel threads of one process.
+    std::env::set_var(
+        "LIVETEL_TEST_AUTH_ENV",
+        format!("Authorization=Bearer%20{canary},x-tenant=agents"),
+    );
+    let f =
+        Fixture::new(&otlp("grpc", &rx.grpc_endpoint(), "").replace("OTLP_AUTH", "LIVETEL_TEST_AUTH_ENV"));
+    exports_canary(&f, &rx, canary);
+}
+
+#[test]
+fn canary_from_file_over_http() {
+    let rx = Receiver::start();
+    let canary = "canary-file-22c0de";
+    let f = Fixture::new("");
+    let path = secret_file(
+        f.dir.path(),
+        "otlp.secret",
+        &format!(r#"{{"Authorization": "Bearer {canary}", "x-tenant": "agents"}}"#),
+    );
+    let vault = format!(
+        "[telemetry.vault]\nsource = \"file\"\npath = {:?}",
+        path.display().to_string()
+    );
+    f.write(&otlp("http/protobuf", &rx.http_endpoint(), &vault));
+    exports_canary(&f, &rx, canary);
+}
+
+#[test]
+fn canary_from_dir_over_grpc() {
+    let rx = Receiver::start();
+    let canary = "canary-dir-9b1e44";
+    let f = Fixture::new("");
+    let secrets = f.dir.path().join("secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    secret_file(
+        &secrets,
+        "OTLP_AUTH",
+        &format!("authorization=Bearer%20{canary},x-tenant=agents\n"),
+    );
+    let vault = format!(
+        "[telemetry.vault]\nsource = \"dir\"\ndir = {:?}",
+        secrets.display().to_string()
+    );
+    f.write(&otlp("grpc", &rx.grpc_endpoint(), &vault));
+    exports_canary(&f, &rx, canary);
+}
+
+#[test]
+fn header_values_in_the_config_file_are_rejected() {
+    for (line, body) in [
+        (2, "otlp_headers = { authorization = \"Bearer s3cr3t\" }"),
+        (3, "[telemetry.otlp]\nheaders = \"authorization=s3cr3t\""),
+    ] {
+        let e = livetel::config::parse_str("a.toml", &format!("[telemetry]\n{body}\n")).unwrap_err();
+        assert!(matches!(e.kind, ConfigErrorKind::SecretInConfig { .. }), "{e}");
+        assert_eq!(e.position.map(|p| p.line), Some(line));
+        assert!(e.to_string().contains("otlp_headers_vault_key"), "{e}");
+        assert!(!e.to_string().contains("s3cr3t") && !format!("{e:?}").contains("s3cr3t"));
+    }
+}
+
+#[test]
+fn missing_secret_required_rejects_optional_warns() {
+    let rx = Receiver::start();
+    let f =
+        Fixture::new(&otlp("grpc", &rx.grpc_endpoint(), "").replace("OTLP_AUTH", "LIVETEL_TEST_NEVER_SET"));
+    let err = f.builder().build().unwrap_err();
+    assert!(err.to_string().contains("required but missing"), "{err}");
+    assert!(
+        err.to_string().contains(":8:"),
+        "located at otlp_headers_vault_key: {err}"
+    );
+    f.write(
+        &otlp("grpc", &rx.grpc_endpoint(), "")
+            .replace("OTLP_AUTH", "LIVETEL_TEST_NEVER_SET")
+            .replace("required = true", "required = false"),
+    );
+    let t = f.start();
+    let s = t.status().borrow().clone();
+    assert!(
+        s.warnings.iter().any(|w| w.contains("without auth")),
+        "{:?}",
+        s.warnings
+    );
+    tracing::dispatcher::with_default(t.dispatch(), || tracing::info_span!("unauthed").in_scope(|| {}));
+    drop(t);
+    assert!(rx.wait_spans(1)[0]["headers"].get("authorization").is_none());
+}
+
+#[test]
+fn open_permissions_warn_or_refuse() {
+    let rx = Receiver::start();
+    let f = Fixture::new("");
+    let path = f.dir.path().join("otlp.secret");
+    std::fs::write(&path, "authorization=x").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let vault = format!(
+        "[telemetry.vault]\nsource = \"file\"\npath = {:?}",
+        path.display().to_string()
+    );
+    f.write(&otlp("grpc", &rx.grpc_endpoint(), &vault));
+    let t = f.start();
+    assert!(t
+        .status()
+        .borrow()
+        .warnings
+        .iter()
+        .any(|w| w.contains("mode 0644")));
+    f.write(&otlp(
+        "grpc",
+        &rx.grpc_endpoint(),
+        &format!("{vault}\nstrict_permissions = true"),
+    ));
+    let ReloadOutcome::Rejected { error } = t.reload_trigger().reload_blocking() else {
+        panic!("accepted a 0644 secret")
+    };
+    assert!(error.to_string().contains("strict_permissions"), "{error}");
+}
+
+#[test]
+fn rotation_reaches_the_collector_without_restart_or_loss() {
+    let rx = Receiver::start();
+    let f = Fixture::new("");
+    let path = secret_file(f.dir.path(), "otlp.secret", "authorization=old-value-1");
+    let vault = format!(
+        "[telemetry.vault]\nsource = \"file\"\npath = {:?}",
+        path.display().to_string()
+    );
+    f.write(&otlp("grpc", &rx.grpc_endpoint(), &vault).replace("watch = false\n", ""));
+    let t = f.start();
+    let stop = Arc::new(AtomicBool::new(false));
+    let made = Arc::new(AtomicU64::new(0));
+    let worker = {
+        let (d, s, m) = (t.dispatch().clone(), Arc::clone(&stop), Arc::clone(&made));
+        std::thread::spawn(move || {
+            tracing::dispatcher::with_default(&d, || {
+                while !s.load(SeqCst) {
+                    tracing::info_span!("steady").in_scope(|| {});
+                    m.fetch_add(1, SeqCst);
+                    std::thread::sleep(Duration::from_micros(300));
+                }
+            })
+        })
+    };
+    rx.wait_spans(20);
+    // Rotate as secret managers do: write a new file and rename it over the old one.
+    let tmp = secret_file(f.dir.path(), ".otlp.secret.new", "authorization=new-value-2");
+    std::fs::rename(&tmp, &path).unwrap();
+    wait_status(&t, "the rotation applied by the watcher", |s| s.generation == 2);
+    let after = made.load(SeqCst);
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while !rx
+        .spans()
+        .iter()
+        .any(|s| s["headers"]["authorization"] == "new-value-2")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new secret never reached the collector"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, SeqCst);
+    worker.join().unwrap();
+    let c = t.shutdown();
+    let spans = rx.spans();
+    let old = spans
+        .iter()
+        .filter(|s| s["headers"]["authorization"] == "old-value-1")
+        .count();
+    let new = spans
+        .iter()
+        .filter(|s| s["headers"]["authorization"] == "new-value-2")
+        .count();
+    println!("rotation: {} spans made ({after} before the swap), {old} sent with the old secret, {new} with the new, 0 lost", made.load(SeqCst));
+    assert_eq!(
+        (old + new) as u64,
+        made.load(SeqCst),
+        "no batch lost across the rotation"
+    );
+    assert_eq!((c.exported, c.dropped), (made.load(SeqCst), 0));
+}
+
+#[test]
+fn demo_output_and_traces_never_hold_the_secret() {
+    let rx = Receiver::start();
+    let canary = "canary-demo-5e5e5e";
+    let f = Fixture::new(
+        &otlp("grpc", &rx.grpc_endpoint(), "")
+            .replace("OTLP_AUTH", "DEMO_AUTH")
+            .replace("watch = false\n", ""),
+    );
+    let exe = std::env::current_exe().unwrap();
+    let agent = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("examples/agent");
+    let child = Command::new(agent)
+        .arg("--config")
+        .arg(&f.config)
+        .args(["--duration", "3", "--rate", "50", "--status-json"])
+        .env("DEMO_AUTH", format!("authorization={canary}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the demo");
+    // Flip to local while it runs: the chrome trace must not hold the secret either.
+    std::thread::sleep(Duration::from_millis(1200));
+    let local = f.section("backend = \"local\"\notlp_headers_vault_key = \"DEMO_AUTH\"");
+    std::fs::write(&f.config, local).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.lines().filter(|l| l.contains("\"generation\":2")).count() >= 1,
+        "the flip to local happened: {stdout}"
+    );
+    assert!(
+        !stdout.contains(canary) && !stderr.contains(canary),
+        "the secret reached the demo's output"
+    );
+    for (path, _) in trace_files(&f.traces) {
+        assert!(
+            !std::fs::read_to_string(&path).unwrap().contains(canary),
+            "{}",
+            path.display()
+        );
+    }
+    assert!(
+        rx.wait_spans(1)
+            .iter()
+            .all(|s| s["headers"]["authorization"] == canary),
+        "the collector got it"
+    );
+}
