@@ -59,13 +59,11 @@ impl Control {
     /// Runs until shutdown. Everything here may block briefly (file I/O, joining a writer); none of it runs on a
     /// thread that traces.
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        // One interval for the loop's whole life: a sleep created per iteration would never fire while
+        // commands keep arriving (a reload storm), and retired generations would pile up meanwhile.
+        let mut tick = tokio::time::interval(RETIRE_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let tick = async {
-                if self.retirer.is_idle() {
-                    std::future::pending::<()>().await;
-                }
-                tokio::time::sleep(RETIRE_TICK).await;
-            };
             tokio::select! {
                 cmd = commands.recv() => match cmd {
                     Some(Command::Reload { trigger, reply }) => {
@@ -89,7 +87,7 @@ impl Control {
                         return;
                     }
                 },
-                () = tick => self.retire_tick(),
+                _ = tick.tick(), if !self.retirer.is_idle() => self.retire_tick(),
             }
         }
     }

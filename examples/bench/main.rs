@@ -1,0 +1,141 @@
+//! livetel's benchmark suite: every figure measured side by side in one run (interleaved A/B rounds, medians).
+//!
+//! ```text
+//! cargo run --release --example bench -- [--quick] [--json] [--only P1,P7]
+//! ```
+//! `--quick` finishes in under two minutes on two cores; `--json` prints one object per figure per line.
+
+mod agent;
+mod figures;
+mod measure;
+mod sink;
+mod stacks;
+
+use measure::Figure;
+
+struct Args {
+    quick: bool,
+    json: bool,
+    only: Vec<String>,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        quick: false,
+        json: false,
+        only: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--quick" => a.quick = true,
+            "--json" => a.json = true,
+            "--only" => {
+                a.only = it
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect()
+            }
+            other => eprintln!("bench: ignoring unknown argument {other}"),
+        }
+    }
+    a
+}
+
+fn main() {
+    let a = args();
+    let wants = |f: &str| a.only.is_empty() || a.only.iter().any(|o| f.starts_with(o.as_str()));
+    let scale = if a.quick {
+        figures::Scale {
+            rounds: 7,
+            trees: 20_000,
+        }
+    } else {
+        figures::Scale {
+            rounds: 15,
+            trees: 50_000,
+        }
+    };
+    let secs = if a.quick { 1.0 } else { 3.0 };
+    let mut out = Output {
+        json: a.json,
+        rows: Vec::new(),
+    };
+    out.header(a.quick);
+    // P1_none and P2 first: they need livetel to be the only dispatcher yet created.
+    if wants("P1_none") || wants("P2") {
+        figures::none_and_disabled(&scale)
+            .into_iter()
+            .for_each(|f| out.push(f));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sink = sink::Sink::start().expect("OTLP sink");
+    if wants("P1_local") {
+        out.push(figures::local(&scale));
+    }
+    if wants("P1_otlp") {
+        out.push(figures::otlp(&scale, &sink, &rt));
+    }
+    if wants("P4") {
+        figures_each(&mut out, agent::reload_latency(if a.quick { 30 } else { 200 }));
+    }
+    if wants("P5") {
+        out.push(figures::flip(&scale, secs));
+    }
+    if wants("P6") {
+        match agent::build_agents() {
+            Ok(agents) => figures_each(
+                &mut out,
+                agent::agent_throughput(&agents, &sink, if a.quick { 3 } else { 7 }, secs * 2.0),
+            ),
+            Err(e) => eprintln!("bench: P6 skipped: {e}"),
+        }
+    }
+    if wants("P7") {
+        out.push(figures::export_throughput(&sink, secs * 2.0));
+    }
+    if wants("P9") {
+        out.push(figures::rss_over_reloads(if a.quick { 2_000 } else { 10_000 }));
+    }
+}
+
+fn figures_each(out: &mut Output, figs: Vec<Figure>) {
+    figs.into_iter().for_each(|f| out.push(f));
+}
+
+struct Output {
+    json: bool,
+    rows: Vec<Figure>,
+}
+
+impl Output {
+    fn header(&self, quick: bool) {
+        if self.json {
+            return;
+        }
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        println!(
+            "livetel bench ({}; {cores} cores)",
+            if quick { "quick" } else { "full" }
+        );
+        println!(
+            "{:<20} {:>12} {:>12} {:>8} {:<14} {:<14} note",
+            "figure", "livetel", "baseline", "ratio", "unit", "goal"
+        );
+    }
+
+    fn push(&mut self, f: Figure) {
+        if self.json {
+            println!("{}", f.json());
+        } else {
+            println!("{}", f.row());
+        }
+        self.rows.push(f);
+    }
+}

@@ -1,0 +1,89 @@
+//! Side-by-side measurement: interleaved A/B rounds in one run, medians, and the report line of a figure.
+
+use std::time::Instant;
+
+/// One reported figure. `baseline` and `ratio` are absent for absolute figures (latency, throughput, RSS).
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub name: &'static str,
+    pub livetel: f64,
+    pub baseline: Option<f64>,
+    pub unit: &'static str,
+    pub goal: &'static str,
+    pub note: String,
+}
+
+impl Figure {
+    pub fn ratio(&self) -> Option<f64> {
+        self.baseline.filter(|b| *b > 0.0).map(|b| self.livetel / b)
+    }
+
+    pub fn json(&self) -> String {
+        serde_json::json!({
+            "figure": self.name,
+            "livetel": round(self.livetel),
+            "baseline": self.baseline.map(round),
+            "ratio": self.ratio().map(|r| (r * 1000.0).round() / 1000.0),
+            "unit": self.unit,
+            "goal": self.goal,
+            "note": self.note,
+        })
+        .to_string()
+    }
+
+    pub fn row(&self) -> String {
+        let base = self
+            .baseline
+            .map_or_else(|| "-".to_owned(), |b| format!("{:.2}", b));
+        let ratio = self.ratio().map_or_else(|| "-".to_owned(), |r| format!("{r:.3}"));
+        format!(
+            "{:<20} {:>12.2} {:>12} {:>8} {:<14} {:<14} {}",
+            self.name, self.livetel, base, ratio, self.unit, self.goal, self.note
+        )
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+pub fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((v.len() - 1) as f64 * p).round() as usize;
+    v[i.min(v.len() - 1)]
+}
+
+/// Runs `a` and `b` in alternating order for `rounds` rounds; returns the median of each (what they return:
+/// a cost per unit).
+pub fn ab(rounds: usize, mut a: impl FnMut() -> f64, mut b: impl FnMut() -> f64) -> (f64, f64) {
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for r in 0..rounds {
+        if r % 2 == 0 {
+            xs.push(a());
+            ys.push(b());
+        } else {
+            ys.push(b());
+            xs.push(a());
+        }
+    }
+    (median(xs), median(ys))
+}
+
+/// Nanoseconds per unit of `f`, which does `units` units of work.
+pub fn ns_per(units: u64, f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_nanos() as f64 / units as f64
+}
