@@ -33,10 +33,17 @@ struct Args {
     /// Print each status as one JSON object per line.
     #[arg(long)]
     status_json: bool,
+    /// Multiplies each step's simulated work (1.0: about 0.5 ms of CPU per turn; 0 makes turns span-bound).
+    #[arg(long, default_value_t = 1.0)]
+    work_scale: f64,
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    turn::WORK_SCALE.store(
+        (args.work_scale.max(0.0) * 1000.0) as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let telemetry = match livetel::init(&args.config) {
         Ok(t) => t,
         Err(e) => {

@@ -105,7 +105,7 @@ fn a2a_handle(headers: &HashMap<String, String>, task: &str, counts: &Counts) ->
     #[cfg(feature = "profiling")]
     let _entered = span.enter();
     let _ = (headers, counts);
-    work(48 + task.len() as u64)
+    work(16_000 + task.len() as u64)
 }
 
 #[livetel::instrument(name = "agent.prepare_context", skip(counts))]
@@ -117,13 +117,13 @@ fn prepare_context(turn: u64, counts: &Counts) -> u64 {
 #[livetel::instrument(name = "context.assembly", skip(counts))]
 fn context_assembly(turn: u64, counts: &Counts) -> u64 {
     counts.span("context.assembly");
-    memory_recall(turn % 7, counts) ^ work(64)
+    memory_recall(turn % 7, counts) ^ work(16_000)
 }
 
 #[livetel::instrument(name = "memory.recall", skip(counts))]
 fn memory_recall(key: u64, counts: &Counts) -> u64 {
     counts.span("memory.recall");
-    work(128 + key)
+    work(32_000 + key)
 }
 
 #[livetel::instrument(
@@ -139,7 +139,7 @@ fn memory_recall(key: u64, counts: &Counts) -> u64 {
 fn llm_chat(model: &str, prompt: &str, counts: &Counts) -> String {
     counts.span("llm.chat");
     let input_tokens = prompt.split_whitespace().count() as u64;
-    let output_tokens = 16 + work(256) % 16;
+    let output_tokens = 16 + work(200_000) % 16;
     tracing::Span::current()
         .record("gen_ai.usage.input_tokens", input_tokens)
         .record("gen_ai.usage.output_tokens", output_tokens);
@@ -158,17 +158,23 @@ fn tool_loop(reply: &str, counts: &Counts) {
 #[livetel::instrument(name = "tool.execute", skip(counts))]
 fn tool_execute(tool: &str, counts: &Counts) {
     counts.span("tool.execute");
-    black_box(work(96 + tool.len() as u64));
+    black_box(work(32_000 + tool.len() as u64));
 }
 
 #[livetel::instrument(name = "agent.persist_message", skip_all)]
 fn persist_message(reply: &str, counts: &Counts) {
     counts.span("agent.persist_message");
-    black_box(work(32 + reply.len() as u64));
+    black_box(work(16_000 + reply.len() as u64));
 }
 
-/// A little deterministic CPU work standing in for real work.
-fn work(rounds: u64) -> u64 {
+/// Scales every step's simulated work (`--work-scale`); 1.0 makes a turn about half a millisecond of CPU.
+pub static WORK_SCALE: AtomicU64 = AtomicU64::new(1000);
+
+/// Deterministic CPU work standing in for a step's real work. At scale 1.0 a turn spends roughly: memory
+/// recall 40 µs, context assembly 20 µs, LLM call 250 µs, each tool 40 µs, a2a 20 µs, persisting 20 µs — still
+/// thousands of times faster than a real model call, so instrumentation overhead is, if anything, overstated.
+fn work(units: u64) -> u64 {
+    let rounds = units * WORK_SCALE.load(Relaxed) / 1000;
     let mut x = black_box(0x9e37_79b9_7f4a_7c15u64);
     for i in 0..rounds {
         x = (x ^ i).wrapping_mul(0x100_0000_01b3).rotate_left(7);

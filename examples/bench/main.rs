@@ -98,7 +98,7 @@ fn main() {
         }
     }
     if wants("P7") {
-        out.push(figures::export_throughput(&sink, secs * 2.0));
+        out.push(figures::export_throughput(&sink, &rt, secs * 2.0));
     }
     if wants("P9") {
         out.push(figures::rss_over_reloads(if a.quick { 2_000 } else { 10_000 }));

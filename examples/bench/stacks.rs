@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use tracing::Dispatch;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{EnvFilter, Registry};
@@ -78,6 +78,16 @@ pub fn chrome_baseline(dir: &Path) -> (Dispatch, tracing_chrome::FlushGuard) {
 /// Registry + EnvFilter("info") + tracing-opentelemetry over an SDK provider with the batch processor and the
 /// same gRPC exporter livetel uses, built inside `rt` as tonic requires.
 pub fn otel_baseline(endpoint: &str, rt: &tokio::runtime::Runtime) -> (Dispatch, SdkTracerProvider) {
+    otel_baseline_sized(endpoint, rt, 2048, 512)
+}
+
+/// As [`otel_baseline`], with the batch processor's queue and batch sizes set.
+pub fn otel_baseline_sized(
+    endpoint: &str,
+    rt: &tokio::runtime::Runtime,
+    queue: usize,
+    batch: usize,
+) -> (Dispatch, SdkTracerProvider) {
     let exporter = {
         let _enter = rt.enter();
         opentelemetry_otlp::SpanExporter::builder()
@@ -86,7 +96,17 @@ pub fn otel_baseline(endpoint: &str, rt: &tokio::runtime::Runtime) -> (Dispatch,
             .build()
             .expect("baseline exporter")
     };
-    let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).build();
+    let config = BatchConfigBuilder::default()
+        .with_max_queue_size(queue)
+        .with_max_export_batch_size(batch)
+        .with_scheduled_delay(std::time::Duration::from_millis(20))
+        .build();
+    let processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(config)
+        .build();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build();
     let tracer = provider.tracer("bench");
     let subscriber = Registry::default()
         .with(EnvFilter::new("info"))

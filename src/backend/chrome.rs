@@ -16,7 +16,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,8 @@ use crate::counters::Counters;
 
 /// Records a file's queue holds before new ones are dropped (and counted): about 3 MiB of queue.
 const QUEUE_CAPACITY: usize = 32 * 1024;
+/// How long the writer sleeps when its queue is empty; also the longest a record waits to be written.
+const POLL: Duration = Duration::from_millis(2);
 /// A batch is written once it reaches this size, or when the queue runs dry. Small enough that a failed write
 /// (a full disk) loses little; large enough for few syscalls (one per ~100-300 events).
 const BATCH_BYTES: usize = 32 * 1024;
@@ -220,26 +222,45 @@ impl Writer {
         Ok(())
     }
 
+    /// Drains the queue, writes, sleeps while it is empty. It never blocks in `recv`: a blocked receiver makes
+    /// every send a wake-up (a futex syscall on the traced thread); polling keeps sends syscall-free.
     fn run(&mut self) {
-        let mut spans = 0;
         let mut waiting = Vec::new();
-        while let Ok(first) = self.rx.recv() {
-            let mut next = Some(first);
-            while let Some(msg) = next.take() {
-                match msg {
-                    Msg::Record(r) => spans += self.encode(&r),
-                    Msg::Flush(reply) => waiting.push(reply),
-                }
-                if self.buf.len() < BATCH_BYTES {
-                    next = self.rx.try_recv().ok();
+        loop {
+            let mut spans = 0;
+            let mut got_any = false;
+            let mut disconnected = false;
+            loop {
+                match self.rx.try_recv() {
+                    Ok(Msg::Record(r)) => {
+                        got_any = true;
+                        spans += self.encode(&r);
+                        if self.buf.len() >= BATCH_BYTES {
+                            self.write_batch(std::mem::take(&mut spans));
+                        }
+                    }
+                    Ok(Msg::Flush(reply)) => {
+                        waiting.push(reply);
+                        break;
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        disconnected = true;
+                        break;
+                    }
                 }
             }
             if !self.buf.is_empty() {
                 self.write_batch(spans);
             }
-            spans = 0;
             for w in waiting.drain(..) {
                 let _ = w.send(());
+            }
+            if disconnected {
+                return;
+            }
+            if !got_any {
+                std::thread::sleep(POLL);
             }
         }
     }

@@ -26,7 +26,7 @@ pub(super) fn resource(s: &OtlpSettings) -> Resource {
         .build()
 }
 
-pub(super) fn span_data(r: Record, scope: &InstrumentationScope) -> SpanData {
+pub(super) fn span_data(r: &Record, scope: &InstrumentationScope) -> SpanData {
     let context = SpanContext::new(
         TraceId::from(r.ids.trace_id),
         SpanId::from(r.ids.span_id),
@@ -35,10 +35,10 @@ pub(super) fn span_data(r: Record, scope: &InstrumentationScope) -> SpanData {
         TraceState::default(),
     );
     let end_ns = r.start_ns + r.dur_ns.unwrap_or(0);
-    let (kind, status, attributes) = attributes(r.fields, r.target);
+    let (kind, status, attributes) = attributes(&r.fields, r.target);
     let events = r
         .events
-        .into_iter()
+        .iter()
         .map(|e| {
             let name = e
                 .fields
@@ -47,9 +47,9 @@ pub(super) fn span_data(r: Record, scope: &InstrumentationScope) -> SpanData {
                 .map_or(Cow::Borrowed(e.name), |(_, v)| Cow::Owned(text(v)));
             let attrs = e
                 .fields
-                .into_iter()
+                .iter()
                 .filter(|(k, _)| *k != "message")
-                .map(|(k, v)| KeyValue::new(k, value(v)))
+                .map(|(k, v)| KeyValue::new(*k, value(v)))
                 .collect();
             Event::new(name, clock::wall(e.ts_ns), attrs, 0)
         })
@@ -79,17 +79,17 @@ pub(super) fn span_data(r: Record, scope: &InstrumentationScope) -> SpanData {
 
 /// Fields to attributes; `otel.kind` and `otel.status_code` set the span's kind and status, as in
 /// tracing-opentelemetry.
-fn attributes(fields: Fields, target: &'static str) -> (SpanKind, Status, Vec<KeyValue>) {
+fn attributes(fields: &Fields, target: &'static str) -> (SpanKind, Status, Vec<KeyValue>) {
     let mut kind = SpanKind::Internal;
     let mut status = Status::Unset;
     let mut attrs = Vec::with_capacity(fields.len() + 1);
     attrs.push(KeyValue::new("code.namespace", target));
     for (k, v) in fields {
-        match k {
-            "otel.kind" => kind = span_kind(&text(&v)),
-            "otel.status_code" if text(&v).eq_ignore_ascii_case("error") => status = Status::error(""),
-            "otel.status_code" if text(&v).eq_ignore_ascii_case("ok") => status = Status::Ok,
-            _ => attrs.push(KeyValue::new(k, value(v))),
+        match *k {
+            "otel.kind" => kind = span_kind(&text(v)),
+            "otel.status_code" if text(v).eq_ignore_ascii_case("error") => status = Status::error(""),
+            "otel.status_code" if text(v).eq_ignore_ascii_case("ok") => status = Status::Ok,
+            _ => attrs.push(KeyValue::new(*k, value(v))),
         }
     }
     (kind, status, attrs)
@@ -105,15 +105,15 @@ fn span_kind(s: &str) -> SpanKind {
     }
 }
 
-fn value(v: FieldValue) -> Value {
+fn value(v: &FieldValue) -> Value {
     match v {
-        FieldValue::I64(i) => Value::I64(i),
+        FieldValue::I64(i) => Value::I64(*i),
         FieldValue::U64(u) => {
-            i64::try_from(u).map_or_else(|_| Value::String(u.to_string().into()), Value::I64)
+            i64::try_from(*u).map_or_else(|_| Value::String(u.to_string().into()), Value::I64)
         }
-        FieldValue::F64(f) => Value::F64(f),
-        FieldValue::Bool(b) => Value::Bool(b),
-        FieldValue::Str(s) => Value::String(s.into()),
+        FieldValue::F64(f) => Value::F64(*f),
+        FieldValue::Bool(b) => Value::Bool(*b),
+        FieldValue::Str(s) => Value::String(s.clone().into()),
     }
 }
 

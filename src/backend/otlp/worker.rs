@@ -1,21 +1,24 @@
 //! The export loop: batch, export with retries and backoff, count every outcome.
 
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use opentelemetry::InstrumentationScope;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
+use opentelemetry_sdk::trace::SpanExporter as _;
 use tokio::runtime::Handle;
 
 use super::{convert, Msg, OtlpSettings, OtlpState};
+use crate::backend::Record;
 use crate::counters::Counters;
 
 /// Attempts per batch before it is given up (counted as dropped and as a failed batch).
 const MAX_ATTEMPTS: u32 = 5;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// How long the worker sleeps when its queue is empty.
+const POLL: Duration = Duration::from_millis(2);
 /// How long a retiring worker may spend exporting what is left and shutting its exporter down.
 pub(super) const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
 
@@ -61,7 +64,7 @@ impl Worker {
 
     pub(super) fn run(mut self) {
         let mut waiting: Vec<mpsc::Sender<()>> = Vec::new();
-        let mut batch: Vec<SpanData> = Vec::with_capacity(self.batch_size);
+        let mut batch: Vec<Record> = Vec::with_capacity(self.batch_size);
         let mut retiring_since = None;
         loop {
             let disconnected = self.fill(&mut batch, &mut waiting);
@@ -88,34 +91,38 @@ impl Worker {
         let _ = self.exporter.shutdown_with_timeout(SHUTDOWN_LIMIT);
     }
 
-    /// Collects up to a batch: waits for the first span, then up to `delay` for more, or less when a flush is
+    /// Collects up to a batch: polls the queue (never blocking in `recv`, so that a send never has to wake
+    /// this thread), and returns when the batch is full, `delay` has passed since its first span, or a flush is
     /// asked for. Returns true when the sink is gone and the queue is empty.
-    fn fill(&mut self, batch: &mut Vec<SpanData>, waiting: &mut Vec<mpsc::Sender<()>>) -> bool {
+    fn fill(&mut self, batch: &mut Vec<Record>, waiting: &mut Vec<mpsc::Sender<()>>) -> bool {
         let mut deadline: Option<Instant> = None;
-        while batch.len() < self.batch_size {
-            let msg = match deadline {
-                None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(d) => self.rx.recv_timeout(d.saturating_duration_since(Instant::now())),
-            };
-            match msg {
+        loop {
+            match self.rx.try_recv() {
                 Ok(Msg::Record(r)) => {
-                    batch.push(convert::span_data(r, &self.scope));
+                    batch.push(r);
                     deadline.get_or_insert_with(|| Instant::now() + self.delay);
+                    if batch.len() >= self.batch_size {
+                        return false;
+                    }
                 }
                 Ok(Msg::Flush(reply)) => {
                     waiting.push(reply);
                     return false;
                 }
-                Err(RecvTimeoutError::Timeout) => return false,
-                Err(RecvTimeoutError::Disconnected) => return true,
+                Err(TryRecvError::Empty) => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return false;
+                    }
+                    std::thread::sleep(POLL);
+                }
+                Err(TryRecvError::Disconnected) => return true,
             }
         }
-        false
     }
 
     /// Exports one batch, retrying with backoff; gives up after [`MAX_ATTEMPTS`] or at `deadline` (past it, no
     /// attempt is made at all: a closing sink with a dead collector finishes in bounded time).
-    fn export(&mut self, batch: Vec<SpanData>, deadline: Option<Instant>) {
+    fn export(&mut self, batch: Vec<Record>, deadline: Option<Instant>) {
         let n = batch.len() as u64;
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=MAX_ATTEMPTS {
@@ -123,7 +130,10 @@ impl Worker {
                 self.note_error(format!("{n} spans not exported: the shutdown time limit passed"));
                 break;
             }
-            let result = self.attempt(batch.clone(), deadline);
+            // Converted per attempt: the exporter consumes its batch, and converting again on the rare retry
+            // is cheaper than cloning every batch in case one fails.
+            let data = batch.iter().map(|r| convert::span_data(r, &self.scope)).collect();
+            let result = self.attempt(data, deadline);
             match result {
                 Ok(()) => {
                     self.counters.exported.add(n);
@@ -149,7 +159,11 @@ impl Worker {
         (self.on_error)();
     }
 
-    fn attempt(&self, batch: Vec<SpanData>, deadline: Option<Instant>) -> Result<(), String> {
+    fn attempt(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+        deadline: Option<Instant>,
+    ) -> Result<(), String> {
         let mut limit = self.timeout + Duration::from_secs(1);
         if let Some(d) = deadline {
             limit = limit.min(d.saturating_duration_since(Instant::now()));
