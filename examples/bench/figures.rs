@@ -44,7 +44,11 @@ pub fn none_and_disabled(s: &Scale) -> Vec<Figure> {
     ] {
         let l = Livetel::start(body, false);
         let n = s.trees * 200;
-        let (a, b) = ab(s.rounds.max(21), || per_span(l.dispatch(), n), || per_span(&none, n));
+        let (a, b) = ab(
+            s.rounds.max(21),
+            || per_span(l.dispatch(), n),
+            || per_span(&none, n),
+        );
         out.push(Figure {
             name,
             livetel: a,

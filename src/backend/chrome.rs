@@ -40,6 +40,8 @@ pub(crate) struct SinkState {
 
 /// A Chrome trace file and the thread that writes it.
 /// What travels to the writer thread.
+// Records travel by value through a preallocated bounded queue; boxing them would allocate per span.
+#[allow(clippy::large_enum_variant)]
 enum Msg {
     Record(Record),
     /// Answered once everything queued before it is written.

@@ -40,7 +40,7 @@ impl Visit for Collect<'_> {
 }
 
 /// Writes fields as the inside of a JSON object (`"a":1,"b":"x"`).
-pub(crate) fn write_json(out: &mut String, fields: &Fields) {
+pub(crate) fn write_json(out: &mut String, fields: &[(&'static str, FieldValue)]) {
     use std::fmt::Write as _;
     for (i, (name, value)) in fields.iter().enumerate() {
         if i > 0 {

@@ -11,8 +11,9 @@ pub(crate) enum FieldValue {
     Str(String),
 }
 
-/// Fields in the order they were recorded.
-pub(crate) type Fields = Vec<(&'static str, FieldValue)>;
+/// Fields in the order they were recorded; up to four live inline, so a typical span allocates no vector that
+/// its writer thread would have to free (cross-thread frees contend on the allocator's arena lock).
+pub(crate) type Fields = smallvec::SmallVec<[(&'static str, FieldValue); 4]>;
 
 /// W3C ids of a span: what OTLP exports and propagation injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

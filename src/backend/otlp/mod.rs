@@ -55,6 +55,8 @@ pub(crate) struct OtlpState {
     pub(crate) deadline: Mutex<Option<Instant>>,
 }
 
+// Records travel by value through a preallocated bounded queue; boxing them would allocate per span.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Msg {
     Record(Record),
     /// Answered once everything queued before it is exported (or given up on).
