@@ -36,6 +36,13 @@ struct Args {
     /// Multiplies each step's simulated work (1.0: about 0.5 ms of CPU per turn; 0 makes turns span-bound).
     #[arg(long, default_value_t = 1.0)]
     work_scale: f64,
+    /// Fraction of turns whose tool call panics inside an instrumented span, on a spawned thread; the agent
+    /// carries on (a fault-injection switch for reliability tests).
+    #[arg(long, default_value_t = 0.0)]
+    panic_rate: f64,
+    /// Panic on the main thread, inside an instrumented span, after this many seconds (fault injection).
+    #[arg(long)]
+    panic_main_after: Option<f64>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -103,10 +110,18 @@ fn wait_for_stop(telemetry: &livetel::Telemetry, args: &Args) -> &'static str {
             }
         };
         tokio::pin!(sleep);
+        let main_panic = async {
+            match panic_at {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(main_panic);
         print_status(&status.borrow_and_update(), json);
         loop {
             tokio::select! {
                 () = &mut sleep => return "duration",
+                () = &mut main_panic => turn::panic_on_main_thread(),
                 _ = tokio::signal::ctrl_c() => return "SIGINT",
                 _ = term.recv() => return "SIGTERM",
                 changed = status.changed() => {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 /// The spans a turn makes, in the order of [`Counts::by_name`].
-pub const SPAN_NAMES: [&str; 10] = [
+pub const SPAN_NAMES: [&str; 11] = [
     "agent.turn",
     "agent.prepare_context",
     "context.assembly",
@@ -17,6 +17,7 @@ pub const SPAN_NAMES: [&str; 10] = [
     "agent.persist_message",
     "a2a.call",
     "a2a.handle",
+    "tool.crash",
 ];
 
 /// Spans the demo itself created, by name, and turns completed.
@@ -24,6 +25,7 @@ pub const SPAN_NAMES: [&str; 10] = [
 pub struct Counts {
     spans: [AtomicU64; SPAN_NAMES.len()],
     turns: AtomicU64,
+    crashes: AtomicU64,
 }
 
 impl Counts {
@@ -44,10 +46,30 @@ impl Counts {
             .collect();
         let total: u64 = by_name.values().sum();
         let summary = serde_json::json!({
-            "summary": { "spans_created": total, "turns": self.turns.load(Relaxed), "by_name": by_name }
+            "summary": {
+                "spans_created": total,
+                "turns": self.turns.load(Relaxed),
+                "crashed_tasks": self.crashes.load(Relaxed),
+                "by_name": by_name
+            }
         });
         summary.to_string()
     }
+}
+
+/// Turns whose tool call panics, in parts per million (`--panic-rate`).
+pub static PANIC_PPM: AtomicU64 = AtomicU64::new(0);
+
+/// Panics inside an instrumented span on the calling (main) thread: the process dies, its files must not.
+#[livetel::instrument(name = "agent.fatal")]
+pub fn panic_on_main_thread() -> &'static str {
+    panic!("injected panic on the main thread");
+}
+
+/// A tool call that panics inside its span, on a thread of its own (as a task would); the turn goes on.
+#[livetel::instrument(name = "tool.crash", skip_all)]
+fn crashing_tool() {
+    panic!("injected panic in a spawned task");
 }
 
 /// Runs turns at `rate` per second (0: as fast as possible) until `stop`.
@@ -78,6 +100,14 @@ fn turn(worker: usize, turn: u64, counts: &Counts) {
     let prompt = format!("turn {turn} of worker {worker}: {context}");
     let reply = llm_chat("sim-small-1", &prompt, counts);
     tool_loop(&reply, counts);
+    let ppm = PANIC_PPM.load(Relaxed);
+    if ppm > 0 && (turn.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 44) % 1_000_000 < ppm {
+        counts.span("tool.crash");
+        // The span of the crashing tool is a child of this turn's span, made on another thread.
+        let parent = tracing::Span::current();
+        let crashed = std::thread::spawn(move || parent.in_scope(crashing_tool)).join().is_err();
+        counts.crashes.fetch_add(u64::from(crashed), Relaxed);
+    }
     a2a_call(&reply, counts);
     persist_message(&reply, counts);
 }

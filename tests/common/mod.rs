@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod receiver;
+pub mod seed;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
