@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::{trace_files, wait_status, Fixture};
 use livetel::ReloadOutcome;
@@ -16,10 +16,26 @@ fn trace_dir_that_is_a_file_is_rejected_with_its_place() {
     let t = f.start();
     let file = f.dir.path().join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
-    std::fs::write(&f.config, format!("[telemetry]\nwatch = false\nbackend = \"local\"\ntrace_dir = {:?}\n", file.display().to_string())).unwrap();
-    let ReloadOutcome::Rejected { error } = t.reload_trigger().reload_blocking() else { panic!("a file accepted as trace dir") };
-    assert_eq!((error.key.as_deref(), error.position.map(|p| p.line)), (Some("telemetry.trace_dir"), Some(4)));
-    assert_eq!(t.status().borrow().backend, livetel::config::Backend::None, "the last good config keeps running");
+    std::fs::write(
+        &f.config,
+        format!(
+            "[telemetry]\nwatch = false\nbackend = \"local\"\ntrace_dir = {:?}\n",
+            file.display().to_string()
+        ),
+    )
+    .unwrap();
+    let ReloadOutcome::Rejected { error } = t.reload_trigger().reload_blocking() else {
+        panic!("a file accepted as trace dir")
+    };
+    assert_eq!(
+        (error.key.as_deref(), error.position.map(|p| p.line)),
+        (Some("telemetry.trace_dir"), Some(4))
+    );
+    assert_eq!(
+        t.status().borrow().backend,
+        livetel::config::Backend::None,
+        "the last good config keeps running"
+    );
 }
 
 /// A real tmpfs, remounted read-only on demand, unmounted when dropped.
@@ -28,13 +44,22 @@ struct Fs(PathBuf);
 impl Fs {
     fn mount(at: &Path) -> Fs {
         std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount").args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"]).arg(at).status();
-        assert!(ok.is_ok_and(|s| s.success()), "mounting a tmpfs needs root (CI runs as root)");
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
+            .arg(at)
+            .status();
+        assert!(
+            ok.is_ok_and(|s| s.success()),
+            "mounting a tmpfs needs root (CI runs as root)"
+        );
         Fs(at.to_path_buf())
     }
 
     fn read_only(&self) {
-        let ok = Command::new("mount").args(["-o", "remount,ro"]).arg(&self.0).status();
+        let ok = Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&self.0)
+            .status();
         assert!(ok.is_ok_and(|s| s.success()), "remount read-only");
     }
 }
@@ -45,34 +70,39 @@ impl Drop for Fs {
     }
 }
 
+/// Linux refuses to remount a filesystem read-only while a file on it is open for writing, so a running writer
+/// cannot be surprised that way; the mid-run write failure is covered by the full-disk test (`local_io.rs`).
+/// Here the trace dir lies on a read-only filesystem (which binds root too) when a reload points at it.
 #[test]
-fn filesystem_turning_read_only_under_the_writer() {
-    let f = Fixture::new("");
+fn trace_dir_on_a_read_only_filesystem_is_rejected() {
+    let f = Fixture::new("watch = false\nbackend = \"local\"");
+    let t = f.start();
+    tracing::dispatcher::with_default(t.dispatch(), || tracing::info_span!("before").in_scope(|| {}));
     let mnt = f.dir.path().join("ro");
     let fs = Fs::mount(&mnt);
-    std::fs::write(&f.config, format!("[telemetry]\nwatch = false\ntrace_dir = {:?}\n", mnt.display().to_string())).unwrap();
-    let t = f.start();
-    let burst = |name: &'static str| {
-        tracing::dispatcher::with_default(t.dispatch(), || {
-            for i in 0..2_000u32 {
-                tracing::info_span!("span", name, i).in_scope(|| {});
-            }
-        })
-    };
-    burst("before");
-    wait_status(&t, "the first spans written", |_| t.counters().exported >= 2_000);
     fs.read_only();
+    std::fs::write(
+        &f.config,
+        format!(
+            "[telemetry]\nwatch = false\ntrace_dir = {:?}\n",
+            mnt.join("traces").display().to_string()
+        ),
+    )
+    .unwrap();
     let t0 = Instant::now();
-    burst("after");
-    let took = t0.elapsed();
-    let s = wait_status(&t, "the read-only error", |s| s.layers[0].error.is_some());
-    let error = s.layers[0].error.clone().unwrap_or_default();
+    let outcome = t.reload_trigger().reload_blocking();
+    let ReloadOutcome::Rejected { error } = outcome else {
+        panic!("a read-only trace dir was accepted: {outcome:?}")
+    };
+    println!("read-only filesystem: rejected in {:?}: {error}", t0.elapsed());
+    assert!(error.to_string().contains("Read-only"), "{error}");
+    assert_eq!(error.position.map(|p| p.line), Some(3));
+    // The last good generation keeps writing where it did.
+    tracing::dispatcher::with_default(t.dispatch(), || tracing::info_span!("after").in_scope(|| {}));
+    let s = wait_status(&t, "the error", |s| s.last_error.is_some());
+    assert_eq!(s.generation, 1);
     let c = t.shutdown();
-    println!("read-only filesystem: 2000 spans traced in {took:?} after the remount, error in status: {error}; {c:?}");
-    assert!(error.contains("Read-only"), "{error}");
-    assert!(took < Duration::from_secs(2), "tracing stalled on a read-only disk: {took:?}");
-    assert_eq!(c.started, c.exported + c.dropped, "{c:?}");
-    let files = trace_files(&mnt);
-    assert_eq!(files.len(), 1);
-    assert!(files[0].1.iter().filter(|e| e["ph"] == "X").count() >= 2_000, "what was written before still loads");
+    assert_eq!((c.started, c.exported), (2, 2), "{c:?}");
+    assert_eq!(trace_files(&f.traces).len(), 1);
+    drop(fs);
 }

@@ -13,7 +13,11 @@ use serde_json::Value;
 
 fn agent() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test exe");
-    exe.parent().and_then(|d| d.parent()).expect("target/<profile>").join("examples").join("agent")
+    exe.parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>")
+        .join("examples")
+        .join("agent")
 }
 
 /// Runs the demo with injected panics, stops it with `signal` after `after`, returns (exit ok, summary).
@@ -21,20 +25,32 @@ fn run(f: &Fixture, signal: Option<&str>, after: Duration, extra: &[&str]) -> (b
     let child = Command::new(agent())
         .arg("--config")
         .arg(&f.config)
-        .args(["--rate", "0", "--threads", "2", "--work-scale", "0.05", "--panic-rate", "0.02"])
+        .args(["--rate", "0", "--threads", "2", "--panic-rate", "0.02"])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("run the demo");
     std::thread::sleep(after);
     if let Some(sig) = signal {
         let pid = child.id().to_string();
-        assert!(Command::new("kill").args(["-s", sig, &pid]).status().is_ok_and(|s| s.success()));
+        assert!(Command::new("kill")
+            .args(["-s", sig, &pid])
+            .status()
+            .is_ok_and(|s| s.success()));
     }
     let out = child.wait_with_output().expect("demo exits");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let summary = stdout.lines().last().and_then(|l| serde_json::from_str(l).ok()).unwrap_or(Value::Null);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let notes: Vec<&str> = stderr.lines().filter(|l| !l.contains("injected panic")).collect();
+    if !out.status.success() {
+        eprintln!("demo exited {:?}: {}", out.status, notes.join("\n"));
+    }
+    let summary = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null);
     (out.status.success(), summary)
 }
 
@@ -52,14 +68,18 @@ fn sigterm_and_sigint_during_heavy_tracing_with_panicking_tasks() {
     for sig in ["TERM", "INT"] {
         let f = Fixture::new("backend = \"local\"");
         let after = Duration::from_millis(500 + rng.below(1000));
-        let (ok, summary) = run(&f, Some(sig), after, &[]);
+        let (ok, summary) = run(&f, Some(sig), after, &["--work-scale", "0.05"]);
         assert!(ok, "SIG{sig}: the demo exits cleanly");
         let s = &summary["summary"];
         let crashed = s["crashed_tasks"].as_u64().unwrap_or(0);
         assert!(crashed > 0, "panics were injected and survived: {summary}");
         let files = files_complete(&f);
         let total: usize = span_names(&f.traces).values().sum();
-        assert_eq!(total as u64, s["spans_created"].as_u64().unwrap_or(0), "SIG{sig}: every span on disk");
+        assert_eq!(
+            total as u64,
+            s["spans_created"].as_u64().unwrap_or(0),
+            "SIG{sig}: every span on disk"
+        );
         println!("SIG{sig} after {after:?}: {crashed} crashed tasks survived, {total} spans in {files} complete files");
     }
 }
@@ -67,11 +87,19 @@ fn sigterm_and_sigint_during_heavy_tracing_with_panicking_tasks() {
 #[test]
 fn panic_on_the_main_thread_leaves_complete_files() {
     let f = Fixture::new("backend = \"local\"");
-    let (ok, _) = run(&f, None, Duration::ZERO, &["--panic-main-after", "1"]);
+    let (ok, _) = run(
+        &f,
+        None,
+        Duration::ZERO,
+        &["--work-scale", "0.05", "--panic-main-after", "1"],
+    );
     assert!(!ok, "the injected main-thread panic ends the process");
     let files = files_complete(&f);
     let spans: usize = span_names(&f.traces).values().sum();
-    assert!(files == 1 && spans > 0, "the file written so far loads: {spans} spans");
+    assert!(
+        files == 1 && spans > 0,
+        "the file written so far loads: {spans} spans"
+    );
     println!("main-thread panic: {spans} spans in a complete file");
 }
 
@@ -83,13 +111,35 @@ fn otlp_spans_accepted_before_sigterm_are_flushed() {
         rx.grpc_endpoint()
     ));
     let t0 = Instant::now();
-    let (ok, summary) = run(&f, Some("TERM"), Duration::from_millis(800), &["--work-scale", "2"]);
+    let (ok, summary) = run(
+        &f,
+        Some("TERM"),
+        Duration::from_millis(800),
+        &["--work-scale", "2"],
+    );
     let took = t0.elapsed();
     assert!(ok);
     let created = summary["summary"]["spans_created"].as_u64().unwrap_or(0);
     let got = rx.wait_spans(created as usize).len() as u64;
     // The batch delay is 5 s: everything arrived because shutdown flushed it, not because a timer fired.
     assert_eq!(got, created, "all accepted spans flushed at SIGTERM");
-    assert!(took < Duration::from_secs(8), "shutdown within its limit: {took:?}");
+    assert!(
+        took < Duration::from_secs(8),
+        "shutdown within its limit: {took:?}"
+    );
     println!("SIGTERM with OTLP: {created} spans accepted, {got} received, process gone after {took:?}");
+}
+
+#[test]
+fn sigkill_leaves_a_complete_file() {
+    // No handler, no guard drop, no flush: the file is complete because every batch ends with its bracket.
+    let f = Fixture::new("backend = \"local\"");
+    let mut rng = Rng::from_env("faults_sigkill");
+    let after = Duration::from_millis(400 + rng.below(800));
+    let (ok, _) = run(&f, Some("KILL"), after, &["--work-scale", "0.05"]);
+    assert!(!ok);
+    let files = files_complete(&f);
+    let spans: usize = span_names(&f.traces).values().sum();
+    println!("SIGKILL after {after:?}: {spans} spans in {files} complete file(s)");
+    assert!(files == 1 && spans > 0);
 }

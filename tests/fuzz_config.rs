@@ -14,19 +14,74 @@ const INPUTS: u64 = 12_000;
 const LIVE: u64 = 400;
 
 const KEYS: &[&str] = &[
-    "enabled", "backend", "trace_dir", "include_args", "sample_rate", "filter", "service_name",
-    "reload_debounce_ms", "drain_timeout_ms", "watch", "otlp_endpoint", "otlp_protocol", "otlp_timeout_ms",
-    "service_version", "otlp_headers_vault_key", "otlp_headers_required", "sampel_rate", "backnd", "otlp_headers",
-    "x", "", "\"quoted key\"", "a.b.c",
+    "enabled",
+    "backend",
+    "trace_dir",
+    "include_args",
+    "sample_rate",
+    "filter",
+    "service_name",
+    "reload_debounce_ms",
+    "drain_timeout_ms",
+    "watch",
+    "otlp_endpoint",
+    "otlp_protocol",
+    "otlp_timeout_ms",
+    "service_version",
+    "otlp_headers_vault_key",
+    "otlp_headers_required",
+    "sampel_rate",
+    "backnd",
+    "otlp_headers",
+    "x",
+    "",
+    "\"quoted key\"",
+    "a.b.c",
 ];
 const VALUES: &[&str] = &[
-    "true", "false", "0", "1", "-1", "0.5", "1.5", "-0.0", "nan", "inf", "1e309", "18446744073709551616",
-    "\"none\"", "\"local\"", "\"otlp\"", "\"grpc\"", "\"http/protobuf\"", "\"info\"", "\"debug,x=trace\"",
-    "\"[{=\"", "\"http://127.0.0.1:4317\"", "\"localhost\"", "\"\"", "[]", "[1, \"a\"]", "{}", "{ a = 1 }",
-    "1979-05-27T07:32:00Z", "\"\\u0000\"", "'''multi\nline'''", "\"héllo ✓\"",
+    "true",
+    "false",
+    "0",
+    "1",
+    "-1",
+    "0.5",
+    "1.5",
+    "-0.0",
+    "nan",
+    "inf",
+    "1e309",
+    "18446744073709551616",
+    "\"none\"",
+    "\"local\"",
+    "\"otlp\"",
+    "\"grpc\"",
+    "\"http/protobuf\"",
+    "\"info\"",
+    "\"debug,x=trace\"",
+    "\"[{=\"",
+    "\"http://127.0.0.1:4317\"",
+    "\"localhost\"",
+    "\"\"",
+    "[]",
+    "[1, \"a\"]",
+    "{}",
+    "{ a = 1 }",
+    "1979-05-27T07:32:00Z",
+    "\"\\u0000\"",
+    "'''multi\nline'''",
+    "\"héllo ✓\"",
 ];
-const TABLES: &[&str] =
-    &["[telemetry]", "[telemetry.otlp]", "[telemetry.otlp.batch]", "[telemetry.resource]", "[telemetry.vault]", "[[telemetry]]", "[observability]", "[debug.traces]", "[server]"];
+const TABLES: &[&str] = &[
+    "[telemetry]",
+    "[telemetry.otlp]",
+    "[telemetry.otlp.batch]",
+    "[telemetry.resource]",
+    "[telemetry.vault]",
+    "[[telemetry]]",
+    "[observability]",
+    "[debug.traces]",
+    "[server]",
+];
 
 fn generate(rng: &mut Rng) -> Vec<u8> {
     match rng.below(10) {
@@ -77,7 +132,8 @@ fn generate(rng: &mut Rng) -> Vec<u8> {
 fn lines(rng: &mut Rng) -> Vec<u8> {
     let mut s = String::new();
     for _ in 0..1 + rng.below(4) {
-        s.push_str(rng.pick(TABLES));
+        let table: &str = rng.pick(TABLES);
+        s.push_str(table);
         s.push('\n');
         for _ in 0..rng.below(6) {
             s.push_str(&format!("{} = {}\n", rng.pick(KEYS), rng.pick(VALUES)));
@@ -105,9 +161,14 @@ fn loader_never_panics_and_always_says_where() {
                 rejected += 1;
                 let placed = matches!(
                     e.kind,
-                    ConfigErrorKind::Syntax { .. } | ConfigErrorKind::UnknownKey { .. } | ConfigErrorKind::SecretInConfig { .. }
+                    ConfigErrorKind::Syntax { .. }
+                        | ConfigErrorKind::UnknownKey { .. }
+                        | ConfigErrorKind::SecretInConfig { .. }
                 );
-                assert!(!placed || e.position.is_some(), "input {i}: {e} has no line and column");
+                assert!(
+                    !placed || e.position.is_some(),
+                    "input {i}: {e} has no line and column"
+                );
                 assert!(!e.to_string().is_empty());
             }
         }
@@ -126,7 +187,11 @@ fn live_reloads_apply_only_valid_inputs() {
     let (mut applied, mut rejected) = (0, 0);
     for _ in 0..LIVE {
         let input = if rng.chance(0.3) {
-            f.section(&format!("watch = false\nbackend = \"none\"\nsample_rate = {}", rng.below(100) as f64 / 100.0)).into_bytes()
+            f.section(&format!(
+                "watch = false\nbackend = \"none\"\nsample_rate = {}",
+                rng.below(100) as f64 / 100.0
+            ))
+            .into_bytes()
         } else {
             generate(&mut rng)
         };
@@ -141,8 +206,14 @@ fn live_reloads_apply_only_valid_inputs() {
             ReloadOutcome::Rejected { error } => {
                 rejected += 1;
                 let now = t.status().borrow().clone();
-                assert_eq!(now.generation, before.generation, "a rejected input changed the generation");
-                assert_eq!(now.sample_rate, before.sample_rate, "a rejected input changed the running config");
+                assert_eq!(
+                    now.generation, before.generation,
+                    "a rejected input changed the generation"
+                );
+                assert_eq!(
+                    now.sample_rate, before.sample_rate,
+                    "a rejected input changed the running config"
+                );
                 assert!(now.last_error.is_some(), "{error}");
             }
             ReloadOutcome::Unchanged { .. } => {}

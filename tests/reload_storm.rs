@@ -24,7 +24,8 @@ fn thousand_writes_per_second_for_ten_seconds() {
             std::thread::spawn(move || {
                 tracing::dispatcher::with_default(&d, || {
                     while !s.load(SeqCst) {
-                        tracing::info_span!("storm.root").in_scope(|| tracing::info_span!("storm.child").in_scope(|| {}));
+                        tracing::info_span!("storm.root")
+                            .in_scope(|| tracing::info_span!("storm.child").in_scope(|| {}));
                         m.fetch_add(2, SeqCst);
                         std::thread::sleep(Duration::from_micros(200));
                     }
@@ -36,12 +37,15 @@ fn thousand_writes_per_second_for_ten_seconds() {
     let mut writes = 0u64;
     let mut last = 0.0;
     let mut generations = Vec::new();
+    let mut next = start;
     while start.elapsed() < Duration::from_secs(10) {
         last = (1 + rng.below(9999)) as f64 / 10_000.0;
         f.write(&format!("backend = \"local\"\nsample_rate = {last}"));
         writes += 1;
         generations.push(t.status().borrow().generation);
-        std::thread::sleep(Duration::from_millis(1));
+        // Paced to a schedule of one write per millisecond, not "sleep 1 ms" (which drifts below 1000/s).
+        next += Duration::from_millis(1);
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
     let made_during = made.load(SeqCst);
     let s = wait_status(&t, "the last write", |s| s.sample_rate == last);
@@ -49,7 +53,10 @@ fn thousand_writes_per_second_for_ten_seconds() {
     for th in tracers {
         th.join().expect("tracer");
     }
-    assert!(generations.windows(2).all(|w| w[0] <= w[1]), "generations went backwards");
+    assert!(
+        generations.windows(2).all(|w| w[0] <= w[1]),
+        "generations went backwards"
+    );
     let reloads = s.reloads.applied + s.reloads.unchanged + s.reloads.rejected;
     let c = t.shutdown();
     println!(
@@ -57,9 +64,16 @@ fn thousand_writes_per_second_for_ten_seconds() {
          (sample_rate {last}), {made_during} spans traced meanwhile, counters {c:?}",
         s.reloads.applied
     );
-    assert!(reloads <= 10_000 / 100 + 20, "debounce did not bound the reload path: {reloads} reloads");
+    assert!(
+        reloads <= 10_000 / 100 + 20,
+        "debounce did not bound the reload path: {reloads} reloads"
+    );
     assert!(made_during > 10_000, "tracing kept going during the storm");
-    assert_eq!(c.started, c.exported + c.dropped + c.sampled_out, "counters balance: {c:?}");
+    assert_eq!(
+        c.started,
+        c.exported + c.dropped + c.sampled_out,
+        "counters balance: {c:?}"
+    );
 }
 
 #[test]
@@ -72,7 +86,10 @@ fn reload_from_inside_a_span_and_an_event() {
             f.write("watch = false\nbackend = \"local\"\nsample_rate = 0.5");
             assert!(trigger.reload_blocking().is_applied());
             f.write("watch = false\nbackend = \"none\"");
-            tracing::info!(reloaded = trigger.reload_blocking().is_applied(), "reload from a field expression");
+            tracing::info!(
+                reloaded = trigger.reload_blocking().is_applied(),
+                "reload from a field expression"
+            );
             tracing::info_span!("child_after").in_scope(|| {});
         });
     });
@@ -96,13 +113,20 @@ fn reload_while_an_exporter_is_still_retiring() {
     });
     let started = Instant::now();
     for k in 0..20 {
-        let body = if k % 2 == 0 { "watch = false\nbackend = \"local\"".to_owned() } else { otlp.replace("200", &format!("{}", 200 + k)) };
+        let body = if k % 2 == 0 {
+            "watch = false\nbackend = \"local\"".to_owned()
+        } else {
+            otlp.replace("200", &format!("{}", 200 + k))
+        };
         f.write(&body);
         assert!(matches!(trigger.reload_blocking(), ReloadOutcome::Applied { .. }));
     }
     let took = started.elapsed();
     println!("20 reloads while exporters to a dead collector retired: {took:?}");
-    assert!(took < Duration::from_secs(15), "reloads waited on retiring exporters: {took:?}");
+    assert!(
+        took < Duration::from_secs(15),
+        "reloads waited on retiring exporters: {took:?}"
+    );
     let c = t.shutdown();
     assert_eq!(c.started, c.exported + c.dropped + c.sampled_out, "{c:?}");
 }

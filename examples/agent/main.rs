@@ -47,10 +47,11 @@ struct Args {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    turn::WORK_SCALE.store(
-        (args.work_scale.max(0.0) * 1000.0) as u64,
-        std::sync::atomic::Ordering::Relaxed,
-    );
+    turn::configure(args.work_scale, args.panic_rate);
+    if args.panic_rate > 0.0 || args.panic_main_after.is_some() {
+        // Injected panics are expected: keep stderr to one line each.
+        std::panic::set_hook(Box::new(|info| eprintln!("agent: injected panic: {info}")));
+    }
     let telemetry = match livetel::init(&args.config) {
         Ok(t) => t,
         Err(e) => {
@@ -95,6 +96,9 @@ fn wait_for_stop(telemetry: &livetel::Telemetry, args: &Args) -> &'static str {
     let deadline = args
         .duration
         .map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0)));
+    let panic_at = args
+        .panic_main_after
+        .map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0)));
     rt.block_on(async move {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(s) => s,
@@ -121,7 +125,7 @@ fn wait_for_stop(telemetry: &livetel::Telemetry, args: &Args) -> &'static str {
         loop {
             tokio::select! {
                 () = &mut sleep => return "duration",
-                () = &mut main_panic => turn::panic_on_main_thread(),
+                () = &mut main_panic => return turn::panic_on_main_thread(),
                 _ = tokio::signal::ctrl_c() => return "SIGINT",
                 _ = term.recv() => return "SIGTERM",
                 changed = status.changed() => {

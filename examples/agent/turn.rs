@@ -60,6 +60,12 @@ impl Counts {
 /// Turns whose tool call panics, in parts per million (`--panic-rate`).
 pub static PANIC_PPM: AtomicU64 = AtomicU64::new(0);
 
+/// Sets the simulated work per step and the fraction of turns that panic.
+pub fn configure(work_scale: f64, panic_rate: f64) {
+    WORK_SCALE.store((work_scale.max(0.0) * 1000.0) as u64, Relaxed);
+    PANIC_PPM.store((panic_rate.clamp(0.0, 1.0) * 1e6) as u64, Relaxed);
+}
+
 /// Panics inside an instrumented span on the calling (main) thread: the process dies, its files must not.
 #[livetel::instrument(name = "agent.fatal")]
 pub fn panic_on_main_thread() -> &'static str {
@@ -105,7 +111,9 @@ fn turn(worker: usize, turn: u64, counts: &Counts) {
         counts.span("tool.crash");
         // The span of the crashing tool is a child of this turn's span, made on another thread.
         let parent = tracing::Span::current();
-        let crashed = std::thread::spawn(move || parent.in_scope(crashing_tool)).join().is_err();
+        let crashed = std::thread::spawn(move || parent.in_scope(crashing_tool))
+            .join()
+            .is_err();
         counts.crashes.fetch_add(u64::from(crashed), Relaxed);
     }
     a2a_call(&reply, counts);

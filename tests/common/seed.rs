@@ -5,9 +5,14 @@ pub struct Rng(u64);
 impl Rng {
     /// From `LIVETEL_FAULT_SEED`, or the clock; prints the seed so a failing run can be replayed exactly.
     pub fn from_env(test: &str) -> Rng {
-        let seed = std::env::var("LIVETEL_FAULT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
-        });
+        let seed = std::env::var("LIVETEL_FAULT_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+            });
         println!("{test}: seed {seed} (replay with LIVETEL_FAULT_SEED={seed})");
         Rng(seed | 1)
     }
