@@ -132,7 +132,7 @@ fn generate(rng: &mut Rng) -> Vec<u8> {
 fn lines(rng: &mut Rng) -> Vec<u8> {
     let mut s = String::new();
     for _ in 0..1 + rng.below(4) {
-        let table: &str = rng.pick(TABLES);
+        let table: &&str = rng.pick(TABLES);
         s.push_str(table);
         s.push('\n');
         for _ in 0..rng.below(6) {
