@@ -3,10 +3,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
+use common::tmpfs::Tmpfs;
 use common::{trace_files, wait_status, Fixture};
 use livetel::ReloadOutcome;
 
@@ -38,38 +37,6 @@ fn trace_dir_that_is_a_file_is_rejected_with_its_place() {
     );
 }
 
-/// A real tmpfs, remounted read-only on demand, unmounted when dropped.
-struct Fs(PathBuf);
-
-impl Fs {
-    fn mount(at: &Path) -> Fs {
-        std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
-            .arg(at)
-            .status();
-        assert!(
-            ok.is_ok_and(|s| s.success()),
-            "mounting a tmpfs needs root (CI runs as root)"
-        );
-        Fs(at.to_path_buf())
-    }
-
-    fn read_only(&self) {
-        let ok = Command::new("mount")
-            .args(["-o", "remount,ro"])
-            .arg(&self.0)
-            .status();
-        assert!(ok.is_ok_and(|s| s.success()), "remount read-only");
-    }
-}
-
-impl Drop for Fs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
 /// Linux refuses to remount a filesystem read-only while a file on it is open for writing, so a running writer
 /// cannot be surprised that way; the mid-run write failure is covered by the full-disk test (`local_io.rs`).
 /// Here the trace dir lies on a read-only filesystem (which binds root too) when a reload points at it.
@@ -79,7 +46,7 @@ fn trace_dir_on_a_read_only_filesystem_is_rejected() {
     let t = f.start();
     tracing::dispatcher::with_default(t.dispatch(), || tracing::info_span!("before").in_scope(|| {}));
     let mnt = f.dir.path().join("ro");
-    let fs = Fs::mount(&mnt);
+    let fs = Tmpfs::mount(&mnt, "8m");
     fs.read_only();
     std::fs::write(
         &f.config,

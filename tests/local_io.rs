@@ -2,41 +2,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
+use common::tmpfs::Tmpfs;
 use common::{trace_files, wait_status, Fixture};
 use tracing::dispatcher::with_default;
-
-/// A real 64 KiB tmpfs, unmounted when dropped.
-struct SmallFs(PathBuf);
-
-impl SmallFs {
-    fn mount(at: &Path) -> SmallFs {
-        std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-            .arg(at)
-            .status();
-        assert!(
-            ok.is_ok_and(|s| s.success()),
-            "mounting a small tmpfs needs root (CI runs as root)"
-        );
-        SmallFs(at.to_path_buf())
-    }
-}
-
-impl Drop for SmallFs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
 
 #[test]
 fn disk_full_shows_in_status_and_never_stalls() {
     let f = Fixture::new("");
     let small = f.dir.path().join("small");
-    let fs = SmallFs::mount(&small);
+    let fs = Tmpfs::mount(&small, "64k");
     std::fs::write(
         &f.config,
         format!(

@@ -56,34 +56,30 @@ pub struct ReloadTrigger {
 impl ReloadTrigger {
     /// Re-reads the file and applies it if it changed and is valid.
     pub async fn reload(&self) -> ReloadOutcome {
-        let (reply, rx) = oneshot::channel();
-        if self
-            .tx
-            .send(Command::Reload {
-                trigger: Trigger::Manual,
-                reply: Some(reply),
-            })
-            .is_err()
-        {
-            return ReloadOutcome::Stopped;
+        match self.request() {
+            Some(rx) => rx.await.unwrap_or(ReloadOutcome::Stopped),
+            None => ReloadOutcome::Stopped,
         }
-        rx.await.unwrap_or(ReloadOutcome::Stopped)
     }
 
     /// Like [`reload`](Self::reload), for code that is not async: blocks the calling thread until done.
     /// Do not call it from inside an async runtime's worker.
     pub fn reload_blocking(&self) -> ReloadOutcome {
+        match self.request() {
+            Some(rx) => rx.blocking_recv().unwrap_or(ReloadOutcome::Stopped),
+            None => ReloadOutcome::Stopped,
+        }
+    }
+
+    /// Sends a reload command; `None` once the control loop is gone.
+    fn request(&self) -> Option<oneshot::Receiver<ReloadOutcome>> {
         let (reply, rx) = oneshot::channel();
-        if self
-            .tx
+        self.tx
             .send(Command::Reload {
                 trigger: Trigger::Manual,
                 reply: Some(reply),
             })
-            .is_err()
-        {
-            return ReloadOutcome::Stopped;
-        }
-        rx.blocking_recv().unwrap_or(ReloadOutcome::Stopped)
+            .ok()?;
+        Some(rx)
     }
 }

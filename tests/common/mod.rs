@@ -3,6 +3,7 @@
 
 pub mod receiver;
 pub mod seed;
+pub mod tmpfs;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
