@@ -75,7 +75,8 @@ impl Builder {
 
     /// How long shutdown waits for open spans to close before it finalizes (default 1 s).
     pub fn shutdown_drain(mut self, drain: Duration) -> Self {
-        self.shutdown_drain = drain;
+        // Longer waits than an hour are taken as an hour: `Instant` arithmetic must not overflow.
+        self.shutdown_drain = drain.min(Duration::from_secs(3600));
         self
     }
 
@@ -284,7 +285,7 @@ impl Telemetry {
             })
             .is_ok()
         {
-            let _ = done.recv_timeout(self.shutdown_drain + Duration::from_secs(10));
+            let _ = done.recv_timeout(self.shutdown_drain.saturating_add(Duration::from_secs(10)));
         }
         if let Some(t) = self.thread.take() {
             if t.is_finished() || done_within(&t) {

@@ -123,3 +123,36 @@ fn counters_balance_after_an_outage() {
     assert_eq!(c.exported, rx.spans().len() as u64);
     assert_eq!(c.started, c.exported + c.dropped + c.sampled_out, "{c:?}");
 }
+
+#[test]
+fn shutdown_during_a_hanging_export_is_bounded_and_balanced() {
+    // The collector accepts and never answers within the export timeout (10 s, the default): shutdown arrives
+    // while an attempt is waiting, and must not wait out the attempts (a regression of a review finding).
+    let rx = Receiver::start_with(
+        common::receiver::Faults {
+            delay_ms: 60_000,
+            fail_every: 0,
+        },
+        None,
+    );
+    let f = Fixture::new(&format!(
+        "watch = false\nbackend = \"otlp\"\notlp_endpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 10",
+        rx.grpc_endpoint()
+    ));
+    let tel = f.start();
+    tracing::dispatcher::with_default(tel.dispatch(), || {
+        for i in 0..100u64 {
+            tracing::info_span!("hangs", i).in_scope(|| {});
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = Instant::now();
+    let c = tel.shutdown();
+    let took = t0.elapsed();
+    println!("shutdown during a hanging export: {took:?}, {c:?}");
+    assert!(
+        took < Duration::from_secs(15),
+        "shutdown waited out the export attempts: {took:?}"
+    );
+    assert_eq!(c.started, c.exported + c.dropped + c.sampled_out, "{c:?}");
+}

@@ -146,7 +146,9 @@ impl Drop for ChromeSink {
         // `self.tx` is dropped after this body; drop a clone-free handle first by swapping in a dead channel.
         let (dead, _) = mpsc::sync_channel(0);
         drop(std::mem::replace(&mut self.tx, dead));
-        if let Some(done) = done {
+        // A closed sink was flushed when it closed (drain timeout, shutdown); it may be dropped by the last span
+        // on an app thread, which must not wait here.
+        if let Some(done) = done.filter(|_| !self.is_closed()) {
             let _ = done.recv_timeout(self.shutdown_timeout);
         }
     }

@@ -47,10 +47,11 @@ pub fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, ConfigErrorK
         );
     }
     let b = &cfg.otlp.batch;
-    if b.max_queue_size == 0 || b.max_queue_size > 1 << 22 {
+    // A queue slot holds a finished span (about 300 bytes) and the whole queue is reserved up front.
+    if b.max_queue_size == 0 || b.max_queue_size > 1 << 18 {
         return invalid(
             "otlp.batch.max_queue_size",
-            format!("must be 1..=4194304, got {}", b.max_queue_size),
+            format!("must be 1..=262144, got {}", b.max_queue_size),
         );
     }
     if b.max_export_batch_size == 0 {

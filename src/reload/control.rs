@@ -35,6 +35,13 @@ pub(crate) enum Command {
     },
 }
 
+/// Status facts about a config being reloaded, held back until it is applied or found unchanged.
+struct Pending {
+    env_overrides: Vec<(&'static str, &'static str)>,
+    restart_required: Vec<&'static str>,
+    warnings: Vec<String>,
+}
+
 /// `true` while `include_args` is on in the current generation; read by `#[livetel::instrument]`.
 pub(crate) static INCLUDE_ARGS: AtomicBool = AtomicBool::new(false);
 
@@ -99,25 +106,31 @@ impl Control {
             Err(e) => return self.reject(e, trigger),
         };
         let mut next = loaded.config.clone();
-        let overrides = self.env.apply(&mut next);
-        self.view.restart_required = self.startup.restart_required_changes(&next);
+        // What status will say about the new config: committed only if it is applied or unchanged, so a
+        // rejected file never changes what status says about the running one.
+        let mut pending = Pending {
+            env_overrides: self.env.apply(&mut next),
+            restart_required: self.startup.restart_required_changes(&next),
+            warnings: loaded.warnings.clone(),
+        };
         next.watch = self.startup.watch;
-        self.view.warnings = loaded.warnings.clone();
-        self.view.env_overrides = overrides;
-        self.view
-            .warnings
-            .extend(self.secrets.follow(vault::watch_target(&next)));
+        let secret_target = vault::watch_target(&next);
         let resolved = match secrets::resolve(&next, &loaded, &self.cx.config_path) {
             Ok(r) => r,
-            Err(e) => return self.reject(e, trigger),
+            Err(e) => {
+                // Watch where the secret should appear, so that creating or fixing it reloads by itself.
+                self.view.warnings.extend(self.secrets.follow(secret_target));
+                return self.reject(e, trigger);
+            }
         };
-        self.view.warnings.extend(resolved.warnings);
+        pending.warnings.extend(resolved.warnings);
         // A secret can change while the file does not: the byte-hash shortcut is only for configs without one.
         let content_same = loaded.content_hash == self.last_hash
             && self.view.last_error.is_none()
             && next.otlp_headers_vault_key.is_none();
         if content_same || (next == *self.running && resolved.headers == self.running_headers) {
             self.last_hash = loaded.content_hash;
+            self.commit(pending, secret_target);
             self.view.last_error = None;
             self.view.reloads.unchanged += 1;
             self.publish();
@@ -131,6 +144,7 @@ impl Control {
             Ok(prepared) => {
                 self.last_hash = loaded.content_hash;
                 self.running_headers = resolved.headers;
+                self.commit(pending, secret_target);
                 let generation = self.activate(prepared, trigger);
                 ReloadOutcome::Applied { generation }
             }
@@ -141,6 +155,14 @@ impl Control {
                 self.reject(e, trigger)
             }
         }
+    }
+
+    /// Takes what status says about a config that is now running, and follows its secret's file.
+    fn commit(&mut self, pending: Pending, secret_target: Option<(std::path::PathBuf, std::ffi::OsString)>) {
+        self.view.env_overrides = pending.env_overrides;
+        self.view.restart_required = pending.restart_required;
+        self.view.warnings = pending.warnings;
+        self.view.warnings.extend(self.secrets.follow(secret_target));
     }
 
     /// Swaps the prepared generation in. Cannot fail: everything fallible happened in prepare.
@@ -184,7 +206,9 @@ impl Control {
         ));
         let old = self.live.swap(off);
         self.retirer.retire(&self.live, old, drain);
-        let deadline = Instant::now() + drain;
+        let deadline = Instant::now()
+            .checked_add(drain)
+            .unwrap_or_else(super::retire::far_future);
         while !self.retirer.is_idle() && Instant::now() < deadline {
             self.retirer.tick(&self.live, Instant::now());
             std::thread::sleep(Duration::from_millis(5));

@@ -15,6 +15,8 @@ struct Retiring {
     deadline: Instant,
     /// Still published in [`Live::set_draining`], so children of its spans can join it.
     published: bool,
+    /// Retired by its drain timeout with spans still open; its sink closes once nothing newer shares it.
+    timed_out: bool,
 }
 
 /// What a tick did, for status.
@@ -34,10 +36,14 @@ pub(crate) struct Retirer {
 impl Retirer {
     /// Takes a replaced generation; it drains until `drain_timeout` has passed.
     pub(crate) fn retire(&mut self, live: &Live, gen: Arc<Generation>, drain_timeout: Duration) {
+        let deadline = Instant::now()
+            .checked_add(drain_timeout)
+            .unwrap_or_else(far_future);
         self.retiring.push(Retiring {
             gen,
-            deadline: Instant::now() + drain_timeout,
+            deadline,
             published: true,
+            timed_out: false,
         });
         self.publish(live);
     }
@@ -58,17 +64,14 @@ impl Retirer {
     /// Moves every generation one step toward retirement; returns what changed.
     pub(crate) fn tick(&mut self, live: &Live, now: Instant) -> TickReport {
         let mut report = TickReport::default();
-        let current = live.current_full();
         let mut unpublish = false;
         for r in self.retiring.iter_mut().filter(|r| r.published) {
             // Held only by us and by the published list: no span uses it, and none can join it.
             let idle = Arc::strong_count(&r.gen) <= 2;
             if idle || now >= r.deadline {
                 if !idle {
+                    r.timed_out = true;
                     report.timed_out.push(r.gen.id);
-                    if !r.gen.sink.same(&current.sink) {
-                        r.gen.sink.close();
-                    }
                 }
                 r.published = false;
                 unpublish = true;
@@ -78,15 +81,36 @@ impl Retirer {
         if unpublish {
             self.publish(live);
         }
+        self.close_unshared_timed_out(live);
         // Dropped here once nothing else holds them: the last reference to a sink finalizes its file.
         self.retiring
             .retain(|r| r.published || Arc::strong_count(&r.gen) > 1);
         report
     }
 
-    /// Closes every sink not shared with `keep` and waits for queued records to be written.
+    /// Closes the sink of every timed-out generation that no newer generation (current, or still draining)
+    /// shares. Checked on every tick: a sharer may retire later.
+    fn close_unshared_timed_out(&self, live: &Live) {
+        let current = live.current_full();
+        for r in self
+            .retiring
+            .iter()
+            .filter(|r| r.timed_out && !r.gen.sink.is_closed())
+        {
+            let shared = r.gen.sink.same(&current.sink)
+                || self
+                    .retiring
+                    .iter()
+                    .any(|o| o.gen.id > r.gen.id && !o.timed_out && o.gen.sink.same(&r.gen.sink));
+            if !shared {
+                r.gen.sink.close();
+            }
+        }
+    }
+
+    /// Closes every sink and waits for queued records to be written.
     pub(crate) fn close_all(&mut self, live: &Live, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now().checked_add(timeout).unwrap_or_else(far_future);
         for r in &mut self.retiring {
             r.gen.sink.close();
             r.gen.sink.flush(deadline);
@@ -106,4 +130,9 @@ impl Retirer {
         );
         live.rebuild_interest();
     }
+}
+
+/// An instant far enough ahead to stand for "never" (`Instant` has no maximum).
+pub(crate) fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }

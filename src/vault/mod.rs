@@ -65,9 +65,17 @@ impl SecretHeaders {
         SecretHeaders { entries }
     }
 
-    /// Header names, lowercased, in order.
+    /// Header names, lowercased, in order; a name that is not a well-known auth or `x-` header shows as
+    /// `<redacted>`, since a malformed secret can put secret text where a name belongs.
     pub fn names(&self) -> Vec<String> {
-        self.entries.iter().map(|(k, _)| k.clone()).collect()
+        let shown = |k: &String| {
+            if parse::displayable(k) {
+                k.clone()
+            } else {
+                "<redacted>".to_owned()
+            }
+        };
+        self.entries.iter().map(|(k, _)| shown(k)).collect()
     }
 
     /// How many headers.

@@ -1,4 +1,5 @@
-//! A secret's text into headers. Errors describe the shape, never the value.
+//! A secret's text into headers. Errors describe the shape by entry position, never any of the text: a
+//! malformed secret (a raw token, say) can put secret text where a name belongs.
 
 use percent_encoding::percent_decode_str;
 use secrecy::SecretString;
@@ -8,7 +9,7 @@ use super::SecretHeaders;
 /// Parses `k1=v1,k2=v2` (the `OTEL_EXPORTER_OTLP_HEADERS` form, percent-decoded) or a JSON object of strings.
 ///
 /// # Errors
-/// A sentence naming what is malformed (an entry's position, or a header name), never a value.
+/// A sentence naming which entry is malformed and how, never its text.
 ///
 /// ```
 /// let h = livetel::vault::parse::headers("authorization=Bearer%20abc, x-team=agents").unwrap();
@@ -27,8 +28,10 @@ pub fn headers(text: &str) -> Result<SecretHeaders, String> {
     if entries.is_empty() {
         return Err("the secret holds no header".to_owned());
     }
-    for (name, _) in &entries {
-        check_name(name)?;
+    for (i, (name, _)) in entries.iter().enumerate() {
+        if !valid_name(name) {
+            return Err(format!("entry {}: not a valid header name", i + 1));
+        }
     }
     Ok(SecretHeaders::new(entries))
 }
@@ -36,13 +39,10 @@ pub fn headers(text: &str) -> Result<SecretHeaders, String> {
 fn pairs(text: &str) -> Result<Vec<(String, SecretString)>, String> {
     let mut out = Vec::new();
     for (i, entry) in text.split(',').enumerate().filter(|(_, e)| !e.trim().is_empty()) {
-        let (k, v) = entry
-            .split_once('=')
-            .ok_or_else(|| format!("entry {} has no `=`", i + 1))?;
-        let name = decode(k.trim())
-            .ok_or_else(|| format!("entry {}: the name is not valid percent-encoded UTF-8", i + 1))?;
-        let value = decode(v.trim())
-            .ok_or_else(|| format!("header `{name}`: the value is not valid percent-encoded UTF-8"))?;
+        let bad = |what: &str| format!("entry {}: {what}", i + 1);
+        let (k, v) = entry.split_once('=').ok_or_else(|| bad("no `=`"))?;
+        let name = decode(k.trim()).ok_or_else(|| bad("the name is not valid percent-encoded UTF-8"))?;
+        let value = decode(v.trim()).ok_or_else(|| bad("the value is not valid percent-encoded UTF-8"))?;
         out.push((name.to_ascii_lowercase(), SecretString::from(value)));
     }
     Ok(out)
@@ -57,9 +57,10 @@ fn json(text: &str) -> Result<Vec<(String, SecretString)>, String> {
         )
     })?;
     map.into_iter()
-        .map(|(k, v)| match v {
+        .enumerate()
+        .map(|(i, (k, v))| match v {
             serde_json::Value::String(s) => Ok((k.to_ascii_lowercase(), SecretString::from(s))),
-            _ => Err(format!("header `{k}`: the value must be a string")),
+            _ => Err(format!("entry {}: the value must be a string", i + 1)),
         })
         .collect()
 }
@@ -68,16 +69,25 @@ fn decode(s: &str) -> Option<String> {
     percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned())
 }
 
-fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("`{name}` is not a valid header name"))
-    }
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Whether a header name may be shown (status, `Debug`): well-known auth headers and `x-` headers. Anything
+/// else could be a fragment of a malformed secret and is shown as `<redacted>`.
+pub(crate) fn displayable(name: &str) -> bool {
+    const KNOWN: &[&str] = &[
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "apikey",
+        "signoz-access-token",
+        "dd-api-key",
+    ];
+    KNOWN.contains(&name) || (name.starts_with("x-") && name.len() <= 40)
 }
 
 #[cfg(test)]
@@ -85,18 +95,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn malformed_secrets_never_echo_values() {
-        for bad in [
+    fn malformed_secrets_never_echo_any_text() {
+        let bad = [
             "novalue",
             "a=b,SECRETVALUE",
             r#"{"a": 1}"#,
             r#"{"a": "x""#,
             "",
-            "bad name=SECRETVALUE",
-        ] {
-            let e = headers(bad).unwrap_err();
-            assert!(!e.contains("SECRETVALUE"), "{e}");
+            "bad SECRETVALUE=x",
+            "Basic dXNlcjpwYXNzd29yZA==",
+        ];
+        for text in bad {
+            let e = headers(text).unwrap_err();
+            assert!(
+                !e.to_lowercase().contains("secretvalue") && !e.contains("dxnl"),
+                "{e}"
+            );
         }
+    }
+
+    #[test]
+    fn token_like_names_are_not_displayed() {
+        let h = headers("abc123XYZ==").unwrap();
+        assert_eq!(h.names(), ["<redacted>"]);
+        assert!(!format!("{h:?}").contains("abc123"));
     }
 
     #[test]

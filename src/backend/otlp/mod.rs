@@ -175,6 +175,8 @@ impl Drop for OtlpSink {
         drop(std::mem::replace(&mut self.tx, dead));
         if let Some(done) = self.done.lock().ok().and_then(|mut d| d.take()) {
             if let Ok(mut p) = self.pending.lock() {
+                // Forget workers that already finished, so frequent rotations do not grow this list.
+                p.retain(|w| matches!(w.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty)));
                 p.push(done);
             }
         }
@@ -207,11 +209,11 @@ fn build_exporter(s: &OtlpSettings) -> Result<opentelemetry_otlp::SpanExporter, 
 /// The vault's headers as gRPC metadata, each value marked sensitive. The one place values are exposed for gRPC.
 fn grpc_metadata(headers: Option<&crate::vault::SecretHeaders>) -> Result<MetadataMap, String> {
     let mut map = MetadataMap::new();
-    for (name, value) in headers.into_iter().flat_map(|h| h.expose()) {
+    for (i, (name, value)) in headers.into_iter().flat_map(|h| h.expose()).enumerate() {
         let key = MetadataKey::from_bytes(name.as_bytes())
-            .map_err(|_| format!("`{name}` is not a valid gRPC metadata key"))?;
+            .map_err(|_| format!("header {}: not a valid gRPC metadata key", i + 1))?;
         let mut value = MetadataValue::try_from(value)
-            .map_err(|_| format!("header `{name}`: its value is not valid in gRPC metadata"))?;
+            .map_err(|_| format!("header {}: its value is not valid in gRPC metadata", i + 1))?;
         value.set_sensitive(true);
         map.insert(key, value);
     }

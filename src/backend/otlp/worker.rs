@@ -17,6 +17,8 @@ use crate::counters::Counters;
 const MAX_ATTEMPTS: u32 = 5;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// How often an attempt in flight checks whether its sink has closed.
+const CLOSE_CHECK: Duration = Duration::from_millis(50);
 /// How long the worker sleeps when its queue is empty.
 const POLL: Duration = Duration::from_millis(2);
 /// How long a retiring worker may spend exporting what is left and shutting its exporter down.
@@ -73,12 +75,7 @@ impl Worker {
             }
             if !batch.is_empty() {
                 let retiring = retiring_since.map(|t| t + SHUTDOWN_LIMIT);
-                let closing = self.state.deadline.lock().ok().and_then(|d| *d);
-                let deadline = match (retiring, closing) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                self.export(std::mem::take(&mut batch), deadline);
+                self.export(std::mem::take(&mut batch), retiring);
                 batch.reserve(self.batch_size);
             }
             for w in waiting.drain(..) {
@@ -122,10 +119,12 @@ impl Worker {
 
     /// Exports one batch, retrying with backoff; gives up after [`MAX_ATTEMPTS`] or at `deadline` (past it, no
     /// attempt is made at all: a closing sink with a dead collector finishes in bounded time).
-    fn export(&mut self, batch: Vec<Record>, deadline: Option<Instant>) {
+    fn export(&mut self, batch: Vec<Record>, retiring: Option<Instant>) {
         let n = batch.len() as u64;
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=MAX_ATTEMPTS {
+            // Read on every attempt: the sink may close (shutdown, drain timeout) while a batch is retrying.
+            let deadline = self.deadline(retiring);
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 self.note_error(format!("{n} spans not exported: the shutdown time limit passed"));
                 break;
@@ -159,6 +158,15 @@ impl Worker {
         (self.on_error)();
     }
 
+    /// The earlier of the retirement deadline and the closing deadline set by [`super::OtlpSink::close`].
+    fn deadline(&self, retiring: Option<Instant>) -> Option<Instant> {
+        let closing = self.state.deadline.lock().ok().and_then(|d| *d);
+        match (retiring, closing) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     fn attempt(
         &self,
         batch: Vec<opentelemetry_sdk::trace::SpanData>,
@@ -169,13 +177,33 @@ impl Worker {
             limit = limit.min(d.saturating_duration_since(Instant::now()));
         }
         let fut = self.exporter.export(batch);
-        match self
-            .handle
-            .block_on(async { tokio::time::timeout(limit, fut).await })
-        {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("no answer within {limit:?}")),
+        let state = &self.state;
+        // An attempt in flight also stops when the sink closes (shutdown, drain timeout): it checks the closing
+        // deadline while it waits, so a collector that never answers cannot hold shutdown past its limit.
+        let closing = async {
+            loop {
+                tokio::time::sleep(CLOSE_CHECK).await;
+                let deadline = state.deadline.lock().ok().and_then(|d| *d);
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return;
+                }
+            }
+        };
+        // The export runtime can be stopping at process shutdown; its timer then panics instead of answering.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.handle.block_on(async {
+                tokio::select! {
+                    r = tokio::time::timeout(limit, fut) => Some(r),
+                    () = closing => None,
+                }
+            })
+        }));
+        match run {
+            Ok(Some(Ok(Ok(())))) => Ok(()),
+            Ok(Some(Ok(Err(e)))) => Err(e.to_string()),
+            Ok(Some(Err(_))) => Err(format!("no answer within {limit:?}")),
+            Ok(None) => Err("the sink closed while the collector had not answered".to_owned()),
+            Err(_) => Err("the export runtime has stopped".to_owned()),
         }
     }
 
