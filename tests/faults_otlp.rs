@@ -178,14 +178,15 @@ fn collector_flapping_for_a_minute() {
         })
     };
     let rss_growth = rss_mib() - rss_before;
-    // Export resumes: a span made now reaches the collector that is up now.
-    tracing::dispatcher::with_default(t.dispatch(), || {
-        tracing::info_span!("after.flapping").in_scope(|| {})
-    });
+    // Export resumes: spans made now reach the collector that is up now. One every 100 ms: right after an
+    // outage the queue may still be full, and a span that finds it full is (correctly) dropped and counted.
     let deadline = Instant::now() + common::PATIENCE;
     while !rx.spans().iter().any(|s| s["name"] == "after.flapping") {
         assert!(Instant::now() < deadline, "export never resumed");
-        std::thread::sleep(Duration::from_millis(50));
+        tracing::dispatcher::with_default(t.dispatch(), || {
+            tracing::info_span!("after.flapping").in_scope(|| {})
+        });
+        std::thread::sleep(Duration::from_millis(100));
     }
     let c = t.shutdown();
     println!(
