@@ -16,6 +16,9 @@ pub(crate) struct Generation {
     pub(crate) id: u64,
     /// `None` when this generation records nothing (backend `none`, or disabled).
     pub(crate) filter: Option<EnvFilter>,
+    /// The filter has span directives (`[span{field}]`), so it must see spans enter, exit and close. Without
+    /// them those callbacks are no-ops that still take the filter's lock; the layer skips them.
+    pub(crate) filter_tracks_spans: bool,
     pub(crate) sampler: Sampler,
     pub(crate) sink: Sink,
     pub(crate) include_args: bool,
@@ -28,11 +31,18 @@ impl Generation {
         Generation {
             id,
             filter: None,
+            filter_tracks_spans: false,
             sampler: Sampler::new(0.0),
             sink: Sink::None,
             include_args: false,
             counters,
         }
+    }
+
+    /// The filter, when it needs to see this span's lifecycle (it has span directives).
+    #[inline]
+    pub(crate) fn span_filter(&self) -> Option<&EnvFilter> {
+        self.filter.as_ref().filter(|_| self.filter_tracks_spans)
     }
 
     /// True while spans may still be handed to this generation's sink.

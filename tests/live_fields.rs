@@ -144,3 +144,32 @@ fn trace_dir_and_service_name_rotate_the_file() {
     let process = events.iter().find(|e| e["name"] == "process_name").unwrap();
     assert_eq!(process["args"]["name"], "renamed");
 }
+
+#[test]
+fn span_directives_see_their_spans_across_a_reload() {
+    // `[outer]=debug`: debug spans are enabled only inside `outer`. Such a filter must see spans enter and
+    // exit; a plain filter does not (livetel skips those callbacks then).
+    let f = Fixture::new("watch = false\nfilter = \"info,[outer]=debug\"");
+    let t = f.start();
+    with_default(t.dispatch(), || {
+        tracing::debug_span!("outside").in_scope(|| {});
+        let outer = tracing::info_span!("outer");
+        let entered = outer.enter();
+        tracing::debug_span!("inside_before_reload").in_scope(|| {});
+        // Reload while `outer` is entered: it keeps its generation's filter, whose scope stays balanced.
+        f.write("watch = false\nfilter = \"info,[outer]=debug\"\nsample_rate = 1.0\ninclude_args = true");
+        assert!(t.reload_trigger().reload_blocking().is_applied());
+        tracing::debug_span!("inside_after_reload").in_scope(|| {});
+        drop(entered);
+        tracing::debug_span!("outside_again").in_scope(|| {});
+    });
+    drop(t);
+    let names = span_names(&f.traces);
+    assert_eq!(names.get("inside_before_reload"), Some(&1));
+    assert_eq!(names.get("inside_after_reload"), Some(&1));
+    assert_eq!(
+        (names.get("outside"), names.get("outside_again")),
+        (None, None),
+        "{names:?}"
+    );
+}

@@ -17,8 +17,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
 use crate::backend::fields::Collect;
-use crate::backend::record::{Fields, Record, SpanIds};
-use crate::clock;
+use crate::backend::record::{Fields, Record};
 use crate::reload::live::Live;
 pub(crate) use state::SpanState;
 
@@ -103,11 +102,11 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
         let Some(state) = SpanState::begin(&self.live, attrs, &ctx) else {
             return;
         };
-        if let Some(f) = &state.gen.filter {
+        let Some(span) = ctx.span(id) else { return };
+        if let Some(f) = state.gen.span_filter() {
             <EnvFilter as Layer<S>>::on_new_span(f, attrs, id, ctx.clone());
         }
         span.extensions_mut().insert(state);
@@ -119,7 +118,7 @@ where
         let Some(state) = ext.get_mut::<SpanState>() else {
             return;
         };
-        if let Some(f) = &state.gen.filter {
+        if let Some(f) = state.gen.span_filter() {
             <EnvFilter as Layer<S>>::on_record(f, id, values, ctx.clone());
         }
         if state.sampled {
@@ -127,15 +126,25 @@ where
         }
     }
 
+    /// Only filters with span directives care; they get the span's own generation's filter, so its scope stays
+    /// balanced across a reload. Without such filters this is one relaxed load.
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Some(f) = &self.live.current().filter {
-            <EnvFilter as Layer<S>>::on_enter(f, id, ctx);
+        if self.live.tracks_spans() {
+            if let Some(gen) = state::generation_of(id, &ctx) {
+                if let Some(f) = gen.span_filter() {
+                    <EnvFilter as Layer<S>>::on_enter(f, id, ctx);
+                }
+            }
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Some(f) = &self.live.current().filter {
-            <EnvFilter as Layer<S>>::on_exit(f, id, ctx);
+        if self.live.tracks_spans() {
+            if let Some(gen) = state::generation_of(id, &ctx) {
+                if let Some(f) = gen.span_filter() {
+                    <EnvFilter as Layer<S>>::on_exit(f, id, ctx);
+                }
+            }
         }
     }
 
@@ -145,17 +154,7 @@ where
         };
         let mut fields = Fields::new();
         event.record(&mut Collect(&mut fields));
-        let meta = event.metadata();
-        let record = Record {
-            name: meta.name(),
-            target: meta.target(),
-            start_ns: clock::now_ns(),
-            dur_ns: None,
-            tid: clock::tid(),
-            fields,
-            ids: SpanIds::default(),
-            events: Vec::new(),
-        };
+        let record = Record::instant(event.metadata(), fields);
         gen.sink.send(record, &gen.counters);
     }
 
@@ -164,7 +163,7 @@ where
         let Some(state) = span.extensions_mut().remove::<SpanState>() else {
             return;
         };
-        if let Some(f) = &state.gen.filter {
+        if let Some(f) = state.gen.span_filter() {
             <EnvFilter as Layer<S>>::on_close(f, id, ctx.clone());
         }
         state.finish(span.metadata());

@@ -118,6 +118,16 @@ impl SpanState {
     }
 }
 
+/// The generation span `id` began in, if livetel records it.
+pub(crate) fn generation_of<S>(id: &tracing_core::span::Id, ctx: &Context<'_, S>) -> Option<Arc<Generation>>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let span = ctx.span(id)?;
+    let ext = span.extensions();
+    ext.get::<SpanState>().map(|s| s.gen.clone())
+}
+
 /// Where an event goes.
 pub(crate) enum EventTarget {
     /// Record it as an instant event of this generation (Chrome).

@@ -12,15 +12,19 @@ pub(crate) struct Live {
     current: ArcSwap<Generation>,
     draining: ArcSwap<Vec<Arc<Generation>>>,
     has_draining: AtomicBool,
+    /// Some live generation's filter has span directives (see [`Generation::span_filter`]).
+    tracks_spans: AtomicBool,
     /// The dispatcher this state belongs to, held weakly (it owns us through the layer).
     dispatch: OnceLock<WeakDispatch>,
 }
 
 impl Live {
     pub(crate) fn new(first: Arc<Generation>) -> Self {
+        let tracks = first.filter_tracks_spans;
         Live {
             current: ArcSwap::new(first),
             draining: ArcSwap::default(),
+            tracks_spans: AtomicBool::new(tracks),
             has_draining: AtomicBool::new(false),
             dispatch: OnceLock::new(),
         }
@@ -47,8 +51,18 @@ impl Live {
         self.has_draining.load(Ordering::Acquire)
     }
 
+    /// True when some live generation's filter must see spans enter and exit.
+    #[inline]
+    pub(crate) fn tracks_spans(&self) -> bool {
+        self.tracks_spans.load(Ordering::Relaxed)
+    }
+
     /// Makes `next` current and returns the generation it replaced. Infallible.
     pub(crate) fn swap(&self, next: Arc<Generation>) -> Arc<Generation> {
+        // Raised before the swap, lowered only when the set of live generations is published again.
+        if next.filter_tracks_spans {
+            self.tracks_spans.store(true, Ordering::Relaxed);
+        }
         self.current.swap(next)
     }
 
@@ -69,6 +83,8 @@ impl Live {
 
     /// Publishes the generations that may still take children of their open spans.
     pub(crate) fn set_draining(&self, gens: Vec<Arc<Generation>>) {
+        let tracks = self.current().filter_tracks_spans || gens.iter().any(|g| g.filter_tracks_spans);
+        self.tracks_spans.store(tracks, Ordering::Relaxed);
         self.has_draining.store(!gens.is_empty(), Ordering::Release);
         self.draining.store(Arc::new(gens));
     }

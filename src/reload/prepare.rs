@@ -93,6 +93,8 @@ pub(crate) fn prepare(
     };
     let gen = Generation {
         id,
+        // In EnvFilter's syntax every span directive is bracketed (`[span{field=value}]=level`).
+        filter_tracks_spans: filter.is_some() && next.filter.contains('['),
         filter,
         sampler: Sampler::new(next.sample_rate),
         sink,
