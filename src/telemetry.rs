@@ -288,7 +288,7 @@ impl Telemetry {
             let _ = done.recv_timeout(self.shutdown_drain.saturating_add(Duration::from_secs(10)));
         }
         if let Some(t) = self.thread.take() {
-            if t.is_finished() || done_within(&t) {
+            if done_within(&t) {
                 let _ = t.join();
             }
         }

@@ -50,3 +50,19 @@ pub(crate) struct Record {
     pub(crate) ids: SpanIds,
     pub(crate) events: Vec<EventRecord>,
 }
+
+impl Record {
+    /// An instant event (Chrome `"ph":"i"`), stamped now on the calling thread.
+    pub(crate) fn instant(meta: &'static tracing_core::Metadata<'static>, fields: Fields) -> Record {
+        Record {
+            name: meta.name(),
+            target: meta.target(),
+            start_ns: crate::clock::now_ns(),
+            dur_ns: None,
+            tid: crate::clock::tid(),
+            fields,
+            ids: SpanIds::default(),
+            events: Vec::new(),
+        }
+    }
+}

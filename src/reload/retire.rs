@@ -24,8 +24,6 @@ struct Retiring {
 pub(crate) struct TickReport {
     /// Generations that finished draining (or timed out) this tick.
     pub(crate) retired: Vec<u64>,
-    /// Generations closed by their drain timeout with spans still open.
-    pub(crate) timed_out: Vec<u64>,
 }
 
 #[derive(Default)]
@@ -69,10 +67,7 @@ impl Retirer {
             // Held only by us and by the published list: no span uses it, and none can join it.
             let idle = Arc::strong_count(&r.gen) <= 2;
             if idle || now >= r.deadline {
-                if !idle {
-                    r.timed_out = true;
-                    report.timed_out.push(r.gen.id);
-                }
+                r.timed_out = !idle;
                 r.published = false;
                 unpublish = true;
                 report.retired.push(r.gen.id);
