@@ -13,23 +13,8 @@ use livetel::{ConfigErrorKind, ReloadOutcome};
 const INPUTS: u64 = 12_000;
 const LIVE: u64 = 400;
 
-const KEYS: &[&str] = &[
-    "enabled",
-    "backend",
-    "trace_dir",
-    "include_args",
-    "sample_rate",
-    "filter",
-    "service_name",
-    "reload_debounce_ms",
-    "drain_timeout_ms",
-    "watch",
-    "otlp_endpoint",
-    "otlp_protocol",
-    "otlp_timeout_ms",
-    "service_version",
-    "otlp_headers_vault_key",
-    "otlp_headers_required",
+/// Keys that are not valid: near misses (for hints), a secret-looking key (rejected), junk.
+const BAD_KEYS: &[&str] = &[
     "sampel_rate",
     "backnd",
     "otlp_headers",
@@ -38,6 +23,15 @@ const KEYS: &[&str] = &[
     "\"quoted key\"",
     "a.b.c",
 ];
+
+/// Every key the loader knows, plus the bad ones: new keys are covered without touching this test.
+fn keys() -> Vec<&'static str> {
+    livetel::config::KNOWN_KEYS
+        .iter()
+        .chain(BAD_KEYS)
+        .copied()
+        .collect()
+}
 const VALUES: &[&str] = &[
     "true",
     "false",
@@ -130,13 +124,14 @@ fn generate(rng: &mut Rng) -> Vec<u8> {
 
 /// A plausible-looking file: tables with keys and values drawn from the lists above.
 fn lines(rng: &mut Rng) -> Vec<u8> {
+    let keys = keys();
     let mut s = String::new();
     for _ in 0..1 + rng.below(4) {
         let table: &&str = rng.pick(TABLES);
         s.push_str(table);
         s.push('\n');
         for _ in 0..rng.below(6) {
-            s.push_str(&format!("{} = {}\n", rng.pick(KEYS), rng.pick(VALUES)));
+            s.push_str(&format!("{} = {}\n", rng.pick(&keys), rng.pick(VALUES)));
         }
     }
     s.into_bytes()

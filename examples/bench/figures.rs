@@ -28,6 +28,13 @@ fn per_span(d: &Dispatch, n: u64) -> f64 {
     with_default(d, || ns_per(3 * n, || trees(n)))
 }
 
+/// One measured round, then `after` (let background writers catch up before the other stack's round).
+fn round(d: &Dispatch, n: u64, after: impl Fn()) -> f64 {
+    let x = per_span(d, n);
+    after();
+    x
+}
+
 pub struct Scale {
     pub rounds: usize,
     pub trees: u64,
@@ -65,18 +72,11 @@ pub fn none_and_disabled(s: &Scale) -> Vec<Figure> {
 pub fn local(s: &Scale) -> Figure {
     let l = Livetel::start("backend = \"local\"", false);
     let (chrome, guard) = chrome_baseline(l.dir.path());
+    let pause = || std::thread::sleep(Duration::from_millis(30));
     let (a, b) = ab(
         s.rounds,
-        || {
-            let x = per_span(l.dispatch(), s.trees);
-            l.settle();
-            x
-        },
-        || {
-            let x = per_span(&chrome, s.trees);
-            std::thread::sleep(Duration::from_millis(30));
-            x
-        },
+        || round(l.dispatch(), s.trees, || l.settle()),
+        || round(&chrome, s.trees, pause),
     );
     drop(guard);
     let c = l.tel.counters();
@@ -105,16 +105,8 @@ pub fn otlp(s: &Scale, sink: &Sink, rt: &tokio::runtime::Runtime) -> Figure {
     let pause = || std::thread::sleep(Duration::from_millis(30));
     let (a, b) = ab(
         s.rounds,
-        || {
-            let x = per_span(l.dispatch(), s.trees);
-            pause();
-            x
-        },
-        || {
-            let x = per_span(&otel, s.trees);
-            pause();
-            x
-        },
+        || round(l.dispatch(), s.trees, pause),
+        || round(&otel, s.trees, pause),
     );
     let _ = provider.shutdown();
     let c = l.tel.counters();
