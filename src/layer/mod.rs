@@ -102,10 +102,10 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let Some(state) = SpanState::begin(&self.live, attrs, &ctx) else {
+        let Some(span) = ctx.span(id) else { return };
+        let Some(state) = SpanState::begin(&self.live, attrs, &span) else {
             return;
         };
-        let Some(span) = ctx.span(id) else { return };
         if let Some(f) = state.gen.span_filter() {
             <EnvFilter as Layer<S>>::on_new_span(f, attrs, id, ctx.clone());
         }

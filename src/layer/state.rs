@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tracing_core::span::Attributes;
 use tracing_core::{Event, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use crate::backend::fields::Collect;
 use crate::backend::record::{EventRecord, Fields, Record, SpanIds};
@@ -29,16 +29,18 @@ pub(crate) struct SpanState {
 
 impl SpanState {
     /// The state of a new span, or `None` when no recording generation takes it.
-    pub(crate) fn begin<S>(live: &Live, attrs: &Attributes<'_>, ctx: &Context<'_, S>) -> Option<SpanState>
+    ///
+    /// The parent is the one the `Registry` recorded for `span` (contextual or explicit), read by id: no second
+    /// walk of the thread's span stack.
+    pub(crate) fn begin<'a, S>(
+        live: &Live,
+        attrs: &Attributes<'_>,
+        span: &SpanRef<'a, S>,
+    ) -> Option<SpanState>
     where
-        S: Subscriber + for<'a> LookupSpan<'a>,
+        S: Subscriber + LookupSpan<'a>,
     {
-        let parent = if attrs.is_contextual() {
-            ctx.lookup_current()
-        } else {
-            attrs.parent().and_then(|id| ctx.span(id))
-        };
-        let inherited = parent.and_then(|p| {
+        let inherited = span.parent().and_then(|p| {
             let ext = p.extensions();
             let s = ext.get::<SpanState>()?;
             Some((s.gen.clone(), s.sampled, s.ids, s.trace_state.clone()))

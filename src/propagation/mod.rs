@@ -25,28 +25,64 @@
 //! # });
 //! ```
 
+mod w3c;
+
+use std::str::FromStr;
 use std::sync::Arc;
 
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry::Context;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
 use crate::layer::SpanState;
+use w3c::TraceParent;
+
+const TRACEPARENT: &str = "traceparent";
+const TRACESTATE: &str = "tracestate";
 
 /// Writes `span`'s `traceparent` (and `tracestate`, if its trace has one) into `injector`. Writes nothing for
 /// a span livetel does not record (disabled, or backend `none`).
 pub fn inject(span: &tracing::Span, injector: &mut dyn Injector) {
-    if let Some(cx) = context(span) {
-        TraceContextPropagator::new().inject_context(&cx, injector);
+    let Some((parent, state)) = with_state(span, |s| {
+        let parent = TraceParent {
+            trace_id: s.ids.trace_id,
+            span_id: s.ids.span_id,
+            sampled: s.sampled,
+        };
+        (parent, s.trace_state.as_ref().map(|ts| ts.header()))
+    }) else {
+        return;
+    };
+    injector.set(TRACEPARENT, parent.encode());
+    if let Some(state) = state.filter(|h| !h.is_empty()) {
+        injector.set(TRACESTATE, state);
     }
 }
 
-/// Reads a remote parent from `traceparent` / `tracestate`. The result is empty (no valid span context)
-/// when the headers are missing or malformed.
+/// Reads a remote parent from `traceparent` / `tracestate` (W3C Trace Context). The result is empty (no valid
+/// span context) when the headers are missing or malformed; a malformed `tracestate` alone is dropped.
 pub fn extract(extractor: &dyn Extractor) -> Context {
-    TraceContextPropagator::new().extract(extractor)
+    let Some(parent) = extractor.get(TRACEPARENT).and_then(TraceParent::decode) else {
+        return Context::new();
+    };
+    let state = extractor
+        .get(TRACESTATE)
+        .and_then(|h| TraceState::from_str(h).ok())
+        .unwrap_or_default();
+    let flags = if parent.sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    let sc = SpanContext::new(
+        TraceId::from(parent.trace_id),
+        SpanId::from(parent.span_id),
+        flags,
+        true,
+        state,
+    );
+    Context::new().with_remote_span_context(sc)
 }
 
 /// Makes the remote span in `parent` the parent of `span`: `span` joins its trace and follows its sampling
