@@ -4,16 +4,12 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-/// The monotonic epoch and the wall-clock time it was taken at.
-fn anchor() -> &'static (Instant, SystemTime) {
-    static ANCHOR: OnceLock<(Instant, SystemTime)> = OnceLock::new();
-    ANCHOR.get_or_init(|| (Instant::now(), SystemTime::now()))
-}
-
-fn epoch() -> Instant {
-    anchor().0
+/// The monotonic epoch (in `CLOCK_MONOTONIC` nanoseconds) and the wall-clock time it was taken at.
+fn anchor() -> &'static (u64, SystemTime) {
+    static ANCHOR: OnceLock<(u64, SystemTime)> = OnceLock::new();
+    ANCHOR.get_or_init(|| (monotonic_ns(), SystemTime::now()))
 }
 
 /// Wall-clock time of a trace timestamp (for OTLP, which wants Unix time).
@@ -21,10 +17,26 @@ pub(crate) fn wall(ns: u64) -> SystemTime {
     anchor().1 + Duration::from_nanos(ns)
 }
 
-/// Nanoseconds since the process's trace epoch (the first call).
+/// Nanoseconds since the process's trace epoch (the first call). Two reads per span, so this reads
+/// `CLOCK_MONOTONIC` (the clock behind `Instant`) directly into integer nanoseconds: `Instant::elapsed` and its
+/// `Duration` arithmetic were about 90 instructions a read (callgrind), this is about 15 plus the vDSO call.
 #[inline]
 pub(crate) fn now_ns() -> u64 {
-    u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX)
+    monotonic_ns().saturating_sub(anchor().0)
+}
+
+#[inline]
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call; CLOCK_MONOTONIC always exists
+    // on Linux, and on failure `ts` stays zero (a timestamp at the epoch, never a crash).
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
+    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
 }
 
 static NEXT_TID: AtomicU64 = AtomicU64::new(1);

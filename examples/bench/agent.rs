@@ -37,6 +37,7 @@ pub fn reload_latency(writes: usize) -> Vec<Figure> {
             unit: "ms",
             goal: "-",
             note: note.clone(),
+            paired: None,
         },
         Figure {
             name: "P4_reload_p99_ms",
@@ -45,6 +46,7 @@ pub fn reload_latency(writes: usize) -> Vec<Figure> {
             unit: "ms",
             goal: "<= 150",
             note,
+            paired: None,
         },
     ]
 }
@@ -114,15 +116,16 @@ pub fn agent_throughput(agents: &(PathBuf, PathBuf), sink: &Sink, rounds: usize,
         let traces = dir.path().join("traces").display().to_string();
         let text = format!("[telemetry]\nwatch = false\ntrace_dir = {traces:?}\n{body}\n");
         std::fs::write(&config, text).expect("config");
-        let (a, b) = ab(
+        let m = ab(
             rounds,
             || turns_per_sec(&agents.0, &config, secs),
             || turns_per_sec(&agents.1, &config, secs),
         );
         out.push(Figure {
             name,
-            livetel: a,
-            baseline: Some(b),
+            livetel: m.a,
+            baseline: Some(m.b),
+            paired: Some(m.ratio),
             unit: "turns/s",
             goal,
             note: "instrumented build / build without `profiling`".into(),

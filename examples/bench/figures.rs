@@ -51,15 +51,16 @@ pub fn none_and_disabled(s: &Scale) -> Vec<Figure> {
     ] {
         let l = Livetel::start(body, false);
         let n = s.trees * 200;
-        let (a, b) = ab(
+        let m = ab(
             s.rounds.max(21),
             || per_span(l.dispatch(), n),
             || per_span(&none, n),
         );
         out.push(Figure {
             name,
-            livetel: a,
-            baseline: Some(b),
+            livetel: m.a,
+            baseline: Some(m.b),
+            paired: Some(m.ratio),
             unit: "cpu ns/span",
             goal,
             note: "vs no subscriber".into(),
@@ -73,7 +74,7 @@ pub fn local(s: &Scale) -> Figure {
     let l = Livetel::start("backend = \"local\"", false);
     let (chrome, guard) = chrome_baseline(l.dir.path());
     let pause = || std::thread::sleep(Duration::from_millis(30));
-    let (a, b) = ab(
+    let m = ab(
         s.rounds,
         || round(l.dispatch(), s.trees, || l.settle()),
         || round(&chrome, s.trees, pause),
@@ -86,8 +87,9 @@ pub fn local(s: &Scale) -> Figure {
     );
     Figure {
         name: "P1_local",
-        livetel: a,
-        baseline: Some(b),
+        livetel: m.a,
+        baseline: Some(m.b),
+        paired: Some(m.ratio),
         unit: "cpu ns/span",
         goal: "<= 1.05",
         note,
@@ -103,7 +105,7 @@ pub fn otlp(s: &Scale, sink: &Sink, rt: &tokio::runtime::Runtime) -> Figure {
     );
     let (otel, provider) = otel_baseline(&sink.endpoint, rt);
     let pause = || std::thread::sleep(Duration::from_millis(30));
-    let (a, b) = ab(
+    let m = ab(
         s.rounds,
         || round(l.dispatch(), s.trees, pause),
         || round(&otel, s.trees, pause),
@@ -116,8 +118,9 @@ pub fn otlp(s: &Scale, sink: &Sink, rt: &tokio::runtime::Runtime) -> Figure {
     );
     Figure {
         name: "P1_otlp",
-        livetel: a,
-        baseline: Some(b),
+        livetel: m.a,
+        baseline: Some(m.b),
+        paired: Some(m.ratio),
         unit: "cpu ns/span",
         goal: "<= 1.05",
         note,
@@ -158,7 +161,7 @@ pub fn flip(s: &Scale, secs: f64) -> Figure {
     let trigger = l.tel.reload_trigger();
     let flipping = AtomicBool::new(false);
     let mut flips = 0u64;
-    let (a, b) = ab(
+    let m = ab(
         s.rounds.min(6),
         || {
             flipping.store(true, Relaxed);
@@ -194,8 +197,9 @@ pub fn flip(s: &Scale, secs: f64) -> Figure {
     );
     Figure {
         name: "P5_flip",
-        livetel: a,
-        baseline: Some(b),
+        livetel: m.a,
+        baseline: Some(m.b),
+        paired: Some(m.ratio),
         unit: "spans/s",
         goal: ">= 0.9, 0 lost",
         note,
@@ -230,6 +234,7 @@ pub fn export_throughput(sink: &Sink, rt: &tokio::runtime::Runtime, secs: f64) -
         unit: "spans/s",
         goal: ">= 250000, 0 dropped",
         note,
+        paired: None,
     }
 }
 
@@ -304,5 +309,6 @@ pub fn rss_over_reloads(n: u64) -> Figure {
             "{n} reloads after 500 warm-up (generation {g}); MiB at each quarter: {}",
             marks.join(" ")
         ),
+        paired: None,
     }
 }

@@ -92,7 +92,7 @@ fn main() {
         match agent::build_agents() {
             Ok(agents) => figures_each(
                 &mut out,
-                agent::agent_throughput(&agents, &sink, if a.quick { 3 } else { 7 }, secs * 2.0),
+                agent::agent_throughput(&agents, &sink, if a.quick { 5 } else { 15 }, secs * 1.5),
             ),
             Err(e) => eprintln!("bench: P6 skipped: {e}"),
         }

@@ -11,11 +11,14 @@ pub struct Figure {
     pub unit: &'static str,
     pub goal: &'static str,
     pub note: String,
+    /// The paired ratio of an A/B figure; otherwise the ratio is livetel / baseline.
+    pub paired: Option<f64>,
 }
 
 impl Figure {
     pub fn ratio(&self) -> Option<f64> {
-        self.baseline.filter(|b| *b > 0.0).map(|b| self.livetel / b)
+        self.paired
+            .or_else(|| self.baseline.filter(|b| *b > 0.0).map(|b| self.livetel / b))
     }
 
     pub fn json(&self) -> String {
@@ -65,20 +68,36 @@ pub fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
     v[i.min(v.len() - 1)]
 }
 
-/// Runs `a` and `b` in alternating order for `rounds` rounds; returns the median of each (what they return:
-/// a cost per unit).
-pub fn ab(rounds: usize, mut a: impl FnMut() -> f64, mut b: impl FnMut() -> f64) -> (f64, f64) {
-    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+/// The medians of an A/B measurement, and the median of the per-round ratios a/b.
+#[derive(Debug, Clone, Copy)]
+pub struct Ab {
+    pub a: f64,
+    pub b: f64,
+    /// Median of a/b over rounds. Each round's pair runs back to back, so a slow spell of a shared machine
+    /// hits both sides of a ratio; this is steadier than the ratio of the two medians.
+    pub ratio: f64,
+}
+
+/// Runs `a` and `b` in alternating order for `rounds` rounds.
+pub fn ab(rounds: usize, mut a: impl FnMut() -> f64, mut b: impl FnMut() -> f64) -> Ab {
+    let (mut xs, mut ys, mut rs) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..rounds {
-        if r % 2 == 0 {
-            xs.push(a());
-            ys.push(b());
+        let (x, y) = if r % 2 == 0 {
+            let x = a();
+            (x, b())
         } else {
-            ys.push(b());
-            xs.push(a());
-        }
+            let y = b();
+            (a(), y)
+        };
+        xs.push(x);
+        ys.push(y);
+        rs.push(x / y);
     }
-    (median(xs), median(ys))
+    Ab {
+        a: median(xs),
+        b: median(ys),
+        ratio: median(rs),
+    }
 }
 
 /// CPU nanoseconds the calling thread spent per unit of `f`, which does `units` units of work. Thread CPU time,

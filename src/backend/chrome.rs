@@ -280,8 +280,8 @@ impl Writer {
                 self.pid, r.tid
             );
         }
-        let name = serde_json::to_string(r.name).unwrap_or_default();
-        let cat = serde_json::to_string(r.target).unwrap_or_default();
+        let name = serde_json::to_string(r.meta.name()).unwrap_or_default();
+        let cat = serde_json::to_string(r.meta.target()).unwrap_or_default();
         let ts = Micros(r.start_ns);
         let _ = match r.dur_ns {
             Some(d) => write!(

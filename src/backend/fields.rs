@@ -31,11 +31,11 @@ impl Visit for Collect<'_> {
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.push(field, FieldValue::Str(value.to_owned()));
+        self.push(field, FieldValue::Str(value.into()));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.push(field, FieldValue::Str(format!("{value:?}")));
+        self.push(field, FieldValue::Str(compact_str::format_compact!("{value:?}")));
     }
 }
 

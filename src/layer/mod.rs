@@ -158,9 +158,12 @@ where
         gen.sink.send(record, &gen.counters);
     }
 
+    /// Finishes the span in its own generation. Its state is left in the extensions (emptied) for the
+    /// `Registry` to drop when it clears the span, which also releases the generation.
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let Some(state) = span.extensions_mut().remove::<SpanState>() else {
+        let mut ext = span.extensions_mut();
+        let Some(state) = ext.get_mut::<SpanState>() else {
             return;
         };
         if let Some(f) = state.gen.span_filter() {

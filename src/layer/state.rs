@@ -101,20 +101,21 @@ impl SpanState {
         self.ids.parent_remote = true;
     }
 
-    /// Hands the finished span to the sink of the generation it began in.
-    pub(crate) fn finish(self, meta: &'static Metadata<'static>) {
+    /// Hands the finished span to the sink of the generation it began in. Takes the fields and events out in
+    /// place: the state itself stays in the span's extensions until the `Registry` clears them, so the whole
+    /// state is never moved out of its box.
+    pub(crate) fn finish(&mut self, meta: &'static Metadata<'static>) {
         if !self.sampled {
             return;
         }
         let record = Record {
-            name: meta.name(),
-            target: meta.target(),
+            meta,
             start_ns: self.start_ns,
             dur_ns: Some(clock::now_ns().saturating_sub(self.start_ns)),
             tid: self.tid,
-            fields: self.fields,
+            fields: std::mem::take(&mut self.fields),
             ids: self.ids,
-            events: self.events,
+            events: std::mem::take(&mut self.events),
         };
         self.gen.sink.send(record, &self.gen.counters);
     }

@@ -28,7 +28,8 @@ impl TraceParent {
         buf[35] = b'-';
         put_hex(&mut buf[36..52], &self.span_id.to_be_bytes());
         buf[52..].copy_from_slice(if self.sampled { b"-01" } else { b"-00" });
-        buf.iter().map(|&b| char::from(b)).collect()
+        // Always ASCII, so never the empty fallback.
+        std::str::from_utf8(&buf).map_or_else(|_| String::new(), str::to_owned)
     }
 
     /// Parses a header value; `None` for anything the spec says must not be parsed, and for all-zero ids.

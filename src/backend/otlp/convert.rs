@@ -35,7 +35,7 @@ pub(super) fn span_data(r: &Record, scope: &InstrumentationScope) -> SpanData {
         TraceState::default(),
     );
     let end_ns = r.start_ns + r.dur_ns.unwrap_or(0);
-    let (kind, status, attributes) = attributes(&r.fields, r.target);
+    let (kind, status, attributes) = attributes(&r.fields, r.meta.target());
     let events = r
         .events
         .iter()
@@ -65,7 +65,7 @@ pub(super) fn span_data(r: &Record, scope: &InstrumentationScope) -> SpanData {
         },
         parent_span_is_remote: r.ids.parent_remote,
         span_kind: kind,
-        name: Cow::Borrowed(r.name),
+        name: Cow::Borrowed(r.meta.name()),
         start_time: clock::wall(r.start_ns),
         end_time: clock::wall(end_ns),
         attributes,
@@ -113,13 +113,13 @@ fn value(v: &FieldValue) -> Value {
         }
         FieldValue::F64(f) => Value::F64(*f),
         FieldValue::Bool(b) => Value::Bool(*b),
-        FieldValue::Str(s) => Value::String(s.clone().into()),
+        FieldValue::Str(s) => Value::String(String::from(s.as_str()).into()),
     }
 }
 
 fn text(v: &FieldValue) -> String {
     match v {
-        FieldValue::Str(s) => s.clone(),
+        FieldValue::Str(s) => s.to_string(),
         FieldValue::I64(i) => i.to_string(),
         FieldValue::U64(u) => u.to_string(),
         FieldValue::F64(f) => f.to_string(),
