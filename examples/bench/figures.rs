@@ -162,7 +162,7 @@ pub fn flip(s: &Scale, secs: f64) -> Figure {
     let flipping = AtomicBool::new(false);
     let mut flips = 0u64;
     let m = ab(
-        s.rounds.min(6),
+        s.rounds.min(10),
         || {
             flipping.store(true, Relaxed);
             let rate = std::thread::scope(|scope| {

@@ -6,6 +6,7 @@
 //! `--quick` finishes in under two minutes on two cores; `--json` prints one object per figure per line.
 
 mod agent;
+mod callgrind;
 mod figures;
 mod measure;
 mod sink;
@@ -90,10 +91,20 @@ fn main() {
     }
     if wants("P6") {
         match agent::build_agents() {
-            Ok(agents) => figures_each(
-                &mut out,
-                agent::agent_throughput(&agents, &sink, if a.quick { 5 } else { 15 }, secs * 1.5),
-            ),
+            Ok(agents) => {
+                let rounds = if a.quick { 5 } else { 15 };
+                figures_each(
+                    &mut out,
+                    agent::agent_throughput(&agents, &sink, rounds, secs * 1.5),
+                );
+                // Counted, not timed (valgrind is slow: full runs only, or when asked for by name).
+                if !a.quick || a.only.iter().any(|o| o == "P6_local_instr") {
+                    match callgrind::instructions(&agents) {
+                        Ok(f) => out.push(f),
+                        Err(e) => eprintln!("bench: P6_local_instr skipped: {e}"),
+                    }
+                }
+            }
             Err(e) => eprintln!("bench: P6 skipped: {e}"),
         }
     }

@@ -10,7 +10,7 @@
 //! Spans are written as complete (`"ph":"X"`) events when they close, so a file never holds an end without its
 //! begin, however a flip cuts through a trace.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -188,6 +188,8 @@ struct Writer {
     state: Arc<SinkState>,
     on_error: Arc<dyn Fn() + Send + Sync>,
     seen_tids: HashSet<u64>,
+    /// `"name":…,"cat":…` of each callsite, escaped once (keyed by the callsite's address).
+    callsites: HashMap<usize, Box<str>>,
     buf: String,
     pid: u32,
 }
@@ -209,6 +211,7 @@ impl Writer {
             state,
             on_error,
             seen_tids: HashSet::new(),
+            callsites: HashMap::new(),
             buf: String::new(),
             pid,
         }
@@ -280,21 +283,26 @@ impl Writer {
                 self.pid, r.tid
             );
         }
-        let name = serde_json::to_string(r.meta.name()).unwrap_or_default();
-        let cat = serde_json::to_string(r.meta.target()).unwrap_or_default();
-        let ts = Micros(r.start_ns);
-        let _ = match r.dur_ns {
-            Some(d) => write!(
-                self.buf,
-                ",\n{{\"ph\":\"X\",\"name\":{name},\"cat\":{cat},\"ts\":{ts},\"dur\":{}",
-                Micros(d)
-            ),
-            None => write!(
-                self.buf,
-                ",\n{{\"ph\":\"i\",\"s\":\"t\",\"name\":{name},\"cat\":{cat},\"ts\":{ts}"
-            ),
-        };
-        let _ = write!(self.buf, ",\"pid\":{},\"tid\":{}", self.pid, r.tid);
+        self.buf.push_str(match r.dur_ns {
+            Some(_) => ",\n{\"ph\":\"X\",",
+            None => ",\n{\"ph\":\"i\",\"s\":\"t\",",
+        });
+        let meta = r.meta;
+        let callsite = self
+            .callsites
+            .entry(std::ptr::from_ref(meta) as usize)
+            .or_insert_with(|| name_and_cat(meta));
+        self.buf.push_str(callsite);
+        self.buf.push_str(",\"ts\":");
+        push_micros(&mut self.buf, r.start_ns);
+        if let Some(d) = r.dur_ns {
+            self.buf.push_str(",\"dur\":");
+            push_micros(&mut self.buf, d);
+        }
+        self.buf.push_str(",\"pid\":");
+        self.buf.push_str(itoa::Buffer::new().format(self.pid));
+        self.buf.push_str(",\"tid\":");
+        self.buf.push_str(itoa::Buffer::new().format(r.tid));
         if !r.fields.is_empty() {
             self.buf.push_str(",\"args\":{");
             super::fields::write_json(&mut self.buf, &r.fields);
@@ -354,10 +362,36 @@ impl SendTimeout for SyncSender<Msg> {
 }
 
 /// Nanoseconds shown as microseconds with three decimals, Chrome's unit.
-struct Micros(u64);
+/// `"name":"…","cat":"…"` of a callsite, JSON-escaped.
+fn name_and_cat(meta: &tracing_core::Metadata<'_>) -> Box<str> {
+    let name = serde_json::to_string(meta.name()).unwrap_or_else(|_| "\"\"".into());
+    let cat = serde_json::to_string(meta.target()).unwrap_or_else(|_| "\"\"".into());
+    format!("\"name\":{name},\"cat\":{cat}").into_boxed_str()
+}
 
-impl std::fmt::Display for Micros {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)
+/// Nanoseconds as microseconds with three decimals (Chrome's unit), without going through `fmt`.
+fn push_micros(buf: &mut String, ns: u64) {
+    buf.push_str(itoa::Buffer::new().format(ns / 1000));
+    let frac = ns % 1000;
+    buf.push('.');
+    buf.push(char::from(b'0' + (frac / 100) as u8));
+    buf.push(char::from(b'0' + (frac / 10 % 10) as u8));
+    buf.push(char::from(b'0' + (frac % 10) as u8));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn micros_have_three_decimals() {
+        for (ns, text) in [
+            (0, "0.000"),
+            (5, "0.005"),
+            (1_234_567, "1234.567"),
+            (10_000, "10.000"),
+        ] {
+            let mut s = String::new();
+            super::push_micros(&mut s, ns);
+            assert_eq!(s, text);
+        }
     }
 }

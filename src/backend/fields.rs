@@ -48,24 +48,28 @@ pub(crate) fn write_json(out: &mut String, fields: &[(&'static str, FieldValue)]
         }
         push_str(out, name);
         out.push(':');
-        let _ = match value {
-            FieldValue::I64(v) => write!(out, "{v}"),
-            FieldValue::U64(v) => write!(out, "{v}"),
-            FieldValue::F64(v) if v.is_finite() => write!(out, "{v}"),
-            FieldValue::F64(v) => {
-                push_str(out, &v.to_string());
-                Ok(())
+        match value {
+            FieldValue::I64(v) => out.push_str(itoa::Buffer::new().format(*v)),
+            FieldValue::U64(v) => out.push_str(itoa::Buffer::new().format(*v)),
+            FieldValue::F64(v) if v.is_finite() => {
+                let _ = write!(out, "{v}");
             }
-            FieldValue::Bool(v) => write!(out, "{v}"),
-            FieldValue::Str(s) => {
-                push_str(out, s);
-                Ok(())
-            }
-        };
+            FieldValue::F64(v) => push_str(out, &v.to_string()),
+            FieldValue::Bool(v) => out.push_str(if *v { "true" } else { "false" }),
+            FieldValue::Str(s) => push_str(out, s),
+        }
     }
 }
 
+/// A JSON string. Most names and values need no escaping and are copied as they are; the rest go through
+/// serde_json.
 fn push_str(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     match serde_json::to_string(s) {
         Ok(quoted) => out.push_str(&quoted),
         Err(_) => out.push_str("\"\""),
@@ -86,5 +90,36 @@ mod tests {
         ];
         write_json(&mut s, &fields);
         assert_eq!(s, r#""a":"x\"y\n","n":3,"f":"NaN""#);
+    }
+
+    #[test]
+    fn strings_match_serde_json_with_or_without_the_fast_path() {
+        for v in [
+            "",
+            "plain",
+            "ünïcödé ✓",
+            "tab\there",
+            "quote\"",
+            "back\\slash",
+            "\u{1}",
+            "del\u{7f}",
+        ] {
+            let mut s = String::new();
+            push_str(&mut s, v);
+            assert_eq!(s, serde_json::to_string(v).unwrap_or_default(), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_and_bools() {
+        let mut s = String::new();
+        let fields = vec![
+            ("i", FieldValue::I64(-42)),
+            ("u", FieldValue::U64(u64::MAX)),
+            ("b", FieldValue::Bool(true)),
+            ("f", FieldValue::F64(1.5)),
+        ];
+        write_json(&mut s, &fields);
+        assert_eq!(s, r#""i":-42,"u":18446744073709551615,"b":true,"f":1.5"#);
     }
 }
