@@ -1,5 +1,11 @@
 //! The export loop: batch, export with retries and backoff, count every outcome.
+//!
+//! The worker thread fills batches from the queue; each batch is exported (with its retries) by a task on the
+//! export runtime, and up to [`MAX_IN_FLIGHT`] batches are in flight at once. One at a time, a batch's stages
+//! (transform to protobuf here, HTTP/2 framing on the runtime, the collector's decoding, the answer) ran one
+//! after another while the other threads waited: on 2 cores the pipeline was latency-bound, not CPU-bound.
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::Arc;
@@ -8,6 +14,7 @@ use std::time::{Duration, Instant};
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::SpanExporter as _;
 use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
 
 use super::{convert, Msg, OtlpSettings, OtlpState};
 use crate::backend::Record;
@@ -23,17 +30,26 @@ const CLOSE_CHECK: Duration = Duration::from_millis(50);
 const POLL: Duration = Duration::from_millis(2);
 /// How long a retiring worker may spend exporting what is left and shutting its exporter down.
 pub(super) const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
+/// Batches exported at once.
+const MAX_IN_FLIGHT: usize = 2;
 
 pub(super) struct Worker {
-    exporter: opentelemetry_otlp::SpanExporter,
     rx: Receiver<Msg>,
     handle: Handle,
+    export: Arc<Export>,
+    /// Exports in flight, oldest first, with their batch sizes.
+    in_flight: VecDeque<(u64, JoinHandle<()>)>,
+    batch_size: usize,
+    delay: Duration,
+}
+
+/// What an export task needs: shared by the worker and its tasks.
+struct Export {
+    exporter: opentelemetry_otlp::SpanExporter,
     counters: Arc<Counters>,
     state: Arc<OtlpState>,
     on_error: Arc<dyn Fn() + Send + Sync>,
     scope: InstrumentationScope,
-    batch_size: usize,
-    delay: Duration,
     timeout: Duration,
 }
 
@@ -51,16 +67,19 @@ impl Worker {
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
         Worker {
-            exporter,
             rx,
             handle,
-            counters,
-            state,
-            on_error,
-            scope,
+            export: Arc::new(Export {
+                exporter,
+                counters,
+                state,
+                on_error,
+                scope,
+                timeout: s.timeout,
+            }),
+            in_flight: VecDeque::new(),
             batch_size: s.max_export_batch_size,
             delay: s.scheduled_delay,
-            timeout: s.timeout,
         }
     }
 
@@ -75,8 +94,11 @@ impl Worker {
             }
             if !batch.is_empty() {
                 let retiring = retiring_since.map(|t| t + SHUTDOWN_LIMIT);
-                self.export(std::mem::take(&mut batch), retiring);
+                self.start_export(std::mem::take(&mut batch), retiring);
                 batch.reserve(self.batch_size);
+            }
+            if !waiting.is_empty() || disconnected {
+                self.wait_until_in_flight(0);
             }
             for w in waiting.drain(..) {
                 let _ = w.send(());
@@ -85,7 +107,35 @@ impl Worker {
                 break;
             }
         }
-        let _ = self.exporter.shutdown_with_timeout(SHUTDOWN_LIMIT);
+        let _ = self.export.exporter.shutdown_with_timeout(SHUTDOWN_LIMIT);
+    }
+
+    /// Hands a batch to an export task, first waiting for room among the batches in flight.
+    fn start_export(&mut self, batch: Vec<Record>, retiring: Option<Instant>) {
+        self.wait_until_in_flight(MAX_IN_FLIGHT - 1);
+        let n = batch.len() as u64;
+        let export = Arc::clone(&self.export);
+        let task = self
+            .handle
+            .spawn(async move { export.run(batch, retiring).await });
+        self.in_flight.push_back((n, task));
+    }
+
+    /// Waits for the oldest exports until at most `max` are in flight. A task that never finished (the export
+    /// runtime stopped at process shutdown) has its batch counted as dropped.
+    fn wait_until_in_flight(&mut self, max: usize) {
+        while self.in_flight.len() > max {
+            let Some((n, task)) = self.in_flight.pop_front() else {
+                return;
+            };
+            // The export runtime can be stopping at process shutdown; blocking on it then panics.
+            let joined =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle.block_on(task)));
+            if !matches!(joined, Ok(Ok(()))) {
+                self.export
+                    .give_up(n, "the export runtime has stopped".to_owned());
+            }
+        }
     }
 
     /// Collects up to a batch: polls the queue (never blocking in `recv`, so that a send never has to wake
@@ -116,10 +166,12 @@ impl Worker {
             }
         }
     }
+}
 
+impl Export {
     /// Exports one batch, retrying with backoff; gives up after [`MAX_ATTEMPTS`] or at `deadline` (past it, no
     /// attempt is made at all: a closing sink with a dead collector finishes in bounded time).
-    fn export(&mut self, batch: Vec<Record>, retiring: Option<Instant>) {
+    async fn run(&self, batch: Vec<Record>, retiring: Option<Instant>) {
         let n = batch.len() as u64;
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=MAX_ATTEMPTS {
@@ -132,8 +184,7 @@ impl Worker {
             // Converted per attempt: the exporter consumes its batch, and converting again on the rare retry
             // is cheaper than cloning every batch in case one fails.
             let data = batch.iter().map(|r| convert::span_data(r, &self.scope)).collect();
-            let result = self.attempt(data, deadline);
-            match result {
+            match self.attempt(data, deadline).await {
                 Ok(()) => {
                     self.counters.exported.add(n);
                     self.state.exported.fetch_add(n, Ordering::Relaxed);
@@ -147,11 +198,21 @@ impl Worker {
                     if attempt == MAX_ATTEMPTS || out_of_time {
                         break;
                     }
-                    std::thread::sleep(backoff);
+                    tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
+        self.count_dropped(n);
+    }
+
+    /// Counts a batch that will not be exported, and says why.
+    fn give_up(&self, n: u64, why: String) {
+        self.note_error(format!("{n} spans not exported: {why}"));
+        self.count_dropped(n);
+    }
+
+    fn count_dropped(&self, n: u64) {
         self.counters.dropped.add(n);
         self.state.dropped.fetch_add(n, Ordering::Relaxed);
         self.state.failed_batches.fetch_add(1, Ordering::Relaxed);
@@ -167,7 +228,7 @@ impl Worker {
         }
     }
 
-    fn attempt(
+    async fn attempt(
         &self,
         batch: Vec<opentelemetry_sdk::trace::SpanData>,
         deadline: Option<Instant>,
@@ -176,7 +237,6 @@ impl Worker {
         if let Some(d) = deadline {
             limit = limit.min(d.saturating_duration_since(Instant::now()));
         }
-        let fut = self.exporter.export(batch);
         let state = &self.state;
         // An attempt in flight also stops when the sink closes (shutdown, drain timeout): it checks the closing
         // deadline while it waits, so a collector that never answers cannot hold shutdown past its limit.
@@ -189,21 +249,13 @@ impl Worker {
                 }
             }
         };
-        // The export runtime can be stopping at process shutdown; its timer then panics instead of answering.
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.handle.block_on(async {
-                tokio::select! {
-                    r = tokio::time::timeout(limit, fut) => Some(r),
-                    () = closing => None,
-                }
-            })
-        }));
-        match run {
-            Ok(Some(Ok(Ok(())))) => Ok(()),
-            Ok(Some(Ok(Err(e)))) => Err(e.to_string()),
-            Ok(Some(Err(_))) => Err(format!("no answer within {limit:?}")),
-            Ok(None) => Err("the sink closed while the collector had not answered".to_owned()),
-            Err(_) => Err("the export runtime has stopped".to_owned()),
+        tokio::select! {
+            r = tokio::time::timeout(limit, self.exporter.export(batch)) => match r {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!("no answer within {limit:?}")),
+            },
+            () = closing => Err("the sink closed while the collector had not answered".to_owned()),
         }
     }
 
