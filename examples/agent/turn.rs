@@ -211,6 +211,10 @@ pub static WORK_SCALE: AtomicU64 = AtomicU64::new(1000);
 /// Deterministic CPU work standing in for a step's real work. At scale 1.0 a turn spends roughly: memory
 /// recall 40 µs, context assembly 20 µs, LLM call 250 µs, each tool 40 µs, a2a 20 µs, persisting 20 µs — still
 /// thousands of times faster than a real model call, so instrumentation overhead is, if anything, overstated.
+/// Never inlined: every step runs this same machine code in both builds, so the instrumented/uninstrumented
+/// ratio (P6) compares instrumentation, not where the linker happened to place an inlined copy of this loop
+/// (loop alignment alone moved a build's turn rate by about 1.5 %).
+#[inline(never)]
 fn work(units: u64) -> u64 {
     let rounds = units * WORK_SCALE.load(Relaxed) / 1000;
     let mut x = black_box(0x9e37_79b9_7f4a_7c15u64);

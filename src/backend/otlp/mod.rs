@@ -7,7 +7,8 @@
 //! The exporter's own retries are disabled so every attempt is counted here.
 //!
 //! The hot path only `try_send`s a finished span into a bounded queue (`max_queue_size`); a full queue drops
-//! and counts. Exports run on livetel's export runtime, never on a thread that traces.
+//! and counts. Exports run on livetel's export runtime, never on a thread that traces, with up to two batches
+//! in flight so that one batch's transform overlaps another's transfer and the collector's answer.
 
 mod convert;
 pub(crate) mod runtime;
