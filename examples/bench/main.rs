@@ -109,7 +109,12 @@ fn main() {
         }
     }
     if wants("P7") {
-        out.push(figures::export_throughput(&sink, &rt, secs * 2.0));
+        out.push(figures::export_throughput(
+            &sink,
+            &rt,
+            if a.quick { 3 } else { 5 },
+            secs * 2.0,
+        ));
     }
     if wants("P9") {
         out.push(figures::rss_over_reloads(if a.quick { 2_000 } else { 10_000 }));

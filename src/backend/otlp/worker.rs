@@ -115,9 +115,12 @@ impl Worker {
         self.wait_until_in_flight(MAX_IN_FLIGHT - 1);
         let n = batch.len() as u64;
         let export = Arc::clone(&self.export);
+        // The first conversion runs here, beside the export runtime's thread, which has the protobuf transform
+        // and the HTTP/2 work of every batch in flight.
+        let first = export.convert(&batch);
         let task = self
             .handle
-            .spawn(async move { export.run(batch, retiring).await });
+            .spawn(async move { export.run(batch, first, retiring).await });
         self.in_flight.push_back((n, task));
     }
 
@@ -171,8 +174,19 @@ impl Worker {
 impl Export {
     /// Exports one batch, retrying with backoff; gives up after [`MAX_ATTEMPTS`] or at `deadline` (past it, no
     /// attempt is made at all: a closing sink with a dead collector finishes in bounded time).
-    async fn run(&self, batch: Vec<Record>, retiring: Option<Instant>) {
+    /// The exporter's input for one attempt.
+    fn convert(&self, batch: &[Record]) -> Vec<opentelemetry_sdk::trace::SpanData> {
+        batch.iter().map(|r| convert::span_data(r, &self.scope)).collect()
+    }
+
+    async fn run(
+        &self,
+        batch: Vec<Record>,
+        first: Vec<opentelemetry_sdk::trace::SpanData>,
+        retiring: Option<Instant>,
+    ) {
         let n = batch.len() as u64;
+        let mut first = Some(first);
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=MAX_ATTEMPTS {
             // Read on every attempt: the sink may close (shutdown, drain timeout) while a batch is retrying.
@@ -181,9 +195,9 @@ impl Export {
                 self.note_error(format!("{n} spans not exported: the shutdown time limit passed"));
                 break;
             }
-            // Converted per attempt: the exporter consumes its batch, and converting again on the rare retry
-            // is cheaper than cloning every batch in case one fails.
-            let data = batch.iter().map(|r| convert::span_data(r, &self.scope)).collect();
+            // The exporter consumes its input: a retry converts again, which is cheaper than cloning every
+            // batch in case one fails.
+            let data = first.take().unwrap_or_else(|| self.convert(&batch));
             match self.attempt(data, deadline).await {
                 Ok(()) => {
                     self.counters.exported.add(n);
