@@ -121,15 +121,13 @@ pub fn agent_throughput(agents: &(PathBuf, PathBuf), sink: &Sink, rounds: usize,
             || turns_per_sec(&agents.0, &config, secs),
             || turns_per_sec(&agents.1, &config, secs),
         );
-        out.push(Figure {
+        out.push(Figure::paired(
             name,
-            livetel: m.a,
-            baseline: Some(m.b),
-            paired: Some(m.ratio),
-            unit: "turns/s",
+            m,
+            "turns/s",
             goal,
-            note: "instrumented build / build without `profiling`".into(),
-        });
+            "instrumented build / build without `profiling`".into(),
+        ));
     }
     out
 }

@@ -56,15 +56,13 @@ pub fn none_and_disabled(s: &Scale) -> Vec<Figure> {
             || per_span(l.dispatch(), n),
             || per_span(&none, n),
         );
-        out.push(Figure {
+        out.push(Figure::paired(
             name,
-            livetel: m.a,
-            baseline: Some(m.b),
-            paired: Some(m.ratio),
-            unit: "cpu ns/span",
+            m,
+            "cpu ns/span",
             goal,
-            note: "vs no subscriber".into(),
-        });
+            "vs no subscriber".into(),
+        ));
     }
     out
 }
@@ -85,15 +83,7 @@ pub fn local(s: &Scale) -> Figure {
         "vs tracing-chrome; livetel wrote {} spans, dropped {}",
         c.exported, c.dropped
     );
-    Figure {
-        name: "P1_local",
-        livetel: m.a,
-        baseline: Some(m.b),
-        paired: Some(m.ratio),
-        unit: "cpu ns/span",
-        goal: "<= 1.05",
-        note,
-    }
+    Figure::paired("P1_local", m, "cpu ns/span", "<= 1.05", note)
 }
 
 /// P1_otlp: livetel's otlp backend vs tracing-opentelemetry + the SDK batch processor, same exporter, same
@@ -116,15 +106,7 @@ pub fn otlp(s: &Scale, sink: &Sink, rt: &tokio::runtime::Runtime) -> Figure {
         "vs tracing-opentelemetry 0.34 + BatchSpanProcessor; livetel exported {}, dropped {} (queue full)",
         c.exported, c.dropped
     );
-    Figure {
-        name: "P1_otlp",
-        livetel: m.a,
-        baseline: Some(m.b),
-        paired: Some(m.ratio),
-        unit: "cpu ns/span",
-        goal: "<= 1.05",
-        note,
-    }
+    Figure::paired("P1_otlp", m, "cpu ns/span", "<= 1.05", note)
 }
 
 /// Produces trees on `threads` threads for `secs`, never outrunning the backend: a producer waits while more
@@ -195,15 +177,7 @@ pub fn flip(s: &Scale, secs: f64) -> Figure {
         "{flips} rebuilds; started {} = exported {} + dropped {} ; lost {lost}",
         c.started, c.exported, c.dropped
     );
-    Figure {
-        name: "P5_flip",
-        livetel: m.a,
-        baseline: Some(m.b),
-        paired: Some(m.ratio),
-        unit: "spans/s",
-        goal: ">= 0.9, 0 lost",
-        note,
-    }
+    Figure::paired("P5_flip", m, "spans/s", ">= 0.9, 0 lost", note)
 }
 
 /// P7_otlp_export: spans per second delivered to the loopback sink with nothing dropped, livetel vs the static
@@ -240,15 +214,7 @@ pub fn export_throughput(sink: &Sink, rt: &tokio::runtime::Runtime, rounds: usiz
         c.exported, c.dropped
     );
     let _ = provider.shutdown();
-    Figure {
-        name: "P7_otlp_export",
-        livetel: m.a,
-        baseline: Some(m.b),
-        unit: "spans/s",
-        goal: ">= 250000, 0 dropped",
-        note,
-        paired: Some(m.ratio),
-    }
+    Figure::paired("P7_otlp_export", m, "spans/s", ">= 250000, 0 dropped", note)
 }
 
 /// Produces trees for `secs`, never more than 32k spans ahead of the sink; returns (spans/s received, received,

@@ -16,6 +16,19 @@ pub struct Figure {
 }
 
 impl Figure {
+    /// A figure from an A/B measurement: the two medians and their paired ratio.
+    pub fn paired(name: &'static str, m: Ab, unit: &'static str, goal: &'static str, note: String) -> Figure {
+        Figure {
+            name,
+            livetel: m.a,
+            baseline: Some(m.b),
+            unit,
+            goal,
+            note,
+            paired: Some(m.ratio),
+        }
+    }
+
     pub fn ratio(&self) -> Option<f64> {
         self.paired
             .or_else(|| self.baseline.filter(|b| *b > 0.0).map(|b| self.livetel / b))
