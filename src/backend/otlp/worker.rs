@@ -1,9 +1,9 @@
 //! The export loop: batch, export with retries and backoff, count every outcome.
 //!
 //! The worker thread fills batches from the queue; each batch is exported (with its retries) by a task on the
-//! export runtime, and up to [`MAX_IN_FLIGHT`] batches are in flight at once. One at a time, a batch's stages
-//! (transform to protobuf here, HTTP/2 framing on the runtime, the collector's decoding, the answer) ran one
-//! after another while the other threads waited: on 2 cores the pipeline was latency-bound, not CPU-bound.
+//! export runtime, and up to [`MAX_IN_FLIGHT`] batches are in flight at once. One batch at a time, its stages
+//! (conversion, transform to protobuf, HTTP/2 framing, the collector's decoding, the answer) ran one after
+//! another while the other threads waited: on 2 cores the pipeline was latency-bound, not CPU-bound.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -172,13 +172,14 @@ impl Worker {
 }
 
 impl Export {
-    /// Exports one batch, retrying with backoff; gives up after [`MAX_ATTEMPTS`] or at `deadline` (past it, no
-    /// attempt is made at all: a closing sink with a dead collector finishes in bounded time).
     /// The exporter's input for one attempt.
     fn convert(&self, batch: &[Record]) -> Vec<opentelemetry_sdk::trace::SpanData> {
         batch.iter().map(|r| convert::span_data(r, &self.scope)).collect()
     }
 
+    /// Exports one batch (`first` is its conversion for the first attempt), retrying with backoff; gives up
+    /// after [`MAX_ATTEMPTS`] or at `deadline` (past it, no attempt is made at all: a closing sink with a dead
+    /// collector finishes in bounded time).
     async fn run(
         &self,
         batch: Vec<Record>,
