@@ -86,8 +86,9 @@ fn two_hundred_flips_lose_and_duplicate_nothing() {
         .into_iter()
         .flat_map(|w| w.join().expect("worker"))
         .collect();
-    let counters = tel.counters();
-    drop(tel);
+    // The final counts, after shutdown has written what was still queued (read before it, `exported` lags
+    // the files by the writer's last batch).
+    let counters = tel.shutdown();
 
     // First: nothing was dropped, or a missing span would look like a torn trace below.
     assert_eq!(counters.dropped, 0, "{counters:?}");
