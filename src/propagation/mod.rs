@@ -45,12 +45,7 @@ const TRACESTATE: &str = "tracestate";
 /// a span livetel does not record (disabled, or backend `none`).
 pub fn inject(span: &tracing::Span, injector: &mut dyn Injector) {
     let Some((parent, state)) = with_state(span, |s| {
-        let parent = TraceParent {
-            trace_id: s.ids.trace_id,
-            span_id: s.ids.span_id,
-            sampled: s.sampled,
-        };
-        (parent, s.trace_state.as_ref().map(|ts| ts.header()))
+        (trace_parent(s), s.trace_state.as_ref().map(|ts| ts.header()))
     }) else {
         return;
     };
@@ -70,19 +65,7 @@ pub fn extract(extractor: &dyn Extractor) -> Context {
         .get(TRACESTATE)
         .and_then(|h| TraceState::from_str(h).ok())
         .unwrap_or_default();
-    let flags = if parent.sampled {
-        TraceFlags::SAMPLED
-    } else {
-        TraceFlags::default()
-    };
-    let sc = SpanContext::new(
-        TraceId::from(parent.trace_id),
-        SpanId::from(parent.span_id),
-        flags,
-        true,
-        state,
-    );
-    Context::new().with_remote_span_context(sc)
+    otel_context(parent, true, state)
 }
 
 /// Makes the remote span in `parent` the parent of `span`: `span` joins its trace and follows its sampling
@@ -106,21 +89,35 @@ pub fn set_parent(span: &tracing::Span, parent: &Context) -> bool {
 /// The OpenTelemetry context of `span`, for APIs that take one.
 pub fn context(span: &tracing::Span) -> Option<Context> {
     with_state(span, |state| {
-        let flags = if state.sampled {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::default()
-        };
         let ts = state.trace_state.as_deref().cloned().unwrap_or_default();
-        let sc = SpanContext::new(
-            TraceId::from(state.ids.trace_id),
-            SpanId::from(state.ids.span_id),
-            flags,
-            false,
-            ts,
-        );
-        Context::new().with_remote_span_context(sc)
+        otel_context(trace_parent(state), false, ts)
     })
+}
+
+/// The ids and sampled flag of a span livetel records.
+fn trace_parent(state: &SpanState) -> TraceParent {
+    TraceParent {
+        trace_id: state.ids.trace_id,
+        span_id: state.ids.span_id,
+        sampled: state.sampled,
+    }
+}
+
+/// An OpenTelemetry context holding one span context (remote: it came from another process).
+fn otel_context(parent: TraceParent, remote: bool, state: TraceState) -> Context {
+    let flags = if parent.sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    let sc = SpanContext::new(
+        TraceId::from(parent.trace_id),
+        SpanId::from(parent.span_id),
+        flags,
+        remote,
+        state,
+    );
+    Context::new().with_remote_span_context(sc)
 }
 
 /// `span`'s trace id as 32 lowercase hex digits, when livetel records it.
