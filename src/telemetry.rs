@@ -191,16 +191,25 @@ fn spawn_control(
         .enable_all()
         .build()
         .map_err(InitError::Runtime)?;
+    // Installed here, not on the control thread: once `build` returns, a SIGHUP must reload, never kill.
+    let hangup = sighup.then(|| {
+        let _in_runtime = rt.enter();
+        signal::install_sighup()
+    });
     std::thread::Builder::new()
         .name("livetel-control".into())
         .spawn(move || {
             rt.block_on(async move {
                 tokio::spawn(watcher::debounce(raw_rx, commands.clone(), debounce_ms));
-                if sighup {
-                    if let Err(w) = signal::spawn_sighup(commands) {
+                match hangup {
+                    Some(Ok(hup)) => {
+                        tokio::spawn(signal::forward_sighup(hup, commands));
+                    }
+                    Some(Err(w)) => {
                         control.view.warnings.push(w);
                         control.publish();
                     }
+                    None => {}
                 }
                 control.run(command_rx).await;
             });

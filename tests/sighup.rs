@@ -10,7 +10,8 @@ fn sighup_reloads() {
     let f = Fixture::new("watch = false\nsample_rate = 1.0");
     let t = f.builder().reload_on_sighup(true).build().expect("starts");
     f.write("watch = false\nsample_rate = 0.5");
-    // The handler is installed on the control thread just after start; resend until it is seen.
+    // The handler is installed before `build` returns, so the first signal already counts; the loop only waits
+    // for the reload to show in status.
     let pid = std::process::id().to_string();
     let mut seen = false;
     for _ in 0..100 {
