@@ -34,7 +34,9 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut g = c.benchmark_group("tree_3_spans");
     let none = livetel(dir.path(), "backend = \"none\"");
-    g.bench_function("livetel_none", |b| with_default(none.dispatch(), || b.iter(tree)));
+    g.bench_function("livetel_none", |b| {
+        with_default(none.dispatch().expect("own subscriber"), || b.iter(tree))
+    });
     g.bench_function("no_subscriber", |b| {
         with_default(&Dispatch::none(), || b.iter(tree))
     });
@@ -45,11 +47,11 @@ fn bench(c: &mut Criterion) {
     });
     let local = livetel(dir.path(), "backend = \"local\"");
     g.bench_function("livetel_local", |b| {
-        with_default(local.dispatch(), || b.iter(tree))
+        with_default(local.dispatch().expect("own subscriber"), || b.iter(tree))
     });
     let sampled_out = livetel(dir.path(), "backend = \"local\"\nsample_rate = 0.0");
     g.bench_function("livetel_local_sampled_out", |b| {
-        with_default(sampled_out.dispatch(), || b.iter(tree))
+        with_default(sampled_out.dispatch().expect("own subscriber"), || b.iter(tree))
     });
     g.finish();
 }

@@ -87,8 +87,13 @@ impl Builder {
     /// [`InitError::SubscriberAlreadySet`], or an error starting the watcher or the control thread.
     pub fn init(self) -> Result<Telemetry, InitError> {
         let telemetry = self.build()?;
-        tracing::dispatcher::set_global_default(telemetry.dispatch.clone())
-            .map_err(|_| InitError::SubscriberAlreadySet)?;
+        tracing::dispatcher::set_global_default(
+            telemetry
+                .dispatch
+                .clone()
+                .ok_or(InitError::SubscriberAlreadySet)?,
+        )
+        .map_err(|_| InitError::SubscriberAlreadySet)?;
         Ok(telemetry)
     }
 
@@ -170,7 +175,7 @@ impl Builder {
         Ok(Telemetry {
             commands,
             status: status_rx,
-            dispatch,
+            dispatch: Some(dispatch),
             counters,
             thread: Some(thread),
             watcher,
@@ -233,7 +238,7 @@ fn default_session_id() -> String {
 pub struct Telemetry {
     commands: mpsc::UnboundedSender<Command>,
     status: watch::Receiver<Arc<TelemetryStatus>>,
-    dispatch: Dispatch,
+    dispatch: Option<Dispatch>,
     counters: Arc<Counters>,
     thread: Option<JoinHandle<()>>,
     watcher: Option<notify::RecommendedWatcher>,
@@ -253,9 +258,11 @@ impl Telemetry {
         }
     }
 
-    /// The subscriber, for `tracing::dispatcher::with_default` when built with [`Builder::build`].
-    pub fn dispatch(&self) -> &Dispatch {
-        &self.dispatch
+    /// The subscriber livetel built, for `tracing::dispatcher::with_default`, when started with
+    /// [`Builder::build`] or [`Builder::init`]; `None` for [`Builder::build_layer`], whose layer lives in your
+    /// subscriber.
+    pub fn dispatch(&self) -> Option<&Dispatch> {
+        self.dispatch.as_ref()
     }
 
     /// Span counts right now (status carries them as of its last publication).

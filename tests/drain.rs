@@ -12,7 +12,9 @@ fn retires_when_its_last_span_closes() {
     let f = Fixture::new("watch = false\nbackend = \"local\"");
     let t = f.start();
     let first_file = t.status().borrow().trace_file.clone().expect("local file");
-    let root = with_default(t.dispatch(), || tracing::info_span!("long_root"));
+    let root = with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("long_root")
+    });
     f.write("watch = false\nbackend = \"none\"");
     assert!(t.reload_trigger().reload_blocking().is_applied());
     let s = wait_status(&t, "a draining layer", |s| {
@@ -20,7 +22,7 @@ fn retires_when_its_last_span_closes() {
     });
     assert_eq!(s.layers[1].trace_file.as_ref(), Some(&first_file));
     // A child created after the flip joins its parent's (draining) generation.
-    with_default(t.dispatch(), || {
+    with_default(t.dispatch().expect("own subscriber"), || {
         root.in_scope(|| tracing::info_span!("child_after_flip").in_scope(|| {}));
     });
     drop(root);
@@ -40,7 +42,9 @@ fn retires_when_its_last_span_closes() {
 fn drain_timeout_closes_the_old_file() {
     let f = Fixture::new("watch = false\nbackend = \"local\"\ndrain_timeout_ms = 50");
     let t = f.start();
-    let stuck = with_default(t.dispatch(), || tracing::info_span!("never_closes_in_time"));
+    let stuck = with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("never_closes_in_time")
+    });
     let second = format!(
         "[telemetry]\nwatch = false\ntrace_dir = {:?}\nservice_name = \"second\"\n",
         f.traces.display().to_string()

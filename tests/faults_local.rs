@@ -44,7 +44,9 @@ fn trace_dir_that_is_a_file_is_rejected_with_its_place() {
 fn trace_dir_on_a_read_only_filesystem_is_rejected() {
     let f = Fixture::new("watch = false\nbackend = \"local\"");
     let t = f.start();
-    tracing::dispatcher::with_default(t.dispatch(), || tracing::info_span!("before").in_scope(|| {}));
+    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("before").in_scope(|| {})
+    });
     let mnt = f.dir.path().join("ro");
     let fs = Tmpfs::mount(&mnt, "8m");
     fs.read_only();
@@ -65,7 +67,9 @@ fn trace_dir_on_a_read_only_filesystem_is_rejected() {
     assert!(error.to_string().contains("Read-only"), "{error}");
     assert_eq!(error.position.map(|p| p.line), Some(3));
     // The last good generation keeps writing where it did.
-    tracing::dispatcher::with_default(t.dispatch(), || tracing::info_span!("after").in_scope(|| {}));
+    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("after").in_scope(|| {})
+    });
     let s = wait_status(&t, "the error", |s| s.last_error.is_some());
     assert_eq!(s.generation, 1);
     let c = t.shutdown();

@@ -30,7 +30,11 @@ fn app_rate(t: &livetel::Telemetry, secs: f64) -> f64 {
     let stop = Arc::new(AtomicBool::new(false));
     let n = Arc::new(AtomicU64::new(0));
     let h = {
-        let (d, s, n) = (t.dispatch().clone(), Arc::clone(&stop), Arc::clone(&n));
+        let (d, s, n) = (
+            t.dispatch().expect("own subscriber").clone(),
+            Arc::clone(&stop),
+            Arc::clone(&n),
+        );
         std::thread::spawn(move || {
             tracing::dispatcher::with_default(&d, || {
                 while !s.load(SeqCst) {
@@ -65,10 +69,14 @@ fn down_at_start_then_up() {
     let (g, h) = free_ports();
     let f = Fixture::new(&config(&format!("http://127.0.0.1:{g}")));
     let t = f.start();
-    tracing::dispatcher::with_default(t.dispatch(), || tracing::info_span!("while.down").in_scope(|| {}));
+    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("while.down").in_scope(|| {})
+    });
     std::thread::sleep(Duration::from_millis(300));
     let rx = Receiver::start_with(Faults::default(), Some((g, h)));
-    tracing::dispatcher::with_default(t.dispatch(), || tracing::info_span!("after.up").in_scope(|| {}));
+    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("after.up").in_scope(|| {})
+    });
     // Both arrive: the span made while the collector was down is delivered by a retry once it is up.
     let spans = rx.wait_spans(2);
     let names: Vec<&str> = spans.iter().filter_map(|s| s["name"].as_str()).collect();
@@ -117,7 +125,7 @@ fn erroring_collector_is_retried() {
     );
     let f = Fixture::new(&config(&rx.grpc_endpoint()));
     let t = f.start();
-    tracing::dispatcher::with_default(t.dispatch(), || {
+    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
         for i in 0..300u64 {
             tracing::info_span!("retried", i).in_scope(|| {});
             std::thread::sleep(Duration::from_micros(300));
@@ -183,7 +191,7 @@ fn collector_flapping_for_a_minute() {
     let deadline = Instant::now() + common::PATIENCE;
     while !rx.spans().iter().any(|s| s["name"] == "after.flapping") {
         assert!(Instant::now() < deadline, "export never resumed");
-        tracing::dispatcher::with_default(t.dispatch(), || {
+        tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
             tracing::info_span!("after.flapping").in_scope(|| {})
         });
         std::thread::sleep(Duration::from_millis(100));

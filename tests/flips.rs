@@ -63,7 +63,11 @@ fn two_hundred_flips_lose_and_duplicate_nothing() {
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..THREADS)
         .map(|t| {
-            let (d, e, s) = (tel.dispatch().clone(), Arc::clone(&epoch), Arc::clone(&stop));
+            let (d, e, s) = (
+                tel.dispatch().expect("own subscriber").clone(),
+                Arc::clone(&epoch),
+                Arc::clone(&stop),
+            );
             std::thread::spawn(move || worker(t, d, e, s))
         })
         .collect();

@@ -15,11 +15,15 @@ fn chat(model: &str, prompt: &str, api_key: &str) -> usize {
 fn arguments_follow_the_live_flag() {
     let f = Fixture::new("watch = false\ninclude_args = false");
     let t = f.start();
-    with_default(t.dispatch(), || chat("m-off", "hello", "SECRET-KEY"));
+    with_default(t.dispatch().expect("own subscriber"), || {
+        chat("m-off", "hello", "SECRET-KEY")
+    });
     f.write("watch = false\ninclude_args = true");
     assert!(t.reload_trigger().reload_blocking().is_applied());
     assert!(t.status().borrow().include_args);
-    with_default(t.dispatch(), || chat("m-on", "hi there", "SECRET-KEY"));
+    with_default(t.dispatch().expect("own subscriber"), || {
+        chat("m-on", "hi there", "SECRET-KEY")
+    });
     drop(t);
     let files = trace_files(&f.traces);
     let all: Vec<_> = files

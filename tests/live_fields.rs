@@ -18,13 +18,15 @@ fn apply(t: &livetel::Telemetry, f: &Fixture, body: &str) -> u64 {
 fn backend_flips_between_local_and_none() {
     let f = Fixture::new("watch = false\nbackend = \"local\"");
     let t = f.start();
-    with_default(t.dispatch(), || {
+    with_default(t.dispatch().expect("own subscriber"), || {
         tracing::info_span!("under_local_1").in_scope(|| {})
     });
     apply(&t, &f, "watch = false\nbackend = \"none\"");
-    with_default(t.dispatch(), || tracing::info_span!("under_none").in_scope(|| {}));
+    with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("under_none").in_scope(|| {})
+    });
     apply(&t, &f, "watch = false\nbackend = \"local\"");
-    with_default(t.dispatch(), || {
+    with_default(t.dispatch().expect("own subscriber"), || {
         tracing::info_span!("under_local_2").in_scope(|| {})
     });
     drop(t);
@@ -44,7 +46,7 @@ fn disabled_records_nothing() {
     let f = Fixture::new("watch = false\nenabled = false");
     let t = f.start();
     assert_eq!(t.status().borrow().backend, livetel::config::Backend::None);
-    with_default(t.dispatch(), || {
+    with_default(t.dispatch().expect("own subscriber"), || {
         let span = tracing::info_span!("off");
         assert!(span.is_disabled());
     });
@@ -54,15 +56,15 @@ fn disabled_records_nothing() {
 fn filter_flips() {
     let f = Fixture::new("watch = false\nfilter = \"info\"");
     let t = f.start();
-    with_default(t.dispatch(), || {
+    with_default(t.dispatch().expect("own subscriber"), || {
         tracing::debug_span!("debug_before").in_scope(|| {})
     });
     apply(&t, &f, "watch = false\nfilter = \"debug\"");
-    with_default(t.dispatch(), || {
+    with_default(t.dispatch().expect("own subscriber"), || {
         tracing::debug_span!("debug_after").in_scope(|| {})
     });
     apply(&t, &f, "watch = false\nfilter = \"warn,live_fields=trace\"");
-    with_default(t.dispatch(), || {
+    with_default(t.dispatch().expect("own subscriber"), || {
         tracing::trace_span!("trace_by_target").in_scope(|| {})
     });
     drop(t);
@@ -89,7 +91,7 @@ fn sample_rate_keeps_whole_traces_and_the_same_file() {
         "a sample rate change must not rotate the file"
     );
     let traces = 10_000u64;
-    with_default(t.dispatch(), || {
+    with_default(t.dispatch().expect("own subscriber"), || {
         for seq in 0..traces {
             tracing::info_span!("root", seq).in_scope(|| {
                 tracing::info_span!("child", seq)
@@ -98,7 +100,9 @@ fn sample_rate_keeps_whole_traces_and_the_same_file() {
         }
     });
     apply(&t, &f, "watch = false\nsample_rate = 0.0");
-    with_default(t.dispatch(), || tracing::info_span!("never_kept").in_scope(|| {}));
+    with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("never_kept").in_scope(|| {})
+    });
     let counts = t.counters();
     drop(t);
     let names = span_names(&f.traces);
@@ -123,7 +127,9 @@ fn sample_rate_keeps_whole_traces_and_the_same_file() {
 fn trace_dir_and_service_name_rotate_the_file() {
     let f = Fixture::new("watch = false");
     let t = f.start();
-    with_default(t.dispatch(), || tracing::info_span!("in_first").in_scope(|| {}));
+    with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("in_first").in_scope(|| {})
+    });
     let other = f.dir.path().join("other-traces");
     let body = format!(
         "watch = false\ntrace_dir = {:?}\nservice_name = \"renamed\"",
@@ -134,7 +140,9 @@ fn trace_dir_and_service_name_rotate_the_file() {
     let status = t.status().borrow().clone();
     assert!(status.trace_file.as_ref().unwrap().starts_with(&other));
     assert_eq!(status.service_name, "renamed");
-    with_default(t.dispatch(), || tracing::info_span!("in_second").in_scope(|| {}));
+    with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("in_second").in_scope(|| {})
+    });
     drop(t);
     assert_eq!(span_names(&f.traces).get("in_first"), Some(&1));
     let files = trace_files(&other);
@@ -151,7 +159,7 @@ fn span_directives_see_their_spans_across_a_reload() {
     // exit; a plain filter does not (livetel skips those callbacks then).
     let f = Fixture::new("watch = false\nfilter = \"info,[outer]=debug\"");
     let t = f.start();
-    with_default(t.dispatch(), || {
+    with_default(t.dispatch().expect("own subscriber"), || {
         tracing::debug_span!("outside").in_scope(|| {});
         let outer = tracing::info_span!("outer");
         let entered = outer.enter();

@@ -21,7 +21,7 @@ fn disk_full_shows_in_status_and_never_stalls() {
     .unwrap();
     let t = f.start();
     let payload = "x".repeat(512);
-    with_default(t.dispatch(), || {
+    with_default(t.dispatch().expect("own subscriber"), || {
         for i in 0..2_000u32 {
             tracing::info_span!("fill", i, payload = payload.as_str()).in_scope(|| {});
         }

@@ -21,7 +21,7 @@ fn export_a_trace(protocol: &str, endpoint: String, rx: &Receiver) -> Vec<Value>
     let s = t.status().borrow().clone();
     let otlp = s.layers[0].otlp.clone().expect("otlp status");
     assert_eq!(otlp.protocol, protocol);
-    with_default(t.dispatch(), || {
+    with_default(t.dispatch().expect("own subscriber"), || {
         tracing::info_span!("parent.op", user = "ada", n = 7u64, ok = true, ratio = 0.5).in_scope(|| {
             tracing::info_span!("child.op", otel.kind = "client")
                 .in_scope(|| tracing::info!(attempt = 1, "calling out"));
@@ -74,7 +74,7 @@ fn status_counts_exports() {
     let rx = Receiver::start();
     let f = Fixture::new(&otlp_body("grpc", &rx.grpc_endpoint()));
     let t = f.start();
-    with_default(t.dispatch(), || {
+    with_default(t.dispatch().expect("own subscriber"), || {
         for i in 0..100u64 {
             tracing::info_span!("counted", i).in_scope(|| {});
         }
@@ -99,13 +99,17 @@ fn resource_and_timeout_change_live() {
     let rx = Receiver::start();
     let f = Fixture::new(&otlp_body("grpc", &rx.grpc_endpoint()));
     let t = f.start();
-    with_default(t.dispatch(), || tracing::info_span!("v1.span").in_scope(|| {}));
+    with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("v1.span").in_scope(|| {})
+    });
     let changed =
         otlp_body("grpc", &rx.grpc_endpoint()).replace("1.2.3", "2.0.0") + "\"team\" = \"agents\"\n";
     let changed = changed.replace("watch = false\n", "watch = false\notlp_timeout_ms = 2000\n");
     f.write(&changed);
     assert!(t.reload_trigger().reload_blocking().is_applied());
-    with_default(t.dispatch(), || tracing::info_span!("v2.span").in_scope(|| {}));
+    with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("v2.span").in_scope(|| {})
+    });
     drop(t);
     let spans = rx.wait_spans(2);
     let find = |n: &str| {

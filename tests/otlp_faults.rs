@@ -23,7 +23,11 @@ fn receiver_killed_and_restarted() {
     let stop = Arc::new(AtomicBool::new(false));
     let made = Arc::new(AtomicU64::new(0));
     let worker = {
-        let (d, s, m) = (tel.dispatch().clone(), Arc::clone(&stop), Arc::clone(&made));
+        let (d, s, m) = (
+            tel.dispatch().expect("own subscriber").clone(),
+            Arc::clone(&stop),
+            Arc::clone(&made),
+        );
         std::thread::spawn(move || {
             tracing::dispatcher::with_default(&d, || {
                 let mut slowest = Duration::ZERO;
@@ -99,7 +103,7 @@ fn counters_balance_after_an_outage() {
     ));
     let tel = f.start();
     let burst = |name: &'static str, n: u64| {
-        tracing::dispatcher::with_default(tel.dispatch(), || {
+        tracing::dispatcher::with_default(tel.dispatch().expect("own subscriber"), || {
             for i in 0..n {
                 tracing::info_span!("span", name, i).in_scope(|| {});
             }
@@ -140,7 +144,7 @@ fn shutdown_during_a_hanging_export_is_bounded_and_balanced() {
         rx.grpc_endpoint()
     ));
     let tel = f.start();
-    tracing::dispatcher::with_default(tel.dispatch(), || {
+    tracing::dispatcher::with_default(tel.dispatch().expect("own subscriber"), || {
         for i in 0..100u64 {
             tracing::info_span!("hangs", i).in_scope(|| {});
         }

@@ -52,7 +52,11 @@ fn hundred_flips_between_local_grpc_http_lose_and_duplicate_nothing() {
     let created = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..THREADS)
         .map(|t| {
-            let (d, s, c) = (tel.dispatch().clone(), Arc::clone(&stop), Arc::clone(&created));
+            let (d, s, c) = (
+                tel.dispatch().expect("own subscriber").clone(),
+                Arc::clone(&stop),
+                Arc::clone(&created),
+            );
             std::thread::spawn(move || worker(t, d, s, c))
         })
         .collect();

@@ -25,7 +25,7 @@ fn remote_parent_survives_fifty_reloads() {
         assert!(trigger.reload_blocking().is_applied(), "reload {i}");
     }
     assert_eq!(t.status().borrow().generation, 51);
-    tracing::dispatcher::with_default(t.dispatch(), || {
+    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
         let call = tracing::info_span!("a2a.call");
         let mut headers: HashMap<String, String> = HashMap::new();
         call.in_scope(|| propagation::inject(&tracing::Span::current(), &mut headers));
@@ -57,7 +57,7 @@ fn remote_parent_survives_fifty_reloads() {
 fn unsampled_remote_parent_is_followed_and_tracestate_kept() {
     let f = Fixture::new("watch = false\nbackend = \"local\"");
     let t = f.start();
-    tracing::dispatcher::with_default(t.dispatch(), || {
+    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
         let mut headers = HashMap::new();
         headers.insert(
             "traceparent".to_owned(),
@@ -98,7 +98,7 @@ fn kept_fraction_tracks_the_live_ratio_over_100k_roots() {
     let roots = 100_000u64;
     let run = |ratio: f64| {
         let before = t.counters();
-        tracing::dispatcher::with_default(t.dispatch(), || {
+        tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
             for _ in 0..roots {
                 tracing::info_span!("root").in_scope(|| {});
             }

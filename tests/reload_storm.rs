@@ -20,7 +20,11 @@ fn thousand_writes_per_second_for_ten_seconds() {
     let made = Arc::new(AtomicU64::new(0));
     let tracers: Vec<_> = (0..4)
         .map(|_| {
-            let (d, s, m) = (t.dispatch().clone(), Arc::clone(&stop), Arc::clone(&made));
+            let (d, s, m) = (
+                t.dispatch().expect("own subscriber").clone(),
+                Arc::clone(&stop),
+                Arc::clone(&made),
+            );
             std::thread::spawn(move || {
                 tracing::dispatcher::with_default(&d, || {
                     while !s.load(SeqCst) {
@@ -81,7 +85,7 @@ fn reload_from_inside_a_span_and_an_event() {
     let f = Fixture::new("watch = false\nbackend = \"local\"");
     let t = f.start();
     let trigger = t.reload_trigger();
-    tracing::dispatcher::with_default(t.dispatch(), || {
+    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
         tracing::info_span!("outer").in_scope(|| {
             f.write("watch = false\nbackend = \"local\"\nsample_rate = 0.5");
             assert!(trigger.reload_blocking().is_applied());
@@ -106,7 +110,7 @@ fn reload_while_an_exporter_is_still_retiring() {
     let f = Fixture::new(&otlp);
     let t = f.start();
     let trigger = t.reload_trigger();
-    tracing::dispatcher::with_default(t.dispatch(), || {
+    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
         for _ in 0..500 {
             tracing::info_span!("queued").in_scope(|| {});
         }

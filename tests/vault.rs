@@ -32,7 +32,9 @@ fn secret_file(dir: &std::path::Path, name: &str, value: &str) -> std::path::Pat
 /// Exports one span and checks the canary arrived, and that nothing livetel shows holds it.
 fn exports_canary(f: &Fixture, rx: &Receiver, canary: &str) {
     let t = f.start();
-    tracing::dispatcher::with_default(t.dispatch(), || tracing::info_span!("authed").in_scope(|| {}));
+    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("authed").in_scope(|| {})
+    });
     let status = t.refresh_status();
     let shown = [
         serde_json::to_string(&*status).unwrap(),
@@ -143,7 +145,9 @@ fn missing_secret_required_rejects_optional_warns() {
         "{:?}",
         s.warnings
     );
-    tracing::dispatcher::with_default(t.dispatch(), || tracing::info_span!("unauthed").in_scope(|| {}));
+    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("unauthed").in_scope(|| {})
+    });
     drop(t);
     assert!(rx.wait_spans(1)[0]["headers"].get("authorization").is_none());
 }
@@ -192,7 +196,11 @@ fn rotation_reaches_the_collector_without_restart_or_loss() {
     let stop = Arc::new(AtomicBool::new(false));
     let made = Arc::new(AtomicU64::new(0));
     let worker = {
-        let (d, s, m) = (t.dispatch().clone(), Arc::clone(&stop), Arc::clone(&made));
+        let (d, s, m) = (
+            t.dispatch().expect("own subscriber").clone(),
+            Arc::clone(&stop),
+            Arc::clone(&made),
+        );
         std::thread::spawn(move || {
             tracing::dispatcher::with_default(&d, || {
                 while !s.load(SeqCst) {

@@ -43,7 +43,7 @@ impl Livetel {
     }
 
     pub fn dispatch(&self) -> &Dispatch {
-        self.tel.dispatch()
+        self.tel.dispatch().expect("own subscriber")
     }
 
     /// Waits until every started span is exported or dropped (background writers idle again).

@@ -11,7 +11,7 @@
 //! # let path = dir.path().join("t.toml");
 //! # std::fs::write(&path, format!("[telemetry]\nwatch = false\nbackend = \"local\"\ntrace_dir = {:?}\n", dir.path().display().to_string())).unwrap();
 //! # let telemetry = livetel::Builder::new(&path).reload_on_sighup(false).build().unwrap();
-//! # tracing::dispatcher::with_default(telemetry.dispatch(), || {
+//! # tracing::dispatcher::with_default(telemetry.dispatch().unwrap(), || {
 //! let call = tracing::info_span!("a2a.call");
 //! let mut headers = HashMap::new();
 //! livetel::propagation::inject(&call, &mut headers);
