@@ -33,6 +33,7 @@ mod generation;
 mod layer;
 mod sampler;
 mod telemetry;
+mod threads;
 
 pub use counters::SpanCounts;
 pub use error::{ConfigError, ConfigErrorKind, InitError};

@@ -29,6 +29,8 @@ pub enum Trigger {
     Signal,
     /// [`crate::ReloadTrigger::reload`].
     Manual,
+    /// [`crate::reload::Handle`]: a config given in code.
+    Handle,
     /// Shutdown of the guard.
     Shutdown,
 }

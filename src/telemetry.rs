@@ -8,13 +8,15 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tracing::Dispatch;
+use tracing_core::Subscriber;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Registry;
 
 use crate::config::{self, env::EnvOverrides};
 use crate::counters::{Counters, SpanCounts};
 use crate::error::InitError;
-use crate::layer::LiveLayer;
+use crate::layer::{LiveLayer, Placement, Recorder};
 use crate::reload::control::{Command, Control, INCLUDE_ARGS};
 use crate::reload::live::Live;
 use crate::reload::prepare::{self, BuildContext};
@@ -87,28 +89,62 @@ impl Builder {
     /// [`InitError::SubscriberAlreadySet`], or an error starting the watcher or the control thread.
     pub fn init(self) -> Result<Telemetry, InitError> {
         let telemetry = self.build()?;
-        tracing::dispatcher::set_global_default(
-            telemetry
-                .dispatch
-                .clone()
-                .ok_or(InitError::SubscriberAlreadySet)?,
-        )
-        .map_err(|_| InitError::SubscriberAlreadySet)?;
+        let dispatch = telemetry.dispatch.clone().unwrap_or_else(Dispatch::none);
+        tracing::dispatcher::set_global_default(dispatch).map_err(|_| InitError::SubscriberAlreadySet)?;
         Ok(telemetry)
     }
 
-    /// Starts livetel without installing it globally: use [`Telemetry::dispatch`] with
-    /// `tracing::dispatcher::with_default` (tests, or several subscribers in one process).
+    /// Starts livetel as a subscriber of its own without installing it globally: use [`Telemetry::dispatch`]
+    /// with `tracing::dispatcher::with_default` (tests, or several subscribers in one process).
     ///
     /// # Errors
     /// As [`Builder::init`], except [`InitError::SubscriberAlreadySet`].
     pub fn build(self) -> Result<Telemetry, InitError> {
+        let (live, mut telemetry) = self.start(Placement::Alone)?;
+        let recorder = Recorder {
+            live,
+            placement: Placement::Alone,
+        };
+        // Registering the dispatcher hands it to the layer (`on_register_dispatch`), which reloads rebuild in.
+        telemetry.dispatch = Some(Dispatch::new(Registry::default().with(recorder)));
+        Ok(telemetry)
+    }
+
+    /// Starts livetel as a layer for your own subscriber, beside your `fmt` layer and the rest of your stack.
+    /// Nothing is recorded until the layer is added to a subscriber; status says so meanwhile. Everything live
+    /// works as with [`Builder::init`]: watcher, SIGHUP, reload trigger and handle, status, drain, shutdown.
+    ///
+    /// ```no_run
+    /// use tracing_subscriber::filter::LevelFilter;
+    /// use tracing_subscriber::prelude::*;
+    ///
+    /// let (layer, telemetry) = livetel::Builder::new("config/telemetry.toml").build_layer()?;
+    /// tracing_subscriber::registry()
+    ///     .with(tracing_subscriber::fmt::layer().with_filter(LevelFilter::INFO))
+    ///     .with(layer)
+    ///     .init();
+    /// # drop(telemetry);
+    /// # Ok::<(), livetel::InitError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Builder::build`].
+    pub fn build_layer<S>(self) -> Result<(LiveLayer<S>, Telemetry), InitError>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let (live, telemetry) = self.start(Placement::Shared)?;
+        Ok((LiveLayer::new(live), telemetry))
+    }
+
+    /// Reads the config, builds the first generation and starts the control thread.
+    fn start(self, placement: Placement) -> Result<(Arc<Live>, Telemetry), InitError> {
         let loaded = config::load_file(&self.path)?;
         let env = self.env.unwrap_or_else(EnvOverrides::from_env);
         let mut cfg = loaded.config.clone();
         let overrides = env.apply(&mut cfg);
         let (commands, command_rx) = mpsc::unbounded_channel();
-        let on_sink_change = {
+        let on_change = {
             let tx = commands.clone();
             Arc::new(move || drop(tx.send(Command::SinkChanged))) as Arc<dyn Fn() + Send + Sync>
         };
@@ -118,7 +154,7 @@ impl Builder {
             self.path.clone(),
             session_id,
             Arc::clone(&counters),
-            on_sink_change,
+            Arc::clone(&on_change),
         );
         let (raw_tx, raw_rx) = mpsc::unbounded_channel();
         let mut secret_watch = SecretWatch::new(raw_tx.clone());
@@ -132,16 +168,14 @@ impl Builder {
             e
         })?;
         INCLUDE_ARGS.store(prepared.gen.include_args, Ordering::Relaxed);
-        let live = Arc::new(Live::new(prepared.gen));
-        let dispatch = Dispatch::new(Registry::default().with(LiveLayer::new(Arc::clone(&live))));
-        live.set_dispatch(&dispatch);
+        let live = Arc::new(Live::new(prepared.gen, on_change));
         let debounce_ms = Arc::new(AtomicU64::new(prepared.config.reload_debounce_ms));
         let watcher = if prepared.config.watch {
             Some(watcher::watch(&self.path, raw_tx)?)
         } else {
             None
         };
-        let mut view = View::new(1);
+        let mut view = View::new(1, placement);
         view.warnings = loaded.warnings.clone();
         view.warnings.extend(env.warnings.iter().cloned());
         view.env_overrides = overrides;
@@ -152,7 +186,7 @@ impl Builder {
         let (status_tx, status_rx) = watch::channel(Arc::new(initial));
         let control = Control {
             cx,
-            live,
+            live: Arc::clone(&live),
             startup: Arc::clone(&prepared.config),
             running: prepared.config,
             env,
@@ -172,15 +206,16 @@ impl Builder {
             debounce_ms,
             self.sighup,
         )?;
-        Ok(Telemetry {
+        let telemetry = Telemetry {
             commands,
             status: status_rx,
-            dispatch: Some(dispatch),
+            dispatch: None,
             counters,
             thread: Some(thread),
             watcher,
             shutdown_drain: self.shutdown_drain,
-        })
+        };
+        Ok((live, telemetry))
     }
 }
 
@@ -204,6 +239,8 @@ fn spawn_control(
     std::thread::Builder::new()
         .name("livetel-control".into())
         .spawn(move || {
+            // Whatever the control thread builds (exporters, their clients) traces nowhere.
+            let _untraced = crate::threads::untraced();
             rt.block_on(async move {
                 tokio::spawn(watcher::debounce(raw_rx, commands.clone(), debounce_ms));
                 match hangup {
@@ -254,6 +291,14 @@ impl Telemetry {
     /// A clonable handle that reloads the config now and tells what came of it.
     pub fn reload_trigger(&self) -> ReloadTrigger {
         ReloadTrigger {
+            tx: self.commands.clone(),
+        }
+    }
+
+    /// A clonable handle that applies a config held in memory (`modify`, `apply_toml`) through the same
+    /// reload path as a file change.
+    pub fn handle(&self) -> crate::reload::Handle {
+        crate::reload::Handle {
             tx: self.commands.clone(),
         }
     }

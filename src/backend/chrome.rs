@@ -82,6 +82,7 @@ impl ChromeSink {
         std::thread::Builder::new()
             .name("livetel-chrome".into())
             .spawn(move || {
+                let _untraced = crate::threads::untraced();
                 writer.run();
                 let _ = done_tx.send(());
             })?;

@@ -65,6 +65,35 @@ pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     })
 }
 
+/// A config document held in memory (a reload handle's), parsed and validated as a file would be; `label` names
+/// it in errors.
+pub(crate) fn from_text(label: &Path, text: String) -> Result<Loaded, ConfigError> {
+    let (config, warnings) = parse(label, &text)?;
+    Ok(Loaded {
+        config,
+        warnings,
+        content_hash: hash_bytes(text.as_bytes()),
+        text,
+    })
+}
+
+/// A typed config changed in code, validated as a file's section would be. Errors name the key, with no
+/// position (there is no text).
+pub(crate) fn from_config(label: &Path, config: TelemetryConfig) -> Result<Loaded, ConfigError> {
+    validate::validate(&config).map_err(|(key, kind)| ConfigError {
+        path: label.to_path_buf(),
+        position: None,
+        key: Some(format!("telemetry.{key}")),
+        kind,
+    })?;
+    Ok(Loaded {
+        content_hash: hash_bytes(format!("{config:?}").as_bytes()),
+        config,
+        warnings: Vec::new(),
+        text: String::new(),
+    })
+}
+
 /// Parses and validates the `[telemetry]` section of `text`; `path` only labels errors.
 ///
 /// # Errors

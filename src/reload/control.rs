@@ -23,6 +23,7 @@ const RETIRE_TICK: Duration = Duration::from_millis(20);
 pub(crate) enum Command {
     Reload {
         trigger: Trigger,
+        source: Source,
         reply: Option<oneshot::Sender<ReloadOutcome>>,
     },
     /// A sink's state changed (an I/O error): publish status again.
@@ -34,6 +35,19 @@ pub(crate) enum Command {
         reply: std::sync::mpsc::Sender<()>,
     },
 }
+
+/// Where the config of a reload comes from.
+pub(crate) enum Source {
+    /// The config file, read again.
+    File,
+    /// A config document held in memory ([`crate::reload::Handle::apply_toml`]).
+    Toml(String),
+    /// A change to the running config ([`crate::reload::Handle::modify`]).
+    Modify(Box<dyn FnOnce(&mut TelemetryConfig) + Send>),
+}
+
+/// How errors in a config given through a handle name their origin.
+const HANDLE_LABEL: &str = "<handle>";
 
 /// Status facts about a config being reloaded, held back until it is applied or found unchanged.
 struct Pending {
@@ -73,8 +87,8 @@ impl Control {
         loop {
             tokio::select! {
                 cmd = commands.recv() => match cmd {
-                    Some(Command::Reload { trigger, reply }) => {
-                        let outcome = self.reload(trigger);
+                    Some(Command::Reload { trigger, source, reply }) => {
+                        let outcome = self.reload(trigger, source);
                         if let Some(reply) = reply {
                             let _ = reply.send(outcome);
                         }
@@ -99,9 +113,9 @@ impl Control {
         }
     }
 
-    /// parse → validate → (unchanged?) → prepare → activate. Any failure leaves the running config untouched.
-    pub(crate) fn reload(&mut self, trigger: Trigger) -> ReloadOutcome {
-        let loaded = match config::load_file(&self.cx.config_path) {
+    /// read → validate → (unchanged?) → prepare → activate. Any failure leaves the running config untouched.
+    pub(crate) fn reload(&mut self, trigger: Trigger, source: Source) -> ReloadOutcome {
+        let loaded = match self.read(source) {
             Ok(l) => l,
             Err(e) => return self.reject(e, trigger),
         };
@@ -153,6 +167,20 @@ impl Control {
                     e.position = loaded.locate(key);
                 }
                 self.reject(e, trigger)
+            }
+        }
+    }
+
+    /// Reads and validates the config a reload asks for.
+    fn read(&self, source: Source) -> Result<config::load::Loaded, ConfigError> {
+        let label = std::path::Path::new(HANDLE_LABEL);
+        match source {
+            Source::File => config::load_file(&self.cx.config_path),
+            Source::Toml(text) => config::load::from_text(label, text),
+            Source::Modify(change) => {
+                let mut next = (*self.running).clone();
+                change(&mut next);
+                config::load::from_config(label, next)
             }
         }
     }

@@ -1,12 +1,13 @@
 //! The state the hot path reads: the current generation and the ones still draining. Lock-free reads.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use arc_swap::{ArcSwap, Guard};
 use tracing_core::dispatcher::WeakDispatch;
 
 use crate::generation::Generation;
+use crate::layer::Placement;
 
 pub(crate) struct Live {
     current: ArcSwap<Generation>,
@@ -16,10 +17,14 @@ pub(crate) struct Live {
     tracks_spans: AtomicBool,
     /// The dispatcher this state belongs to, held weakly (it owns us through the layer).
     dispatch: OnceLock<WeakDispatch>,
+    /// How many dispatchers registered the layer: 1 when all is well.
+    registrations: AtomicU32,
+    /// Called when the registration changes, to publish status again.
+    on_change: Arc<dyn Fn() + Send + Sync>,
 }
 
 impl Live {
-    pub(crate) fn new(first: Arc<Generation>) -> Self {
+    pub(crate) fn new(first: Arc<Generation>, on_change: Arc<dyn Fn() + Send + Sync>) -> Self {
         let tracks = first.filter_tracks_spans;
         Live {
             current: ArcSwap::new(first),
@@ -27,6 +32,8 @@ impl Live {
             tracks_spans: AtomicBool::new(tracks),
             has_draining: AtomicBool::new(false),
             dispatch: OnceLock::new(),
+            registrations: AtomicU32::new(0),
+            on_change,
         }
     }
 
@@ -66,18 +73,39 @@ impl Live {
         self.current.swap(next)
     }
 
-    pub(crate) fn set_dispatch(&self, dispatch: &tracing::Dispatch) {
+    /// Remembers the dispatcher the layer was registered with (`Layer::on_register_dispatch`). The first one
+    /// is kept; a second registration is reported in status, never a panic.
+    pub(crate) fn register_dispatch(&self, dispatch: &tracing::Dispatch) {
         let _ = self.dispatch.set(dispatch.downgrade());
+        self.registrations.fetch_add(1, Ordering::Relaxed);
+        (self.on_change)();
+    }
+
+    /// What is wrong with where the layer is installed, in a sentence for status; `None` when all is well.
+    /// Alone, livetel registers its own subscriber right after start-up, so only a second registration counts.
+    pub(crate) fn registration_problem(&self, placement: Placement) -> Option<String> {
+        match self.registrations.load(Ordering::Relaxed) {
+            1 => None,
+            0 if placement == Placement::Alone => None,
+            0 => Some(
+                "livetel's layer is not in any subscriber yet: nothing is recorded until it is added \
+                 (`tracing_subscriber::registry().with(layer)`)"
+                    .to_owned(),
+            ),
+            n => Some(format!(
+                "livetel's layer was registered with {n} subscribers: reloads update the first one only"
+            )),
+        }
     }
 
     /// Recomputes every callsite's interest after the set of live generations changed.
     ///
-    /// Runs inside our own dispatcher: when it is the only one registered, tracing-core asks the *calling
-    /// thread's* default dispatcher, and the control thread has none unless livetel is the global default.
+    /// Runs inside the dispatcher the layer belongs to (livetel's own, or the user's): when it is the only one
+    /// registered, tracing-core asks the *calling thread's* default dispatcher, and the control thread traces
+    /// nowhere. Before the layer is registered there is nothing to rebuild: registering rebuilds everything.
     pub(crate) fn rebuild_interest(&self) {
-        match self.dispatch.get().and_then(WeakDispatch::upgrade) {
-            Some(d) => tracing::dispatcher::with_default(&d, tracing_core::callsite::rebuild_interest_cache),
-            None => tracing_core::callsite::rebuild_interest_cache(),
+        if let Some(d) = self.dispatch.get().and_then(WeakDispatch::upgrade) {
+            tracing::dispatcher::with_default(&d, tracing_core::callsite::rebuild_interest_cache);
         }
     }
 

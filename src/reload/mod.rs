@@ -1,9 +1,10 @@
 //! Live reload: how a config change becomes the running telemetry.
 //!
 //! # Lifecycle
-//! 1. **Enter** — the file watcher ([`watcher`], debounced), SIGHUP ([`signal`]) or a [`ReloadTrigger`] sends a
-//!    command to the control loop ([`control`]), which runs on livetel's own thread, never on one that traces.
-//! 2. **Validate** — the file is read, parsed and checked ([`crate::config`]); `OTEL_*` overrides apply; the
+//! 1. **Enter** — the file watcher ([`watcher`], debounced), SIGHUP ([`signal`]), a [`ReloadTrigger`] or a
+//!    [`Handle`] (a config held in memory) sends a command to the control loop ([`control`]), which runs on
+//!    livetel's own thread, never on one that traces.
+//! 2. **Validate** — the file (or the handle's config) is read, parsed and checked ([`crate::config`]); `OTEL_*` overrides apply; the
 //!    OTLP secret is resolved from the vault ([`secrets`]). If the effective config and secret equal the running
 //!    ones, the outcome is `Unchanged`.
 //! 3. **Prepare** (fallible, [`prepare`]) — the new generation is built: filter, sampler, and a sink, reused when
@@ -20,6 +21,7 @@
 //! control thread. [`live`] is what the hot path reads, with no lock.
 
 pub(crate) mod control;
+mod handle;
 pub(crate) mod live;
 pub(crate) mod prepare;
 pub(crate) mod retire;
@@ -29,4 +31,5 @@ pub(crate) mod trigger;
 pub(crate) mod view;
 pub(crate) mod watcher;
 
+pub use handle::Handle;
 pub use trigger::{ReloadOutcome, ReloadTrigger};

@@ -2,7 +2,7 @@
 
 use tokio::sync::mpsc;
 
-use crate::reload::control::Command;
+use crate::reload::control::{Command, Source};
 use crate::status::Trigger;
 
 /// The installed SIGHUP handler (`None` off unix).
@@ -27,6 +27,7 @@ pub(crate) async fn forward_sighup(mut hup: Hangup, commands: mpsc::UnboundedSen
     while hup.recv().await.is_some() {
         let reload = Command::Reload {
             trigger: Trigger::Signal,
+            source: Source::File,
             reply: None,
         };
         if commands.send(reload).is_err() {

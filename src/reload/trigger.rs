@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ConfigError;
-use crate::reload::control::Command;
+use crate::reload::control::{Command, Source};
 use crate::status::Trigger;
 
 /// What a reload did.
@@ -56,30 +56,42 @@ pub struct ReloadTrigger {
 impl ReloadTrigger {
     /// Re-reads the file and applies it if it changed and is valid.
     pub async fn reload(&self) -> ReloadOutcome {
-        match self.request() {
-            Some(rx) => rx.await.unwrap_or(ReloadOutcome::Stopped),
-            None => ReloadOutcome::Stopped,
-        }
+        answer(request(&self.tx, Trigger::Manual, Source::File)).await
     }
 
     /// Like [`reload`](Self::reload), for code that is not async: blocks the calling thread until done.
     /// Do not call it from inside an async runtime's worker.
     pub fn reload_blocking(&self) -> ReloadOutcome {
-        match self.request() {
-            Some(rx) => rx.blocking_recv().unwrap_or(ReloadOutcome::Stopped),
-            None => ReloadOutcome::Stopped,
-        }
+        answer_blocking(request(&self.tx, Trigger::Manual, Source::File))
     }
+}
 
-    /// Sends a reload command; `None` once the control loop is gone.
-    fn request(&self) -> Option<oneshot::Receiver<ReloadOutcome>> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Reload {
-                trigger: Trigger::Manual,
-                reply: Some(reply),
-            })
-            .ok()?;
-        Some(rx)
+/// Sends a reload command to the control loop; `None` once it is gone.
+pub(crate) fn request(
+    tx: &mpsc::UnboundedSender<Command>,
+    trigger: Trigger,
+    source: Source,
+) -> Option<oneshot::Receiver<ReloadOutcome>> {
+    let (reply, rx) = oneshot::channel();
+    let command = Command::Reload {
+        trigger,
+        source,
+        reply: Some(reply),
+    };
+    tx.send(command).ok()?;
+    Some(rx)
+}
+
+/// Waits for the outcome of a request.
+pub(crate) async fn answer(rx: Option<oneshot::Receiver<ReloadOutcome>>) -> ReloadOutcome {
+    match rx {
+        Some(rx) => rx.await.unwrap_or(ReloadOutcome::Stopped),
+        None => ReloadOutcome::Stopped,
     }
+}
+
+/// Blocks the calling thread until the outcome of a request arrives.
+pub(crate) fn answer_blocking(rx: Option<oneshot::Receiver<ReloadOutcome>>) -> ReloadOutcome {
+    rx.and_then(|rx| rx.blocking_recv().ok())
+        .unwrap_or(ReloadOutcome::Stopped)
 }

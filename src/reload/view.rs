@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use crate::backend::Sink;
 use crate::config::TelemetryConfig;
 use crate::generation::Generation;
+use crate::layer::Placement;
 use crate::reload::live::Live;
 use crate::reload::prepare::BuildContext;
 use crate::reload::retire::Retirer;
@@ -22,10 +23,12 @@ pub(crate) struct View {
     pub(crate) warnings: Vec<String>,
     pub(crate) last_error: Option<LastError>,
     pub(crate) reloads: ReloadCounts,
+    /// Where the layer is installed: alone, or in the user's stack.
+    pub(crate) placement: Placement,
 }
 
 impl View {
-    pub(crate) fn new(generation: u64) -> Self {
+    pub(crate) fn new(generation: u64, placement: Placement) -> Self {
         View {
             generation,
             trigger: Trigger::Init,
@@ -35,6 +38,7 @@ impl View {
             warnings: Vec::new(),
             last_error: None,
             reloads: ReloadCounts::default(),
+            placement,
         }
     }
 
@@ -77,7 +81,12 @@ impl View {
                 .iter()
                 .map(|(field, variable)| EnvOverride { field, variable })
                 .collect(),
-            warnings: self.warnings.clone(),
+            warnings: self
+                .warnings
+                .iter()
+                .cloned()
+                .chain(live.registration_problem(self.placement))
+                .collect(),
             last_error: self.last_error.clone(),
             counters: cx.counters.snapshot(),
             reloads: self.reloads,

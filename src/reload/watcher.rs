@@ -13,7 +13,7 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use crate::error::InitError;
-use crate::reload::control::Command;
+use crate::reload::control::{Command, Source};
 use crate::status::Trigger;
 
 /// Starts watching `config`'s directory; events go to `raw`, to be debounced by [`debounce`].
@@ -77,6 +77,7 @@ pub(crate) async fn debounce(
         if commands
             .send(Command::Reload {
                 trigger: Trigger::Watcher,
+                source: Source::File,
                 reply: None,
             })
             .is_err()

@@ -19,7 +19,7 @@ impl ExportRuntime {
             .thread_name("livetel-export")
             .enable_all()
             .on_thread_start(|| {
-                QUIET.with(|q| *q.borrow_mut() = Some(untraced_thread()));
+                QUIET.with(|q| *q.borrow_mut() = Some(crate::threads::untraced()));
             })
             .build()?;
         let handle = rt.handle().clone();
@@ -41,10 +41,4 @@ impl Drop for ExportRuntime {
 
 thread_local! {
     static QUIET: RefCell<Option<DefaultGuard>> = const { RefCell::new(None) };
-}
-
-/// Makes the calling thread trace nowhere: the export stack's own spans (tonic, hyper, h2, reqwest) must never
-/// feed the exporter, whatever filter the user sets. The target exclusions in the layer say the same again.
-pub(crate) fn untraced_thread() -> DefaultGuard {
-    tracing::dispatcher::set_default(&tracing::Dispatch::none())
 }

@@ -1,0 +1,80 @@
+//! What livetel records: callsite interest, per-span `enabled` and the level hint, from the live generations.
+//!
+//! The same decisions serve both ways livetel is installed. Alone ([`crate::init`], [`crate::Builder::build`])
+//! they are the subscriber's own answers, so `backend = "none"` leaves tracing's macros at their no-subscriber
+//! cost. In a user's stack ([`crate::Builder::build_layer`]) they are a *per-layer* filter ([`LiveFilter`]):
+//! they decide only what livetel records, and never silence the layers beside it.
+
+use std::sync::Arc;
+
+use tracing_core::{subscriber::Interest, LevelFilter, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context, Filter};
+use tracing_subscriber::registry::LookupSpan;
+
+use super::state::SpanState;
+use crate::reload::live::Live;
+
+/// The union of the current generation's interest and the draining ones': a callsite a draining generation may
+/// still record (a child of one of its open spans) stays `sometimes`.
+pub(crate) fn interest<S: Subscriber>(live: &Live, meta: &'static Metadata<'static>) -> Interest {
+    let current = live.current().interest::<S>(meta);
+    if current.is_always() {
+        return current;
+    }
+    if live.draining().iter().any(|g| !g.interest::<S>(meta).is_never()) {
+        Interest::sometimes()
+    } else {
+        current
+    }
+}
+
+/// True when the current generation records `meta`, or when a draining generation takes it as the child of one
+/// of its open spans (`ctx`'s current span, as livetel sees it).
+pub(crate) fn enabled<S>(live: &Live, meta: &Metadata<'_>, ctx: &Context<'_, S>) -> bool
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if live.current().enabled(meta, ctx.clone()) {
+        return true;
+    }
+    if !live.has_draining() {
+        return false;
+    }
+    let Some(parent) = ctx.lookup_current() else {
+        return false;
+    };
+    let ext = parent.extensions();
+    ext.get::<SpanState>()
+        .is_some_and(|s| s.gen.is_open() && s.gen.enabled(meta, ctx.clone()))
+}
+
+/// The most verbose level any live generation records.
+pub(crate) fn max_level<S: Subscriber>(live: &Live) -> LevelFilter {
+    let mut level = live.current().max_level::<S>();
+    for g in live.draining().iter() {
+        level = level.max(g.max_level::<S>());
+    }
+    level
+}
+
+/// livetel's decisions as a per-layer filter, for [`crate::LiveLayer`] in a user's stack.
+pub(crate) struct LiveFilter {
+    pub(crate) live: Arc<Live>,
+}
+
+impl<S> Filter<S> for LiveFilter
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn enabled(&self, meta: &Metadata<'_>, ctx: &Context<'_, S>) -> bool {
+        enabled(&self.live, meta, ctx)
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        interest::<S>(&self.live, meta)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(max_level::<S>(&self.live))
+    }
+}

@@ -1,0 +1,134 @@
+//! The callbacks that record: span state at creation, fields, events, and the finished span handed to its
+//! generation's sink. Which spans get here is decided in [`super::gate`].
+
+use std::sync::Arc;
+
+use tracing_core::span::{Attributes, Id, Record as SpanRecord};
+use tracing_core::{subscriber::Interest, Dispatch, Event, LevelFilter, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::EnvFilter;
+
+use super::gate;
+use super::state::{self, SpanState};
+use crate::backend::fields::Collect;
+use crate::backend::record::{Fields, Record};
+use crate::reload::live::Live;
+
+/// How the recorder is installed, which decides who answers the subscriber-wide questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// The only layer of livetel's own subscriber: its filter decisions are the subscriber's.
+    Alone,
+    /// Inside [`crate::LiveLayer`]'s per-layer filter, in a user's stack: it never filters for anyone.
+    Shared,
+}
+
+/// Records what the gate lets through.
+pub(crate) struct Recorder {
+    pub(crate) live: Arc<Live>,
+    pub(crate) placement: Placement,
+}
+
+impl<S> Layer<S> for Recorder
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_register_dispatch(&self, dispatch: &Dispatch) {
+        self.live.register_dispatch(dispatch);
+    }
+
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        match self.placement {
+            Placement::Alone => gate::interest::<S>(&self.live, meta),
+            Placement::Shared => Interest::always(),
+        }
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        match self.placement {
+            Placement::Alone => gate::enabled(&self.live, meta, &ctx),
+            Placement::Shared => true,
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        match self.placement {
+            Placement::Alone => Some(gate::max_level::<S>(&self.live)),
+            Placement::Shared => None,
+        }
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let Some(state) = SpanState::begin(&self.live, attrs, &span) else {
+            return;
+        };
+        if let Some(f) = state.gen.span_filter() {
+            <EnvFilter as Layer<S>>::on_new_span(f, attrs, id, ctx.clone());
+        }
+        span.extensions_mut().insert(state);
+    }
+
+    fn on_record(&self, id: &Id, values: &SpanRecord<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        let Some(state) = ext.get_mut::<SpanState>() else {
+            return;
+        };
+        if let Some(f) = state.gen.span_filter() {
+            <EnvFilter as Layer<S>>::on_record(f, id, values, ctx.clone());
+        }
+        if state.sampled {
+            values.record(&mut Collect(&mut state.fields));
+        }
+    }
+
+    /// Only filters with span directives care; they get the span's own generation's filter, so its scope stays
+    /// balanced across a reload. Without such filters this is one relaxed load.
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        if self.live.tracks_spans() {
+            if let Some(f) = state::generation_of(id, &ctx)
+                .as_deref()
+                .and_then(|g| g.span_filter())
+            {
+                <EnvFilter as Layer<S>>::on_enter(f, id, ctx);
+            }
+        }
+    }
+
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        if self.live.tracks_spans() {
+            if let Some(f) = state::generation_of(id, &ctx)
+                .as_deref()
+                .and_then(|g| g.span_filter())
+            {
+                <EnvFilter as Layer<S>>::on_exit(f, id, ctx);
+            }
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let state::EventTarget::Instant(gen) = state::route_event(&self.live, event, &ctx) else {
+            return;
+        };
+        let mut fields = Fields::new();
+        event.record(&mut Collect(&mut fields));
+        let record = Record::instant(event.metadata(), fields);
+        gen.sink.send(record, &gen.counters);
+    }
+
+    /// Finishes the span in its own generation. Its state is left in the extensions (emptied) for the
+    /// `Registry` to drop when it clears the span, which also releases the generation.
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let mut ext = span.extensions_mut();
+        let Some(state) = ext.get_mut::<SpanState>() else {
+            return;
+        };
+        if let Some(f) = state.gen.span_filter() {
+            <EnvFilter as Layer<S>>::on_close(f, id, ctx.clone());
+        }
+        state.finish(span.metadata());
+    }
+}
