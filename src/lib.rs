@@ -15,9 +15,13 @@
 //! # Ok(()) }
 //! ```
 //!
+//! An app that already has a subscriber of its own (a `fmt` layer, filters) adds livetel to it as one layer with
+//! [`Builder::build_layer`]; see [`LiveLayer`].
+//!
 //! # Modules
 //! [`config`] reads and validates the section; [`reload`] is the lifecycle of a change (enter, validate,
-//! prepare, activate, retire); [`status`] is what gets published. The hot path is [`LiveLayer`].
+//! prepare, activate, retire), with [`reload::Handle`] for configs held in memory; [`status`] is what gets
+//! published. The hot path is the layer ([`LiveLayer`] in a user's stack).
 
 pub mod config;
 pub mod error;
@@ -44,7 +48,10 @@ pub use telemetry::{Builder, Telemetry};
 
 /// Instruments a function with a span that records its arguments only while `include_args` is on.
 ///
-/// Arguments named in `skip(...)` are never recorded. The attribute compiles to nothing unless the crate that
+/// Arguments named in `skip(...)` are never recorded. Like `#[tracing::instrument]`, it takes `name`, `level`,
+/// `target`, `fields(...)` and `skip_all`; `err` records an `Err` return (the span's `error` field,
+/// `otel.status_code = "ERROR"` and an ERROR event) and `ret` the return value as an event, while
+/// `include_args` is on. The attribute compiles to nothing unless the crate that
 /// uses it has its `profiling` feature enabled; declare `profiling = []` in that crate's `[features]`.
 ///
 /// ```

@@ -125,11 +125,7 @@ fn fmt_layer_sees_everything_and_livetel_records_its_phases_whole() {
         .with_target(false)
         .with_filter(LevelFilter::INFO);
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(fmt).with(layer));
-    assert!(
-        tel.status().borrow().warnings.is_empty(),
-        "registered: {:?}",
-        tel.status().borrow().warnings
-    );
+    common::wait_status(&tel, "no warning once registered", |s| s.warnings.is_empty());
     let epoch = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..THREADS)

@@ -26,9 +26,14 @@ pub fn instrument(attr: TokenStream, item: TokenStream) -> TokenStream {
 struct Args {
     name: Option<LitStr>,
     level: Option<LitStr>,
+    target: Option<LitStr>,
     skip: Vec<Ident>,
     skip_all: bool,
     fields: Option<TokenStream2>,
+    /// Record an `Err` return: `error` field, `otel.status_code = "ERROR"`, and an ERROR event.
+    err: bool,
+    /// Record the return value (`Debug`) as an event, while `include_args` is on.
+    ret: bool,
 }
 
 impl Parse for Args {
@@ -52,7 +57,13 @@ impl Parse for Args {
                         .into_iter()
                         .collect();
                 }
+                "target" => {
+                    input.parse::<Token![=]>()?;
+                    args.target = Some(input.parse()?);
+                }
                 "skip_all" => args.skip_all = true,
+                "err" => args.err = true,
+                "ret" => args.ret = true,
                 "fields" => {
                     let content;
                     syn::parenthesized!(content in input);
@@ -60,7 +71,7 @@ impl Parse for Args {
                 }
                 other => {
                     let msg =
-                        format!("unknown argument `{other}`: expected name, level, skip, skip_all or fields");
+                        format!("unknown argument `{other}`: expected name, level, target, skip, skip_all, fields, err or ret");
                     return Err(syn::Error::new(key.span(), msg));
                 }
             }
@@ -101,12 +112,84 @@ fn recorded_args<'a>(func: &'a ItemFn, args: &'a Args) -> impl Iterator<Item = &
 
 fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
     let level = level_tokens(args.level.as_ref())?;
+    let target = args
+        .target
+        .as_ref()
+        .map_or_else(|| quote!(module_path!()), ToTokens::to_token_stream);
+    let span = span_tokens(&args, &func, &level, &target);
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
+    let outcome = (args.err || args.ret).then(|| outcome_tokens(&args, &level, &target));
+    let body = match (sig.asyncness.is_some(), outcome) {
+        (true, None) => quote! {
+            #[cfg(feature = "profiling")]
+            let __livetel_span = #span;
+            let __livetel_fut = async move #block;
+            #[cfg(feature = "profiling")]
+            let __livetel_fut = ::livetel::__private::tracing::Instrument::instrument(__livetel_fut, __livetel_span);
+            __livetel_fut.await
+        },
+        (true, Some(outcome)) => quote! {
+            #[cfg(feature = "profiling")]
+            {
+                let __livetel_span = #span;
+                let __livetel_fut = async move #block;
+                let __livetel_result = ::livetel::__private::tracing::Instrument::instrument(
+                    __livetel_fut,
+                    ::core::clone::Clone::clone(&__livetel_span),
+                )
+                .await;
+                let __livetel_guard = __livetel_span.enter();
+                #outcome
+                __livetel_result
+            }
+            #[cfg(not(feature = "profiling"))]
+            #block
+        },
+        (false, None) => quote! {
+            #[cfg(feature = "profiling")]
+            let __livetel_span = #span;
+            #[cfg(feature = "profiling")]
+            let __livetel_guard = __livetel_span.enter();
+            #block
+        },
+        (false, Some(outcome)) => {
+            let ret_ty = closure_return_type(&sig.output);
+            quote! {
+                #[cfg(feature = "profiling")]
+                {
+                    let __livetel_span = #span;
+                    let __livetel_guard = __livetel_span.enter();
+                    #[allow(clippy::redundant_closure_call)]
+                    let __livetel_result = (move || #ret_ty #block)();
+                    #outcome
+                    __livetel_result
+                }
+                #[cfg(not(feature = "profiling"))]
+                #block
+            }
+        }
+    };
+    Ok(quote! {
+        #(#attrs)*
+        #vis #sig {
+            #body
+        }
+    })
+}
+
+/// The `span!` call: arguments as fields while `include_args` is on, plus `error` / `otel.status_code` slots for
+/// `err`.
+fn span_tokens(args: &Args, func: &ItemFn, level: &TokenStream2, target: &TokenStream2) -> TokenStream2 {
     let name = args
         .name
         .clone()
         .unwrap_or_else(|| LitStr::new(&func.sig.ident.to_string(), func.sig.ident.span()));
-    let recorded: Vec<&Ident> = recorded_args(&func, &args).collect();
-    let fields = recorded.iter().map(|a| {
+    let fields = recorded_args(func, args).map(|a| {
         let key = a.to_string().trim_start_matches("r#").to_owned();
         let key = Ident::new(&key, a.span());
         quote! {
@@ -118,37 +201,44 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
         }
     });
     let extra = args.fields.clone().map(|f| quote!(#f,));
-    let span = quote! {
-        ::livetel::__private::tracing::span!(target: module_path!(), #level, #name, #(#fields)* #extra)
-    };
-    let ItemFn {
-        attrs,
-        vis,
-        sig,
-        block,
-    } = func;
-    let body = if sig.asyncness.is_some() {
+    let err_slots = args.err.then(|| {
         quote! {
-            #[cfg(feature = "profiling")]
-            let __livetel_span = #span;
-            let __livetel_fut = async move #block;
-            #[cfg(feature = "profiling")]
-            let __livetel_fut = ::livetel::__private::tracing::Instrument::instrument(__livetel_fut, __livetel_span);
-            __livetel_fut.await
+            error = ::livetel::__private::tracing::field::Empty,
+            otel.status_code = ::livetel::__private::tracing::field::Empty,
         }
-    } else {
+    });
+    quote! {
+        ::livetel::__private::tracing::span!(target: #target, #level, #name, #(#fields)* #err_slots #extra)
+    }
+}
+
+/// What `err` and `ret` do with `__livetel_result`, inside the span.
+fn outcome_tokens(args: &Args, level: &TokenStream2, target: &TokenStream2) -> TokenStream2 {
+    let tracing = quote!(::livetel::__private::tracing);
+    let err = args.err.then(|| {
         quote! {
-            #[cfg(feature = "profiling")]
-            let __livetel_span = #span;
-            #[cfg(feature = "profiling")]
-            let __livetel_guard = __livetel_span.enter();
-            #block
+            if let ::core::result::Result::Err(__livetel_error) = &__livetel_result {
+                __livetel_span.record("error", #tracing::field::display(__livetel_error));
+                __livetel_span.record("otel.status_code", "ERROR");
+                #tracing::event!(target: #target, #tracing::Level::ERROR, error = %__livetel_error);
+            }
         }
-    };
-    Ok(quote! {
-        #(#attrs)*
-        #vis #sig {
-            #body
+    });
+    let ret = args.ret.then(|| {
+        quote! {
+            if ::livetel::__private::include_args() {
+                #tracing::event!(target: #target, #level, return = ?&__livetel_result);
+            }
         }
-    })
+    });
+    quote!(#err #ret)
+}
+
+/// `-> T` for the closure that runs a sync body under `err`/`ret` (so `?` inside it knows its error type);
+/// nothing for `impl Trait` returns, which a closure cannot name.
+fn closure_return_type(output: &syn::ReturnType) -> TokenStream2 {
+    match output {
+        syn::ReturnType::Type(_, ty) if !matches!(**ty, syn::Type::ImplTrait(_)) => quote!(-> #ty),
+        _ => quote!(),
+    }
 }

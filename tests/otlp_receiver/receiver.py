@@ -66,6 +66,7 @@ class Sink:
                         "parent_span_id": s.parent_span_id.hex(),
                         "name": s.name,
                         "kind": s.kind,
+                        "status": {"code": s.status.code, "message": s.status.message},
                         "start": s.start_time_unix_nano,
                         "end": s.end_time_unix_nano,
                         "attributes": attrs(s.attributes),
