@@ -1,7 +1,7 @@
 //! The in-process figures: per-span cost (P1, P2), flips (P5), memory over reloads (P9).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -160,10 +160,11 @@ pub fn flip(s: &Scale, secs: f64) -> Figure {
                         "backend = \"local\"\nservice_name = \"bench-{}\"",
                         k % 2
                     ));
-                    let _ = trigger.reload_blocking();
+                    // Only applied reloads count (a rejected one rebuilds nothing).
+                    let outcome = trigger.reload_blocking();
+                    flips += u64::from(matches!(outcome, livetel::ReloadOutcome::Applied { .. }));
                     std::thread::sleep(Duration::from_millis(10));
                 }
-                flips += k;
                 handle.join().unwrap_or(0.0)
             });
             l.settle();
