@@ -76,7 +76,13 @@ impl Figure {
     }
 
     /// An absolute figure (latency, throughput, RSS): no baseline, no ratio.
-    pub fn absolute(name: &'static str, value: f64, unit: &'static str, goal: &'static str, note: String) -> Figure {
+    pub fn absolute(
+        name: &'static str,
+        value: f64,
+        unit: &'static str,
+        goal: &'static str,
+        note: String,
+    ) -> Figure {
         Figure {
             name,
             livetel: value,
@@ -118,10 +124,7 @@ impl Figure {
     /// The note, followed by made/delivered/dropped of both stacks when the figure has them.
     fn full_note(&self) -> String {
         match &self.delivery {
-            Some([l, b]) => format!(
-                "made/delivered/dropped: livetel {l}, baseline {b}; {}",
-                self.note
-            ),
+            Some([l, b]) => format!("made/delivered/dropped: livetel {l}, baseline {b}; {}", self.note),
             None => self.note.clone(),
         }
     }

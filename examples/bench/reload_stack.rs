@@ -67,7 +67,13 @@ fn swap_figures() -> Vec<Figure> {
     let otel = swaps::run(otel);
     let otel_retired = swaps::run(OtelSwaps::start(Retire::AtSwap));
     vec![
-        swap_figure("P1_reload_swap_local", ours, chrome, chrome_retired, String::new()),
+        swap_figure(
+            "P1_reload_swap_local",
+            ours,
+            chrome,
+            chrome_retired,
+            String::new(),
+        ),
         swap_figure(
             "P1_reload_swap_otlp",
             ours,

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanExporter};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanExporter,
+};
 use tracing::Dispatch;
 use tracing_chrome::ChromeLayer;
 use tracing_opentelemetry::OpenTelemetryLayer;
@@ -135,7 +137,12 @@ pub fn sdk_provider(exporter: impl SpanExporter + 'static, queue: usize, batch: 
 
 /// An SDK provider with the batch processor and the same gRPC exporter livetel uses, sending to `endpoint`,
 /// built inside `rt` as tonic requires.
-pub fn otlp_provider(endpoint: &str, rt: &tokio::runtime::Runtime, queue: usize, batch: usize) -> SdkTracerProvider {
+pub fn otlp_provider(
+    endpoint: &str,
+    rt: &tokio::runtime::Runtime,
+    queue: usize,
+    batch: usize,
+) -> SdkTracerProvider {
     let exporter = {
         let _enter = rt.enter();
         opentelemetry_otlp::SpanExporter::builder()

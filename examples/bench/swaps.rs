@@ -1,4 +1,4 @@
-//! Spans lost or torn while the recording backend is replaced [`SWAPS`] times under [`THREADS`] threads making
+//! Spans lost, torn or misrouted while the recording backend is replaced [`SWAPS`] times under [`THREADS`] threads making
 //! P1's 3-level trees: livetel's flips (local → local, a new file each time) against
 //! `tracing_subscriber::reload` swapping in a new tracing-chrome layer (a new file) or a new tracing-opentelemetry
 //! layer (a new provider), through `Handle::modify`.
@@ -39,6 +39,9 @@ const SWAP_EVERY: Duration = Duration::from_millis(10);
 /// A worker's pause between two trees, as in the flips test: below every writer's capacity, so a bounded queue
 /// drops nothing and what is missing is the swaps' doing.
 const TREE_EVERY: Duration = Duration::from_micros(50);
+
+/// What the recording exporters received, as (output, tree `i`, span name).
+type Log = Arc<Mutex<Vec<(u64, u64, String)>>>;
 
 /// Where the spans arrived: for each tree (its field `i`), the output and name of each span found.
 pub type Arrived = HashMap<u64, Vec<(u64, String)>>;
@@ -255,8 +258,10 @@ impl Drop for QuietPanics {
 /// lost that way in a first run of this bench).
 fn replace<L>(handle: &reload::Handle<L, Base>, dispatch: &Dispatch, new: L) -> Result<L, String> {
     let mut old = None;
-    with_default(dispatch, || handle.modify(|l| old = Some(std::mem::replace(l, new))))
-        .map_err(|e| e.to_string())?;
+    with_default(dispatch, || {
+        handle.modify(|l| old = Some(std::mem::replace(l, new)))
+    })
+    .map_err(|e| e.to_string())?;
     old.ok_or_else(|| "modify did not run".to_owned())
 }
 
@@ -354,7 +359,7 @@ pub struct OtelSwaps {
     dispatch: Dispatch,
     handle: reload::Handle<OtelLayer, Base>,
     providers: Vec<SdkTracerProvider>,
-    log: Arc<Mutex<Vec<(u64, u64, String)>>>,
+    log: Log,
     retire: Retire,
 }
 
@@ -419,7 +424,7 @@ impl Swapped for OtelSwaps {
 }
 
 /// A provider with the batch processor (queue 65,536, batch 512, 20 ms) over a [`Recording`] exporter.
-pub fn recording_provider(output: u64, log: &Arc<Mutex<Vec<(u64, u64, String)>>>) -> SdkTracerProvider {
+fn recording_provider(output: u64, log: &Log) -> SdkTracerProvider {
     let exporter = Recording {
         output,
         log: Arc::clone(log),
@@ -431,7 +436,7 @@ pub fn recording_provider(output: u64, log: &Arc<Mutex<Vec<(u64, u64, String)>>>
 #[derive(Debug)]
 struct Recording {
     output: u64,
-    log: Arc<Mutex<Vec<(u64, u64, String)>>>,
+    log: Log,
 }
 
 impl SpanExporter for Recording {
@@ -449,11 +454,14 @@ impl SpanExporter for Recording {
 
 /// The span's field `i` (tracing-opentelemetry 0.34 records a `u64` field as a string attribute).
 fn tree_of(s: &SpanData) -> Option<u64> {
-    s.attributes.iter().find(|kv| kv.key.as_str() == "i").and_then(|kv| match &kv.value {
-        Value::I64(v) => u64::try_from(*v).ok(),
-        Value::String(v) => v.as_str().parse().ok(),
-        _ => None,
-    })
+    s.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == "i")
+        .and_then(|kv| match &kv.value {
+            Value::I64(v) => u64::try_from(*v).ok(),
+            Value::String(v) => v.as_str().parse().ok(),
+            _ => None,
+        })
 }
 
 /// Reads every `.json` file in `dir`: the spans of each, attributed to the output `output_of(process name,
@@ -462,7 +470,10 @@ fn read_chrome_dir(dir: &Path, output_of: impl Fn(Option<&str>, &Path) -> Option
     let mut arrived = Arrived::new();
     let mut unreadable = 0;
     let files = std::fs::read_dir(dir).into_iter().flatten().flatten();
-    for path in files.map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")) {
+    for path in files
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+    {
         let Some(events) = read_events(&path) else {
             unreadable += 1;
             continue;
@@ -505,4 +516,3 @@ fn chrome_spans(events: &[serde_json::Value]) -> Vec<(u64, String)> {
         .chain(of_phase("E").filter(|s| begun.contains(s)))
         .collect()
 }
-
