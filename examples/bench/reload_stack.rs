@@ -1,6 +1,6 @@
 //! P1_reload: why livetel does not put its backends behind `tracing_subscriber::reload`, the design it started
 //! from. What the reload stacks cost on P1's workload (against livetel's local and otlp backends, the OTLP pair
-//! at equal delivery), and what their swaps lose or tear (see [`crate::swaps`]).
+//! at equal delivery), and what their swaps lose, tear or misroute (see [`crate::swaps`]).
 
 use crate::exporting::{pair, Exporting, Offer};
 use crate::figures::{local_against, Scale};
