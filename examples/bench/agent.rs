@@ -30,24 +30,14 @@ pub fn reload_latency(writes: usize) -> Vec<Figure> {
     }
     let note = format!("{writes} writes, debounce 100 ms");
     vec![
-        Figure {
-            name: "P4_reload_p50_ms",
-            livetel: percentile(ms.clone(), 0.5),
-            baseline: None,
-            unit: "ms",
-            goal: "-",
-            note: note.clone(),
-            paired: None,
-        },
-        Figure {
-            name: "P4_reload_p99_ms",
-            livetel: percentile(ms, 0.99),
-            baseline: None,
-            unit: "ms",
-            goal: "<= 150",
-            note,
-            paired: None,
-        },
+        Figure::absolute(
+            "P4_reload_p50_ms",
+            percentile(ms.clone(), 0.5),
+            "ms",
+            "-",
+            note.clone(),
+        ),
+        Figure::absolute("P4_reload_p99_ms", percentile(ms, 0.99), "ms", "<= 150", note),
     ]
 }
 

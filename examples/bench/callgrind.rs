@@ -59,5 +59,6 @@ pub fn instructions(agents: &(std::path::PathBuf, std::path::PathBuf)) -> Result
         goal: "-",
         note: "callgrind, traced thread; ratio = uninstrumented / instrumented".into(),
         paired: Some(plain / ours),
+        delivery: None,
     })
 }

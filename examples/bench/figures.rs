@@ -1,5 +1,6 @@
-//! The in-process figures: per-span cost (P1, P2), flips (P5), export throughput (P7), memory over reloads (P9).
+//! The in-process figures: per-span cost (P1, P2), flips (P5), memory over reloads (P9).
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -7,14 +8,18 @@ use std::time::{Duration, Instant};
 use tracing::dispatcher::with_default;
 use tracing::Dispatch;
 
-use crate::measure::{ab, ns_per, Figure};
-use crate::sink::Sink;
-use crate::stacks::{chrome_baseline, otel_baseline, Livetel};
+use crate::measure::{ab, ns_per, Delivery, Figure};
+use crate::stacks::{chrome_baseline, Livetel};
 
-/// The P1 workload: a 3-level tree, each span with 2 fields, entered, exited and closed.
-#[inline(never)]
+/// The P1 workload: `n` 3-level trees, each span with 2 fields, entered, exited and closed.
 pub fn trees(n: u64) {
-    for i in 0..n {
+    trees_from(0, n)
+}
+
+/// [`trees`] with the field `i` running from `first` (distinct values tell the trees of several threads apart).
+#[inline(never)]
+pub fn trees_from(first: u64, n: u64) {
+    for i in first..first + n {
         let root = tracing::info_span!("p1.root", i, kind = "bench");
         let _r = root.enter();
         let mid = tracing::info_span!("p1.mid", i, kind = "bench");
@@ -24,7 +29,8 @@ pub fn trees(n: u64) {
     }
 }
 
-fn per_span(d: &Dispatch, n: u64) -> f64 {
+/// CPU ns per span of `n` trees through `d`.
+pub fn per_span(d: &Dispatch, n: u64) -> f64 {
     with_default(d, || ns_per(3 * n, || trees(n)))
 }
 
@@ -69,8 +75,20 @@ pub fn none_and_disabled(s: &Scale) -> Vec<Figure> {
 
 /// P1_local: livetel's local backend vs Registry + EnvFilter + tracing-chrome.
 pub fn local(s: &Scale) -> Figure {
+    local_against("P1_local", "tracing-chrome", s, chrome_baseline)
+}
+
+/// livetel's local backend vs a Chrome-writing stack made by `build` (writing the file it is given), P1's
+/// workload in interleaved rounds, with what each wrote: livetel's counters, the spans in the baseline's file.
+pub fn local_against(
+    name: &'static str,
+    what: &str,
+    s: &Scale,
+    build: impl FnOnce(&Path) -> (Dispatch, tracing_chrome::FlushGuard),
+) -> Figure {
     let l = Livetel::start("backend = \"local\"", false);
-    let (chrome, guard) = chrome_baseline(l.dir.path());
+    let file = l.dir.path().join("baseline.json");
+    let (chrome, guard) = build(&file);
     let pause = || std::thread::sleep(Duration::from_millis(30));
     let m = ab(
         s.rounds,
@@ -79,34 +97,20 @@ pub fn local(s: &Scale) -> Figure {
     );
     drop(guard);
     let c = l.tel.counters();
-    let note = format!(
-        "vs tracing-chrome; livetel wrote {} spans, dropped {}",
-        c.exported, c.dropped
-    );
-    Figure::paired("P1_local", m, "cpu ns/span", "<= 1.05", note)
+    let theirs = Delivery::of(3 * s.trees * s.rounds as u64, chrome_spans_written(&file));
+    Figure::paired(name, m, "cpu ns/span", "<= 1.05", format!("vs {what}"))
+        .with_delivery(Delivery::of(c.started, c.exported), theirs)
 }
 
-/// P1_otlp: livetel's otlp backend vs tracing-opentelemetry + the SDK batch processor, same exporter, same
-/// loopback sink, default batch settings for both.
-pub fn otlp(s: &Scale, sink: &Sink, rt: &tokio::runtime::Runtime) -> Figure {
-    let l = Livetel::start(
-        &format!("backend = \"otlp\"\notlp_endpoint = \"{}\"", sink.endpoint),
-        false,
-    );
-    let (otel, provider) = otel_baseline(&sink.endpoint, rt);
-    let pause = || std::thread::sleep(Duration::from_millis(30));
-    let m = ab(
-        s.rounds,
-        || round(l.dispatch(), s.trees, pause),
-        || round(&otel, s.trees, pause),
-    );
-    let _ = provider.shutdown();
-    let c = l.tel.counters();
-    let note = format!(
-        "vs tracing-opentelemetry 0.34 + BatchSpanProcessor; livetel exported {}, dropped {} (queue full)",
-        c.exported, c.dropped
-    );
-    Figure::paired("P1_otlp", m, "cpu ns/span", "<= 1.05", note)
+/// Spans in a complete tracing-chrome file (its `E` events, one a line), 0 if it cannot be read.
+fn chrome_spans_written(file: &Path) -> u64 {
+    let Ok(f) = std::fs::File::open(file) else {
+        return 0;
+    };
+    std::io::BufRead::lines(std::io::BufReader::new(f))
+        .map_while(Result::ok)
+        .filter(|line| line.contains("\"ph\":\"E\""))
+        .count() as u64
 }
 
 /// Produces trees on `threads` threads for `secs`, never outrunning the backend: a producer waits while more
@@ -156,10 +160,11 @@ pub fn flip(s: &Scale, secs: f64) -> Figure {
                         "backend = \"local\"\nservice_name = \"bench-{}\"",
                         k % 2
                     ));
-                    let _ = trigger.reload_blocking();
+                    // Only applied reloads count (a rejected one rebuilds nothing).
+                    let outcome = trigger.reload_blocking();
+                    flips += u64::from(matches!(outcome, livetel::ReloadOutcome::Applied { .. }));
                     std::thread::sleep(Duration::from_millis(10));
                 }
-                flips += k;
                 handle.join().unwrap_or(0.0)
             });
             l.settle();
@@ -178,66 +183,6 @@ pub fn flip(s: &Scale, secs: f64) -> Figure {
         c.started, c.exported, c.dropped
     );
     Figure::paired("P5_flip", m, "spans/s", ">= 0.9, 0 lost", note)
-}
-
-/// P7_otlp_export: spans per second delivered to the loopback sink with nothing dropped, livetel vs the static
-/// stack (tracing-opentelemetry + BatchSpanProcessor, same queue and batch sizes), in interleaved rounds. Both
-/// producers are paced by what the sink has received, so neither outruns its exporter.
-pub fn export_throughput(sink: &Sink, rt: &tokio::runtime::Runtime, rounds: usize, secs: f64) -> Figure {
-    let body = format!(
-        "backend = \"otlp\"\notlp_endpoint = \"{}\"\n[telemetry.otlp.batch]\nmax_queue_size = 65536\n\
-         max_export_batch_size = 4096\nscheduled_delay_ms = 20",
-        sink.endpoint
-    );
-    let l = Livetel::start(&body, false);
-    let (otel, provider) = crate::stacks::otel_baseline_sized(&sink.endpoint, rt, 65_536, 4096);
-    let theirs = std::cell::Cell::new((0u64, 0u64));
-    let m = ab(
-        rounds,
-        || {
-            let (rate, _, _) = delivered(sink, l.dispatch(), secs);
-            l.settle();
-            rate
-        },
-        || {
-            let (rate, got, made) = delivered(sink, &otel, secs);
-            let (g, m) = theirs.get();
-            theirs.set((g + got, m + made));
-            rate
-        },
-    );
-    let _ = provider.force_flush();
-    let c = l.tel.counters();
-    let (got, made) = theirs.get();
-    let note = format!(
-        "{rounds} rounds; livetel exported {} dropped {}; baseline delivered {got} of {made} made",
-        c.exported, c.dropped
-    );
-    let _ = provider.shutdown();
-    Figure::paired("P7_otlp_export", m, "spans/s", ">= 250000, 0 dropped", note)
-}
-
-/// Produces trees for `secs`, never more than 32k spans ahead of the sink; returns (spans/s received, received,
-/// made), counting until the sink has caught up (or a second passes).
-fn delivered(sink: &Sink, d: &Dispatch, secs: f64) -> (f64, u64, u64) {
-    let start_count = sink.received();
-    let t = Instant::now();
-    let mut made = 0u64;
-    with_default(d, || {
-        while t.elapsed().as_secs_f64() < secs {
-            while made.saturating_sub(sink.received() - start_count) > 32_768 {
-                std::thread::sleep(Duration::from_micros(50));
-            }
-            trees(16);
-            made += 48;
-        }
-    });
-    let wait = Instant::now();
-    while sink.received() - start_count < made && wait.elapsed() < Duration::from_secs(1) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let got = sink.received() - start_count;
-    (got as f64 / t.elapsed().as_secs_f64(), got, made)
 }
 
 fn rss_kib() -> u64 {
@@ -278,16 +223,9 @@ pub fn rss_over_reloads(n: u64) -> Figure {
     std::thread::sleep(Duration::from_millis(100));
     let grown = rss_kib().saturating_sub(before) as f64 / 1024.0;
     let g = l.tel.status().borrow().generation;
-    Figure {
-        name: "P9_rss_reloads",
-        livetel: grown,
-        baseline: None,
-        unit: "MiB",
-        goal: "< 2",
-        note: format!(
-            "{n} reloads after 500 warm-up (generation {g}); MiB at each quarter: {}",
-            marks.join(" ")
-        ),
-        paired: None,
-    }
+    let note = format!(
+        "{n} reloads after 500 warm-up (generation {g}); MiB at each quarter: {}",
+        marks.join(" ")
+    );
+    Figure::absolute("P9_rss_reloads", grown, "MiB", "< 2", note)
 }

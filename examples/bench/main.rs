@@ -3,14 +3,18 @@
 //! ```text
 //! cargo run --release --example bench -- [--quick] [--json] [--only P1,P7]
 //! ```
-//! `--quick` finishes in under two minutes on two cores; `--json` prints one object per figure per line.
+//! `--quick` finishes in under two minutes on two cores; `--json` prints one object per figure per line;
+//! `--only` takes figure-name prefixes (`--only P1_reload` for the reload-stack figures).
 
 mod agent;
 mod callgrind;
+mod exporting;
 mod figures;
 mod measure;
+mod reload_stack;
 mod sink;
 mod stacks;
+mod swaps;
 
 use measure::Figure;
 
@@ -81,7 +85,10 @@ fn main() {
         out.push(figures::local(&scale));
     }
     if wants("P1_otlp") {
-        out.push(figures::otlp(&scale, &sink, &rt));
+        figures_each(&mut out, exporting::otlp(&scale, &sink, &rt));
+    }
+    if wants("P1_reload") {
+        figures_each(&mut out, reload_stack::figures(&scale, &sink, &rt));
     }
     if wants("P4") {
         figures_each(&mut out, agent::reload_latency(if a.quick { 30 } else { 200 }));
@@ -109,7 +116,7 @@ fn main() {
         }
     }
     if wants("P7") {
-        out.push(figures::export_throughput(
+        out.push(exporting::export_throughput(
             &sink,
             &rt,
             if a.quick { 3 } else { 5 },

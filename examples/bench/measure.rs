@@ -2,7 +2,50 @@
 
 use std::time::Instant;
 
-/// One reported figure. `baseline` and `ratio` are absent for absolute figures (latency, throughput, RSS).
+/// What a stack did with the spans it was given: made on the traced thread, delivered to its output (the sink
+/// received them, or they are in its file), dropped (made − delivered, read after the stack flushed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delivery {
+    pub made: u64,
+    pub delivered: u64,
+    pub dropped: u64,
+}
+
+impl Delivery {
+    /// `made` spans of which `delivered` arrived; the rest were dropped.
+    pub fn of(made: u64, delivered: u64) -> Delivery {
+        Delivery {
+            made,
+            delivered,
+            dropped: made.saturating_sub(delivered),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({ "made": self.made, "delivered": self.delivered, "dropped": self.dropped })
+    }
+}
+
+impl std::ops::Add for Delivery {
+    type Output = Delivery;
+
+    fn add(self, o: Delivery) -> Delivery {
+        Delivery {
+            made: self.made + o.made,
+            delivered: self.delivered + o.delivered,
+            dropped: self.dropped + o.dropped,
+        }
+    }
+}
+
+impl std::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.made, self.delivered, self.dropped)
+    }
+}
+
+/// One reported figure. `baseline` is absent for absolute figures (latency, throughput, RSS); the ratio is
+/// present only for A/B figures (a count such as spans lost has a baseline but no meaningful ratio).
 #[derive(Debug, Clone)]
 pub struct Figure {
     pub name: &'static str,
@@ -11,8 +54,10 @@ pub struct Figure {
     pub unit: &'static str,
     pub goal: &'static str,
     pub note: String,
-    /// The paired ratio of an A/B figure; otherwise the ratio is livetel / baseline.
+    /// The paired ratio of an A/B figure.
     pub paired: Option<f64>,
+    /// Made/delivered/dropped of livetel and of the baseline, for figures whose stacks deliver spans.
+    pub delivery: Option<[Delivery; 2]>,
 }
 
 impl Figure {
@@ -26,12 +71,62 @@ impl Figure {
             goal,
             note,
             paired: Some(m.ratio),
+            delivery: None,
+        }
+    }
+
+    /// An absolute figure (latency, throughput, RSS): no baseline, no ratio.
+    pub fn absolute(
+        name: &'static str,
+        value: f64,
+        unit: &'static str,
+        goal: &'static str,
+        note: String,
+    ) -> Figure {
+        Figure {
+            name,
+            livetel: value,
+            baseline: None,
+            unit,
+            goal,
+            note,
+            paired: None,
+            delivery: None,
+        }
+    }
+
+    /// A count of both stacks (spans lost, say): a baseline but no ratio.
+    pub fn counts(
+        name: &'static str,
+        (livetel, baseline): (u64, u64),
+        unit: &'static str,
+        goal: &'static str,
+        note: String,
+    ) -> Figure {
+        Figure {
+            baseline: Some(baseline as f64),
+            ..Figure::absolute(name, livetel as f64, unit, goal, note)
+        }
+    }
+
+    /// The same figure with what each stack made, delivered and dropped.
+    pub fn with_delivery(self, livetel: Delivery, baseline: Delivery) -> Figure {
+        Figure {
+            delivery: Some([livetel, baseline]),
+            ..self
         }
     }
 
     pub fn ratio(&self) -> Option<f64> {
         self.paired
-            .or_else(|| self.baseline.filter(|b| *b > 0.0).map(|b| self.livetel / b))
+    }
+
+    /// The note, followed by made/delivered/dropped of both stacks when the figure has them.
+    fn full_note(&self) -> String {
+        match &self.delivery {
+            Some([l, b]) => format!("made/delivered/dropped: livetel {l}, baseline {b}; {}", self.note),
+            None => self.note.clone(),
+        }
     }
 
     pub fn json(&self) -> String {
@@ -43,6 +138,7 @@ impl Figure {
             "unit": self.unit,
             "goal": self.goal,
             "note": self.note,
+            "delivery": self.delivery.map(|[l, b]| serde_json::json!({ "livetel": l.json(), "baseline": b.json() })),
         })
         .to_string()
     }
@@ -54,7 +150,13 @@ impl Figure {
         let ratio = self.ratio().map_or_else(|| "-".to_owned(), |r| format!("{r:.3}"));
         format!(
             "{:<20} {:>12.2} {:>12} {:>8} {:<14} {:<14} {}",
-            self.name, self.livetel, base, ratio, self.unit, self.goal, self.note
+            self.name,
+            self.livetel,
+            base,
+            ratio,
+            self.unit,
+            self.goal,
+            self.full_note()
         )
     }
 }
@@ -116,12 +218,17 @@ pub fn ab(rounds: usize, mut a: impl FnMut() -> f64, mut b: impl FnMut() -> f64)
 /// CPU nanoseconds the calling thread spent per unit of `f`, which does `units` units of work. Thread CPU time,
 /// not wall time: background writers of either stack (on a 2-core machine) cannot inflate the other's figure.
 pub fn ns_per(units: u64, f: impl FnOnce()) -> f64 {
+    cpu_ns(f) as f64 / units as f64
+}
+
+/// CPU nanoseconds the calling thread spent in `f` (wall nanoseconds where the thread clock is unavailable).
+pub fn cpu_ns(f: impl FnOnce()) -> u64 {
     let start = thread_cpu_ns();
     let t = Instant::now();
     f();
     match (start, thread_cpu_ns()) {
-        (Some(a), Some(b)) => (b - a) as f64 / units as f64,
-        _ => t.elapsed().as_nanos() as f64 / units as f64,
+        (Some(a), Some(b)) => b - a,
+        _ => t.elapsed().as_nanos() as u64,
     }
 }
 

@@ -1,15 +1,19 @@
 //! The stacks compared: livetel from a config file, and what a user would hand-build from the same crates
 //! with the same settings (tracing-subscriber Registry + EnvFilter + tracing-chrome, or + tracing-opentelemetry
-//! with the SDK's batch processor and the same OTLP exporter).
+//! with the SDK's batch processor and the same OTLP exporter), statically or behind a `reload` handle.
 
 use std::path::{Path, PathBuf};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanExporter,
+};
 use tracing::Dispatch;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::{EnvFilter, Registry};
+use tracing_chrome::ChromeLayer;
+use tracing_opentelemetry::OpenTelemetryLayer;
+use tracing_subscriber::layer::{Layered, SubscriberExt};
+use tracing_subscriber::{reload, EnvFilter, Layer, Registry};
 
 /// livetel running from a config file in a temp dir (no SIGHUP handler).
 pub struct Livetel {
@@ -46,6 +50,12 @@ impl Livetel {
         self.tel.dispatch().expect("own subscriber")
     }
 
+    /// Shuts livetel down (queued records written, files finished); returns its final counts and its
+    /// directory, which lives as long as the caller keeps it.
+    pub fn shutdown(self) -> (livetel::SpanCounts, tempfile::TempDir) {
+        (self.tel.shutdown(), self.dir)
+    }
+
     /// Waits until every started span is exported or dropped (background writers idle again).
     pub fn settle(&self) {
         for _ in 0..2000 {
@@ -57,26 +67,95 @@ impl Livetel {
     }
 }
 
+/// The config file: `body` after the keys every figure shares. `service_name` defaults to "bench" unless `body`
+/// sets it (a key set twice makes the file invalid TOML, and livetel would reject the reload).
 fn section(dir: &Path, body: &str, watch: bool) -> String {
+    let service = if body.contains("service_name") {
+        ""
+    } else {
+        "service_name = \"bench\"\n"
+    };
     format!(
-        "[telemetry]\nwatch = {watch}\ntrace_dir = {:?}\nservice_name = \"bench\"\n{body}\n",
+        "[telemetry]\nwatch = {watch}\ntrace_dir = {:?}\n{service}{body}\n",
         dir.join("traces").display().to_string()
     )
 }
 
-/// Registry + EnvFilter("info") + tracing-chrome, writing to `dir`. One per process: tracing-chrome's
-/// per-thread sender binds a thread to the first ChromeLayer it writes to.
-pub fn chrome_baseline(dir: &Path) -> (Dispatch, tracing_chrome::FlushGuard) {
-    let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new()
-        .file(dir.join("baseline.json"))
+/// What every hand-built stack layers its backend onto: Registry + EnvFilter("info").
+pub type Base = Layered<EnvFilter, Registry>;
+
+fn base() -> Base {
+    Registry::default().with(EnvFilter::new("info"))
+}
+
+/// A tracing-chrome layer writing `file`, span fields included (as livetel records them).
+pub fn chrome_layer(file: &Path) -> (ChromeLayer<Base>, tracing_chrome::FlushGuard) {
+    tracing_chrome::ChromeLayerBuilder::new()
+        .file(file)
         .include_args(true)
+        .build()
+}
+
+/// Registry + EnvFilter("info") + tracing-chrome, writing `file`. Build it on the thread that will trace:
+/// tracing-chrome's per-thread sender binds a thread to the first ChromeLayer it writes to, except the thread
+/// that builds a layer, which is rebound to it.
+pub fn chrome_baseline(file: &Path) -> (Dispatch, tracing_chrome::FlushGuard) {
+    let (layer, guard) = chrome_layer(file);
+    (Dispatch::new(base().with(layer)), guard)
+}
+
+/// The design livetel replaced: the backend layer behind a `tracing_subscriber::reload` handle, over
+/// Registry + EnvFilter("info") as in the static stacks.
+pub fn reloadable<L: Layer<Base> + Send + Sync + 'static>(layer: L) -> (Dispatch, reload::Handle<L, Base>) {
+    let (layer, handle) = reload::Layer::new(layer);
+    (Dispatch::new(base().with(layer)), handle)
+}
+
+/// The tracing-opentelemetry layer the OTLP baselines use, over `provider`'s tracer.
+pub type OtelLayer = OpenTelemetryLayer<Base, SdkTracer>;
+
+/// A tracing-opentelemetry layer exporting through `provider`.
+pub fn otel_layer(provider: &SdkTracerProvider) -> OtelLayer {
+    tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))
+}
+
+/// An SDK provider with the batch processor (queue and batch sizes as given, 20 ms scheduled delay, as the
+/// livetel configs of the OTLP figures) over `exporter`.
+pub fn sdk_provider(exporter: impl SpanExporter + 'static, queue: usize, batch: usize) -> SdkTracerProvider {
+    let config = BatchConfigBuilder::default()
+        .with_max_queue_size(queue)
+        .with_max_export_batch_size(batch)
+        .with_scheduled_delay(std::time::Duration::from_millis(20))
         .build();
-    let subscriber = Registry::default().with(EnvFilter::new("info")).with(layer);
-    (Dispatch::new(subscriber), guard)
+    let processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(config)
+        .build();
+    SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build()
+}
+
+/// An SDK provider with the batch processor and the same gRPC exporter livetel uses, sending to `endpoint`,
+/// built inside `rt` as tonic requires.
+pub fn otlp_provider(
+    endpoint: &str,
+    rt: &tokio::runtime::Runtime,
+    queue: usize,
+    batch: usize,
+) -> SdkTracerProvider {
+    let exporter = {
+        let _enter = rt.enter();
+        opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .build()
+            .expect("baseline exporter")
+    };
+    sdk_provider(exporter, queue, batch)
 }
 
 /// Registry + EnvFilter("info") + tracing-opentelemetry over an SDK provider with the batch processor and the
-/// same gRPC exporter livetel uses, built inside `rt` as tonic requires.
+/// same gRPC exporter livetel uses, default queue and batch sizes (2048, 512).
 pub fn otel_baseline(endpoint: &str, rt: &tokio::runtime::Runtime) -> (Dispatch, SdkTracerProvider) {
     otel_baseline_sized(endpoint, rt, 2048, 512)
 }
@@ -88,28 +167,15 @@ pub fn otel_baseline_sized(
     queue: usize,
     batch: usize,
 ) -> (Dispatch, SdkTracerProvider) {
-    let exporter = {
-        let _enter = rt.enter();
-        opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(endpoint)
-            .build()
-            .expect("baseline exporter")
-    };
-    let config = BatchConfigBuilder::default()
-        .with_max_queue_size(queue)
-        .with_max_export_batch_size(batch)
-        .with_scheduled_delay(std::time::Duration::from_millis(20))
-        .build();
-    let processor = BatchSpanProcessor::builder(exporter)
-        .with_batch_config(config)
-        .build();
-    let provider = SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .build();
-    let tracer = provider.tracer("bench");
-    let subscriber = Registry::default()
-        .with(EnvFilter::new("info"))
-        .with(tracing_opentelemetry::layer().with_tracer(tracer));
-    (Dispatch::new(subscriber), provider)
+    let provider = otlp_provider(endpoint, rt, queue, batch);
+    (Dispatch::new(base().with(otel_layer(&provider))), provider)
+}
+
+/// livetel's `[telemetry]` body for an OTLP figure: the sink, and the same batch settings as the baseline's
+/// batch processor (queue, batch, 20 ms scheduled delay), so both stacks export alike.
+pub fn otlp_body(endpoint: &str, queue: usize, batch: usize) -> String {
+    format!(
+        "backend = \"otlp\"\notlp_endpoint = \"{endpoint}\"\n[telemetry.otlp.batch]\nmax_queue_size = {queue}\n\
+         max_export_batch_size = {batch}\nscheduled_delay_ms = 20"
+    )
 }
