@@ -92,7 +92,8 @@ fn storm_of_writes_one_per_millisecond() {
     let c = t.shutdown();
     println!(
         "reload storm: {writes} writes over {storm_ms} ms, {reloads} reloads ran ({} applied, {} unchanged, {} \
-         rejected: a reload can read a write half done; at most {windows} debounce windows fit), last write won (sample_rate {last}), {made_during} spans traced meanwhile, \
+         rejected: a write is truncate-then-write, so a reload can read one half done, which applies \
+         as valid TOML with defaults for the rest or is unchanged from an earlier half; at most {windows} debounce windows fit), last write won (sample_rate {last}), {made_during} spans traced meanwhile, \
          counters {c:?}",
         s.reloads.applied,
         s.reloads.unchanged,
