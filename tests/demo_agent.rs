@@ -32,10 +32,16 @@ impl Drop for Running {
 }
 
 fn start(f: &Fixture, extra: &[&str]) -> Running {
+    start_as(f, extra, true)
+}
+
+/// Starts the demo; `json` prints statuses as JSON (`--status-json`), else as the plain lines a person reads.
+fn start_as(f: &Fixture, extra: &[&str], json: bool) -> Running {
     let child = Command::new(agent_binary())
         .arg("--config")
         .arg(&f.config)
-        .args(["--threads", "2", "--status-json"])
+        .args(["--threads", "2"])
+        .args(json.then_some("--status-json"))
         .args(if extra.contains(&"--rate") {
             &[][..]
         } else {
@@ -71,6 +77,8 @@ fn finish(mut run: Running, signal: Option<&str>) -> (Vec<Value>, Value) {
         let v: Value = serde_json::from_str(&line.expect("utf-8")).expect("every stdout line is JSON");
         if v.get("summary").is_some() {
             summary = v;
+        } else if v.get("retired").is_some() {
+            // A retired generation with news (an error, drops): not a status.
         } else {
             statuses.push(v);
         }
@@ -171,4 +179,83 @@ fn a2a_hop_is_a_child_in_the_exported_trace() {
         assert_eq!(h["trace_id"], call["trace_id"]);
         assert_eq!(h["kind"], 2, "server");
     }
+}
+
+/// The README's promise: each change prints one status line. Five changes under the plain-text output — a
+/// sample rate, a rejected edit (its line says where), two fields at once, a flip to `none` and back to
+/// `local` — and the demo prints exactly six lines before its summary: one at start, one per change. Each
+/// replaced generation drains and retires cleanly in between (its spans last milliseconds, a reload waits
+/// out the 100 ms debounce), which prints nothing: a retirement is printed only with news (an error, drops).
+#[test]
+fn each_change_prints_one_status_line() {
+    let f = Fixture::new("sample_rate = 1.0");
+    let mut run = start_as(&f, &["--rate", "100"], false);
+    let stdout = run.0.stdout.take().expect("stdout");
+    let (tx, lines) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = |what: &str| {
+        lines
+            .recv_timeout(common::PATIENCE)
+            .unwrap_or_else(|_| panic!("no status line for {what}"))
+    };
+    let mut printed = vec![next("the start")];
+    assert!(printed[0].starts_with("generation 1 (Init)"), "{printed:?}");
+    let changes = [
+        ("sample_rate = 0.5", "generation 2 (Watcher)", None),
+        ("sample_rate = 7", "generation 2 (Watcher)", Some(" ERROR: ")),
+        (
+            "sample_rate = 0.25\ninclude_args = true",
+            "generation 3 (Watcher)",
+            None,
+        ),
+        ("backend = \"none\"", "generation 4 (Watcher): backend=none", None),
+        (
+            "backend = \"local\"",
+            "generation 5 (Watcher): backend=local",
+            None,
+        ),
+    ];
+    for (body, want, error) in changes {
+        f.write(body);
+        let line = next(body);
+        assert!(
+            line.starts_with(want) && error.is_none_or(|e| line.contains(e)),
+            "after {body:?}, the next line is {line:?}; printed before: {printed:#?}"
+        );
+        assert_eq!(line.contains(" ERROR: "), error.is_some(), "{line}");
+        printed.push(line);
+    }
+    let pid = run.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-s", "TERM", &pid])
+        .status()
+        .is_ok_and(|s| s.success()));
+    let mut summary = None;
+    while let Ok(line) = lines.recv_timeout(common::PATIENCE) {
+        if line.starts_with("{\"summary\"") {
+            summary = Some(line);
+        } else {
+            printed.push(line);
+        }
+    }
+    reader.join().expect("reader");
+    assert!(run.0.wait().expect("agent exits").success());
+    assert!(summary.is_some(), "no summary line");
+    println!(
+        "{} changes, {} status lines:\n{}",
+        changes.len(),
+        printed.len(),
+        printed.join("\n")
+    );
+    assert_eq!(
+        printed.len(),
+        1 + changes.len(),
+        "one line at start and one per change: {printed:#?}"
+    );
 }

@@ -10,7 +10,11 @@ use common::seed::Rng;
 use common::Fixture;
 use livetel::{ConfigErrorKind, ReloadOutcome};
 
-const INPUTS: u64 = 12_000;
+/// Generated inputs: 2,000 in CI (a fixed seed), 12,000 under `LIVETEL_SOAK=1` (a fresh seed). A tenth of
+/// them are 1.1 MB files, which is most of the time spent.
+fn inputs() -> u64 {
+    common::seed::length(2_000, 12_000)
+}
 const LIVE: u64 = 400;
 
 /// Keys that are not valid: near misses (for hints), a secret-looking key (rejected), junk.
@@ -143,7 +147,8 @@ fn loader_never_panics_and_always_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.toml");
     let (mut ok, mut rejected, mut crashes) = (0u64, 0u64, 0u64);
-    for i in 0..INPUTS {
+    let inputs = inputs();
+    for i in 0..inputs {
         let input = generate(&mut rng);
         std::fs::write(&path, &input).unwrap();
         match catch_unwind(AssertUnwindSafe(|| livetel::config::load_file(&path))) {
@@ -168,9 +173,13 @@ fn loader_never_panics_and_always_says_where() {
             }
         }
     }
-    println!("fuzz_config: {INPUTS} inputs tried, {ok} valid, {rejected} rejected with a reason, {crashes} crashes");
+    println!("fuzz_config: {inputs} inputs tried, {ok} valid, {rejected} rejected with a reason, {crashes} crashes");
     assert_eq!(crashes, 0);
-    assert!(ok > 100 && rejected > 1000, "the generator covers both sides");
+    // About 14 % of generated inputs are valid: both sides are well covered at either length.
+    assert!(
+        ok > inputs / 120 && rejected > inputs / 12,
+        "the generator covers both sides"
+    );
 }
 
 #[test]

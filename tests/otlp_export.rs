@@ -81,7 +81,8 @@ fn status_counts_exports() {
     });
     rx.wait_spans(100);
     let mut o = None;
-    for _ in 0..500 {
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while std::time::Instant::now() < deadline {
         let s = t.refresh_status();
         o = s.layers[0].otlp.clone().filter(|o| o.spans_exported == 100);
         if o.is_some() {

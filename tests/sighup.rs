@@ -14,7 +14,8 @@ fn sighup_reloads() {
     // for the reload to show in status.
     let pid = std::process::id().to_string();
     let mut seen = false;
-    for _ in 0..100 {
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while std::time::Instant::now() < deadline {
         let ok = std::process::Command::new("kill")
             .args(["-s", "HUP", &pid])
             .status();

@@ -265,25 +265,89 @@ fn demo_output_and_traces_never_hold_the_secret() {
         .and_then(|d| d.parent())
         .unwrap()
         .join("examples/agent");
-    let child = Command::new(agent)
+    let mut child = Command::new(agent)
         .arg("--config")
         .arg(&f.config)
-        .args(["--duration", "3", "--rate", "50", "--status-json"])
+        .args(["--rate", "50", "--status-json"])
         .env("DEMO_AUTH", format!("authorization={canary}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run the demo");
-    // Flip to local while it runs: the chrome trace must not hold the secret either.
-    std::thread::sleep(Duration::from_millis(1200));
+    // Stops the demo even if an assertion below fails first.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let mut pipe = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let stdout_reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let mut line = String::new();
+        while std::io::BufRead::read_line(&mut pipe, &mut line).is_ok_and(|n| n > 0) {
+            all.push_str(&line);
+            let _ = lines_tx.send(std::mem::take(&mut line));
+        }
+        all
+    });
+    let mut err_pipe = child.stderr.take().expect("stderr");
+    let stderr_reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = std::io::Read::read_to_string(&mut err_pipe, &mut all);
+        all
+    });
+    let mut demo = Stop(child);
+    // The collector has the demo's spans (sent with the secret); then flip to local while it runs: the chrome
+    // trace must not hold the secret either.
+    rx.wait_spans(1);
     let local = f.section("backend = \"local\"\notlp_headers_vault_key = \"DEMO_AUTH\"");
     std::fs::write(&f.config, local).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let flipped = loop {
+        let line = lines
+            .recv_timeout(common::PATIENCE)
+            .expect("a status line for the flip to local");
+        if line.contains("\"generation\":2") {
+            break line;
+        }
+    };
+    // Some spans written under local before the demo stops.
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while common::span_names(&f.traces).values().sum::<usize>() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no span written under local"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = demo.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-s", "TERM", &pid])
+        .status()
+        .is_ok_and(|s| s.success()));
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    let status = loop {
+        if let Some(status) = demo.0.try_wait().expect("wait for the demo") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
     let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
+        stdout_reader.join().expect("stdout reader"),
+        stderr_reader.join().expect("stderr reader"),
     );
-    assert!(out.status.success(), "{stderr}");
+    assert!(status.success(), "{stderr}");
+    assert!(
+        flipped.contains("\"backend\":\"local\""),
+        "the flip to local happened: {flipped}"
+    );
+
     assert!(
         stdout.lines().filter(|l| l.contains("\"generation\":2")).count() >= 1,
         "the flip to local happened: {stdout}"

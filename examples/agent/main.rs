@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example agent -- --duration 30 --threads 2
 //! ```
-//! Edit `config/telemetry.toml` while it runs; every status change is printed.
+//! Edit `config/telemetry.toml` while it runs; each change prints one status line.
 
 mod turn;
 
@@ -92,7 +92,7 @@ fn wait_for_stop(telemetry: &livetel::Telemetry, args: &Args) -> &'static str {
         }
     };
     let mut status = telemetry.status();
-    let json = args.status_json;
+    let mut printer = Printer::new(args.status_json);
     let deadline = args
         .duration
         .map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0)));
@@ -121,7 +121,7 @@ fn wait_for_stop(telemetry: &livetel::Telemetry, args: &Args) -> &'static str {
             }
         };
         tokio::pin!(main_panic);
-        print_status(&status.borrow_and_update(), json);
+        printer.show(&status.borrow_and_update());
         loop {
             tokio::select! {
                 () = &mut sleep => return "duration",
@@ -132,11 +132,108 @@ fn wait_for_stop(telemetry: &livetel::Telemetry, args: &Args) -> &'static str {
                     if changed.is_err() {
                         return "telemetry stopped";
                     }
-                    print_status(&status.borrow_and_update(), json);
+                    printer.show(&status.borrow_and_update());
                 }
             }
         }
     })
+}
+
+/// What makes a status worth a line: a change. Everything else livetel publishes (a generation that finished
+/// draining, an unchanged reload, fresh counters) repeats the last line and is not printed.
+#[derive(PartialEq)]
+struct Headline {
+    /// A reload applied.
+    generation: u64,
+    /// A reload was rejected (counted, so saving the same bad file twice says so twice).
+    rejected: u64,
+    /// Whether a rejection is standing (an unchanged reload clears it).
+    error: bool,
+    restart_required: Vec<String>,
+    warnings: Vec<String>,
+    /// The active layer's sink error (disk full, collector down) appeared or went away.
+    sink_error: bool,
+}
+
+impl Headline {
+    fn of(s: &livetel::TelemetryStatus) -> Self {
+        Headline {
+            generation: s.generation,
+            rejected: s.reloads.rejected,
+            error: s.last_error.is_some(),
+            restart_required: s.restart_required.clone(),
+            warnings: s.warnings.clone(),
+            sink_error: s.layers.first().is_some_and(|l| l.error.is_some()),
+        }
+    }
+}
+
+/// Prints one line per change. A replaced generation that retires is printed only when it says something new:
+/// its sink had an error, or it dropped spans or batches (as last seen in status, while it drained).
+struct Printer {
+    json: bool,
+    last: Option<Headline>,
+    /// Layers draining in the last status, as seen then.
+    draining: Vec<livetel::status::LayerStatus>,
+}
+
+impl Printer {
+    fn new(json: bool) -> Self {
+        Printer {
+            json,
+            last: None,
+            draining: Vec::new(),
+        }
+    }
+
+    fn show(&mut self, s: &livetel::TelemetryStatus) {
+        for gone in self
+            .draining
+            .iter()
+            .filter(|d| !s.layers.iter().any(|l| l.generation == d.generation))
+        {
+            let dropped = gone.otlp.as_ref().map_or(0, |o| o.spans_dropped);
+            let failed = gone.otlp.as_ref().map_or(0, |o| o.failed_batches);
+            if gone.error.is_some() || dropped > 0 || failed > 0 {
+                print_retired(gone, self.json);
+            }
+        }
+        self.draining = s
+            .layers
+            .iter()
+            .filter(|l| l.generation != s.generation)
+            .cloned()
+            .collect();
+        let headline = Headline::of(s);
+        if self.last.as_ref() != Some(&headline) {
+            print_status(s, self.json);
+            self.last = Some(headline);
+        }
+    }
+}
+
+fn print_retired(l: &livetel::status::LayerStatus, json: bool) {
+    if json {
+        match serde_json::to_string(&serde_json::json!({ "retired": l })) {
+            Ok(line) => println!("{line}"),
+            Err(e) => eprintln!("agent: status not serializable: {e}"),
+        }
+        return;
+    }
+    let (dropped, failed) = l
+        .otlp
+        .as_ref()
+        .map_or((0, 0), |o| (o.spans_dropped, o.failed_batches));
+    println!(
+        "generation {} retired: backend={} spans dropped={} failed batches={}{}",
+        l.generation,
+        l.backend,
+        dropped,
+        failed,
+        l.error
+            .as_ref()
+            .map_or_else(String::new, |e| format!(" ERROR: {e}"))
+    );
 }
 
 fn print_status(s: &livetel::TelemetryStatus, json: bool) {
@@ -151,10 +248,19 @@ fn print_status(s: &livetel::TelemetryStatus, json: bool) {
         .trace_file
         .as_ref()
         .map_or_else(|| "-".to_owned(), |p| p.display().to_string());
-    let error = s
-        .last_error
-        .as_ref()
-        .map_or_else(String::new, |e| format!(" ERROR: {}", e.message));
+    let mut notes = String::new();
+    if let Some(e) = &s.last_error {
+        notes.push_str(&format!(" ERROR: {}", e.message));
+    }
+    if let Some(e) = s.layers.first().and_then(|l| l.error.as_ref()) {
+        notes.push_str(&format!(" SINK ERROR: {e}"));
+    }
+    if !s.restart_required.is_empty() {
+        notes.push_str(&format!(" RESTART REQUIRED: {}", s.restart_required.join(", ")));
+    }
+    for w in &s.warnings {
+        notes.push_str(&format!(" WARNING: {w}"));
+    }
     println!(
         "generation {} ({:?}): backend={} sample_rate={} include_args={} filter={:?} file={} spans started={} exported={}{}",
         s.generation,
@@ -166,6 +272,6 @@ fn print_status(s: &livetel::TelemetryStatus, json: bool) {
         file,
         s.counters.started,
         s.counters.exported,
-        error
+        notes
     );
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use livetel::{Builder, Telemetry, TelemetryStatus};
+use livetel::{Builder, SpanCounts, Telemetry, TelemetryStatus};
 use serde_json::Value;
 
 /// Liveness bound for waits on the watcher: generous because this machine is shared; never a timing assertion.
@@ -77,6 +77,44 @@ pub fn wait_status(
             );
         }
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits until every span started so far is exported, dropped or sampled out (none open, queued or in an
+/// export); returns the counts. Panics after [`PATIENCE`].
+pub fn wait_settled(t: &Telemetry) -> SpanCounts {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let c = t.counters();
+        if c.in_flight() == 0 {
+            return c;
+        }
+        assert!(Instant::now() < deadline, "spans still in flight: {c:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The app: a thread of its own makes `n` spans `app.op` (fields `phase` and `i`) back to back, under `t`'s
+/// subscriber. Returns once all `n` are made. Panics if they are not within [`PATIENCE`]: a liveness bound,
+/// not a speed. With a collector that answers nothing, an app thread that has not finished is one waiting on
+/// the exporter.
+pub fn app_makes(t: &Telemetry, phase: u64, n: u64) {
+    let d = t.dispatch().expect("own subscriber").clone();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        tracing::dispatcher::with_default(&d, || {
+            for i in 0..n {
+                tracing::info_span!("app.op", phase, i).in_scope(|| {});
+            }
+        });
+        let _ = done.send(());
+    });
+    if finished.recv_timeout(PATIENCE).is_err() {
+        panic!(
+            "phase {phase}: the app did not finish its {n} spans within {PATIENCE:?}: \
+             an app call is waiting on something (the exporter?); counters {:?}",
+            t.counters()
+        );
     }
 }
 

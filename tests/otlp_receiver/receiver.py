@@ -5,7 +5,14 @@ JSON line per received span to --out, and prints "READY <grpc_port> <http_port>"
 when its stdin closes, so it never outlives the test that started it.
 
 Fault modes (for reliability tests): --delay-ms N answers every request N ms late; --fail-every K answers
-every K-th request with an error (gRPC UNAVAILABLE, HTTP 503) without recording it.
+every K-th request with an error (gRPC UNAVAILABLE, HTTP 503) without recording it; --stall holds every
+request, unanswered and unrecorded, until the test writes "release" on stdin ("stall" holds again).
+--bind-on-go loads everything, prints "LOADED" and binds its ports only once the test writes "go": a
+collector that is down (connections refused) and comes up within milliseconds when told.
+
+Request counts: "<out>.requests" holds {"received": R, "answered": A}, rewritten (atomically) whenever a
+request arrives and just before its answer (success or error) is sent, so a test can tell how many requests
+the receiver holds and that it answered none while something else happened.
 """
 
 import argparse
@@ -37,15 +44,41 @@ def attrs(kvs):
 
 
 class Sink:
-    def __init__(self, path, delay_ms, fail_every):
+    def __init__(self, path, delay_ms, fail_every, stall):
         self.lock = threading.Lock()
         self.out = open(path, "a", encoding="utf-8")
+        self.counts_path = path + ".requests"
         self.delay = delay_ms / 1000.0
         self.fail_every = fail_every
         self.requests = 0
+        self.received = 0
+        self.answered = 0
+        self.gate = threading.Event()
+        if not stall:
+            self.gate.set()
+        self.write_counts()
+
+    def write_counts(self):
+        """Called with the lock held (or before serving)."""
+        tmp = self.counts_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"received": self.received, "answered": self.answered}, f)
+        os.replace(tmp, self.counts_path)
+
+    def arrived(self):
+        with self.lock:
+            self.received += 1
+            self.write_counts()
+
+    def answering(self):
+        with self.lock:
+            self.answered += 1
+            self.write_counts()
 
     def admit(self):
-        """Applies the fault modes; False means: answer this request with an error."""
+        """Counts the request, applies the fault modes; False means: answer this request with an error."""
+        self.arrived()
+        self.gate.wait()
         if self.delay:
             time.sleep(self.delay)
         with self.lock:
@@ -86,11 +119,14 @@ class GrpcService(trace_service_pb2_grpc.TraceServiceServicer):
         self.sink = sink
 
     def Export(self, request, context):
-        if not self.sink.admit():
-            context.abort(grpc.StatusCode.UNAVAILABLE, "fault injected by the test receiver")
-        headers = {k: v for k, v in context.invocation_metadata() if not k.endswith("-bin")}
-        self.sink.record(request, "grpc", headers)
-        return trace_service_pb2.ExportTraceServiceResponse()
+        try:
+            if not self.sink.admit():
+                context.abort(grpc.StatusCode.UNAVAILABLE, "fault injected by the test receiver")
+            headers = {k: v for k, v in context.invocation_metadata() if not k.endswith("-bin")}
+            self.sink.record(request, "grpc", headers)
+            return trace_service_pb2.ExportTraceServiceResponse()
+        finally:
+            self.sink.answering()
 
 
 def http_handler(sink):
@@ -104,11 +140,13 @@ def http_handler(sink):
                 self.reply(404, b"")
                 return
             if not sink.admit():
+                sink.answering()
                 self.reply(503, b"")
                 return
             request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
             headers = {k.lower(): v for k, v in self.headers.items()}
             sink.record(request, "http/protobuf", headers)
+            sink.answering()
             self.reply(200, trace_service_pb2.ExportTraceServiceResponse().SerializeToString())
 
         def reply(self, code, body):
@@ -131,10 +169,17 @@ def main():
     p.add_argument("--http-port", type=int, default=0)
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--fail-every", type=int, default=0)
+    p.add_argument("--stall", action="store_true")
+    p.add_argument("--bind-on-go", action="store_true")
     a = p.parse_args()
-    sink = Sink(a.out, a.delay_ms, a.fail_every)
+    sink = Sink(a.out, a.delay_ms, a.fail_every, a.stall)
+    if a.bind_on_go:
+        # Loaded, ports not bound yet (the collector is down) until the test says "go".
+        print("LOADED", flush=True)
+        if sys.stdin.readline().strip() != "go":
+            os._exit(0)
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=64))
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(GrpcService(sink), server)
     grpc_port = server.add_insecure_port(f"127.0.0.1:{a.grpc_port}")
     server.start()
@@ -143,7 +188,16 @@ def main():
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
 
     print(f"READY {grpc_port} {httpd.server_address[1]}", flush=True)
-    sys.stdin.read()  # returns when the test closes our stdin or dies
+    # Control lines from the test; EOF when the test closes our stdin or dies.
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            break
+        command = line.strip()
+        if command == "release":
+            sink.gate.set()
+        elif command == "stall":
+            sink.gate.clear()
     os._exit(0)
 
 
