@@ -144,6 +144,18 @@ fn counters_balance_after_an_outage() {
     };
     burst("before", 200);
     rx.wait_spans(200);
+    // The receiver writes the spans down before it answers: killed now, it could take the batch and never say
+    // so, and livetel would (rightly, as far as it can know) count it dropped after its retries. Kill it once
+    // livetel has the answer.
+    let deadline = Instant::now() + common::PATIENCE;
+    while tel.counters().exported < 200 {
+        assert!(
+            Instant::now() < deadline,
+            "the first batch was never acknowledged: {:?}",
+            tel.counters()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     rx.kill();
     burst("during", 2000);
     let t0 = Instant::now();
