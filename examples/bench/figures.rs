@@ -9,7 +9,7 @@ use tracing::dispatcher::with_default;
 use tracing::Dispatch;
 
 use crate::measure::{ab, ns_per, Delivery, Figure};
-use crate::stacks::{chrome_baseline, Livetel};
+use crate::stacks::{chrome_baseline, chrome_filtered_baseline, Livetel};
 
 /// The P1 workload: `n` 3-level trees, each span with 2 fields, entered, exited and closed.
 pub fn trees(n: u64) {
@@ -75,7 +75,16 @@ pub fn none_and_disabled(s: &Scale) -> Vec<Figure> {
 
 /// P1_local: livetel's local backend vs Registry + EnvFilter + tracing-chrome.
 pub fn local(s: &Scale) -> Figure {
-    local_against("P1_local", "tracing-chrome", s, chrome_baseline)
+    let l = Livetel::start("backend = \"local\"", false);
+    local_against("P1_local", "tracing-chrome", s, l, chrome_baseline)
+}
+
+/// P1_layer_local: livetel as a layer of a user's stack (its per-layer filter deciding) vs Registry +
+/// tracing-chrome behind its own per-layer EnvFilter.
+pub fn layer_local(s: &Scale) -> Figure {
+    let l = Livetel::start_layer("backend = \"local\"");
+    let what = "Registry + tracing-chrome.with_filter(EnvFilter)";
+    local_against("P1_layer_local", what, s, l, chrome_filtered_baseline)
 }
 
 /// livetel's local backend vs a Chrome-writing stack made by `build` (writing the file it is given), P1's
@@ -84,9 +93,9 @@ pub fn local_against(
     name: &'static str,
     what: &str,
     s: &Scale,
+    l: Livetel,
     build: impl FnOnce(&Path) -> (Dispatch, tracing_chrome::FlushGuard),
 ) -> Figure {
-    let l = Livetel::start("backend = \"local\"", false);
     let file = l.dir.path().join("baseline.json");
     let (chrome, guard) = build(&file);
     let pause = || std::thread::sleep(Duration::from_millis(30));

@@ -84,6 +84,9 @@ fn main() {
     if wants("P1_local") {
         out.push(figures::local(&scale));
     }
+    if wants("P1_layer") {
+        out.push(figures::layer_local(&scale));
+    }
     if wants("P1_otlp") {
         figures_each(&mut out, exporting::otlp(&scale, &sink, &rt));
     }

@@ -22,6 +22,7 @@ fn local(s: &Scale) -> Figure {
         "P1_reload_local",
         "Registry + EnvFilter + reload::Layer<tracing-chrome>",
         s,
+        Livetel::start("backend = \"local\"", false),
         |file| {
             let (layer, guard) = chrome_layer(file);
             let (dispatch, _handle) = reloadable(layer);

@@ -21,23 +21,39 @@ pub struct Livetel {
     pub config: PathBuf,
     pub dir: tempfile::TempDir,
     watch: bool,
+    /// The subscriber the spans go through: livetel's own, or a registry holding livetel's layer.
+    dispatch: Dispatch,
 }
 
 impl Livetel {
+    /// livetel alone: the subscriber `Builder::build` makes.
     pub fn start(body: &str, watch: bool) -> Livetel {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = dir.path().join("telemetry.toml");
-        std::fs::write(&config, section(dir.path(), body, watch)).expect("write config");
-        let tel = livetel::Builder::new(&config)
-            .env_overrides(livetel::config::env::EnvOverrides::from_lookup(|_| None))
-            .reload_on_sighup(false)
+        let (config, dir) = config_file(body, watch);
+        let tel = builder(&config)
             .build()
             .unwrap_or_else(|e| panic!("livetel starts: {e}"));
+        let dispatch = tel.dispatch().expect("own subscriber").clone();
         Livetel {
             tel,
             config,
             dir,
             watch,
+            dispatch,
+        }
+    }
+
+    /// livetel as a layer of a user's stack (`Builder::build_layer`): its per-layer filter decides.
+    pub fn start_layer(body: &str) -> Livetel {
+        let (config, dir) = config_file(body, false);
+        let (layer, tel) = builder(&config)
+            .build_layer()
+            .unwrap_or_else(|e| panic!("livetel starts: {e}"));
+        Livetel {
+            tel,
+            config,
+            dir,
+            watch: false,
+            dispatch: Dispatch::new(Registry::default().with(layer)),
         }
     }
 
@@ -47,7 +63,7 @@ impl Livetel {
     }
 
     pub fn dispatch(&self) -> &Dispatch {
-        self.tel.dispatch().expect("own subscriber")
+        &self.dispatch
     }
 
     /// Shuts livetel down (queued records written, files finished); returns its final counts and its
@@ -65,6 +81,20 @@ impl Livetel {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
+}
+
+/// A temp dir holding the config file.
+fn config_file(body: &str, watch: bool) -> (PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("telemetry.toml");
+    std::fs::write(&config, section(dir.path(), body, watch)).expect("write config");
+    (config, dir)
+}
+
+fn builder(config: &Path) -> livetel::Builder {
+    livetel::Builder::new(config)
+        .env_overrides(livetel::config::env::EnvOverrides::from_lookup(|_| None))
+        .reload_on_sighup(false)
 }
 
 /// The config file: `body` after the keys every figure shares. `service_name` defaults to "bench" unless `body`
@@ -102,6 +132,17 @@ pub fn chrome_layer(file: &Path) -> (ChromeLayer<Base>, tracing_chrome::FlushGua
 pub fn chrome_baseline(file: &Path) -> (Dispatch, tracing_chrome::FlushGuard) {
     let (layer, guard) = chrome_layer(file);
     (Dispatch::new(base().with(layer)), guard)
+}
+
+/// tracing-chrome as one layer of a user's stack, behind its own per-layer `EnvFilter("info")`: the static
+/// counterpart of livetel's `LiveLayer`. Build it on the thread that will trace (see [`chrome_baseline`]).
+pub fn chrome_filtered_baseline(file: &Path) -> (Dispatch, tracing_chrome::FlushGuard) {
+    let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new()
+        .file(file)
+        .include_args(true)
+        .build();
+    let layer = layer.with_filter(EnvFilter::new("info"));
+    (Dispatch::new(Registry::default().with(layer)), guard)
 }
 
 /// The design livetel replaced: the backend layer behind a `tracing_subscriber::reload` handle, over
