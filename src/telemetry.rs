@@ -168,7 +168,11 @@ impl Builder {
             e
         })?;
         INCLUDE_ARGS.store(prepared.gen.include_args, Ordering::Relaxed);
-        let live = Arc::new(Live::new(prepared.gen, on_change));
+        let on_unsettled = {
+            let tx = commands.clone();
+            Arc::new(move || drop(tx.send(Command::Settle))) as Arc<dyn Fn() + Send + Sync>
+        };
+        let live = Arc::new(Live::new(prepared.gen, on_change, on_unsettled));
         let debounce_ms = Arc::new(AtomicU64::new(prepared.config.reload_debounce_ms));
         let watcher = if prepared.config.watch {
             Some(watcher::watch(&self.path, raw_tx)?)
@@ -197,6 +201,7 @@ impl Builder {
             debounce_ms: Arc::clone(&debounce_ms),
             running_headers: resolved.headers,
             secrets: secret_watch,
+            settle_at: None,
         };
         let thread = spawn_control(
             control,

@@ -3,10 +3,10 @@
 //!
 //! `dropped == 0` is asserted before any trace is checked, and the producers are paced below the writer's
 //! capacity: a span dropped from a full queue (counted, and correct under overload) would otherwise read as a
-//! torn trace. A version of this test without both failed once on 2026-11-21 with a trace torn on a flip out of
-//! local; run again as it was, 25 times under load, it neither failed nor dropped, and the cause of that one
-//! failure was not found (docs/RELIABILITY.md, "The torn trace seen once"). `tests/handoff.rs` pins every flip
-//! point between the hot-path steps deterministically; this test samples the concurrent interleavings.
+//! torn trace. The one torn trace this test showed (2026-11-21, "torn on a flip out of local") came from the
+//! activation order: the replaced generation was swapped out before it was published as draining, and a child
+//! made in between at a `sometimes` callsite was turned away (docs/RELIABILITY.md, "The torn trace seen once";
+//! `tests/handoff_window.rs` reproduces it with the old order).
 
 mod common;
 

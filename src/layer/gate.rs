@@ -15,16 +15,26 @@ use super::state::SpanState;
 use crate::reload::live::Live;
 
 /// The union of the current generation's interest and the draining ones': a callsite a draining generation may
-/// still record (a child of one of its open spans) stays `sometimes`.
+/// still record (a child of one of its open spans) stays `sometimes`. Every generation's filter is asked, even
+/// when the answer is known early: `EnvFilter` keeps the matchers of its span directives per callsite here.
+///
+/// Outside livetel's own rebuild the answer may be stored after a reload, so it is `sometimes` until the
+/// control loop settles it ([`Live::answers_exactly`]).
 pub(crate) fn interest<S: Subscriber>(live: &Live, meta: &'static Metadata<'static>) -> Interest {
     let current = live.current().interest::<S>(meta);
-    if current.is_always() {
-        return current;
+    // Not `any`: it would stop at the first and leave the other filters unasked.
+    let draining_wants = live
+        .draining()
+        .iter()
+        .filter(|g| !g.interest::<S>(meta).is_never())
+        .count();
+    if !live.answers_exactly() {
+        return Interest::sometimes();
     }
-    if live.draining().iter().any(|g| !g.interest::<S>(meta).is_never()) {
-        Interest::sometimes()
-    } else {
+    if current.is_always() || draining_wants == 0 {
         current
+    } else {
+        Interest::sometimes()
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::{self, env::EnvOverrides, TelemetryConfig};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ConfigErrorKind};
 use crate::generation::Generation;
 use crate::reload::live::Live;
 use crate::reload::prepare::{self, BuildContext, Prepared};
@@ -19,6 +19,9 @@ use crate::vault::{self, SecretHeaders};
 
 /// How often draining generations are checked while any exist.
 const RETIRE_TICK: Duration = Duration::from_millis(20);
+/// How long after a callsite was answered outside a rebuild the interest cache is rebuilt: time for
+/// tracing-core to store that answer first (it does so right after asking), so the rebuild is the last word.
+const SETTLE_DELAY: Duration = Duration::from_millis(20);
 
 pub(crate) enum Command {
     Reload {
@@ -28,6 +31,8 @@ pub(crate) enum Command {
     },
     /// A sink's state changed (an I/O error): publish status again.
     SinkChanged,
+    /// A callsite was answered `sometimes` outside livetel's rebuild: rebuild soon to cache its exact interest.
+    Settle,
     /// Publish status with fresh counters, then answer.
     Refresh { reply: std::sync::mpsc::Sender<()> },
     Shutdown {
@@ -74,6 +79,8 @@ pub(crate) struct Control {
     /// The secret headers the running generation was built with.
     pub(crate) running_headers: Option<SecretHeaders>,
     pub(crate) secrets: SecretWatch,
+    /// When to rebuild the interest cache for callsites answered outside a rebuild ([`Command::Settle`]).
+    pub(crate) settle_at: Option<Instant>,
 }
 
 impl Control {
@@ -94,6 +101,9 @@ impl Control {
                         }
                     }
                     Some(Command::SinkChanged) => self.publish(),
+                    Some(Command::Settle) => {
+                        self.settle_at.get_or_insert_with(|| Instant::now() + SETTLE_DELAY);
+                    }
                     Some(Command::Refresh { reply }) => {
                         self.publish();
                         let _ = reply.send(());
@@ -108,7 +118,7 @@ impl Control {
                         return;
                     }
                 },
-                _ = tick.tick(), if !self.retirer.is_idle() => self.retire_tick(),
+                _ = tick.tick(), if !self.retirer.is_idle() || self.settle_at.is_some() => self.tick(),
             }
         }
     }
@@ -179,7 +189,13 @@ impl Control {
             Source::Toml(text) => config::load::from_text(label, text),
             Source::Modify(change) => {
                 let mut next = (*self.running).clone();
-                change(&mut next);
+                // The caller's closure runs here, on the control thread: a panic in it must not end the loop.
+                let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| change(&mut next)));
+                if applied.is_err() {
+                    let message =
+                        "the change given to `Handle::modify` panicked; nothing was applied".to_owned();
+                    return Err(ConfigError::unplaced(label, ConfigErrorKind::Build { message }));
+                }
                 config::load::from_config(label, next)
             }
         }
@@ -200,12 +216,8 @@ impl Control {
         INCLUDE_ARGS.store(gen.include_args, Ordering::Relaxed);
         self.debounce_ms
             .store(config.reload_debounce_ms, Ordering::Relaxed);
-        let old = self.live.swap(gen);
-        self.retirer.retire(
-            &self.live,
-            old,
-            Duration::from_millis(self.running.drain_timeout_ms),
-        );
+        let drain = Duration::from_millis(self.running.drain_timeout_ms);
+        self.retirer.hand_over(&self.live, gen, drain);
         self.running = config;
         self.view.applied(id, trigger);
         self.view.reloads.applied += 1;
@@ -220,8 +232,15 @@ impl Control {
         ReloadOutcome::Rejected { error: Arc::new(e) }
     }
 
-    fn retire_tick(&mut self) {
-        let report = self.retirer.tick(&self.live, Instant::now());
+    fn tick(&mut self) {
+        let now = Instant::now();
+        if self.settle_at.is_some_and(|at| at <= now) {
+            self.settle_at = None;
+            if self.live.take_unsettled() {
+                self.live.rebuild_interest();
+            }
+        }
+        let report = self.retirer.tick(&self.live, now);
         if !report.retired.is_empty() {
             self.publish();
         }
@@ -232,8 +251,7 @@ impl Control {
             self.view.generation,
             Arc::clone(&self.cx.counters),
         ));
-        let old = self.live.swap(off);
-        self.retirer.retire(&self.live, old, drain);
+        self.retirer.hand_over(&self.live, off, drain);
         let deadline = Instant::now()
             .checked_add(drain)
             .unwrap_or_else(super::retire::far_future);

@@ -1,5 +1,6 @@
 //! The state the hot path reads: the current generation and the ones still draining. Lock-free reads.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -21,10 +22,39 @@ pub(crate) struct Live {
     registrations: AtomicU32,
     /// Called when the registration changes, to publish status again.
     on_change: Arc<dyn Fn() + Send + Sync>,
+    /// Some callsite got an answer outside livetel's own rebuild (see [`Live::answers_exactly`]).
+    unsettled: AtomicBool,
+    /// Called when `unsettled` is raised, to have the control loop rebuild soon.
+    on_unsettled: Arc<dyn Fn() + Send + Sync>,
+}
+
+thread_local! {
+    /// True on the control thread while livetel rebuilds the interest cache.
+    static REBUILDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Lowers [`REBUILDING`] when the rebuild ends, even by a panic.
+struct Rebuilding;
+
+impl Rebuilding {
+    fn start() -> Self {
+        REBUILDING.with(|r| r.set(true));
+        Rebuilding
+    }
+}
+
+impl Drop for Rebuilding {
+    fn drop(&mut self) {
+        REBUILDING.with(|r| r.set(false));
+    }
 }
 
 impl Live {
-    pub(crate) fn new(first: Arc<Generation>, on_change: Arc<dyn Fn() + Send + Sync>) -> Self {
+    pub(crate) fn new(
+        first: Arc<Generation>,
+        on_change: Arc<dyn Fn() + Send + Sync>,
+        on_unsettled: Arc<dyn Fn() + Send + Sync>,
+    ) -> Self {
         let tracks = first.filter_tracks_spans;
         Live {
             current: ArcSwap::new(first),
@@ -34,6 +64,8 @@ impl Live {
             dispatch: OnceLock::new(),
             registrations: AtomicU32::new(0),
             on_change,
+            unsettled: AtomicBool::new(false),
+            on_unsettled,
         }
     }
 
@@ -105,8 +137,31 @@ impl Live {
     /// nowhere. Before the layer is registered there is nothing to rebuild: registering rebuilds everything.
     pub(crate) fn rebuild_interest(&self) {
         if let Some(d) = self.dispatch.get().and_then(WeakDispatch::upgrade) {
+            let _rebuilding = Rebuilding::start();
             tracing::dispatcher::with_default(&d, tracing_core::callsite::rebuild_interest_cache);
         }
+    }
+
+    /// True when a callsite's interest asked for now is stored before the generations change again: inside
+    /// livetel's own rebuild, which runs on the control thread between changes.
+    ///
+    /// Anywhere else — a callsite's first use, or another subscriber's rebuild — tracing-core stores the answer
+    /// *after* asking, and a reload's rebuild that runs in between is overwritten by it. The answer must then
+    /// be right whatever the generations become: `sometimes`, which asks `enabled` at each use. The control
+    /// loop rebuilds soon after, which caches the exact answer again.
+    pub(crate) fn answers_exactly(&self) -> bool {
+        if REBUILDING.with(Cell::get) {
+            return true;
+        }
+        if !self.unsettled.swap(true, Ordering::AcqRel) {
+            (self.on_unsettled)();
+        }
+        false
+    }
+
+    /// True (once) when some callsite was answered `sometimes` since the last call: rebuild to settle it.
+    pub(crate) fn take_unsettled(&self) -> bool {
+        self.unsettled.swap(false, Ordering::AcqRel)
     }
 
     /// Publishes the generations that may still take children of their open spans.

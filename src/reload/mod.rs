@@ -9,8 +9,10 @@
 //!    ones, the outcome is `Unchanged`.
 //! 3. **Prepare** (fallible, [`prepare`]) — the new generation is built: filter, sampler, and a sink, reused when
 //!    its settings did not change. A failure here changes nothing and is reported with file, line and column.
-//! 4. **Activate** (infallible, [`control::Control::activate`]) — one `ArcSwap` store in [`live`]; the hot path
-//!    sees the new generation on its next span.
+//! 4. **Activate** (infallible, [`control::Control::activate`]) — the running generation is published as
+//!    draining, then one `ArcSwap` store in [`live`] makes the new one current ([`retire::Retirer::hand_over`]:
+//!    in that order, a child of an open span always finds its parent's generation); the hot path sees the new
+//!    generation on its next span.
 //! 5. **Retire** ([`retire`]) — the old generation drains: its open spans and their children finish in it. When
 //!    no span holds it (or its drain timeout passes) it is dropped on the control thread, and a sink no newer
 //!    generation shares is flushed and closed there.

@@ -32,8 +32,21 @@ pub(crate) struct Retirer {
 }
 
 impl Retirer {
+    /// Makes `next` current and retires the generation it replaces, which drains until `drain_timeout` has
+    /// passed.
+    ///
+    /// The replaced generation is published as draining *before* the swap, so at every instant it is current
+    /// or draining. Swapped first, it was neither for a moment: a child of one of its open spans made then, at a
+    /// callsite whose interest is `sometimes`, was turned away by `enabled` — a trace torn on a flip out of a
+    /// recording backend (`tests/flips.rs` showed it).
+    pub(crate) fn hand_over(&mut self, live: &Live, next: Arc<Generation>, drain_timeout: Duration) {
+        self.retire(live, live.current_full(), drain_timeout);
+        drop(live.swap(next));
+        live.rebuild_interest();
+    }
+
     /// Takes a replaced generation; it drains until `drain_timeout` has passed.
-    pub(crate) fn retire(&mut self, live: &Live, gen: Arc<Generation>, drain_timeout: Duration) {
+    fn retire(&mut self, live: &Live, gen: Arc<Generation>, drain_timeout: Duration) {
         let deadline = Instant::now()
             .checked_add(drain_timeout)
             .unwrap_or_else(far_future);

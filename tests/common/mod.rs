@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: a config file in a temp dir, waiting on status, reading traces.
 #![allow(dead_code)]
 
+pub mod callsite;
 pub mod receiver;
 pub mod seed;
 pub mod tmpfs;
