@@ -49,9 +49,10 @@ pub use telemetry::{Builder, Telemetry};
 /// Instruments a function with a span that records its arguments only while `include_args` is on.
 ///
 /// Arguments named in `skip(...)` are never recorded. Like `#[tracing::instrument]`, it takes `name`, `level`,
-/// `target`, `fields(...)` and `skip_all`; `err` records an `Err` return (the span's `error` field,
-/// `otel.status_code = "ERROR"` and an ERROR event) and `ret` the return value as an event, while
-/// `include_args` is on. The attribute compiles to nothing unless the crate that
+/// `target`, `fields(...)` and `skip_all`. `err` records an `Err` return (its `Display` as the span's `error`
+/// field and in an ERROR event, and `otel.status_code = "ERROR"`) whatever `include_args` says, as
+/// `#[tracing::instrument(err)]` does: keep secrets out of error messages. `ret` records the return value
+/// (`Debug`) as an event, only while `include_args` is on. The attribute compiles to nothing unless the crate that
 /// uses it has its `profiling` feature enabled; declare `profiling = []` in that crate's `[features]`.
 ///
 /// ```

@@ -89,11 +89,20 @@ mod tests {
         assert!((0..10_000).all(|_| !Sampler::new(0.0).keeps(trace_id())));
     }
 
+    /// Over a fixed sequence of ids (wyrand from a fixed seed, the generator `trace_id` uses): the figure is the
+    /// same on every run. Over fresh random ids the 2 % bound is about 3 standard deviations at 1 %, and a run in
+    /// a few hundred fell outside it.
     #[test]
     fn ratio_is_kept_within_two_percent_over_100k_roots() {
         for ratio in [0.01, 0.1, 0.5, 0.9] {
             let s = Sampler::new(ratio);
-            let kept = (0..100_000).filter(|_| s.keeps(trace_id())).count() as f64 / 100_000.0;
+            let mut state = 0x5eed_u64;
+            let mut next = || {
+                state = state.wrapping_add(0xa076_1d64_78bd_642f);
+                let t = u128::from(state) * u128::from(state ^ 0xe703_7ed1_a0b4_28db);
+                ((t >> 64) as u64) ^ (t as u64)
+            };
+            let kept = (0..100_000).filter(|_| s.keeps(u128::from(next()))).count() as f64 / 100_000.0;
             assert!(
                 (kept - ratio).abs() <= 0.02 * ratio.max(0.05),
                 "ratio {ratio}: kept {kept}"

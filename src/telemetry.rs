@@ -88,8 +88,7 @@ impl Builder {
     /// [`InitError::Config`] when the file is missing or invalid (with file, line, column and key),
     /// [`InitError::SubscriberAlreadySet`], or an error starting the watcher or the control thread.
     pub fn init(self) -> Result<Telemetry, InitError> {
-        let telemetry = self.build()?;
-        let dispatch = telemetry.dispatch.clone().unwrap_or_else(Dispatch::none);
+        let (telemetry, dispatch) = self.build_alone()?;
         tracing::dispatcher::set_global_default(dispatch).map_err(|_| InitError::SubscriberAlreadySet)?;
         Ok(telemetry)
     }
@@ -100,14 +99,20 @@ impl Builder {
     /// # Errors
     /// As [`Builder::init`], except [`InitError::SubscriberAlreadySet`].
     pub fn build(self) -> Result<Telemetry, InitError> {
+        self.build_alone().map(|(telemetry, _)| telemetry)
+    }
+
+    /// livetel's own subscriber: a `Registry` and the recorder, whose decisions are the subscriber's.
+    fn build_alone(self) -> Result<(Telemetry, Dispatch), InitError> {
         let (live, mut telemetry) = self.start(Placement::Alone)?;
         let recorder = Recorder {
             live,
             placement: Placement::Alone,
         };
         // Registering the dispatcher hands it to the layer (`on_register_dispatch`), which reloads rebuild in.
-        telemetry.dispatch = Some(Dispatch::new(Registry::default().with(recorder)));
-        Ok(telemetry)
+        let dispatch = Dispatch::new(Registry::default().with(recorder));
+        telemetry.dispatch = Some(dispatch.clone());
+        Ok((telemetry, dispatch))
     }
 
     /// Starts livetel as a layer for your own subscriber, beside your `fmt` layer and the rest of your stack.
@@ -245,7 +250,7 @@ fn spawn_control(
         .name("livetel-control".into())
         .spawn(move || {
             // Whatever the control thread builds (exporters, their clients) traces nowhere.
-            let _untraced = crate::threads::untraced();
+            crate::threads::mark_untraced();
             rt.block_on(async move {
                 tokio::spawn(watcher::debounce(raw_rx, commands.clone(), debounce_ms));
                 match hangup {

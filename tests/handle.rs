@@ -90,3 +90,31 @@ fn the_file_wins_on_its_next_reload() {
     assert_eq!((c.started, c.exported, c.dropped), (2, 2, 0), "{c:?}");
     assert_eq!(span_names(&f.traces).get("x"), Some(&2));
 }
+
+/// A document without a `[telemetry]` table is refused (a misspelt table must not reset every setting), and
+/// an error found while building names the handle, not the config file.
+#[test]
+fn apply_toml_needs_the_table_and_its_build_errors_name_the_handle() {
+    let f = Fixture::new("watch = false\nsample_rate = 0.5");
+    let t = f.start();
+    let handle = t.handle();
+    let ReloadOutcome::Rejected { error } = handle.apply_toml_blocking("[telemetery]\nsample_rate = 0.1\n")
+    else {
+        panic!("a document without [telemetry] was applied")
+    };
+    assert_eq!(error.key.as_deref(), Some("telemetry"), "{error}");
+    assert_eq!(t.status().borrow().sample_rate, 0.5);
+
+    let not_a_dir = f.dir.path().join("a-file");
+    std::fs::write(&not_a_dir, "x").expect("write");
+    let doc = format!(
+        "[telemetry]\nwatch = false\ntrace_dir = {:?}\n",
+        not_a_dir.display().to_string()
+    );
+    let ReloadOutcome::Rejected { error } = handle.apply_toml_blocking(doc) else {
+        panic!("a trace dir that is a file was applied")
+    };
+    assert_eq!(error.path, std::path::PathBuf::from("<handle>"), "{error}");
+    assert_eq!(error.key.as_deref(), Some("telemetry.trace_dir"));
+    assert_eq!(error.position.map(|p| p.line), Some(3), "{error}");
+}

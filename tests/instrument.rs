@@ -35,6 +35,16 @@ async fn chat(model: &str, prompt: &str, api_key: &str) -> Result<String, ToolFa
     Ok(format!("{model}:{prompt}:{}", api_key.len()))
 }
 
+/// `impl Trait` inside the return type: the body still runs in a closure whose return type is left to inference.
+#[livetel::instrument(err, ret)]
+fn digits(text: &str) -> Result<impl Iterator<Item = u32> + std::fmt::Debug, ToolFailed> {
+    let parsed: Vec<u32> = text
+        .chars()
+        .map(|c| c.to_digit(10).ok_or(ToolFailed("not a digit")))
+        .collect::<Result<_, _>>()?;
+    Ok(parsed.into_iter())
+}
+
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .build()
@@ -51,6 +61,8 @@ fn err_ret_target_and_async_arguments_in_chrome_files() {
         assert!(execute("broken").is_err());
         assert!(block_on(chat("m1", "hello", "SECRET-KEY")).is_ok());
         assert!(block_on(chat("m1", "", "SECRET-KEY")).is_err());
+        assert_eq!(digits("42").map(Iterator::sum::<u32>).ok(), Some(6));
+        assert!(digits("4x").is_err());
     });
     drop(t);
     let files = trace_files(&f.traces);
@@ -72,14 +84,25 @@ fn err_ret_target_and_async_arguments_in_chrome_files() {
     assert_eq!(tools[1]["args"]["error"], "tool failed: exit 2");
     assert_eq!(tools[1]["args"]["otel.status_code"], "ERROR");
     let instants: Vec<_> = events.iter().filter(|e| e["ph"] == "i").collect();
-    let returns: Vec<_> = instants
+    let tool_returns: Vec<_> = instants
         .iter()
-        .filter(|e| e["args"]["return"].is_string())
+        .filter(|e| e["args"]["return"].is_string() && e["cat"] == "agent::tools")
         .collect();
-    assert_eq!(returns.len(), 2, "one `ret` event per call: {instants:?}");
-    assert_eq!(returns[0]["args"]["return"], "Ok(7)");
+    assert_eq!(tool_returns.len(), 2, "one `ret` event per call: {instants:?}");
+    assert_eq!(tool_returns[0]["args"]["return"], "Ok(7)");
     let errors = instants.iter().filter(|e| e["args"]["error"].is_string()).count();
-    assert_eq!(errors, 2, "one ERROR event per Err: {instants:?}");
+    assert_eq!(
+        errors, 3,
+        "one ERROR event per Err (tool, chat, digits): {instants:?}"
+    );
+    let digit_returns = instants
+        .iter()
+        .filter(|e| e["cat"] == "instrument" && e["args"]["return"].is_string());
+    assert_eq!(
+        digit_returns.count(),
+        2,
+        "`ret` with an `impl Trait` inside the return type"
+    );
     let chats: Vec<_> = spans(&events)
         .into_iter()
         .filter(|s| s["name"] == "llm.chat")

@@ -235,10 +235,19 @@ fn outcome_tokens(args: &Args, level: &TokenStream2, target: &TokenStream2) -> T
 }
 
 /// `-> T` for the closure that runs a sync body under `err`/`ret` (so `?` inside it knows its error type);
-/// nothing for `impl Trait` returns, which a closure cannot name.
+/// nothing when `T` holds an `impl Trait` anywhere (`Result<impl Iterator, E>`), which a closure cannot name.
 fn closure_return_type(output: &syn::ReturnType) -> TokenStream2 {
     match output {
-        syn::ReturnType::Type(_, ty) if !matches!(**ty, syn::Type::ImplTrait(_)) => quote!(-> #ty),
+        syn::ReturnType::Type(_, ty) if !names_impl_trait(ty.to_token_stream()) => quote!(-> #ty),
         _ => quote!(),
     }
+}
+
+/// True when the tokens contain the keyword `impl`, at any depth.
+fn names_impl_trait(tokens: TokenStream2) -> bool {
+    tokens.into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == "impl",
+        proc_macro2::TokenTree::Group(g) => names_impl_trait(g.stream()),
+        _ => false,
+    })
 }

@@ -82,7 +82,7 @@ impl ChromeSink {
         std::thread::Builder::new()
             .name("livetel-chrome".into())
             .spawn(move || {
-                let _untraced = crate::threads::untraced();
+                crate::threads::mark_untraced();
                 writer.run();
                 let _ = done_tx.send(());
             })?;

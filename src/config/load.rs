@@ -67,7 +67,28 @@ pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
 
 /// A config document held in memory (a reload handle's), parsed and validated as a file would be; `label` names
 /// it in errors.
+///
+/// Unlike a file, a document without a `[telemetry]` table is refused (a typo in its name must not reset every
+/// setting to its default), and so is one over [`MAX_FILE_BYTES`].
 pub(crate) fn from_text(label: &Path, text: String) -> Result<Loaded, ConfigError> {
+    let size = text.len() as u64;
+    if size > MAX_FILE_BYTES {
+        let kind = ConfigErrorKind::TooLarge {
+            size,
+            limit: MAX_FILE_BYTES,
+        };
+        return Err(ConfigError::unplaced(label, kind));
+    }
+    // A document that does not parse gets `parse`'s located error below.
+    let lacks_section = DeTable::parse(&text).is_ok_and(|root| lookup(root.get_ref(), "telemetry").is_none());
+    if lacks_section {
+        let kind = ConfigErrorKind::InvalidValue {
+            message: "the document has no `[telemetry]` table".to_owned(),
+        };
+        let mut e = ConfigError::unplaced(label, kind);
+        e.key = Some("telemetry".to_owned());
+        return Err(e);
+    }
     let (config, warnings) = parse(label, &text)?;
     Ok(Loaded {
         config,

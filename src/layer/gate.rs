@@ -39,11 +39,14 @@ pub(crate) fn interest<S: Subscriber>(live: &Live, meta: &'static Metadata<'stat
 }
 
 /// True when the current generation records `meta`, or when a draining generation takes it as the child of one
-/// of its open spans (`ctx`'s current span, as livetel sees it).
+/// of its open spans (`ctx`'s current span, as livetel sees it). Never on livetel's own threads.
 pub(crate) fn enabled<S>(live: &Live, meta: &Metadata<'_>, ctx: &Context<'_, S>) -> bool
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    if crate::threads::is_untraced() {
+        return false;
+    }
     if live.current().enabled(meta, ctx.clone()) {
         return true;
     }

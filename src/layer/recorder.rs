@@ -60,6 +60,10 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        // A callsite cached `always` skips `enabled`: livetel's own threads are turned away here too.
+        if crate::threads::is_untraced() {
+            return;
+        }
         let Some(span) = ctx.span(id) else { return };
         let Some(state) = SpanState::begin(&self.live, attrs, &span) else {
             return;
@@ -109,6 +113,9 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if crate::threads::is_untraced() {
+            return;
+        }
         let state::EventTarget::Instant(gen) = state::route_event(&self.live, event, &ctx) else {
             return;
         };

@@ -125,6 +125,11 @@ impl Control {
 
     /// read → validate → (unchanged?) → prepare → activate. Any failure leaves the running config untouched.
     pub(crate) fn reload(&mut self, trigger: Trigger, source: Source) -> ReloadOutcome {
+        // What errors name: the file, or `<handle>` for a config given in code.
+        let origin = match source {
+            Source::File => self.cx.config_path.clone(),
+            Source::Toml(_) | Source::Modify(_) => std::path::PathBuf::from(HANDLE_LABEL),
+        };
         let loaded = match self.read(source) {
             Ok(l) => l,
             Err(e) => return self.reject(e, trigger),
@@ -139,7 +144,7 @@ impl Control {
         };
         next.watch = self.startup.watch;
         let secret_target = vault::watch_target(&next);
-        let resolved = match secrets::resolve(&next, &loaded, &self.cx.config_path) {
+        let resolved = match secrets::resolve(&next, &loaded, &origin) {
             Ok(r) => r,
             Err(e) => {
                 // Watch where the secret should appear, so that creating or fixing it reloads by itself.
@@ -176,6 +181,7 @@ impl Control {
                 if let (None, Some(key)) = (e.position, &e.key) {
                     e.position = loaded.locate(key);
                 }
+                e.path = origin;
                 self.reject(e, trigger)
             }
         }
@@ -260,6 +266,7 @@ impl Control {
             std::thread::sleep(Duration::from_millis(5));
         }
         self.retirer.close_all(&self.live, Duration::from_secs(5));
+        self.live.stop();
         self.wait_pending_exports(Instant::now() + Duration::from_secs(6));
         self.view.trigger = Trigger::Shutdown;
         self.publish();

@@ -32,7 +32,10 @@ pub struct Handle {
 
 impl Handle {
     /// Applies `change` to a copy of the running config (with its `OTEL_*` overrides, which apply again
-    /// after the change) and applies the result if it is valid. `change` runs on livetel's control thread.
+    /// after the change) and applies the result if it is valid.
+    ///
+    /// `change` runs on livetel's control thread, where nothing is traced: keep it to setting fields. While it
+    /// runs, no other reload, retirement or status update happens; a `change` that panics is rejected.
     pub async fn modify<F>(&self, change: F) -> ReloadOutcome
     where
         F: FnOnce(&mut TelemetryConfig) + Send + 'static,
@@ -49,8 +52,9 @@ impl Handle {
         answer_blocking(self.send(Source::Modify(Box::new(change))))
     }
 
-    /// Applies a config document (the text a config file holds: its `[telemetry]` table, other tables
-    /// ignored; no table means every default). Errors name `<handle>` with line, column and key.
+    /// Applies a config document, the text a config file holds: its `[telemetry]` table applies, other tables
+    /// are ignored. Unlike a file, a document without that table is rejected (a misspelt table name must not
+    /// reset every setting), and so is one over 1 MiB. Errors name `<handle>` with line, column and key.
     pub async fn apply_toml(&self, text: impl Into<String>) -> ReloadOutcome {
         answer(self.send(Source::Toml(text.into()))).await
     }

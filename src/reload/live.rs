@@ -26,26 +26,29 @@ pub(crate) struct Live {
     unsettled: AtomicBool,
     /// Called when `unsettled` is raised, to have the control loop rebuild soon.
     on_unsettled: Arc<dyn Fn() + Send + Sync>,
+    /// Shut down: the generations never change again, so every answer is exact.
+    stopped: AtomicBool,
 }
 
 thread_local! {
-    /// True on the control thread while livetel rebuilds the interest cache.
-    static REBUILDING: Cell<bool> = const { Cell::new(false) };
+    /// The `Live` whose control thread is rebuilding the interest cache right now (its address), or 0. Another
+    /// instance asked during that rebuild is asked from outside *its* rebuild.
+    static REBUILDING: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Lowers [`REBUILDING`] when the rebuild ends, even by a panic.
+/// Clears [`REBUILDING`] when the rebuild ends, even by a panic.
 struct Rebuilding;
 
 impl Rebuilding {
-    fn start() -> Self {
-        REBUILDING.with(|r| r.set(true));
+    fn start(live: &Live) -> Self {
+        REBUILDING.with(|r| r.set(live as *const Live as usize));
         Rebuilding
     }
 }
 
 impl Drop for Rebuilding {
     fn drop(&mut self) {
-        REBUILDING.with(|r| r.set(false));
+        REBUILDING.with(|r| r.set(0));
     }
 }
 
@@ -66,6 +69,7 @@ impl Live {
             on_change,
             unsettled: AtomicBool::new(false),
             on_unsettled,
+            stopped: AtomicBool::new(false),
         }
     }
 
@@ -96,13 +100,14 @@ impl Live {
         self.tracks_spans.load(Ordering::Relaxed)
     }
 
-    /// Makes `next` current and returns the generation it replaced. Infallible.
-    pub(crate) fn swap(&self, next: Arc<Generation>) -> Arc<Generation> {
+    /// Makes `next` current. Infallible. (The replaced generation was published as draining before: see
+    /// [`crate::reload::retire::Retirer::hand_over`].)
+    pub(crate) fn swap(&self, next: Arc<Generation>) {
         // Raised before the swap, lowered only when the set of live generations is published again.
         if next.filter_tracks_spans {
             self.tracks_spans.store(true, Ordering::Relaxed);
         }
-        self.current.swap(next)
+        drop(self.current.swap(next));
     }
 
     /// Remembers the dispatcher the layer was registered with (`Layer::on_register_dispatch`). The first one
@@ -125,7 +130,8 @@ impl Live {
                     .to_owned(),
             ),
             n => Some(format!(
-                "livetel's layer was registered with {n} subscribers: reloads update the first one only"
+                "livetel's layer was registered with {n} subscribers: it belongs in one; reloads rebuild through \
+                 the first, and stop rebuilding if that one is dropped"
             )),
         }
     }
@@ -137,7 +143,7 @@ impl Live {
     /// nowhere. Before the layer is registered there is nothing to rebuild: registering rebuilds everything.
     pub(crate) fn rebuild_interest(&self) {
         if let Some(d) = self.dispatch.get().and_then(WeakDispatch::upgrade) {
-            let _rebuilding = Rebuilding::start();
+            let _rebuilding = Rebuilding::start(self);
             tracing::dispatcher::with_default(&d, tracing_core::callsite::rebuild_interest_cache);
         }
     }
@@ -150,13 +156,19 @@ impl Live {
     /// be right whatever the generations become: `sometimes`, which asks `enabled` at each use. The control
     /// loop rebuilds soon after, which caches the exact answer again.
     pub(crate) fn answers_exactly(&self) -> bool {
-        if REBUILDING.with(Cell::get) {
+        if REBUILDING.with(Cell::get) == self as *const Live as usize || self.stopped.load(Ordering::Acquire)
+        {
             return true;
         }
         if !self.unsettled.swap(true, Ordering::AcqRel) {
             (self.on_unsettled)();
         }
         false
+    }
+
+    /// After shutdown nothing changes any more, and no control loop is left to settle answers: answer exactly.
+    pub(crate) fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
     }
 
     /// True (once) when some callsite was answered `sometimes` since the last call: rebuild to settle it.

@@ -38,25 +38,21 @@ impl Retirer {
     /// The replaced generation is published as draining *before* the swap, so at every instant it is current
     /// or draining. Swapped first, it was neither for a moment: a child of one of its open spans made then, at a
     /// callsite whose interest is `sometimes`, was turned away by `enabled` — a trace torn on a flip out of a
-    /// recording backend (`tests/flips.rs` showed it).
+    /// recording backend (`tests/handoff_window.rs` shows it with the old order). One interest rebuild, after
+    /// the swap: before it, the union of the generations is what it was.
     pub(crate) fn hand_over(&mut self, live: &Live, next: Arc<Generation>, drain_timeout: Duration) {
-        self.retire(live, live.current_full(), drain_timeout);
-        drop(live.swap(next));
-        live.rebuild_interest();
-    }
-
-    /// Takes a replaced generation; it drains until `drain_timeout` has passed.
-    fn retire(&mut self, live: &Live, gen: Arc<Generation>, drain_timeout: Duration) {
         let deadline = Instant::now()
             .checked_add(drain_timeout)
             .unwrap_or_else(far_future);
         self.retiring.push(Retiring {
-            gen,
+            gen: live.current_full(),
             deadline,
             published: true,
             timed_out: false,
         });
-        self.publish(live);
+        self.publish_draining(live);
+        live.swap(next);
+        live.rebuild_interest();
     }
 
     pub(crate) fn is_idle(&self) -> bool {
@@ -128,7 +124,13 @@ impl Retirer {
         self.retiring.retain(|r| Arc::strong_count(&r.gen) > 1);
     }
 
+    /// Publishes the draining set and rebuilds callsite interest for it.
     fn publish(&self, live: &Live) {
+        self.publish_draining(live);
+        live.rebuild_interest();
+    }
+
+    fn publish_draining(&self, live: &Live) {
         live.set_draining(
             self.retiring
                 .iter()
@@ -136,7 +138,6 @@ impl Retirer {
                 .map(|r| r.gen.clone())
                 .collect(),
         );
-        live.rebuild_interest();
     }
 }
 

@@ -42,7 +42,9 @@ macro_rules! test_callsite {
             );
             common::callsite::TestCallsite {
                 registered: std::sync::atomic::AtomicBool::new(false),
-                interest: std::sync::atomic::AtomicU8::new(common::callsite::NEVER),
+                // Until the registration stores an answer, other threads ask `enabled`, as tracing-core's own
+                // callsites do while one is being registered.
+                interest: std::sync::atomic::AtomicU8::new(common::callsite::SOMETIMES),
                 hold: std::sync::Mutex::new(None),
                 always_ask: $ask,
                 meta: &META,

@@ -103,7 +103,7 @@ impl OtlpSink {
         std::thread::Builder::new()
             .name("livetel-otlp".into())
             .spawn(move || {
-                let _quiet = crate::threads::untraced();
+                crate::threads::mark_untraced();
                 worker.run();
                 let _ = done_tx.send(());
             })

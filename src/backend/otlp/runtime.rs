@@ -1,9 +1,6 @@
 //! The runtime OTLP exports run on: livetel's own, so exporters work whatever runtime (if any) the app has.
 
-use std::cell::RefCell;
-
 use tokio::runtime::{Handle, Runtime};
-use tracing::dispatcher::DefaultGuard;
 
 /// A small multi-threaded runtime (one worker: tonic and reqwest need their connection tasks driven between
 /// exports). Dropped with `shutdown_background`, so dropping it inside the control loop's async context is fine.
@@ -18,9 +15,7 @@ impl ExportRuntime {
             .worker_threads(1)
             .thread_name("livetel-export")
             .enable_all()
-            .on_thread_start(|| {
-                QUIET.with(|q| *q.borrow_mut() = Some(crate::threads::untraced()));
-            })
+            .on_thread_start(crate::threads::mark_untraced)
             .build()?;
         let handle = rt.handle().clone();
         Ok(ExportRuntime { rt: Some(rt), handle })
@@ -37,8 +32,4 @@ impl Drop for ExportRuntime {
             rt.shutdown_background();
         }
     }
-}
-
-thread_local! {
-    static QUIET: RefCell<Option<DefaultGuard>> = const { RefCell::new(None) };
 }
