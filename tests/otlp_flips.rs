@@ -73,8 +73,19 @@ fn hundred_flips_between_local_grpc_http_lose_and_duplicate_nothing() {
         w.join().expect("worker");
     }
     let created = created.load(SeqCst);
-    drop(tel); // flushes every retired exporter within its time limit
-    let counters_done = created;
+    // Shutdown flushes every retired exporter within its time limit; its counts say what became of each span.
+    let c = tel.shutdown();
+    println!("otlp flips: counters after shutdown {c:?}");
+    // First: nothing was dropped (counted), or a missing span would read as a lost one below.
+    assert_eq!(
+        c.dropped, 0,
+        "spans dropped (counted, with the reason in status): {c:?}"
+    );
+    assert_eq!(
+        c.started, created,
+        "every span the workers made was started: {c:?}"
+    );
+    let counters_done = c.exported;
 
     // (seq, name) -> where it arrived
     let mut seen: HashMap<(u64, String), String> = HashMap::new();
@@ -101,7 +112,11 @@ fn hundred_flips_between_local_grpc_http_lose_and_duplicate_nothing() {
             put(seq, s["name"].as_str().unwrap_or(""), place);
         }
     }
-    assert_eq!(seen.len() as u64, counters_done, "spans created vs spans arrived");
+    assert_eq!(
+        seen.len() as u64,
+        counters_done,
+        "spans exported vs spans arrived"
+    );
     let mut by_trace: HashMap<u64, HashSet<&String>> = HashMap::new();
     let mut count: HashMap<u64, usize> = HashMap::new();
     for ((seq, _), place) in &seen {
