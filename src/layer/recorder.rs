@@ -13,6 +13,7 @@ use super::gate;
 use super::state::{self, SpanState};
 use crate::backend::fields::Collect;
 use crate::backend::record::{Fields, Record};
+use crate::generation::Generation;
 use crate::reload::live::Live;
 
 /// How the recorder is installed, which decides who answers the subscriber-wide questions.
@@ -30,6 +31,21 @@ pub(crate) struct Recorder {
     pub(crate) placement: Placement,
 }
 
+impl Recorder {
+    /// The generation span `id` began in, when some live filter has span directives (else no lookup at all).
+    #[inline]
+    fn span_tracking_generation<S>(&self, id: &Id, ctx: &Context<'_, S>) -> Option<Arc<Generation>>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if self.live.tracks_spans() {
+            state::generation_of(id, ctx)
+        } else {
+            None
+        }
+    }
+}
+
 impl<S> Layer<S> for Recorder
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -38,6 +54,8 @@ where
         self.live.register_dispatch(dispatch);
     }
 
+    /// In `Shared` placement `Filtered` asks the filter, not this answer (nor the level hint below): the
+    /// recorder must only never say `never`.
     fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
         match self.placement {
             Placement::Alone => gate::interest::<S>(&self.live, meta),
@@ -91,22 +109,16 @@ where
     /// Only filters with span directives care; they get the span's own generation's filter, so its scope stays
     /// balanced across a reload. Without such filters this is one relaxed load.
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        if self.live.tracks_spans() {
-            if let Some(f) = state::generation_of(id, &ctx)
-                .as_deref()
-                .and_then(|g| g.span_filter())
-            {
+        if let Some(g) = self.span_tracking_generation(id, &ctx) {
+            if let Some(f) = g.span_filter() {
                 <EnvFilter as Layer<S>>::on_enter(f, id, ctx);
             }
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if self.live.tracks_spans() {
-            if let Some(f) = state::generation_of(id, &ctx)
-                .as_deref()
-                .and_then(|g| g.span_filter())
-            {
+        if let Some(g) = self.span_tracking_generation(id, &ctx) {
+            if let Some(f) = g.span_filter() {
                 <EnvFilter as Layer<S>>::on_exit(f, id, ctx);
             }
         }
