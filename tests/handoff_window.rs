@@ -18,6 +18,10 @@ use common::{spans, trace_files, Fixture};
 test_callsite!(CHILD, "window.child", always_ask: true);
 
 const THREADS: u64 = 4;
+/// Spans started but not yet written before a worker waits. The producers are otherwise unpaced, and a
+/// descheduled writer's bounded queue drops (and counts) by design: one full-suite run dropped 4,588 of 172,419.
+/// This test is about the flip instant, not overload.
+const MAX_BACKLOG: u64 = 4_096;
 
 fn flips() -> u64 {
     common::seed::length(100, 400)
@@ -26,15 +30,19 @@ fn flips() -> u64 {
 #[test]
 fn children_asking_enabled_at_the_flip_instant_join_their_parents_generation() {
     let f = Fixture::new("watch = false\nbackend = \"local\"");
-    let t = f.start();
+    let t = Arc::new(f.start());
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..THREADS)
         .map(|w| {
-            let (d, stop) = (t.dispatch().expect("own subscriber").clone(), Arc::clone(&stop));
+            let (t, stop) = (Arc::clone(&t), Arc::clone(&stop));
             std::thread::spawn(move || {
+                let d = t.dispatch().expect("own subscriber").clone();
                 tracing::dispatcher::with_default(&d, || {
                     let mut n = 0u64;
                     while !stop.load(SeqCst) {
+                        while t.counters().in_flight() > MAX_BACKLOG && !stop.load(SeqCst) {
+                            std::thread::sleep(std::time::Duration::from_micros(200));
+                        }
                         let seq = (w << 32) | n;
                         n += 1;
                         tracing::info_span!("window.root", seq).in_scope(|| CHILD.span(seq));
@@ -53,6 +61,7 @@ fn children_asking_enabled_at_the_flip_instant_join_their_parents_generation() {
     }
     stop.store(true, SeqCst);
     let made: u64 = workers.into_iter().map(|w| w.join().expect("worker")).sum();
+    let t = Arc::try_unwrap(t).unwrap_or_else(|_| panic!("workers joined"));
     let c = t.shutdown();
     assert_eq!(c.dropped, 0, "{c:?}");
 
