@@ -26,25 +26,23 @@
 pub mod config;
 pub mod error;
 pub mod propagation;
-pub mod reload;
 pub mod status;
 pub mod vault;
 
-mod backend;
 mod clock;
 mod counters;
-mod generation;
-mod layer;
-mod sampler;
+mod engine;
+mod sinks;
 mod telemetry;
 mod threads;
+mod traces;
 
 pub use counters::SpanCounts;
+pub use engine::{Handle, ReloadOutcome, ReloadTrigger};
 pub use error::{ConfigError, ConfigErrorKind, InitError};
-pub use layer::LiveLayer;
-pub use reload::{ReloadOutcome, ReloadTrigger};
 pub use status::TelemetryStatus;
 pub use telemetry::{Builder, Telemetry};
+pub use traces::LiveLayer;
 
 /// Instruments a function with a span that records its arguments only while `include_args` is on.
 ///
@@ -76,9 +74,13 @@ pub fn init(path: impl AsRef<std::path::Path>) -> Result<Telemetry, InitError> {
 pub mod __private {
     pub use tracing;
 
-    /// True while the current config records function arguments.
+    /// True while the config of the livetel instance in the current dispatcher records function arguments;
+    /// false where no livetel layer is in it.
     #[inline]
     pub fn include_args() -> bool {
-        crate::reload::control::INCLUDE_ARGS.load(std::sync::atomic::Ordering::Relaxed)
+        tracing::dispatcher::get_default(|d| {
+            d.downcast_ref::<crate::traces::live::Live>()
+                .is_some_and(crate::traces::live::Live::include_args)
+        })
     }
 }

@@ -29,16 +29,16 @@ pub enum Trigger {
     Signal,
     /// [`crate::ReloadTrigger::reload`].
     Manual,
-    /// [`crate::reload::Handle`]: a config given in code.
+    /// [`crate::Handle`]: a config given in code.
     Handle,
     /// Shutdown of the guard.
     Shutdown,
 }
 
-/// State of one backend generation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Where a sink of a generation is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum LayerState {
+pub enum SinkState {
     /// Takes new traces.
     Active,
     /// Replaced; finishing the traces that began in it.
@@ -47,15 +47,15 @@ pub enum LayerState {
     Closed,
 }
 
-/// One backend generation in status.
+/// One sink of a live generation: an entry of [`TelemetryStatus::layers`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LayerStatus {
-    /// `none` or `local` (later `otlp`).
+pub struct SinkStatus {
+    /// The backend: `local`, `otlp`, or `none` for a generation that records nothing.
     pub backend: &'static str,
     /// The generation it belongs to.
     pub generation: u64,
     /// Where it is in its life.
-    pub state: LayerState,
+    pub state: SinkState,
     /// Its Chrome trace file, for `local`.
     pub trace_file: Option<PathBuf>,
     /// Its last I/O or export error.
@@ -159,8 +159,9 @@ pub struct TelemetryStatus {
     pub service_name: String,
     /// The current Chrome trace file, for `local`.
     pub trace_file: Option<PathBuf>,
-    /// The current generation's backend and the ones still draining.
-    pub layers: Vec<LayerStatus>,
+    /// One entry per sink of the current generation and of the ones still draining (a generation that records
+    /// nothing shows one `none` entry). The JSON name `layers` is kept from earlier versions.
+    pub layers: Vec<SinkStatus>,
     /// Fields changed in the file that take effect only after a restart.
     pub restart_required: Vec<String>,
     /// Fields whose file value is shadowed by an `OTEL_*` variable.

@@ -1,7 +1,7 @@
 //! Start-up: [`Builder`] and the [`Telemetry`] guard.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -13,19 +13,16 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Registry;
 
-use crate::config::{self, env::EnvOverrides};
+use crate::config::env::EnvOverrides;
 use crate::counters::{Counters, SpanCounts};
+use crate::engine::command::Command;
+use crate::engine::control::{Control, Parts};
+use crate::engine::inputs::{signal, watcher};
+use crate::engine::ReloadTrigger;
 use crate::error::InitError;
-use crate::layer::{LiveLayer, Placement, Recorder};
-use crate::reload::control::{Command, Control, INCLUDE_ARGS};
-use crate::reload::live::Live;
-use crate::reload::prepare::{self, BuildContext};
-use crate::reload::retire::Retirer;
-use crate::reload::secrets::{self, SecretWatch};
-use crate::reload::view::View;
-use crate::reload::{signal, watcher, ReloadTrigger};
 use crate::status::TelemetryStatus;
-use crate::vault;
+use crate::traces::live::Live;
+use crate::traces::{LiveLayer, Placement, Recorder};
 
 /// Configures livetel before it starts. [`crate::init`] is `Builder::new(path).init()`.
 ///
@@ -142,72 +139,29 @@ impl Builder {
         Ok((LiveLayer::new(live), telemetry))
     }
 
-    /// Reads the config, builds the first generation and starts the control thread.
+    /// Applies the config through the engine's reload path (the same as every later change) and starts the
+    /// control thread.
     fn start(self, placement: Placement) -> Result<(Arc<Live>, Telemetry), InitError> {
-        let loaded = config::load_file(&self.path)?;
-        let env = self.env.unwrap_or_else(EnvOverrides::from_env);
-        let mut cfg = loaded.config.clone();
-        let overrides = env.apply(&mut cfg);
         let (commands, command_rx) = mpsc::unbounded_channel();
-        let on_change = {
-            let tx = commands.clone();
-            Arc::new(move || drop(tx.send(Command::SinkChanged))) as Arc<dyn Fn() + Send + Sync>
-        };
-        let counters = Arc::new(Counters::default());
-        let session_id = self.session_id.unwrap_or_else(default_session_id);
-        let cx = BuildContext::new(
-            self.path.clone(),
-            session_id,
-            Arc::clone(&counters),
-            Arc::clone(&on_change),
-        );
         let (raw_tx, raw_rx) = mpsc::unbounded_channel();
-        let mut secret_watch = SecretWatch::new(raw_tx.clone());
-        let watch_warning = secret_watch.follow(vault::watch_target(&cfg));
-        let resolved = secrets::resolve(&cfg, &loaded, &self.path)?;
-        let headers = resolved.headers.clone();
-        let prepared = prepare::prepare(&cx, None, cfg, headers, 1).map_err(|mut e| {
-            if let (None, Some(key)) = (e.position, &e.key) {
-                e.position = loaded.locate(key);
-            }
-            e
-        })?;
-        INCLUDE_ARGS.store(prepared.gen.include_args, Ordering::Relaxed);
-        let on_unsettled = {
-            let tx = commands.clone();
-            Arc::new(move || drop(tx.send(Command::Settle))) as Arc<dyn Fn() + Send + Sync>
-        };
-        let live = Arc::new(Live::new(prepared.gen, on_change, on_unsettled));
-        let debounce_ms = Arc::new(AtomicU64::new(prepared.config.reload_debounce_ms));
-        let watcher = if prepared.config.watch {
+        let counters = Arc::new(Counters::default());
+        let mut control = Control::new(Parts {
+            config_path: self.path.clone(),
+            session_id: self.session_id.unwrap_or_else(default_session_id),
+            env: self.env.unwrap_or_else(EnvOverrides::from_env),
+            counters: Arc::clone(&counters),
+            commands: commands.clone(),
+            raw_events: raw_tx.clone(),
+            placement,
+        });
+        let status = control.start()?;
+        let watcher = if control.watches_file() {
             Some(watcher::watch(&self.path, raw_tx)?)
         } else {
             None
         };
-        let mut view = View::new(1, placement);
-        view.warnings = loaded.warnings.clone();
-        view.warnings.extend(env.warnings.iter().cloned());
-        view.env_overrides = overrides;
-        view.warnings.extend(watch_warning);
-        view.warnings.extend(resolved.warnings);
-        let retirer = Retirer::default();
-        let initial = view.render(&prepared.config, &live, &retirer, &cx);
-        let (status_tx, status_rx) = watch::channel(Arc::new(initial));
-        let control = Control {
-            cx,
-            live: Arc::clone(&live),
-            startup: Arc::clone(&prepared.config),
-            running: prepared.config,
-            env,
-            retirer,
-            status: status_tx,
-            view,
-            last_hash: loaded.content_hash,
-            debounce_ms: Arc::clone(&debounce_ms),
-            running_headers: resolved.headers,
-            secrets: secret_watch,
-            settle_at: None,
-        };
+        let live = control.live();
+        let debounce_ms = control.debounce_ms();
         let thread = spawn_control(
             control,
             command_rx,
@@ -218,7 +172,7 @@ impl Builder {
         )?;
         let telemetry = Telemetry {
             commands,
-            status: status_rx,
+            status,
             dispatch: None,
             counters,
             thread: Some(thread),
@@ -307,8 +261,8 @@ impl Telemetry {
 
     /// A clonable handle that applies a config held in memory (`modify`, `apply_toml`) through the same
     /// reload path as a file change.
-    pub fn handle(&self) -> crate::reload::Handle {
-        crate::reload::Handle {
+    pub fn handle(&self) -> crate::Handle {
+        crate::Handle {
             tx: self.commands.clone(),
         }
     }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{span_names, trace_files, wait_status, Fixture};
-use livetel::status::LayerState;
+use livetel::status::SinkState;
 use tracing::dispatcher::with_default;
 
 #[test]
@@ -18,7 +18,7 @@ fn retires_when_its_last_span_closes() {
     f.write("watch = false\nbackend = \"none\"");
     assert!(t.reload_trigger().reload_blocking().is_applied());
     let s = wait_status(&t, "a draining layer", |s| {
-        s.layers.iter().any(|l| l.state == LayerState::Draining)
+        s.layers.iter().any(|l| l.state == SinkState::Draining)
     });
     assert_eq!(s.layers[1].trace_file.as_ref(), Some(&first_file));
     // A child created after the flip joins its parent's (draining) generation.

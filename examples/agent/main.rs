@@ -174,7 +174,7 @@ struct Printer {
     json: bool,
     last: Option<Headline>,
     /// Layers draining in the last status, as seen then.
-    draining: Vec<livetel::status::LayerStatus>,
+    draining: Vec<livetel::status::SinkStatus>,
 }
 
 impl Printer {
@@ -212,7 +212,7 @@ impl Printer {
     }
 }
 
-fn print_retired(l: &livetel::status::LayerStatus, json: bool) {
+fn print_retired(l: &livetel::status::SinkStatus, json: bool) {
     if json {
         match serde_json::to_string(&serde_json::json!({ "retired": l })) {
             Ok(line) => println!("{line}"),

@@ -25,7 +25,7 @@ mod source;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-pub use resolve::{resolve, watch_target, Resolved};
+pub use resolve::{resolve, watch_target, Request, Resolved};
 
 /// Where secrets come from: `[telemetry.vault]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]

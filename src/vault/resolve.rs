@@ -5,9 +5,7 @@ use std::path::PathBuf;
 
 use secrecy::ExposeSecret;
 
-use super::{parse, source, SecretHeaders};
-use crate::config::{Backend, TelemetryConfig};
-use crate::error::ConfigErrorKind;
+use super::{parse, source, SecretHeaders, VaultConfig};
 
 /// What the vault found for a config.
 #[derive(Debug, Default)]
@@ -20,33 +18,30 @@ pub struct Resolved {
     pub watch: Option<(PathBuf, OsString)>,
 }
 
-/// The directory and entry to watch for `cfg`'s secret (file and dir sources), whether or not it exists yet.
-pub fn watch_target(cfg: &TelemetryConfig) -> Option<(PathBuf, OsString)> {
-    let key = cfg.otlp_headers_vault_key.as_deref()?;
-    (cfg.effective_backend() == Backend::Otlp)
-        .then(|| source::target(&cfg.vault, key))
-        .flatten()
+/// A secret to resolve: which one, from where, and whether its absence is an error.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// Where secrets come from.
+    pub vault: &'a VaultConfig,
+    /// The secret's name.
+    pub key: &'a str,
+    /// A missing secret is an error (otherwise a warning).
+    pub required: bool,
 }
 
-/// Resolves `otlp_headers_vault_key` for an OTLP config; nothing for other backends.
+/// The directory and entry to watch for the secret (file and dir sources), whether or not it exists yet.
+pub fn watch_target(request: &Request<'_>) -> Option<(PathBuf, OsString)> {
+    source::target(request.vault, request.key)
+}
+
+/// Reads and parses the secret into headers.
 ///
 /// # Errors
-/// The key concerned (relative to `[telemetry]`) and what is wrong: a required secret that is missing, a
-/// malformed one, or a file refused by `strict_permissions`. Messages never hold a value.
-pub fn resolve(cfg: &TelemetryConfig) -> Result<Resolved, (&'static str, ConfigErrorKind)> {
-    let Some(key) = cfg.otlp_headers_vault_key.as_deref() else {
-        return Ok(Resolved::default());
-    };
-    if cfg.effective_backend() != Backend::Otlp {
-        return Ok(Resolved::default());
-    }
-    let invalid = |message: String| {
-        (
-            "otlp_headers_vault_key",
-            ConfigErrorKind::InvalidValue { message },
-        )
-    };
-    let read = source::read(&cfg.vault, key).map_err(|e| invalid(format!("secret `{key}`: {e}")))?;
+/// What is wrong: a required secret that is missing, a malformed one, or a file refused by
+/// `strict_permissions`. Messages never hold a value.
+pub fn resolve(request: &Request<'_>) -> Result<Resolved, String> {
+    let Request { vault, key, required } = *request;
+    let read = source::read(vault, key).map_err(|e| format!("secret `{key}`: {e}"))?;
     let mut resolved = Resolved {
         headers: None,
         warnings: read.warning.into_iter().collect(),
@@ -54,18 +49,15 @@ pub fn resolve(cfg: &TelemetryConfig) -> Result<Resolved, (&'static str, ConfigE
     };
     match read.text {
         Some(text) => {
-            let headers =
-                parse::headers(text.expose_secret()).map_err(|e| invalid(format!("secret `{key}`: {e}")))?;
+            let headers = parse::headers(text.expose_secret()).map_err(|e| format!("secret `{key}`: {e}"))?;
             resolved.headers = Some(headers);
         }
-        None if cfg.otlp_headers_required => {
-            let place = source::describe(&cfg.vault, key);
-            return Err(invalid(format!(
-                "secret `{key}` is required but missing ({place})"
-            )));
+        None if required => {
+            let place = source::describe(vault, key);
+            return Err(format!("secret `{key}` is required but missing ({place})"));
         }
         None => {
-            let place = source::describe(&cfg.vault, key);
+            let place = source::describe(vault, key);
             resolved.warnings.push(format!(
                 "secret `{key}` not found ({place}); exporting without auth headers"
             ));

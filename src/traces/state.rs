@@ -7,12 +7,12 @@ use tracing_core::{Event, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
-use crate::backend::fields::Collect;
-use crate::backend::record::{EventRecord, Fields, Record, SpanIds};
 use crate::clock;
-use crate::generation::Generation;
-use crate::reload::live::Live;
-use crate::sampler;
+use crate::sinks::fields::Collect;
+use crate::sinks::record::{EventRecord, Fields, Record, SpanIds};
+use crate::traces::generation::Generation;
+use crate::traces::live::Live;
+use crate::traces::sampler;
 
 /// Stored in the span's extensions: the generation it began in, its ids and whether its trace is kept.
 pub(crate) struct SpanState {
@@ -54,7 +54,7 @@ impl SpanState {
                 (gen, sampled, trace_id, 0, None)
             }
         };
-        if !gen.sink.records() {
+        if !gen.sinks.records() {
             return None;
         }
         gen.counters.started.add(1);
@@ -117,7 +117,7 @@ impl SpanState {
             ids: self.ids,
             events: std::mem::take(&mut self.events),
         };
-        self.gen.sink.send(record, &self.gen.counters);
+        self.gen.sinks.send(record, &self.gen.counters);
     }
 }
 
@@ -148,7 +148,7 @@ where
 {
     let Some(parent) = ctx.event_span(event) else {
         let gen = live.current_full();
-        if gen.sink.events_in_spans() || !gen.sampler.keeps(sampler::trace_id()) {
+        if gen.sinks.events_in_spans() || !gen.sampler.keeps(sampler::trace_id()) {
             return EventTarget::Nowhere;
         }
         return EventTarget::Instant(gen);
@@ -160,7 +160,7 @@ where
     if !state.sampled {
         return EventTarget::Nowhere;
     }
-    if state.gen.sink.events_in_spans() {
+    if state.gen.sinks.events_in_spans() {
         let mut fields = Fields::new();
         event.record(&mut Collect(&mut fields));
         state.events.push(EventRecord {

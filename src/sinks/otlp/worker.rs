@@ -17,8 +17,8 @@ use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 use super::{convert, Msg, OtlpSettings, OtlpState};
-use crate::backend::Record;
 use crate::counters::Counters;
+use crate::sinks::Record;
 
 /// Attempts per batch before it is given up (counted as dropped and as a failed batch).
 const MAX_ATTEMPTS: u32 = 5;

@@ -12,7 +12,7 @@ use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::state::SpanState;
-use crate::reload::live::Live;
+use crate::traces::live::Live;
 
 /// The union of the current generation's interest and the draining ones': a callsite a draining generation may
 /// still record (a child of one of its open spans) stays `sometimes`. Every generation's filter is asked, even

@@ -28,15 +28,16 @@ pub(crate) struct SpanIds {
 }
 
 /// An event inside a span (OTLP span events).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct EventRecord {
     pub(crate) name: &'static str,
     pub(crate) ts_ns: u64,
     pub(crate) fields: Fields,
 }
 
-/// What a writer needs to emit one trace event. Allocates only for recorded fields and span events.
-#[derive(Debug)]
+/// What a writer needs to emit one trace event. Allocates only for recorded fields and span events. Cloned only
+/// to fan out to a second sink.
+#[derive(Debug, Clone)]
 pub(crate) struct Record {
     /// The callsite: its name, and its target (Chrome's category). One pointer instead of two `&str`s keeps
     /// the record small, and records are moved by value from the traced thread into the queue.

@@ -1,5 +1,4 @@
-//! The vault's part in a reload: resolve the config's secret (errors located in the file) and follow the
-//! secret's file, so that rotating it reloads by itself.
+//! Following the file (or secret-mount entry) that holds the OTLP secret: a rotation reloads by itself.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -7,28 +6,7 @@ use std::path::PathBuf;
 use notify::RecommendedWatcher;
 use tokio::sync::mpsc;
 
-use crate::config::load::Loaded;
-use crate::config::TelemetryConfig;
-use crate::error::ConfigError;
-use crate::reload::watcher;
-use crate::vault::{self, Resolved};
-
-/// Resolves `cfg`'s secret; an error names the key and its place in the file.
-pub(crate) fn resolve(
-    cfg: &TelemetryConfig,
-    loaded: &Loaded,
-    path: &std::path::Path,
-) -> Result<Resolved, ConfigError> {
-    vault::resolve(cfg).map_err(|(key, kind)| {
-        let key = format!("telemetry.{key}");
-        ConfigError {
-            path: path.to_path_buf(),
-            position: loaded.locate(&key),
-            key: Some(key),
-            kind,
-        }
-    })
-}
+use super::watcher;
 
 /// Follows the file (or directory entry) holding the current secret; its changes feed the debounced reloads.
 pub(crate) struct SecretWatch {

@@ -1,161 +1,27 @@
-//! The `local` backend: Chrome trace JSON (the "JSON Array Format"), which Perfetto and `chrome://tracing` open.
-//!
-//! Why not `tracing-chrome`: its per-thread channel sender is shared by every `ChromeLayer` of the process, so a
-//! layer built after a flip gets nothing from threads that already wrote; its writer thread `unwrap`s write
-//! errors (a full disk kills it silently); and its file is valid JSON only once its guard drops. This writer
-//! keeps one channel per file, reports I/O errors in status, and leaves the file valid JSON after every batch:
-//! each batch is written in one `pwrite` that ends with `\n]`, and the next batch starts by overwriting that
-//! bracket. A process killed at any moment leaves a file that loads, up to its last batch.
-//!
-//! Spans are written as complete (`"ph":"X"`) events when they close, so a file never holds an end without its
-//! begin, however a flip cuts through a trace.
+//! The `local` sink's writer thread: encodes records as Chrome trace events and writes them in batches, each
+//! one `pwrite` that leaves the file valid JSON.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::Record;
+use super::{Msg, WriterState};
 use crate::clock;
 use crate::counters::Counters;
+use crate::sinks::Record;
 
-/// Records a file's queue holds before new ones are dropped (and counted): about 3 MiB of queue.
-const QUEUE_CAPACITY: usize = 32 * 1024;
 /// How long the writer sleeps when its queue is empty; also the longest a record waits to be written.
 const POLL: Duration = Duration::from_millis(2);
 /// A batch is written once it reaches this size, or when the queue runs dry. Small enough that a failed write
 /// (a full disk) loses little; large enough for few syscalls (one per ~100-300 events).
 const BATCH_BYTES: usize = 32 * 1024;
 
-/// What the control thread learns about a sink: its file and its last error.
-#[derive(Debug, Default)]
-pub(crate) struct SinkState {
-    pub(crate) last_error: Mutex<Option<String>>,
-}
-
-/// A Chrome trace file and the thread that writes it.
-/// What travels to the writer thread.
-// Records travel by value through a preallocated bounded queue; boxing them would allocate per span.
-#[allow(clippy::large_enum_variant)]
-enum Msg {
-    Record(Record),
-    /// Answered once everything queued before it is written.
-    Flush(mpsc::Sender<()>),
-}
-
-pub(crate) struct ChromeSink {
-    tx: SyncSender<Msg>,
-    closed: AtomicBool,
-    path: PathBuf,
-    state: Arc<SinkState>,
-    done: Mutex<Option<Receiver<()>>>,
-    shutdown_timeout: Duration,
-}
-
-/// Settings a sink is built from; equal settings share one sink.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ChromeSettings {
-    pub(crate) dir: PathBuf,
-    pub(crate) session_id: String,
-    pub(crate) service_name: String,
-}
-
-impl ChromeSink {
-    /// Creates `dir` if needed and a new file `{session_id}_{timestamp}.json` in it, and starts its writer.
-    pub(crate) fn create(
-        settings: &ChromeSettings,
-        counters: Arc<Counters>,
-        on_error: Arc<dyn Fn() + Send + Sync>,
-    ) -> std::io::Result<Self> {
-        std::fs::create_dir_all(&settings.dir)?;
-        let (file, path) = create_unique(&settings.dir, &settings.session_id)?;
-        let (tx, rx) = mpsc::sync_channel(QUEUE_CAPACITY);
-        let (done_tx, done_rx) = mpsc::channel();
-        let state = Arc::new(SinkState::default());
-        let mut writer = Writer::new(file, rx, counters, Arc::clone(&state), on_error);
-        writer.start(&settings.service_name)?;
-        std::thread::Builder::new()
-            .name("livetel-chrome".into())
-            .spawn(move || {
-                crate::threads::mark_untraced();
-                writer.run();
-                let _ = done_tx.send(());
-            })?;
-        Ok(ChromeSink {
-            tx,
-            closed: AtomicBool::new(false),
-            path,
-            state,
-            done: Mutex::new(Some(done_rx)),
-            shutdown_timeout: Duration::from_secs(5),
-        })
-    }
-
-    /// The file being written.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The last I/O error, if any.
-    pub(crate) fn last_error(&self) -> Option<String> {
-        self.state.last_error.lock().ok()?.clone()
-    }
-
-    #[inline]
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Relaxed)
-    }
-
-    /// Queues a record without blocking; a span that cannot be queued is counted as dropped.
-    #[inline]
-    pub(crate) fn send(&self, record: Record, counters: &Counters) {
-        let is_span = record.dur_ns.is_some();
-        let queued = !self.is_closed()
-            && match self.tx.try_send(Msg::Record(record)) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
-            };
-        if !queued && is_span {
-            counters.dropped.add(1);
-        }
-    }
-
-    /// Waits, until `deadline` at the latest, for everything queued so far to be written.
-    pub(crate) fn flush(&self, deadline: Instant) {
-        let (tx, rx) = mpsc::channel();
-        let timeout = deadline.saturating_duration_since(Instant::now());
-        let sent = self.tx.send_timeout_compat(Msg::Flush(tx), timeout);
-        if sent {
-            let _ = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
-        }
-    }
-
-    pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::Relaxed);
-    }
-}
-
-impl Drop for ChromeSink {
-    /// Dropping the sender lets the writer drain what is queued and stop; wait for it, within a time limit.
-    fn drop(&mut self) {
-        let done = self.done.lock().ok().and_then(|mut d| d.take());
-        // `self.tx` is dropped after this body; drop a clone-free handle first by swapping in a dead channel.
-        let (dead, _) = mpsc::sync_channel(0);
-        drop(std::mem::replace(&mut self.tx, dead));
-        // A closed sink was flushed when it closed (drain timeout, shutdown); it may be dropped by the last span
-        // on an app thread, which must not wait here.
-        if let Some(done) = done.filter(|_| !self.is_closed()) {
-            let _ = done.recv_timeout(self.shutdown_timeout);
-        }
-    }
-}
-
-fn create_unique(dir: &Path, session_id: &str) -> std::io::Result<(File, PathBuf)> {
+pub(super) fn create_unique(dir: &Path, session_id: &str) -> std::io::Result<(File, PathBuf)> {
     let stamp = timestamp();
     for n in 0u32.. {
         let name = match n {
@@ -180,13 +46,13 @@ fn timestamp() -> String {
         .unwrap_or_else(|_| "0".to_owned())
 }
 
-struct Writer {
+pub(super) struct Writer {
     file: File,
     /// Offset of the closing `\n]`, where the next batch goes.
     pos: u64,
     rx: Receiver<Msg>,
     counters: Arc<Counters>,
-    state: Arc<SinkState>,
+    state: Arc<WriterState>,
     on_error: Arc<dyn Fn() + Send + Sync>,
     seen_tids: HashSet<u64>,
     /// `"name":…,"cat":…` of each callsite, escaped once (keyed by the callsite's address).
@@ -196,11 +62,11 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(
+    pub(super) fn new(
         file: File,
         rx: Receiver<Msg>,
         counters: Arc<Counters>,
-        state: Arc<SinkState>,
+        state: Arc<WriterState>,
         on_error: Arc<dyn Fn() + Send + Sync>,
     ) -> Self {
         let pid = std::process::id();
@@ -219,7 +85,7 @@ impl Writer {
     }
 
     /// Writes the opening bracket and the process name, leaving a valid (empty) trace.
-    fn start(&mut self, service_name: &str) -> std::io::Result<()> {
+    pub(super) fn start(&mut self, service_name: &str) -> std::io::Result<()> {
         let name = serde_json::to_string(service_name).unwrap_or_else(|_| "\"livetel\"".into());
         let head = format!(
             "[\n{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{},\"tid\":0,\"args\":{{\"name\":{name}}}}}",
@@ -232,7 +98,7 @@ impl Writer {
 
     /// Drains the queue, writes, sleeps while it is empty. It never blocks in `recv`: a blocked receiver makes
     /// every send a wake-up (a futex syscall on the traced thread); polling keeps sends syscall-free.
-    fn run(&mut self) {
+    pub(super) fn run(&mut self) {
         let mut waiting = Vec::new();
         loop {
             let mut spans = 0;
@@ -306,7 +172,7 @@ impl Writer {
         self.buf.push_str(itoa::Buffer::new().format(r.tid));
         if !r.fields.is_empty() {
             self.buf.push_str(",\"args\":{");
-            super::fields::write_json(&mut self.buf, &r.fields);
+            crate::sinks::fields::write_json(&mut self.buf, &r.fields);
             self.buf.push('}');
         }
         self.buf.push('}');
@@ -341,7 +207,7 @@ impl Writer {
 }
 
 /// `SyncSender` has no `send_timeout`: try, then retry briefly, so a flush never waits on a stuck writer forever.
-trait SendTimeout {
+pub(super) trait SendTimeout {
     fn send_timeout_compat(&self, msg: Msg, timeout: Duration) -> bool;
 }
 

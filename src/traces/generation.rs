@@ -6,9 +6,9 @@ use tracing_core::{subscriber::Interest, LevelFilter, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::EnvFilter;
 
-use crate::backend::Sink;
 use crate::counters::Counters;
-use crate::sampler::Sampler;
+use crate::sinks::SinkSet;
+use crate::traces::sampler::Sampler;
 
 /// Immutable once built; swapped in whole. A span keeps an `Arc` to the generation it began in and finishes
 /// there, so a flip never tears a trace.
@@ -20,7 +20,8 @@ pub(crate) struct Generation {
     /// them those callbacks are no-ops that still take the filter's lock; the layer skips them.
     pub(crate) filter_tracks_spans: bool,
     pub(crate) sampler: Sampler,
-    pub(crate) sink: Sink,
+    /// Where its spans go; empty when it records nothing.
+    pub(crate) sinks: SinkSet,
     pub(crate) include_args: bool,
     pub(crate) counters: Arc<Counters>,
 }
@@ -33,7 +34,7 @@ impl Generation {
             filter: None,
             filter_tracks_spans: false,
             sampler: Sampler::new(0.0),
-            sink: Sink::None,
+            sinks: SinkSet::default(),
             include_args: false,
             counters,
         }
@@ -45,10 +46,10 @@ impl Generation {
         self.filter.as_ref().filter(|_| self.filter_tracks_spans)
     }
 
-    /// True while spans may still be handed to this generation's sink.
+    /// True while spans may still be handed to this generation's sinks.
     #[inline]
     pub(crate) fn is_open(&self) -> bool {
-        !self.sink.is_closed()
+        !self.sinks.is_closed()
     }
 
     pub(crate) fn interest<S: Subscriber>(&self, meta: &'static Metadata<'static>) -> Interest {

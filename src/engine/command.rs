@@ -1,12 +1,43 @@
-//! Asking for a reload from code, and what came of it.
+//! What the inputs send the control loop, and what a reload answers. Inputs (file watcher, SIGHUP, triggers,
+//! handles) import this module; the control loop imports this module; neither imports the other.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::config::TelemetryConfig;
 use crate::error::ConfigError;
-use crate::reload::control::{Command, Source};
 use crate::status::Trigger;
+
+/// One request to the control loop.
+pub(crate) enum Command {
+    Reload {
+        trigger: Trigger,
+        source: Source,
+        reply: Option<oneshot::Sender<ReloadOutcome>>,
+    },
+    /// A sink's state changed (an I/O error): publish status again.
+    SinkChanged,
+    /// A callsite was answered `sometimes` outside livetel's rebuild: rebuild soon to cache its exact interest.
+    Settle,
+    /// Publish status with fresh counters, then answer.
+    Refresh { reply: std::sync::mpsc::Sender<()> },
+    Shutdown {
+        drain: Duration,
+        reply: std::sync::mpsc::Sender<()>,
+    },
+}
+
+/// Where the config of a reload comes from.
+pub(crate) enum Source {
+    /// The config file, read again.
+    File,
+    /// A config document held in memory ([`crate::Handle::apply_toml`]).
+    Toml(String),
+    /// A change to the running config ([`crate::Handle::modify`]).
+    Modify(Box<dyn FnOnce(&mut TelemetryConfig) + Send>),
+}
 
 /// What a reload did.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,35 +65,6 @@ impl ReloadOutcome {
     /// True for [`ReloadOutcome::Applied`].
     pub fn is_applied(&self) -> bool {
         matches!(self, ReloadOutcome::Applied { .. })
-    }
-}
-
-/// A clonable handle that reloads the config file now.
-///
-/// ```no_run
-/// # async fn f(telemetry: &livetel::Telemetry) {
-/// let trigger = telemetry.reload_trigger();
-/// match trigger.reload().await {
-///     livetel::ReloadOutcome::Rejected { error } => eprintln!("kept the last good config: {error}"),
-///     outcome => println!("{outcome:?}"),
-/// }
-/// # }
-/// ```
-#[derive(Clone, Debug)]
-pub struct ReloadTrigger {
-    pub(crate) tx: mpsc::UnboundedSender<Command>,
-}
-
-impl ReloadTrigger {
-    /// Re-reads the file and applies it if it changed and is valid.
-    pub async fn reload(&self) -> ReloadOutcome {
-        answer(request(&self.tx, Trigger::Manual, Source::File)).await
-    }
-
-    /// Like [`reload`](Self::reload), for code that is not async: blocks the calling thread until done.
-    /// Do not call it from inside an async runtime's worker.
-    pub fn reload_blocking(&self) -> ReloadOutcome {
-        answer_blocking(request(&self.tx, Trigger::Manual, Source::File))
     }
 }
 

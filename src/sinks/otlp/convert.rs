@@ -8,8 +8,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use opentelemetry_sdk::Resource;
 
 use super::OtlpSettings;
-use crate::backend::record::{FieldValue, Fields, Record};
 use crate::clock;
+use crate::sinks::record::{FieldValue, Fields, Record};
 
 pub(super) fn resource(s: &OtlpSettings) -> Resource {
     let mut attrs: Vec<KeyValue> = s

@@ -1,14 +1,14 @@
 //! Retiring generations off the hot path.
 //!
 //! A replaced generation drains: spans that began in it (and their children) still finish there. It retires when
-//! no span holds it any more, or when its drain timeout passes; then its sink, unless a newer generation shares
-//! it, is closed, flushed and dropped — here, on the control thread, never on a thread that traces.
+//! no span holds it any more, or when its drain timeout passes; then each of its sinks that no newer generation
+//! shares is closed, flushed and dropped — here, on the control thread, never on a thread that traces.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::generation::Generation;
-use crate::reload::live::Live;
+use crate::traces::generation::Generation;
+use crate::traces::live::Live;
 
 struct Retiring {
     gen: Arc<Generation>,
@@ -92,22 +92,20 @@ impl Retirer {
         report
     }
 
-    /// Closes the sink of every timed-out generation that no newer generation (current, or still draining)
+    /// Closes each sink of every timed-out generation that no newer generation (current, or still draining)
     /// shares. Checked on every tick: a sharer may retire later.
     fn close_unshared_timed_out(&self, live: &Live) {
         let current = live.current_full();
-        for r in self
-            .retiring
-            .iter()
-            .filter(|r| r.timed_out && !r.gen.sink.is_closed())
-        {
-            let shared = r.gen.sink.same(&current.sink)
-                || self
-                    .retiring
-                    .iter()
-                    .any(|o| o.gen.id > r.gen.id && !o.timed_out && o.gen.sink.same(&r.gen.sink));
-            if !shared {
-                r.gen.sink.close();
+        for r in self.retiring.iter().filter(|r| r.timed_out) {
+            for sink in r.gen.sinks.iter().filter(|s| !s.is_closed()) {
+                let shared = current.sinks.contains(sink)
+                    || self
+                        .retiring
+                        .iter()
+                        .any(|o| o.gen.id > r.gen.id && !o.timed_out && o.gen.sinks.contains(sink));
+                if !shared {
+                    sink.close();
+                }
             }
         }
     }
@@ -116,8 +114,10 @@ impl Retirer {
     pub(crate) fn close_all(&mut self, live: &Live, timeout: Duration) {
         let deadline = Instant::now().checked_add(timeout).unwrap_or_else(far_future);
         for r in &mut self.retiring {
-            r.gen.sink.close();
-            r.gen.sink.flush(deadline);
+            for sink in r.gen.sinks.iter() {
+                sink.close();
+                sink.flush(deadline);
+            }
             r.published = false;
         }
         self.publish(live);

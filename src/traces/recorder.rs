@@ -1,6 +1,7 @@
 //! The callbacks that record: span state at creation, fields, events, and the finished span handed to its
 //! generation's sink. Which spans get here is decided in [`super::gate`].
 
+use std::any::TypeId;
 use std::sync::Arc;
 
 use tracing_core::span::{Attributes, Id, Record as SpanRecord};
@@ -11,10 +12,10 @@ use tracing_subscriber::EnvFilter;
 
 use super::gate;
 use super::state::{self, SpanState};
-use crate::backend::fields::Collect;
-use crate::backend::record::{Fields, Record};
-use crate::generation::Generation;
-use crate::reload::live::Live;
+use crate::sinks::fields::Collect;
+use crate::sinks::record::{Fields, Record};
+use crate::traces::generation::Generation;
+use crate::traces::live::Live;
 
 /// How the recorder is installed, which decides who answers the subscriber-wide questions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,18 @@ where
 {
     fn on_register_dispatch(&self, dispatch: &Dispatch) {
         self.live.register_dispatch(dispatch);
+    }
+
+    /// Besides itself, the recorder hands out its [`Live`]: how `#[livetel::instrument]` finds the config of the
+    /// livetel instance in the current dispatcher (`include_args`), with no process-wide state.
+    unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
+        if id == TypeId::of::<Self>() {
+            Some(self as *const Self as *const ())
+        } else if id == TypeId::of::<Live>() {
+            Some(Arc::as_ptr(&self.live) as *const ())
+        } else {
+            None
+        }
     }
 
     /// In `Shared` placement `Filtered` asks the filter, not this answer (nor the level hint below): the
@@ -134,7 +147,7 @@ where
         let mut fields = Fields::new();
         event.record(&mut Collect(&mut fields));
         let record = Record::instant(event.metadata(), fields);
-        gen.sink.send(record, &gen.counters);
+        gen.sinks.send(record, &gen.counters);
     }
 
     /// Finishes the span in its own generation. Its state is left in the extensions (emptied) for the

@@ -29,16 +29,13 @@
 //! Which code may block: [`control`], [`prepare`], [`retire`] (file I/O, joining writer threads), all on the
 //! control thread. [`live`] is what the hot path reads, with no lock.
 
+pub(crate) mod command;
 pub(crate) mod control;
-mod handle;
-pub(crate) mod live;
-pub(crate) mod prepare;
+pub(crate) mod inputs;
+pub(crate) mod plan;
+pub(crate) mod report;
 pub(crate) mod retire;
 pub(crate) mod secrets;
-pub(crate) mod signal;
-pub(crate) mod trigger;
-pub(crate) mod view;
-pub(crate) mod watcher;
 
-pub use handle::Handle;
-pub use trigger::{ReloadOutcome, ReloadTrigger};
+pub use command::ReloadOutcome;
+pub use inputs::{Handle, ReloadTrigger};

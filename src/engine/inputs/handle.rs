@@ -4,8 +4,7 @@
 use tokio::sync::mpsc;
 
 use crate::config::TelemetryConfig;
-use crate::reload::control::{Command, Source};
-use crate::reload::trigger::{answer, answer_blocking, request, ReloadOutcome};
+use crate::engine::command::{answer, answer_blocking, request, Command, ReloadOutcome, Source};
 use crate::status::Trigger;
 
 /// A clonable handle that applies a config held in memory, through the same validate → prepare → activate →

@@ -17,16 +17,17 @@ mod worker;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use opentelemetry_otlp::{Protocol, RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::trace::SpanExporter as _;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 
-use super::Record;
+use super::{BuildError, Record, Sink, SinkContext, SinkInput, SinkKind};
 use crate::config::OtlpProtocol;
 use crate::counters::Counters;
+use crate::status::{OtlpStatus, SinkState, SinkStatus};
 
 /// Settings an OTLP sink is built from; equal settings share one sink (and one exporter).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +44,90 @@ pub(crate) struct OtlpSettings {
     pub(crate) resource: BTreeMap<String, String>,
     /// Auth headers from the vault; compared by value, shown by name only.
     pub(crate) headers: Option<crate::vault::SecretHeaders>,
+}
+
+impl OtlpSettings {
+    /// The settings `input` asks for.
+    fn of(input: &SinkInput<'_>) -> Self {
+        let cfg = input.config;
+        let b = &cfg.otlp.batch;
+        OtlpSettings {
+            protocol: cfg.otlp_protocol,
+            endpoint: cfg.otlp_traces_url(),
+            timeout: Duration::from_millis(cfg.otlp_timeout_ms),
+            max_queue_size: b.max_queue_size,
+            max_export_batch_size: b.max_export_batch_size.min(b.max_queue_size),
+            scheduled_delay: Duration::from_millis(b.scheduled_delay_ms),
+            service_name: cfg.service_name.clone(),
+            service_version: cfg.service_version.clone(),
+            resource: cfg.resource.clone(),
+            headers: input.headers.cloned(),
+        }
+    }
+}
+
+/// What OTLP sinks of one `Telemetry` share across reloads.
+#[derive(Default)]
+pub(crate) struct Shared {
+    /// Where exports run; started with the first OTLP sink.
+    runtime: OnceLock<runtime::ExportRuntime>,
+    /// Export workers of retired sinks still finishing; shutdown waits for them.
+    pending: Arc<Mutex<Vec<Receiver<()>>>>,
+}
+
+impl Shared {
+    fn runtime(&self) -> std::io::Result<&runtime::ExportRuntime> {
+        if let Some(rt) = self.runtime.get() {
+            return Ok(rt);
+        }
+        let rt = runtime::ExportRuntime::new()?;
+        Ok(self.runtime.get_or_init(|| rt))
+    }
+
+    /// Waits, until `deadline` at the latest, for retired workers to export what they hold and shut down.
+    pub(crate) fn wait_pending(&self, deadline: Instant) {
+        let pending = self
+            .pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        for done in pending {
+            let _ = done.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        }
+    }
+}
+
+/// Builds [`OtlpSink`]s: `backend = "otlp"`.
+pub(crate) struct Kind;
+
+impl SinkKind for Kind {
+    fn name(&self) -> &'static str {
+        "otlp"
+    }
+
+    fn uses_secret_headers(&self) -> bool {
+        true
+    }
+
+    fn build(&self, input: &SinkInput<'_>, cx: &SinkContext) -> Result<Arc<dyn Sink>, BuildError> {
+        let error = |message: String| BuildError {
+            key: "otlp_endpoint",
+            message,
+        };
+        let rt = cx
+            .otlp
+            .runtime()
+            .map_err(|e| error(format!("cannot start the export runtime: {e}")))?;
+        let sink = OtlpSink::create(
+            &OtlpSettings::of(input),
+            rt,
+            Arc::clone(&cx.counters),
+            Arc::clone(&cx.on_change),
+            Arc::clone(&cx.otlp.pending),
+        )
+        .map_err(error)?;
+        Ok(Arc::new(sink))
+    }
 }
 
 /// What status shows of an OTLP sink.
@@ -68,8 +153,8 @@ pub(crate) enum Msg {
 pub(crate) struct OtlpSink {
     tx: SyncSender<Msg>,
     closed: AtomicBool,
-    pub(crate) settings: OtlpSettings,
-    pub(crate) state: Arc<OtlpState>,
+    settings: OtlpSettings,
+    state: Arc<OtlpState>,
     done: Mutex<Option<Receiver<()>>>,
     /// Where a retiring sink leaves its worker's completion, for shutdown to wait on.
     pending: Arc<Mutex<Vec<Receiver<()>>>>,
@@ -77,7 +162,7 @@ pub(crate) struct OtlpSink {
 
 impl OtlpSink {
     /// Builds the exporter (inside the export runtime, as tonic needs) and starts the worker.
-    pub(crate) fn create(
+    fn create(
         settings: &OtlpSettings,
         rt: &runtime::ExportRuntime,
         counters: Arc<Counters>,
@@ -118,14 +203,19 @@ impl OtlpSink {
         })
     }
 
-    #[inline]
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Relaxed)
+    fn last_error(&self) -> Option<String> {
+        self.state.last_error.lock().ok()?.clone()
+    }
+}
+
+impl Sink for OtlpSink {
+    fn name(&self) -> &'static str {
+        Kind.name()
     }
 
     /// Queues a finished span without blocking; a span that cannot be queued is counted as dropped.
     #[inline]
-    pub(crate) fn send(&self, record: Record, counters: &Counters) {
+    fn send(&self, record: Record, counters: &Counters) {
         let queued = !self.is_closed()
             && match self.tx.try_send(Msg::Record(record)) {
                 Ok(()) => true,
@@ -137,15 +227,12 @@ impl OtlpSink {
         }
     }
 
-    pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::Relaxed);
-        if let Ok(mut d) = self.state.deadline.lock() {
-            d.get_or_insert_with(|| Instant::now() + worker::SHUTDOWN_LIMIT);
-        }
+    fn events_in_spans(&self) -> bool {
+        true
     }
 
     /// Waits, until `deadline` at the latest, for everything queued so far to be exported or given up on.
-    pub(crate) fn flush(&self, deadline: Instant) {
+    fn flush(&self, deadline: Instant) {
         let (reply, rx) = mpsc::channel();
         let mut msg = Msg::Flush(reply);
         loop {
@@ -161,8 +248,49 @@ impl OtlpSink {
         let _ = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
     }
 
-    pub(crate) fn last_error(&self) -> Option<String> {
-        self.state.last_error.lock().ok()?.clone()
+    fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        if let Ok(mut d) = self.state.deadline.lock() {
+            d.get_or_insert_with(|| Instant::now() + worker::SHUTDOWN_LIMIT);
+        }
+    }
+
+    #[inline]
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    fn status(&self, generation: u64, state: SinkState) -> SinkStatus {
+        let figure = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        SinkStatus {
+            backend: self.name(),
+            generation,
+            state: if self.is_closed() {
+                SinkState::Closed
+            } else {
+                state
+            },
+            trace_file: None,
+            error: self.last_error(),
+            otlp: Some(OtlpStatus {
+                endpoint: self.settings.endpoint.clone(),
+                protocol: self.settings.protocol.as_str(),
+                spans_exported: figure(&self.state.exported),
+                spans_dropped: figure(&self.state.dropped),
+                failed_batches: figure(&self.state.failed_batches),
+                header_names: self
+                    .settings
+                    .headers
+                    .as_ref()
+                    .map(|h| h.names())
+                    .unwrap_or_default(),
+            }),
+        }
+    }
+
+    /// Same endpoint, protocol, batching, resource and header values: the same exporter keeps its connection.
+    fn reusable_for(&self, next: &SinkInput<'_>) -> bool {
+        self.settings == OtlpSettings::of(next)
     }
 }
 

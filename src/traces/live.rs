@@ -7,8 +7,8 @@ use std::sync::{Arc, OnceLock};
 use arc_swap::{ArcSwap, Guard};
 use tracing_core::dispatcher::WeakDispatch;
 
-use crate::generation::Generation;
-use crate::layer::Placement;
+use crate::traces::generation::Generation;
+use crate::traces::Placement;
 
 pub(crate) struct Live {
     current: ArcSwap<Generation>,
@@ -101,13 +101,26 @@ impl Live {
     }
 
     /// Makes `next` current. Infallible. (The replaced generation was published as draining before: see
-    /// [`crate::reload::retire::Retirer::hand_over`].)
+    /// [`crate::engine::retire::Retirer::hand_over`].)
     pub(crate) fn swap(&self, next: Arc<Generation>) {
         // Raised before the swap, lowered only when the set of live generations is published again.
         if next.filter_tracks_spans {
             self.tracks_spans.store(true, Ordering::Relaxed);
         }
         drop(self.current.swap(next));
+    }
+
+    /// Makes the first applied generation current, replacing the placeholder that recorded nothing and so holds
+    /// no span: nothing to drain.
+    pub(crate) fn install_first(&self, first: Arc<Generation>) {
+        self.swap(first);
+        self.rebuild_interest();
+    }
+
+    /// True while the current generation records function arguments (`include_args`).
+    #[inline]
+    pub(crate) fn include_args(&self) -> bool {
+        self.current().include_args
     }
 
     /// Remembers the dispatcher the layer was registered with (`Layer::on_register_dispatch`). The first one

@@ -1,17 +1,14 @@
 //! Renders [`TelemetryStatus`] from the running state.
 
-use std::sync::atomic::Ordering;
-
-use crate::backend::Sink;
 use crate::config::TelemetryConfig;
-use crate::generation::Generation;
-use crate::layer::Placement;
-use crate::reload::live::Live;
-use crate::reload::prepare::BuildContext;
-use crate::reload::retire::Retirer;
+use crate::engine::plan::BuildContext;
+use crate::engine::retire::Retirer;
 use crate::status::{
-    self, EnvOverride, LastError, LayerState, LayerStatus, OtlpStatus, ReloadCounts, TelemetryStatus, Trigger,
+    self, EnvOverride, LastError, ReloadCounts, SinkState, SinkStatus, TelemetryStatus, Trigger,
 };
+use crate::traces::generation::Generation;
+use crate::traces::live::Live;
+use crate::traces::Placement;
 
 /// The parts of status that are not derived from the running generation.
 pub(crate) struct View {
@@ -28,9 +25,9 @@ pub(crate) struct View {
 }
 
 impl View {
-    pub(crate) fn new(generation: u64, placement: Placement) -> Self {
+    pub(crate) fn new(placement: Placement) -> Self {
         View {
-            generation,
+            generation: 0,
             trigger: Trigger::Init,
             applied_at: status::now_rfc3339(),
             restart_required: Vec::new(),
@@ -42,8 +39,8 @@ impl View {
         }
     }
 
-    pub(crate) fn applied(&mut self, generation: u64, trigger: Trigger) {
-        self.generation = generation;
+    /// A config was applied (its generation is already in `generation`).
+    pub(crate) fn applied(&mut self, trigger: Trigger) {
         self.trigger = trigger;
         self.applied_at = status::now_rfc3339();
         self.last_error = None;
@@ -57,10 +54,10 @@ impl View {
         cx: &BuildContext,
     ) -> TelemetryStatus {
         let current = live.current_full();
-        let mut layers = vec![layer(&current, LayerState::Active)];
+        let mut layers = rows(&current, SinkState::Active);
         let draining = retirer.draining_ids();
         for g in live.draining().iter().filter(|g| draining.contains(&g.id)) {
-            layers.push(layer(g, LayerState::Draining));
+            layers.extend(rows(g, SinkState::Draining));
         }
         TelemetryStatus {
             generation: self.generation,
@@ -73,7 +70,7 @@ impl View {
             include_args: cfg.include_args,
             filter: cfg.filter.clone(),
             service_name: cfg.service_name.clone(),
-            trace_file: current.sink.trace_file().map(ToOwned::to_owned),
+            trace_file: current.sinks.trace_file(),
             layers,
             restart_required: self.restart_required.iter().map(|s| (*s).to_owned()).collect(),
             env_overrides: self
@@ -88,34 +85,23 @@ impl View {
                 .chain(live.registration_problem(self.placement))
                 .collect(),
             last_error: self.last_error.clone(),
-            counters: cx.counters.snapshot(),
+            counters: cx.sinks.counters.snapshot(),
             reloads: self.reloads,
         }
     }
 }
 
-fn layer(g: &Generation, open_state: LayerState) -> LayerStatus {
-    let otlp = match &g.sink {
-        Sink::Otlp(s) => Some(OtlpStatus {
-            endpoint: s.settings.endpoint.clone(),
-            protocol: s.settings.protocol.as_str(),
-            spans_exported: s.state.exported.load(Ordering::Relaxed),
-            spans_dropped: s.state.dropped.load(Ordering::Relaxed),
-            failed_batches: s.state.failed_batches.load(Ordering::Relaxed),
-            header_names: s.settings.headers.as_ref().map(|h| h.names()).unwrap_or_default(),
-        }),
-        _ => None,
-    };
-    LayerStatus {
-        backend: g.sink.kind(),
-        generation: g.id,
-        state: if g.sink.is_closed() {
-            LayerState::Closed
-        } else {
-            open_state
-        },
-        trace_file: g.sink.trace_file().map(ToOwned::to_owned),
-        error: g.sink.last_error(),
-        otlp,
+/// A generation's rows: one per sink, or one `none` row when it records nothing.
+fn rows(g: &Generation, state: SinkState) -> Vec<SinkStatus> {
+    if !g.sinks.records() {
+        return vec![SinkStatus {
+            backend: "none",
+            generation: g.id,
+            state,
+            trace_file: None,
+            error: None,
+            otlp: None,
+        }];
     }
+    g.sinks.iter().map(|s| s.status(g.id, state)).collect()
 }

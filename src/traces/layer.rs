@@ -1,6 +1,6 @@
 //! The layer livetel installs. It never changes; what it points at does.
 //!
-//! The recorder ([`recorder`]) reads the current [`Generation`](crate::generation::Generation) through an
+//! The recorder ([`recorder`]) reads the current [`Generation`](crate::traces::generation::Generation) through an
 //! `ArcSwap` (no lock on any callback) and pins it into each new span, with the span's sampling decision.
 //! Children join their parent's generation while it is open, so a trace finishes whole in the backend it began
 //! in. What gets recorded at all is decided in [`gate`]: callsite interest is the union of the current generation
@@ -9,10 +9,6 @@
 //! Installed alone ([`crate::init`]) those decisions are the subscriber's, so a `none` backend leaves tracing's
 //! macros at their no-subscriber cost. In a user's stack, [`LiveLayer`] wraps them in a per-layer filter: they
 //! decide only what livetel records.
-
-mod gate;
-mod recorder;
-mod state;
 
 use std::any::TypeId;
 use std::sync::Arc;
@@ -23,9 +19,9 @@ use tracing_subscriber::filter::Filtered;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
-use crate::reload::live::Live;
-pub(crate) use recorder::{Placement, Recorder};
-pub(crate) use state::SpanState;
+use super::gate;
+pub(crate) use super::recorder::{Placement, Recorder};
+use crate::traces::live::Live;
 
 /// livetel as one layer of your own subscriber, beside your `fmt` layer and anything else.
 ///

@@ -1,0 +1,123 @@
+//! The fallible half of a reload: build everything the new config needs, touching nothing that runs.
+//!
+//! Each provider (today: traces) compares its slice of the old and new config and returns a new value or
+//! `None`; the result is one [`Activation`], which [`super::control::Control::activate`] commits without any
+//! way to fail. A sink that can serve the new config as it is ([`crate::sinks::Sink::reusable_for`]) is
+//! reused, so a new sample rate or filter keeps the same file and the same connection.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::{validate, TelemetryConfig};
+use crate::error::{ConfigError, ConfigErrorKind};
+use crate::sinks::{self, Sink, SinkContext, SinkInput, SinkSet};
+use crate::traces::generation::Generation;
+use crate::traces::sampler::Sampler;
+use crate::vault::SecretHeaders;
+
+/// What a prepare step needs besides the config; one per `Telemetry`.
+pub(crate) struct BuildContext {
+    pub(crate) config_path: PathBuf,
+    pub(crate) session_id: String,
+    pub(crate) sinks: SinkContext,
+}
+
+/// Everything a reload changes, built and ready: one optional new value per provider. Committing it cannot
+/// fail. A signal added later (console, logs, metrics) adds its field here and its slice comparison in
+/// [`prepare`].
+pub(crate) struct Activation {
+    pub(crate) config: Arc<TelemetryConfig>,
+    /// The vault's headers the config was built with.
+    pub(crate) headers: Option<SecretHeaders>,
+    /// The traces provider: a new generation (sinks reused where they can be), or `None` to keep the running
+    /// one. Every applied config gets a new generation today: its id is what status counts.
+    pub(crate) traces: Option<Arc<Generation>>,
+}
+
+/// Builds the activation for `next` against the running generation (`None` at start-up).
+///
+/// # Errors
+/// A filter that does not parse, or a sink that cannot be built, with the key concerned (no position: the
+/// caller places it in the file).
+pub(crate) fn prepare(
+    cx: &BuildContext,
+    running: Option<&Generation>,
+    next: TelemetryConfig,
+    headers: Option<SecretHeaders>,
+    id: u64,
+) -> Result<Activation, ConfigError> {
+    let generation = build_generation(cx, running, &next, headers.as_ref(), id)?;
+    Ok(Activation {
+        config: Arc::new(next),
+        headers,
+        traces: Some(Arc::new(generation)),
+    })
+}
+
+fn build_generation(
+    cx: &BuildContext,
+    running: Option<&Generation>,
+    next: &TelemetryConfig,
+    headers: Option<&SecretHeaders>,
+    id: u64,
+) -> Result<Generation, ConfigError> {
+    let input = SinkInput {
+        config: next,
+        headers,
+        session_id: &cx.session_id,
+    };
+    let sinks = build_sinks(cx, running.map(|g| &g.sinks), &input)?;
+    let filter = if sinks.records() {
+        let parsed = validate::parse_filter(&next.filter).map_err(|e| {
+            let message = format!("invalid filter: {e}");
+            error(cx, "filter", ConfigErrorKind::InvalidValue { message })
+        })?;
+        Some(parsed)
+    } else {
+        None
+    };
+    Ok(Generation {
+        id,
+        // In EnvFilter's syntax every span directive is bracketed (`[span{field=value}]=level`).
+        filter_tracks_spans: filter.is_some() && next.filter.contains('['),
+        filter,
+        sampler: Sampler::new(next.sample_rate),
+        sinks,
+        include_args: next.include_args,
+        counters: Arc::clone(&cx.sinks.counters),
+    })
+}
+
+/// One sink per backend the config names: the running one where it can serve the new config, else a new one.
+fn build_sinks(
+    cx: &BuildContext,
+    old: Option<&SinkSet>,
+    input: &SinkInput<'_>,
+) -> Result<SinkSet, ConfigError> {
+    let mut built: Vec<Arc<dyn Sink>> = Vec::new();
+    for kind in sinks::kinds_for(input.config) {
+        let reused = old
+            .into_iter()
+            .flat_map(SinkSet::iter)
+            .find(|s| s.name() == kind.name() && s.reusable_for(input));
+        let sink = match reused {
+            Some(s) => Arc::clone(s),
+            None => kind.build(input, &cx.sinks).map_err(|e| {
+                let kind = ConfigErrorKind::Build { message: e.message };
+                error(cx, e.key, kind)
+            })?,
+        };
+        built.push(sink);
+    }
+    Ok(SinkSet::new(built))
+}
+
+/// An error about `key` (relative to `[telemetry]`), to be placed in the file by the caller.
+fn error(cx: &BuildContext, key: &str, kind: ConfigErrorKind) -> ConfigError {
+    ConfigError {
+        path: cx.config_path.clone(),
+        position: None,
+        key: Some(format!("telemetry.{key}")),
+        kind,
+    }
+}

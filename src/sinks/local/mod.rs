@@ -1,0 +1,204 @@
+//! The `local` backend: Chrome trace JSON (the "JSON Array Format"), which Perfetto and `chrome://tracing` open.
+//!
+//! Why not `tracing-chrome`: its per-thread channel sender is shared by every `ChromeLayer` of the process, so a
+//! layer built after a flip gets nothing from threads that already wrote; its writer thread `unwrap`s write
+//! errors (a full disk kills it silently); and its file is valid JSON only once its guard drops. This writer
+//! keeps one channel per file, reports I/O errors in status, and leaves the file valid JSON after every batch:
+//! each batch is written in one `pwrite` that ends with `\n]`, and the next batch starts by overwriting that
+//! bracket. A process killed at any moment leaves a file that loads, up to its last batch.
+//!
+//! Spans are written as complete (`"ph":"X"`) events when they close, so a file never holds an end without its
+//! begin, however a flip cuts through a trace.
+
+mod writer;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{BuildError, Record, Sink, SinkContext, SinkInput, SinkKind};
+use crate::counters::Counters;
+use crate::status::{SinkState, SinkStatus};
+use writer::{create_unique, SendTimeout, Writer};
+
+/// Records a file's queue holds before new ones are dropped (and counted): about 3 MiB of queue.
+const QUEUE_CAPACITY: usize = 32 * 1024;
+
+/// What the control thread learns about a sink: its last error.
+#[derive(Debug, Default)]
+struct WriterState {
+    pub(crate) last_error: Mutex<Option<String>>,
+}
+
+/// What travels to the writer thread.
+// Records travel by value through a preallocated bounded queue; boxing them would allocate per span.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Msg {
+    Record(Record),
+    /// Answered once everything queued before it is written.
+    Flush(mpsc::Sender<()>),
+}
+
+/// A Chrome trace file and the thread that writes it.
+pub(crate) struct LocalSink {
+    tx: SyncSender<Msg>,
+    closed: AtomicBool,
+    path: PathBuf,
+    settings: LocalSettings,
+    state: Arc<WriterState>,
+    done: Mutex<Option<Receiver<()>>>,
+    shutdown_timeout: Duration,
+}
+
+/// Settings a sink is built from; equal settings share one sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LocalSettings {
+    dir: PathBuf,
+    session_id: String,
+    service_name: String,
+}
+
+impl LocalSettings {
+    fn of(input: &SinkInput<'_>) -> Self {
+        LocalSettings {
+            dir: input.config.trace_dir.clone(),
+            session_id: input.session_id.to_owned(),
+            service_name: input.config.service_name.clone(),
+        }
+    }
+}
+
+/// Builds [`LocalSink`]s: `backend = "local"`.
+pub(crate) struct Kind;
+
+impl SinkKind for Kind {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn build(&self, input: &SinkInput<'_>, cx: &SinkContext) -> Result<Arc<dyn Sink>, BuildError> {
+        let settings = LocalSettings::of(input);
+        LocalSink::create(settings, Arc::clone(&cx.counters), Arc::clone(&cx.on_change))
+            .map(|s| Arc::new(s) as Arc<dyn Sink>)
+            .map_err(|e| BuildError {
+                key: "trace_dir",
+                message: format!(
+                    "cannot create a trace file in {}: {e}",
+                    input.config.trace_dir.display()
+                ),
+            })
+    }
+}
+
+impl LocalSink {
+    /// Creates `dir` if needed and a new file `{session_id}_{timestamp}.json` in it, and starts its writer.
+    fn create(
+        settings: LocalSettings,
+        counters: Arc<Counters>,
+        on_error: Arc<dyn Fn() + Send + Sync>,
+    ) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&settings.dir)?;
+        let (file, path) = create_unique(&settings.dir, &settings.session_id)?;
+        let (tx, rx) = mpsc::sync_channel(QUEUE_CAPACITY);
+        let (done_tx, done_rx) = mpsc::channel();
+        let state = Arc::new(WriterState::default());
+        let mut writer = Writer::new(file, rx, counters, Arc::clone(&state), on_error);
+        writer.start(&settings.service_name)?;
+        std::thread::Builder::new()
+            .name("livetel-chrome".into())
+            .spawn(move || {
+                crate::threads::mark_untraced();
+                writer.run();
+                let _ = done_tx.send(());
+            })?;
+        Ok(LocalSink {
+            tx,
+            closed: AtomicBool::new(false),
+            path,
+            settings,
+            state,
+            done: Mutex::new(Some(done_rx)),
+            shutdown_timeout: Duration::from_secs(5),
+        })
+    }
+
+    fn last_error(&self) -> Option<String> {
+        self.state.last_error.lock().ok()?.clone()
+    }
+}
+
+impl Sink for LocalSink {
+    fn name(&self) -> &'static str {
+        Kind.name()
+    }
+
+    /// Queues a record without blocking; a span that cannot be queued is counted as dropped.
+    #[inline]
+    fn send(&self, record: Record, counters: &Counters) {
+        let is_span = record.dur_ns.is_some();
+        let queued = !self.is_closed()
+            && match self.tx.try_send(Msg::Record(record)) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+            };
+        if !queued && is_span {
+            counters.dropped.add(1);
+        }
+    }
+
+    /// Waits, until `deadline` at the latest, for everything queued so far to be written.
+    fn flush(&self, deadline: Instant) {
+        let (tx, rx) = mpsc::channel();
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        let sent = self.tx.send_timeout_compat(Msg::Flush(tx), timeout);
+        if sent {
+            let _ = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        }
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    fn status(&self, generation: u64, state: SinkState) -> SinkStatus {
+        SinkStatus {
+            backend: self.name(),
+            generation,
+            state: if self.is_closed() {
+                SinkState::Closed
+            } else {
+                state
+            },
+            trace_file: Some(self.path.clone()),
+            error: self.last_error(),
+            otlp: None,
+        }
+    }
+
+    /// Same directory, session and service name: the same file keeps being written.
+    fn reusable_for(&self, next: &SinkInput<'_>) -> bool {
+        self.settings == LocalSettings::of(next)
+    }
+}
+
+impl Drop for LocalSink {
+    /// Dropping the sender lets the writer drain what is queued and stop; wait for it, within a time limit.
+    fn drop(&mut self) {
+        let done = self.done.lock().ok().and_then(|mut d| d.take());
+        // `self.tx` is dropped after this body; drop a clone-free handle first by swapping in a dead channel.
+        let (dead, _) = mpsc::sync_channel(0);
+        drop(std::mem::replace(&mut self.tx, dead));
+        // A closed sink was flushed when it closed (drain timeout, shutdown); it may be dropped by the last span
+        // on an app thread, which must not wait here.
+        if let Some(done) = done.filter(|_| !self.is_closed()) {
+            let _ = done.recv_timeout(self.shutdown_timeout);
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Where a generation's records go: one module per backend behind one [`Sink`] trait.
+//!
+//! A backend is a [`SinkKind`] (the config value that names it, and how to build its sink from the config) and
+//! the [`Sink`] it builds (send, flush, close, its own status row, and whether it can serve a new config as it
+//! is). The engine asks [`kinds_for`] which kinds a config wants and nothing else about them; a generation holds
+//! a [`SinkSet`], so several backends at once is fan-out over the set.
+//!
+//! | config value | module | sink |
+//! |---|---|---|
+//! | `local` (Chrome trace JSON files, for Perfetto) | [`local`] | `LocalSink` |
+//! | `otlp` (gRPC or HTTP/protobuf) | [`otlp`] | `OtlpSink` |
+//! | `none` | — | an empty set |
+//!
+//! A sink is shared by every generation whose config it answers [`Sink::reusable_for`], so a change of sample
+//! rate or filter keeps the same file and the same connection.
+
+pub(crate) mod fields;
+pub(crate) mod local;
+pub(crate) mod otlp;
+pub(crate) mod record;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::{Backend, TelemetryConfig};
+use crate::counters::Counters;
+use crate::status::{SinkState, SinkStatus};
+use crate::vault::SecretHeaders;
+pub(crate) use record::Record;
+
+/// A backend's running output. Every method but [`Sink::send`] runs on livetel's control thread.
+pub(crate) trait Sink: Send + Sync + 'static {
+    /// The backend's name in config and status (`local`, `otlp`).
+    fn name(&self) -> &'static str;
+
+    /// Hands a finished record over; never blocks. A span that cannot be taken is counted in `counters` (and
+    /// the sink's own figures) as dropped.
+    fn send(&self, record: Record, counters: &Counters);
+
+    /// True when events inside spans travel with their span (OTLP span events) rather than as instants.
+    fn events_in_spans(&self) -> bool {
+        false
+    }
+
+    /// Waits until `deadline` at the latest for what was sent so far to be written.
+    fn flush(&self, deadline: Instant);
+
+    /// Stops accepting records; what was accepted is still written.
+    fn close(&self);
+
+    /// True once [`Sink::close`] was called.
+    fn is_closed(&self) -> bool;
+
+    /// Its row in status, as part of `generation` in `state` (closed overrides `state`).
+    fn status(&self, generation: u64, state: SinkState) -> SinkStatus;
+
+    /// True when this sink serves `next` exactly as a new one would (same file, same connection and headers).
+    fn reusable_for(&self, next: &SinkInput<'_>) -> bool;
+}
+
+/// One backend: the config value that selects it and how to build its sink.
+pub(crate) trait SinkKind: Sync {
+    /// The config value (`backend = "..."`).
+    fn name(&self) -> &'static str;
+
+    /// True when its sinks send the OTLP auth headers from the vault (so the secret is resolved for them).
+    fn uses_secret_headers(&self) -> bool {
+        false
+    }
+
+    /// Builds a new sink for `input`.
+    ///
+    /// # Errors
+    /// What could not be built, and the config key concerned.
+    fn build(&self, input: &SinkInput<'_>, cx: &SinkContext) -> Result<Arc<dyn Sink>, BuildError>;
+}
+
+/// What a sink is built from: the config, and the secrets resolved for it.
+pub(crate) struct SinkInput<'a> {
+    pub(crate) config: &'a TelemetryConfig,
+    /// The OTLP auth headers from the vault.
+    pub(crate) headers: Option<&'a SecretHeaders>,
+    /// Starts every trace file name.
+    pub(crate) session_id: &'a str,
+}
+
+/// A sink that could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct BuildError {
+    /// The key concerned, relative to `[telemetry]` (`local.trace_dir`).
+    pub(crate) key: &'static str,
+    pub(crate) message: String,
+}
+
+/// What sinks share across reloads, owned by one `Telemetry` instance.
+pub(crate) struct SinkContext {
+    pub(crate) counters: Arc<Counters>,
+    /// Called from a writer thread when its sink's state changes (an I/O error), to republish status.
+    pub(crate) on_change: Arc<dyn Fn() + Send + Sync>,
+    /// The OTLP export runtime and retired exporters still finishing.
+    pub(crate) otlp: otlp::Shared,
+}
+
+impl SinkContext {
+    pub(crate) fn new(counters: Arc<Counters>, on_change: Arc<dyn Fn() + Send + Sync>) -> Self {
+        SinkContext {
+            counters,
+            on_change,
+            otlp: otlp::Shared::default(),
+        }
+    }
+
+    /// Waits until `deadline` for retired sinks that finish on their own threads.
+    pub(crate) fn wait_retired(&self, deadline: Instant) {
+        self.otlp.wait_pending(deadline);
+    }
+}
+
+/// The kinds of sink `cfg` records to, in order; none when it records nothing.
+pub(crate) fn kinds_for(cfg: &TelemetryConfig) -> Vec<&'static dyn SinkKind> {
+    // The registry: the one place a backend's config value meets its module.
+    let kind: Option<&'static dyn SinkKind> = match cfg.effective_backend() {
+        Backend::None => None,
+        Backend::Local => Some(&local::Kind),
+        Backend::Otlp => Some(&otlp::Kind),
+    };
+    kind.into_iter().collect()
+}
+
+/// The sinks of one generation.
+#[derive(Clone, Default)]
+pub(crate) struct SinkSet {
+    sinks: smallvec::SmallVec<[Arc<dyn Sink>; 2]>,
+    /// Cached: true when a sink of the set takes events inside spans with their span.
+    events_in_spans: bool,
+}
+
+impl SinkSet {
+    pub(crate) fn new(sinks: impl IntoIterator<Item = Arc<dyn Sink>>) -> Self {
+        let sinks: smallvec::SmallVec<[Arc<dyn Sink>; 2]> = sinks.into_iter().collect();
+        let events_in_spans = sinks.iter().any(|s| s.events_in_spans());
+        SinkSet {
+            sinks,
+            events_in_spans,
+        }
+    }
+
+    /// True when spans reaching this set are written somewhere.
+    #[inline]
+    pub(crate) fn records(&self) -> bool {
+        !self.sinks.is_empty()
+    }
+
+    /// True when events inside spans travel with their span rather than as instants.
+    #[inline]
+    pub(crate) fn events_in_spans(&self) -> bool {
+        self.events_in_spans
+    }
+
+    /// True when every sink was closed (after a drain timeout or at shutdown); false for an empty set.
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.records() && self.sinks.iter().all(|s| s.is_closed())
+    }
+
+    /// Hands a finished record to every sink; never blocks.
+    #[inline]
+    pub(crate) fn send(&self, record: Record, counters: &Counters) {
+        match self.sinks.as_slice() {
+            [] => {}
+            [only] => only.send(record, counters),
+            [rest @ .., last] => {
+                for sink in rest {
+                    sink.send(record.clone(), counters);
+                }
+                last.send(record, counters);
+            }
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<dyn Sink>> {
+        self.sinks.iter()
+    }
+
+    /// True when `sink` is one of this set's (the same sink, not merely equal settings).
+    pub(crate) fn contains(&self, sink: &Arc<dyn Sink>) -> bool {
+        self.sinks.iter().any(|s| Arc::ptr_eq(s, sink))
+    }
+
+    /// The first file a sink of the set writes.
+    pub(crate) fn trace_file(&self) -> Option<PathBuf> {
+        self.sinks
+            .iter()
+            .find_map(|s| s.status(0, SinkState::Active).trace_file)
+    }
+}

@@ -1,0 +1,22 @@
+//! The hot path: the layer every span and event passes through, and what it reads.
+//!
+//! [`layer`] is the public [`LiveLayer`] (a per-layer-filtered [`recorder::Recorder`]); [`gate`] answers
+//! interest and `enabled` from the live generations; [`recorder`] turns spans and events into records and hands
+//! them to the generation's sinks; [`state`] is what a span carries (its generation, sampling decision, fields);
+//! [`live`] holds the current and draining generations behind one lock-free load; [`generation`] is one
+//! applied config's decisions; [`sampler`] decides whole traces at their root.
+//!
+//! Nothing here imports the reload engine: the engine builds generations and swaps them into [`live::Live`].
+
+pub(crate) mod gate;
+pub(crate) mod generation;
+pub(crate) mod layer;
+pub(crate) mod live;
+pub(crate) mod recorder;
+pub(crate) mod sampler;
+pub(crate) mod state;
+
+pub use layer::LiveLayer;
+pub(crate) use layer::Placement;
+pub(crate) use recorder::Recorder;
+pub(crate) use state::SpanState;
