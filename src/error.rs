@@ -5,8 +5,6 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::config::location::Position;
-
 /// A config that cannot take effect, with the file, line, column and key it concerns.
 ///
 /// ```
@@ -138,3 +136,27 @@ pub enum InitError {
 
 /// A reload that did not take effect, shared between the trigger's caller and the status.
 pub type SharedConfigError = Arc<ConfigError>;
+
+/// A 1-based line and column in a config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Position {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub column: usize,
+}
+
+impl Position {
+    /// The position of byte `offset` in `text` (clamped to the text's end and to a char boundary).
+    pub fn of_offset(text: &str, offset: usize) -> Position {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        Position { line, column }
+    }
+}
