@@ -1,7 +1,6 @@
 //! Error types: one per phase, each saying what failed and where.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -133,9 +132,6 @@ pub enum InitError {
         message: String,
     },
 }
-
-/// A reload that did not take effect, shared between the trigger's caller and the status.
-pub type SharedConfigError = Arc<ConfigError>;
 
 /// A 1-based line and column in a config file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

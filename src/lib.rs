@@ -18,31 +18,49 @@
 //! An app that already has a subscriber of its own (a `fmt` layer, filters) adds livetel to it as one layer with
 //! [`Builder::build_layer`]; see [`LiveLayer`].
 //!
-//! # Modules
-//! [`config`] reads and validates the section; [`reload`] is the lifecycle of a change (enter, validate,
-//! prepare, activate, retire), with [`reload::Handle`] for configs held in memory; [`status`] is what gets
-//! published. The hot path is the layer ([`LiveLayer`] in a user's stack).
+//! # Public API
+//! | item | what it is |
+//! |---|---|
+//! | [`init`], [`Builder`] | start livetel for a config file: alone ([`Builder::init`], [`Builder::build`]) or as a layer of your own stack ([`Builder::build_layer`]) |
+//! | [`Telemetry`] | the guard: status, reload trigger and handle, counters, shutdown |
+//! | [`LiveLayer`] | livetel as one layer of your subscriber |
+//! | [`ReloadTrigger`], [`Handle`], [`ReloadOutcome`] | reload the file now; apply a config held in memory; what came of it |
+//! | [`InitError`], [`ConfigError`], [`ConfigErrorKind`], [`Position`] | what failed, with file, line and column |
+//! | [`instrument`] | `#[livetel::instrument]`: a span per call, arguments only while `include_args` is on |
+//! | [`config`] | the `[telemetry]` table's types, `OTEL_*` overrides, and checking a file without starting |
+//! | [`status`] | what is running, published after every change |
+//! | [`propagation`] | W3C trace context across services |
+//!
+//! # Layout
+//! Dependencies point one way, from the top of this list down; the hot path (`traces`, `sinks`) imports
+//! nothing of the engine.
+//!
+//! - `telemetry` — [`Builder`] and [`Telemetry`]: start-up hands the config to the engine's reload path.
+//! - `engine` — the reload lifecycle (enter → validate → prepare → activate → retire), on livetel's own thread:
+//!   `inputs/` (file watcher and debounce, secret files, SIGHUP, [`ReloadTrigger`], [`Handle`]) send a command;
+//!   `control` runs it; `plan` builds an activation; `retire` drains what it replaced; `report` renders status.
+//! - `traces` — the layer, its per-layer filter, the live generations, span state, sampling, propagation.
+//! - `sinks` — one module per backend behind the `Sink` trait: `local` (Chrome trace JSON), `otlp`.
+//! - [`status`], [`config`] — the published state and the config's types, validation and overrides.
+//! - `vault` (OTLP header secrets) and `error` — leaves that import nothing else of the crate.
 
 pub mod config;
-pub mod error;
-pub mod propagation;
 pub mod status;
-pub mod vault;
 
 mod clock;
 mod counters;
 mod engine;
+mod error;
 mod sinks;
 mod telemetry;
 mod threads;
 mod traces;
+mod vault;
 
-pub use counters::SpanCounts;
 pub use engine::{Handle, ReloadOutcome, ReloadTrigger};
-pub use error::{ConfigError, ConfigErrorKind, InitError};
-pub use status::TelemetryStatus;
+pub use error::{ConfigError, ConfigErrorKind, InitError, Position};
 pub use telemetry::{Builder, Telemetry};
-pub use traces::LiveLayer;
+pub use traces::{propagation, LiveLayer};
 
 /// Instruments a function with a span that records its arguments only while `include_args` is on.
 ///

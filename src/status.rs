@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::Backend;
-use crate::counters::SpanCounts;
+pub use crate::counters::SpanCounts;
 use crate::error::ConfigError;
 
 /// What caused a reload.

@@ -23,7 +23,7 @@ const QUEUE: u64 = 4096;
 const BATCH: u64 = 256;
 /// The most spans an OTLP sink takes off the app's hands while its collector answers nothing: a full queue,
 /// two batches in flight and one batch filled, waiting for a slot (`MAX_IN_FLIGHT = 2` in
-/// src/backend/otlp/worker.rs). Every further span is dropped at once.
+/// src/sinks/otlp/worker.rs). Every further span is dropped at once.
 const HELD: u64 = QUEUE + 3 * BATCH;
 /// When an outage begins, up to two exports already answered by the collector that just went away may still
 /// complete, each freeing a slot for one more batch.

@@ -7,8 +7,8 @@ use std::os::unix::fs::symlink;
 use std::sync::Arc;
 
 use common::{wait_status, Fixture};
+use livetel::status::TelemetryStatus;
 use livetel::status::Trigger;
-use livetel::TelemetryStatus;
 
 fn rate(s: &TelemetryStatus, r: f64) -> bool {
     s.sample_rate == r && s.trigger == Trigger::Watcher

@@ -156,7 +156,7 @@ struct Headline {
 }
 
 impl Headline {
-    fn of(s: &livetel::TelemetryStatus) -> Self {
+    fn of(s: &livetel::status::TelemetryStatus) -> Self {
         Headline {
             generation: s.generation,
             rejected: s.reloads.rejected,
@@ -186,7 +186,7 @@ impl Printer {
         }
     }
 
-    fn show(&mut self, s: &livetel::TelemetryStatus) {
+    fn show(&mut self, s: &livetel::status::TelemetryStatus) {
         for gone in self
             .draining
             .iter()
@@ -236,7 +236,7 @@ fn print_retired(l: &livetel::status::SinkStatus, json: bool) {
     );
 }
 
-fn print_status(s: &livetel::TelemetryStatus, json: bool) {
+fn print_status(s: &livetel::status::TelemetryStatus, json: bool) {
     if json {
         match serde_json::to_string(s) {
             Ok(line) => println!("{line}"),

@@ -68,7 +68,7 @@ impl Livetel {
 
     /// Shuts livetel down (queued records written, files finished); returns its final counts and its
     /// directory, which lives as long as the caller keeps it.
-    pub fn shutdown(self) -> (livetel::SpanCounts, tempfile::TempDir) {
+    pub fn shutdown(self) -> (livetel::status::SpanCounts, tempfile::TempDir) {
         (self.tel.shutdown(), self.dir)
     }
 

@@ -121,3 +121,47 @@ fn error(cx: &BuildContext, key: &str, kind: ConfigErrorKind) -> ConfigError {
         kind,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Backend;
+    use crate::counters::Counters;
+    use crate::sinks::memory::MemorySink;
+
+    fn context() -> BuildContext {
+        BuildContext {
+            config_path: PathBuf::from("t.toml"),
+            session_id: "s".to_owned(),
+            sinks: SinkContext::new(Arc::new(Counters::default()), Arc::new(|| {})),
+        }
+    }
+
+    /// The engine asks each running sink, through the trait, whether it can serve the new config.
+    fn rebuilt(running: &Arc<MemorySink>) -> SinkSet {
+        let config = TelemetryConfig {
+            backend: Backend::Otlp,
+            ..TelemetryConfig::default()
+        };
+        let input = SinkInput {
+            config: &config,
+            headers: None,
+            session_id: "s",
+        };
+        let old = SinkSet::new([Arc::clone(running) as Arc<dyn Sink>]);
+        build_sinks(&context(), Some(&old), &input).unwrap()
+    }
+
+    #[test]
+    fn a_running_sink_is_reused_when_it_says_so_and_replaced_when_not() {
+        let keeps = Arc::new(MemorySink::named("otlp", true));
+        let set = rebuilt(&keeps);
+        assert!(set.contains(&(Arc::clone(&keeps) as Arc<dyn Sink>)));
+
+        let declines = Arc::new(MemorySink::named("otlp", false));
+        let set = rebuilt(&declines);
+        assert!(!set.contains(&(Arc::clone(&declines) as Arc<dyn Sink>)));
+        let names: Vec<_> = set.iter().map(|s| s.name()).collect();
+        assert_eq!(names, ["otlp"], "a new OTLP sink was built instead");
+    }
+}

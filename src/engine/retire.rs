@@ -11,7 +11,7 @@ use crate::traces::generation::Generation;
 use crate::traces::live::Live;
 
 struct Retiring {
-    gen: Arc<Generation>,
+    generation: Arc<Generation>,
     deadline: Instant,
     /// Still published in [`Live::set_draining`], so children of its spans can join it.
     published: bool,
@@ -45,7 +45,7 @@ impl Retirer {
             .checked_add(drain_timeout)
             .unwrap_or_else(far_future);
         self.retiring.push(Retiring {
-            gen: live.current_full(),
+            generation: live.current_full(),
             deadline,
             published: true,
             timed_out: false,
@@ -64,7 +64,7 @@ impl Retirer {
         self.retiring
             .iter()
             .filter(|r| r.published)
-            .map(|r| r.gen.id)
+            .map(|r| r.generation.id)
             .collect()
     }
 
@@ -74,12 +74,12 @@ impl Retirer {
         let mut unpublish = false;
         for r in self.retiring.iter_mut().filter(|r| r.published) {
             // Held only by us and by the published list: no span uses it, and none can join it.
-            let idle = Arc::strong_count(&r.gen) <= 2;
+            let idle = Arc::strong_count(&r.generation) <= 2;
             if idle || now >= r.deadline {
                 r.timed_out = !idle;
                 r.published = false;
                 unpublish = true;
-                report.retired.push(r.gen.id);
+                report.retired.push(r.generation.id);
             }
         }
         if unpublish {
@@ -88,7 +88,7 @@ impl Retirer {
         self.close_unshared_timed_out(live);
         // Dropped here once nothing else holds them: the last reference to a sink finalizes its file.
         self.retiring
-            .retain(|r| r.published || Arc::strong_count(&r.gen) > 1);
+            .retain(|r| r.published || Arc::strong_count(&r.generation) > 1);
         report
     }
 
@@ -97,12 +97,11 @@ impl Retirer {
     fn close_unshared_timed_out(&self, live: &Live) {
         let current = live.current_full();
         for r in self.retiring.iter().filter(|r| r.timed_out) {
-            for sink in r.gen.sinks.iter().filter(|s| !s.is_closed()) {
+            for sink in r.generation.sinks.iter().filter(|s| !s.is_closed()) {
                 let shared = current.sinks.contains(sink)
-                    || self
-                        .retiring
-                        .iter()
-                        .any(|o| o.gen.id > r.gen.id && !o.timed_out && o.gen.sinks.contains(sink));
+                    || self.retiring.iter().any(|o| {
+                        o.generation.id > r.generation.id && !o.timed_out && o.generation.sinks.contains(sink)
+                    });
                 if !shared {
                     sink.close();
                 }
@@ -114,14 +113,14 @@ impl Retirer {
     pub(crate) fn close_all(&mut self, live: &Live, timeout: Duration) {
         let deadline = Instant::now().checked_add(timeout).unwrap_or_else(far_future);
         for r in &mut self.retiring {
-            for sink in r.gen.sinks.iter() {
+            for sink in r.generation.sinks.iter() {
                 sink.close();
                 sink.flush(deadline);
             }
             r.published = false;
         }
         self.publish(live);
-        self.retiring.retain(|r| Arc::strong_count(&r.gen) > 1);
+        self.retiring.retain(|r| Arc::strong_count(&r.generation) > 1);
     }
 
     /// Publishes the draining set and rebuilds callsite interest for it.
@@ -135,7 +134,7 @@ impl Retirer {
             self.retiring
                 .iter()
                 .filter(|r| r.published)
-                .map(|r| r.gen.clone())
+                .map(|r| r.generation.clone())
                 .collect(),
         );
     }

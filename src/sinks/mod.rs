@@ -16,6 +16,8 @@
 
 pub(crate) mod fields;
 pub(crate) mod local;
+#[cfg(test)]
+pub(crate) mod memory;
 pub(crate) mod otlp;
 pub(crate) mod record;
 

@@ -58,7 +58,7 @@ where
     };
     let ext = parent.extensions();
     ext.get::<SpanState>()
-        .is_some_and(|s| s.gen.is_open() && s.gen.enabled(meta, ctx.clone()))
+        .is_some_and(|s| s.generation.is_open() && s.generation.enabled(meta, ctx.clone()))
 }
 
 /// The most verbose level any live generation records.

@@ -20,8 +20,8 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
 use super::gate;
-pub(crate) use super::recorder::{Placement, Recorder};
-use crate::traces::live::Live;
+use super::live::{Live, Placement};
+use super::recorder::Recorder;
 
 /// livetel as one layer of your own subscriber, beside your `fmt` layer and anything else.
 ///

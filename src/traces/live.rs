@@ -8,8 +8,17 @@ use arc_swap::{ArcSwap, Guard};
 use tracing_core::dispatcher::WeakDispatch;
 
 use crate::traces::generation::Generation;
-use crate::traces::Placement;
 
+/// How the recorder is installed, which decides who answers the subscriber-wide questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// The only layer of livetel's own subscriber: its filter decisions are the subscriber's.
+    Alone,
+    /// Inside [`crate::LiveLayer`]'s per-layer filter, in a user's stack: it never filters for anyone.
+    Shared,
+}
+
+/// The generations the hot path reads, and where the layer is installed.
 pub(crate) struct Live {
     current: ArcSwap<Generation>,
     draining: ArcSwap<Vec<Arc<Generation>>>,
@@ -100,8 +109,8 @@ impl Live {
         self.tracks_spans.load(Ordering::Relaxed)
     }
 
-    /// Makes `next` current. Infallible. (The replaced generation was published as draining before: see
-    /// [`crate::engine::retire::Retirer::hand_over`].)
+    /// Makes `next` current. Infallible. (The engine publishes the replaced generation as draining first, so
+    /// a child of one of its open spans always finds it.)
     pub(crate) fn swap(&self, next: Arc<Generation>) {
         // Raised before the swap, lowered only when the set of live generations is published again.
         if next.filter_tracks_spans {
@@ -190,10 +199,11 @@ impl Live {
     }
 
     /// Publishes the generations that may still take children of their open spans.
-    pub(crate) fn set_draining(&self, gens: Vec<Arc<Generation>>) {
-        let tracks = self.current().filter_tracks_spans || gens.iter().any(|g| g.filter_tracks_spans);
+    pub(crate) fn set_draining(&self, generations: Vec<Arc<Generation>>) {
+        let tracks = self.current().filter_tracks_spans || generations.iter().any(|g| g.filter_tracks_spans);
         self.tracks_spans.store(tracks, Ordering::Relaxed);
-        self.has_draining.store(!gens.is_empty(), Ordering::Release);
-        self.draining.store(Arc::new(gens));
+        self.has_draining
+            .store(!generations.is_empty(), Ordering::Release);
+        self.draining.store(Arc::new(generations));
     }
 }

@@ -15,16 +15,7 @@ use super::state::{self, SpanState};
 use crate::sinks::fields::Collect;
 use crate::sinks::record::{Fields, Record};
 use crate::traces::generation::Generation;
-use crate::traces::live::Live;
-
-/// How the recorder is installed, which decides who answers the subscriber-wide questions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Placement {
-    /// The only layer of livetel's own subscriber: its filter decisions are the subscriber's.
-    Alone,
-    /// Inside [`crate::LiveLayer`]'s per-layer filter, in a user's stack: it never filters for anyone.
-    Shared,
-}
+use crate::traces::live::{Live, Placement};
 
 /// Records what the gate lets through.
 pub(crate) struct Recorder {
@@ -99,7 +90,7 @@ where
         let Some(state) = SpanState::begin(&self.live, attrs, &span) else {
             return;
         };
-        if let Some(f) = state.gen.span_filter() {
+        if let Some(f) = state.generation.span_filter() {
             <EnvFilter as Layer<S>>::on_new_span(f, attrs, id, ctx.clone());
         }
         span.extensions_mut().insert(state);
@@ -111,7 +102,7 @@ where
         let Some(state) = ext.get_mut::<SpanState>() else {
             return;
         };
-        if let Some(f) = state.gen.span_filter() {
+        if let Some(f) = state.generation.span_filter() {
             <EnvFilter as Layer<S>>::on_record(f, id, values, ctx.clone());
         }
         if state.sampled {
@@ -141,13 +132,13 @@ where
         if crate::threads::is_untraced() {
             return;
         }
-        let state::EventTarget::Instant(gen) = state::route_event(&self.live, event, &ctx) else {
+        let state::EventTarget::Instant(generation) = state::route_event(&self.live, event, &ctx) else {
             return;
         };
         let mut fields = Fields::new();
         event.record(&mut Collect(&mut fields));
         let record = Record::instant(event.metadata(), fields);
-        gen.sinks.send(record, &gen.counters);
+        generation.sinks.send(record, &generation.counters);
     }
 
     /// Finishes the span in its own generation. Its state is left in the extensions (emptied) for the
@@ -158,7 +149,7 @@ where
         let Some(state) = ext.get_mut::<SpanState>() else {
             return;
         };
-        if let Some(f) = state.gen.span_filter() {
+        if let Some(f) = state.generation.span_filter() {
             <EnvFilter as Layer<S>>::on_close(f, id, ctx.clone());
         }
         state.finish(span.metadata());

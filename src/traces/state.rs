@@ -16,7 +16,7 @@ use crate::traces::sampler;
 
 /// Stored in the span's extensions: the generation it began in, its ids and whether its trace is kept.
 pub(crate) struct SpanState {
-    pub(crate) gen: Arc<Generation>,
+    pub(crate) generation: Arc<Generation>,
     pub(crate) sampled: bool,
     pub(crate) ids: SpanIds,
     /// The W3C `tracestate` of a trace that came from another process.
@@ -43,23 +43,25 @@ impl SpanState {
         let inherited = span.parent().and_then(|p| {
             let ext = p.extensions();
             let s = ext.get::<SpanState>()?;
-            Some((s.gen.clone(), s.sampled, s.ids, s.trace_state.clone()))
+            Some((s.generation.clone(), s.sampled, s.ids, s.trace_state.clone()))
         });
-        let (gen, sampled, trace_id, parent_span_id, trace_state) = match inherited {
-            Some((gen, sampled, ids, ts)) if gen.is_open() => (gen, sampled, ids.trace_id, ids.span_id, ts),
+        let (generation, sampled, trace_id, parent_span_id, trace_state) = match inherited {
+            Some((generation, sampled, ids, ts)) if generation.is_open() => {
+                (generation, sampled, ids.trace_id, ids.span_id, ts)
+            }
             _ => {
-                let gen = live.current_full();
+                let generation = live.current_full();
                 let trace_id = sampler::trace_id();
-                let sampled = gen.sampler.keeps(trace_id);
-                (gen, sampled, trace_id, 0, None)
+                let sampled = generation.sampler.keeps(trace_id);
+                (generation, sampled, trace_id, 0, None)
             }
         };
-        if !gen.sinks.records() {
+        if !generation.sinks.records() {
             return None;
         }
-        gen.counters.started.add(1);
+        generation.counters.started.add(1);
         if !sampled {
-            gen.counters.sampled_out.add(1);
+            generation.counters.sampled_out.add(1);
         }
         let mut fields = Fields::new();
         if sampled && !attrs.fields().is_empty() {
@@ -72,7 +74,7 @@ impl SpanState {
             parent_remote: false,
         };
         Some(SpanState {
-            gen,
+            generation,
             sampled,
             ids,
             trace_state,
@@ -87,7 +89,7 @@ impl SpanState {
     /// Counters stay balanced when the decision flips.
     pub(crate) fn adopt_remote_parent(&mut self, trace_id: u128, parent_span_id: u64, sampled: bool) {
         if sampled != self.sampled {
-            let c = &self.gen.counters;
+            let c = &self.generation.counters;
             if sampled {
                 c.sampled_out.sub(1);
             } else {
@@ -117,7 +119,7 @@ impl SpanState {
             ids: self.ids,
             events: std::mem::take(&mut self.events),
         };
-        self.gen.sinks.send(record, &self.gen.counters);
+        self.generation.sinks.send(record, &self.generation.counters);
     }
 }
 
@@ -128,7 +130,7 @@ where
 {
     let span = ctx.span(id)?;
     let ext = span.extensions();
-    ext.get::<SpanState>().map(|s| s.gen.clone())
+    ext.get::<SpanState>().map(|s| s.generation.clone())
 }
 
 /// Where an event goes.
@@ -147,11 +149,11 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let Some(parent) = ctx.event_span(event) else {
-        let gen = live.current_full();
-        if gen.sinks.events_in_spans() || !gen.sampler.keeps(sampler::trace_id()) {
+        let generation = live.current_full();
+        if generation.sinks.events_in_spans() || !generation.sampler.keeps(sampler::trace_id()) {
             return EventTarget::Nowhere;
         }
-        return EventTarget::Instant(gen);
+        return EventTarget::Instant(generation);
     };
     let mut ext = parent.extensions_mut();
     let Some(state) = ext.get_mut::<SpanState>() else {
@@ -160,7 +162,7 @@ where
     if !state.sampled {
         return EventTarget::Nowhere;
     }
-    if state.gen.sinks.events_in_spans() {
+    if state.generation.sinks.events_in_spans() {
         let mut fields = Fields::new();
         event.record(&mut Collect(&mut fields));
         state.events.push(EventRecord {
@@ -170,5 +172,5 @@ where
         });
         return EventTarget::Attached;
     }
-    EventTarget::Instant(state.gen.clone())
+    EventTarget::Instant(state.generation.clone())
 }

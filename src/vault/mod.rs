@@ -83,11 +83,6 @@ impl SecretHeaders {
         self.entries.len()
     }
 
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// Each name with its value exposed: only for handing to the transport, right where it is built.
     pub(crate) fn expose(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.expose_secret()))

@@ -10,14 +10,6 @@ use super::SecretHeaders;
 ///
 /// # Errors
 /// A sentence naming which entry is malformed and how, never its text.
-///
-/// ```
-/// let h = livetel::vault::parse::headers("authorization=Bearer%20abc, x-team=agents").unwrap();
-/// assert_eq!(h.names(), ["authorization", "x-team"]);
-/// assert!(!format!("{h:?}").contains("abc"));
-/// let j = livetel::vault::parse::headers(r#"{"Authorization": "Basic xyz"}"#).unwrap();
-/// assert_eq!(j.names(), ["authorization"]);
-/// ```
 pub fn headers(text: &str) -> Result<SecretHeaders, String> {
     let text = text.trim();
     let entries = if text.starts_with('{') {
@@ -93,6 +85,15 @@ pub(crate) fn displayable(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_forms_parse_and_debug_shows_no_value() {
+        let h = headers("authorization=Bearer%20abc, x-team=agents").unwrap();
+        assert_eq!(h.names(), ["authorization", "x-team"]);
+        assert!(!format!("{h:?}").contains("abc"));
+        let j = headers(r#"{"Authorization": "Basic xyz"}"#).unwrap();
+        assert_eq!(j.names(), ["authorization"]);
+    }
 
     #[test]
     fn malformed_secrets_never_echo_any_text() {

@@ -1,4 +1,4 @@
-//! A config's secret to headers, warnings and a watch target; run on every reload, so rotation needs no restart.
+//! A secret to headers and warnings, and where to watch it; run on every reload, so rotation needs no restart.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -14,8 +14,6 @@ pub struct Resolved {
     pub headers: Option<SecretHeaders>,
     /// Sentences for status (a missing optional secret, a too-open file).
     pub warnings: Vec<String>,
-    /// The directory and entry whose change should trigger a reload (file and dir sources).
-    pub watch: Option<(PathBuf, OsString)>,
 }
 
 /// A secret to resolve: which one, from where, and whether its absence is an error.
@@ -45,7 +43,6 @@ pub fn resolve(request: &Request<'_>) -> Result<Resolved, String> {
     let mut resolved = Resolved {
         headers: None,
         warnings: read.warning.into_iter().collect(),
-        watch: read.watch,
     };
     match read.text {
         Some(text) => {

@@ -8,10 +8,9 @@ use secrecy::SecretString;
 
 use super::{SourceKind, VaultConfig};
 
-/// A secret as read, what to watch for its rotation, and a warning about its file.
+/// A secret as read, and a warning about its file.
 pub(crate) struct Read {
     pub(crate) text: Option<SecretString>,
-    pub(crate) watch: Option<(PathBuf, OsString)>,
     pub(crate) warning: Option<String>,
 }
 
@@ -38,11 +37,7 @@ pub(crate) fn read(cfg: &VaultConfig, key: &str) -> Result<Read, String> {
                 .ok()
                 .filter(|v| !v.trim().is_empty())
                 .map(SecretString::from);
-            return Ok(Read {
-                text,
-                watch: None,
-                warning: None,
-            });
+            return Ok(Read { text, warning: None });
         }
         SourceKind::File => cfg
             .path
@@ -54,13 +49,11 @@ pub(crate) fn read(cfg: &VaultConfig, key: &str) -> Result<Read, String> {
             .ok_or("`[telemetry.vault] dir` is required for source = \"dir\"")?
             .join(key),
     };
-    let watch = watch_target(&file);
     let meta = match std::fs::metadata(&file) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Read {
                 text: None,
-                watch,
                 warning: None,
             })
         }
@@ -69,7 +62,7 @@ pub(crate) fn read(cfg: &VaultConfig, key: &str) -> Result<Read, String> {
     let warning = check_mode(&file, meta.permissions().mode(), cfg.strict_permissions)?;
     let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let text = (!text.trim().is_empty()).then(|| SecretString::from(text));
-    Ok(Read { text, watch, warning })
+    Ok(Read { text, warning })
 }
 
 /// The directory and entry holding the secret `key`, for file and dir sources.

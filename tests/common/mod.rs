@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use livetel::{Builder, SpanCounts, Telemetry, TelemetryStatus};
+use livetel::status::{SpanCounts, TelemetryStatus};
+use livetel::{Builder, Telemetry};
 use serde_json::Value;
 
 /// Liveness bound for waits on the watcher: generous because this machine is shared; never a timing assertion.

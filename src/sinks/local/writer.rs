@@ -228,7 +228,6 @@ impl SendTimeout for SyncSender<Msg> {
     }
 }
 
-/// Nanoseconds shown as microseconds with three decimals, Chrome's unit.
 /// `"name":"…","cat":"…"` of a callsite, JSON-escaped.
 fn name_and_cat(meta: &tracing_core::Metadata<'_>) -> Box<str> {
     let name = serde_json::to_string(meta.name()).unwrap_or_else(|_| "\"\"".into());

@@ -35,7 +35,7 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, Tra
 use opentelemetry::Context;
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
-use crate::traces::SpanState;
+use super::SpanState;
 use w3c::TraceParent;
 
 const TRACEPARENT: &str = "traceparent";

@@ -1,0 +1,72 @@
+//! The hot path with a sink defined here, plugged in through the same [`Sink`] trait as `local` and `otlp`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::{EnvFilter, Registry};
+
+use super::retire::Retirer;
+use crate::counters::Counters;
+use crate::sinks::memory::MemorySink;
+use crate::sinks::{Sink, SinkSet};
+use crate::traces::generation::Generation;
+use crate::traces::live::Live;
+use crate::traces::sampler::Sampler;
+use crate::traces::{Placement, Recorder};
+
+fn generation(id: u64, sinks: &[Arc<MemorySink>], counters: &Arc<Counters>) -> Arc<Generation> {
+    Arc::new(Generation {
+        id,
+        filter: Some(EnvFilter::new("trace")),
+        filter_tracks_spans: false,
+        sampler: Sampler::new(1.0),
+        sinks: SinkSet::new(sinks.iter().map(|s| Arc::clone(s) as Arc<dyn Sink>)),
+        include_args: false,
+        counters: Arc::clone(counters),
+    })
+}
+
+fn nothing() -> Arc<dyn Fn() + Send + Sync> {
+    Arc::new(|| {})
+}
+
+#[test]
+fn a_sink_defined_in_a_test_records_fans_out_and_retires_through_the_trait() {
+    let counters = Arc::new(Counters::default());
+    let (a, b) = (Arc::new(MemorySink::default()), Arc::new(MemorySink::default()));
+    let live = Arc::new(Live::new(
+        generation(1, &[a.clone(), b.clone()], &counters),
+        nothing(),
+        nothing(),
+    ));
+    let recorder = Recorder {
+        live: Arc::clone(&live),
+        placement: Placement::Alone,
+    };
+    let dispatch = tracing::Dispatch::new(Registry::default().with(recorder));
+    tracing::dispatcher::with_default(&dispatch, || {
+        let outer = tracing::info_span!("outer");
+        let _in = outer.enter();
+        tracing::info_span!("inner").in_scope(|| tracing::info!("inside"));
+    });
+    // Both sinks of the set got every span, children first (a span is sent when it closes).
+    assert_eq!(a.span_names(), ["inner", "outer"]);
+    assert_eq!(b.span_names(), ["inner", "outer"]);
+    let counts = counters.snapshot();
+    assert_eq!((counts.started, counts.exported, counts.dropped), (2, 4, 0));
+
+    // Retiring: the engine closes and flushes each sink of the replaced generation through the trait.
+    let mut retirer = Retirer::default();
+    retirer.hand_over(
+        &live,
+        Arc::new(Generation::off(2, Arc::clone(&counters))),
+        Duration::ZERO,
+    );
+    retirer.close_all(&live, Duration::from_secs(1));
+    for sink in [&a, &b] {
+        assert!(sink.is_closed());
+        assert_eq!(sink.flushes.load(Ordering::Relaxed), 1);
+    }
+}

@@ -1,0 +1,93 @@
+//! A sink that keeps records in memory: for tests that plug a sink of their own in through the [`Sink`] trait.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::{Record, Sink, SinkInput};
+use crate::counters::Counters;
+use crate::status::{SinkState, SinkStatus};
+
+/// What a [`MemorySink`] was handed: each record's name, and whether it was a span (it has a duration).
+#[derive(Default)]
+pub(crate) struct MemorySink {
+    pub(crate) records: Mutex<Vec<(&'static str, bool)>>,
+    pub(crate) flushes: AtomicUsize,
+    closed: AtomicBool,
+    /// The name it answers to, so the engine's registry can be asked to reuse it.
+    pub(crate) name: &'static str,
+    /// Its answer to `reusable_for`.
+    pub(crate) reusable: bool,
+}
+
+impl MemorySink {
+    pub(crate) fn named(name: &'static str, reusable: bool) -> Self {
+        MemorySink {
+            name,
+            reusable,
+            ..MemorySink::default()
+        }
+    }
+
+    /// Names of the spans it received, in order.
+    pub(crate) fn span_names(&self) -> Vec<&'static str> {
+        let records = self.records.lock().map(|r| r.clone()).unwrap_or_default();
+        records
+            .into_iter()
+            .filter(|(_, span)| *span)
+            .map(|(n, _)| n)
+            .collect()
+    }
+}
+
+impl Sink for MemorySink {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn send(&self, record: Record, counters: &Counters) {
+        let is_span = record.dur_ns.is_some();
+        let kept = !self.is_closed()
+            && self
+                .records
+                .lock()
+                .map(|mut r| r.push((record.meta.name(), is_span)))
+                .is_ok();
+        match (is_span, kept) {
+            (true, true) => counters.exported.add(1),
+            (true, false) => counters.dropped.add(1),
+            (false, _) => {}
+        }
+    }
+
+    fn flush(&self, _deadline: Instant) {
+        self.flushes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    fn status(&self, generation: u64, state: SinkState) -> SinkStatus {
+        SinkStatus {
+            backend: self.name,
+            generation,
+            state: if self.is_closed() {
+                SinkState::Closed
+            } else {
+                state
+            },
+            trace_file: None,
+            error: None,
+            otlp: None,
+        }
+    }
+
+    fn reusable_for(&self, _next: &SinkInput<'_>) -> bool {
+        self.reusable
+    }
+}
