@@ -107,7 +107,7 @@ impl LocalSink {
         let mut writer = Writer::new(file, rx, counters, Arc::clone(&state), on_error);
         writer.start(&settings.service_name)?;
         std::thread::Builder::new()
-            .name("livetel-chrome".into())
+            .name("livetel-local".into())
             .spawn(move || {
                 crate::threads::mark_untraced();
                 writer.run();
