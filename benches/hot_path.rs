@@ -21,7 +21,7 @@ fn livetel(dir: &std::path::Path, body: &str) -> livetel::Telemetry {
     let traces = dir.join("traces").display().to_string();
     std::fs::write(
         &config,
-        format!("[telemetry]\nwatch = false\ntrace_dir = {traces:?}\n{body}\n"),
+        format!("[telemetry]\nwatch = false\n{body}\n[telemetry.local]\ntrace_dir = {traces:?}\n"),
     )
     .expect("config");
     livetel::Builder::new(&config)

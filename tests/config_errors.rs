@@ -1,6 +1,6 @@
 //! Config validation: every error names file, line, column and key.
 
-use livetel::config::{self, Backend};
+use livetel::config::{self, Backend, EnvOverrides};
 use livetel::ConfigErrorKind;
 
 fn err(text: &str) -> livetel::ConfigError {
@@ -97,16 +97,18 @@ fn legacy_sections_migrate_with_a_warning() {
         "[observability]\nexporter = \"none\"\nsample_rate = 0.5\n[debug.traces]\noutput_dir = \"/tmp/x\"\ninclude_args = true\n",
     )
     .unwrap();
-    let loaded = config::load_file(&p).unwrap();
-    assert_eq!(loaded.config.backend, Backend::None);
-    assert_eq!(loaded.config.sample_rate, 0.5);
-    assert_eq!(loaded.config.trace_dir, std::path::PathBuf::from("/tmp/x"));
-    assert!(loaded.config.include_args);
-    assert!(
-        loaded.warnings.iter().any(|w| w.contains("deprecated")),
-        "{:?}",
-        loaded.warnings
-    );
+    let cfg = config::read_file(&p).unwrap();
+    assert_eq!(cfg.backend, Backend::None);
+    assert_eq!(cfg.sample_rate, 0.5);
+    assert_eq!(cfg.local.trace_dir, std::path::PathBuf::from("/tmp/x"));
+    assert!(cfg.include_args);
+    let t = livetel::Builder::new(&p)
+        .env_overrides(EnvOverrides::from_lookup(|_| None))
+        .reload_on_sighup(false)
+        .build()
+        .unwrap();
+    let warnings = t.status().borrow().warnings.clone();
+    assert!(warnings.iter().any(|w| w.contains("deprecated")), "{warnings:?}");
 }
 
 #[test]
@@ -124,7 +126,7 @@ fn legacy_bad_exporter_is_located() {
 
 #[test]
 fn missing_file_says_missing() {
-    let e = config::load_file(std::path::Path::new("/nonexistent/livetel.toml")).unwrap_err();
+    let e = config::read_file("/nonexistent/livetel.toml").unwrap_err();
     assert!(e.is_missing());
 }
 
@@ -134,34 +136,31 @@ fn binary_and_huge_files_are_refused_without_panic() {
     let p = dir.path().join("bin.toml");
     std::fs::write(&p, [0xff, 0xfe, 0x00, 0x80]).unwrap();
     assert!(matches!(
-        config::load_file(&p).unwrap_err().kind,
+        config::read_file(&p).unwrap_err().kind,
         ConfigErrorKind::NotUtf8 { offset: 0 }
     ));
     std::fs::write(&p, vec![b'#'; 2 << 20]).unwrap();
     assert!(matches!(
-        config::load_file(&p).unwrap_err().kind,
+        config::read_file(&p).unwrap_err().kind,
         ConfigErrorKind::TooLarge { .. }
     ));
     std::fs::write(&p, "").unwrap();
-    assert_eq!(
-        config::load_file(&p).unwrap().config,
-        config::TelemetryConfig::default()
-    );
+    assert_eq!(config::read_file(&p).unwrap(), config::TelemetryConfig::default());
 }
 
 #[test]
 fn otlp_keys_parse_with_defaults() {
     let cfg = config::parse_str(
         "a.toml",
-        "[telemetry]\nbackend = \"otlp\"\notlp_protocol = \"http/protobuf\"\notlp_endpoint = \"http://127.0.0.1:4318/\"\n\
+        "[telemetry]\nbackend = \"otlp\"\n[telemetry.otlp]\nprotocol = \"http/protobuf\"\nendpoint = \"http://127.0.0.1:4318/\"\n\
          [telemetry.otlp.batch]\nmax_queue_size = 100\n[telemetry.resource]\n\"deployment.environment\" = \"prod\"\n",
     )
     .unwrap();
-    assert_eq!(cfg.otlp_traces_url(), "http://127.0.0.1:4318/v1/traces");
+    assert_eq!(cfg.otlp.traces_url(), "http://127.0.0.1:4318/v1/traces");
     assert_eq!(cfg.otlp.batch.max_queue_size, 100);
     assert_eq!(cfg.resource["deployment.environment"], "prod");
     let grpc = config::parse_str("a.toml", "[telemetry]\nbackend = \"otlp\"\n").unwrap();
-    assert_eq!(grpc.otlp_traces_url(), "http://localhost:4317");
+    assert_eq!(grpc.otlp.traces_url(), "http://localhost:4317");
 }
 
 #[test]
@@ -179,16 +178,85 @@ fn nested_unknown_key_has_a_hint() {
 
 #[test]
 fn bad_endpoint_and_batch_are_located() {
-    let e = err("[telemetry]\notlp_endpoint = \"localhost:4317\"\n");
+    let e = err("[telemetry]\n[telemetry.otlp]\nendpoint = \"localhost:4317\"\n");
     assert_eq!(
         (e.key.as_deref(), e.position.unwrap().line),
-        (Some("telemetry.otlp_endpoint"), 2)
+        (Some("telemetry.otlp.endpoint"), 3)
     );
     let e = err("[telemetry]\n[telemetry.otlp.batch]\nmax_queue_size = 10\nmax_export_batch_size = 0\n");
     assert_eq!(
         (e.key.as_deref(), e.position.unwrap().line),
         (Some("telemetry.otlp.batch.max_export_batch_size"), 4)
     );
-    let e = err("[telemetry]\notlp_protocol = \"http/json\"\n");
-    assert_eq!(e.key.as_deref(), Some("telemetry.otlp_protocol"));
+    let e = err("[telemetry]\n[telemetry.otlp]\nprotocol = \"http/json\"\n");
+    assert_eq!(e.key.as_deref(), Some("telemetry.otlp.protocol"));
+    assert_eq!(e.position.map(|p| (p.line, p.column)), Some((3, 12)));
+    let e = err("[telemetry]\notlp = { timeout_ms = 0 }\n");
+    assert_eq!(e.key.as_deref(), Some("telemetry.otlp.timeout_ms"));
+    assert_eq!(e.position.map(|p| (p.line, p.column)), Some((2, 23)));
+}
+
+#[test]
+fn unknown_keys_in_nested_tables_have_hints_and_places() {
+    for (text, key, hint, line) in [
+        (
+            "[telemetry]\n[telemetry.otlp]\nendpiont = \"http://a:1\"\n",
+            "telemetry.otlp.endpiont",
+            Some("endpoint"),
+            3,
+        ),
+        (
+            "[telemetry]\n\n[telemetry.local]\ntrace_dri = \"t\"\n",
+            "telemetry.local.trace_dri",
+            Some("trace_dir"),
+            4,
+        ),
+        (
+            "[telemetry]\n[telemetry.vault]\nsorce = \"env\"\n",
+            "telemetry.vault.sorce",
+            Some("source"),
+            3,
+        ),
+        ("[telemetry]\notlp.zzz = 1\n", "telemetry.otlp.zzz", None, 2),
+    ] {
+        let e = err(text);
+        assert_eq!(e.key.as_deref(), Some(key), "{e}");
+        assert_eq!(
+            e.kind,
+            ConfigErrorKind::UnknownKey {
+                hint: hint.map(str::to_owned)
+            },
+            "{e}"
+        );
+        assert_eq!(e.position.map(|p| p.line), Some(line), "{e}");
+    }
+}
+
+#[test]
+fn hints_for_flat_spellings_point_to_the_nested_keys() {
+    for (typo, hint) in [
+        ("otlp_endpiont", "otlp.endpoint"),
+        ("otlp_protocl", "otlp.protocol"),
+        ("trace_dri", "local.trace_dir"),
+        ("endpoint", "otlp.endpoint"),
+    ] {
+        let e = err(&format!("[telemetry]\n{typo} = 1\n"));
+        assert_eq!(
+            e.kind,
+            ConfigErrorKind::UnknownKey {
+                hint: Some(hint.to_owned())
+            },
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn resource_takes_any_key() {
+    let cfg = config::parse_str(
+        "a.toml",
+        "[telemetry.resource]\n\"k8s.pod.name\" = \"p\"\nanything_at_all = \"x\"\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.resource.len(), 2);
 }

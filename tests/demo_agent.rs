@@ -155,7 +155,7 @@ fn live_edit_while_running_is_printed() {
 fn a2a_hop_is_a_child_in_the_exported_trace() {
     let rx = common::receiver::Receiver::start();
     let f = Fixture::new(&format!(
-        "backend = \"otlp\"\notlp_endpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 50",
+        "backend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 50",
         rx.grpc_endpoint()
     ));
     let (_, summary) = finish(start(&f, &["--duration", "1", "--rate", "50"]), None);

@@ -46,7 +46,7 @@ fn drain_timeout_closes_the_old_file() {
         tracing::info_span!("never_closes_in_time")
     });
     let second = format!(
-        "[telemetry]\nwatch = false\ntrace_dir = {:?}\nservice_name = \"second\"\n",
+        "[telemetry]\nwatch = false\nservice_name = \"second\"\n[telemetry.local]\ntrace_dir = {:?}\n",
         f.traces.display().to_string()
     );
     std::fs::write(&f.config, second).unwrap();

@@ -18,7 +18,7 @@ fn trace_dir_that_is_a_file_is_rejected_with_its_place() {
     std::fs::write(
         &f.config,
         format!(
-            "[telemetry]\nwatch = false\nbackend = \"local\"\ntrace_dir = {:?}\n",
+            "[telemetry]\nwatch = false\nbackend = \"local\"\n[telemetry.local]\ntrace_dir = {:?}\n",
             file.display().to_string()
         ),
     )
@@ -28,7 +28,7 @@ fn trace_dir_that_is_a_file_is_rejected_with_its_place() {
     };
     assert_eq!(
         (error.key.as_deref(), error.position.map(|p| p.line)),
-        (Some("telemetry.trace_dir"), Some(4))
+        (Some("telemetry.local.trace_dir"), Some(5))
     );
     assert_eq!(
         t.status().borrow().backend,
@@ -53,7 +53,7 @@ fn trace_dir_on_a_read_only_filesystem_is_rejected() {
     std::fs::write(
         &f.config,
         format!(
-            "[telemetry]\nwatch = false\ntrace_dir = {:?}\n",
+            "[telemetry]\nwatch = false\n[telemetry.local]\ntrace_dir = {:?}\n",
             mnt.join("traces").display().to_string()
         ),
     )
@@ -65,7 +65,7 @@ fn trace_dir_on_a_read_only_filesystem_is_rejected() {
     };
     println!("read-only filesystem: rejected in {:?}: {error}", t0.elapsed());
     assert!(error.to_string().contains("Read-only"), "{error}");
-    assert_eq!(error.position.map(|p| p.line), Some(3));
+    assert_eq!(error.position.map(|p| p.line), Some(4));
     // The last good generation keeps writing where it did.
     tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
         tracing::info_span!("after").in_scope(|| {})

@@ -31,7 +31,7 @@ const IN_TRANSIT: u64 = 2 * BATCH;
 
 fn config(endpoint: &str, timeout_ms: u64) -> String {
     format!(
-        "watch = false\nbackend = \"otlp\"\notlp_endpoint = \"{endpoint}\"\notlp_timeout_ms = {timeout_ms}\n\
+        "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{endpoint}\"\ntimeout_ms = {timeout_ms}\n\
          [telemetry.otlp.batch]\nscheduled_delay_ms = 20\nmax_queue_size = {QUEUE}\nmax_export_batch_size = {BATCH}"
     )
 }

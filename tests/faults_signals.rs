@@ -141,7 +141,7 @@ fn otlp_spans_accepted_before_sigterm_are_flushed() {
     const QUEUE: u64 = 65_536;
     let rx = Receiver::start();
     let f = Fixture::new(&format!(
-        "backend = \"otlp\"\notlp_endpoint = \"{}\"\n[telemetry.otlp.batch]\nmax_queue_size = {QUEUE}\n\
+        "backend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n[telemetry.otlp.batch]\nmax_queue_size = {QUEUE}\n\
          max_export_batch_size = {QUEUE}\nscheduled_delay_ms = 600000",
         rx.grpc_endpoint()
     ));

@@ -108,13 +108,13 @@ fn apply_toml_needs_the_table_and_its_build_errors_name_the_handle() {
     let not_a_dir = f.dir.path().join("a-file");
     std::fs::write(&not_a_dir, "x").expect("write");
     let doc = format!(
-        "[telemetry]\nwatch = false\ntrace_dir = {:?}\n",
+        "[telemetry]\nwatch = false\n[telemetry.local]\ntrace_dir = {:?}\n",
         not_a_dir.display().to_string()
     );
     let ReloadOutcome::Rejected { error } = handle.apply_toml_blocking(doc) else {
         panic!("a trace dir that is a file was applied")
     };
     assert_eq!(error.path, std::path::PathBuf::from("<handle>"), "{error}");
-    assert_eq!(error.key.as_deref(), Some("telemetry.trace_dir"));
-    assert_eq!(error.position.map(|p| p.line), Some(3), "{error}");
+    assert_eq!(error.key.as_deref(), Some("telemetry.local.trace_dir"));
+    assert_eq!(error.position.map(|p| p.line), Some(4), "{error}");
 }

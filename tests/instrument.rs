@@ -129,7 +129,7 @@ fn err_ret_target_and_async_arguments_in_chrome_files() {
 fn err_reaches_otlp_as_span_status_error() {
     let rx = Receiver::start();
     let f = Fixture::new(&format!(
-        "watch = false\nbackend = \"otlp\"\notlp_endpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 20",
+        "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 20",
         rx.grpc_endpoint()
     ));
     let t = f.start();

@@ -132,7 +132,7 @@ fn trace_dir_and_service_name_rotate_the_file() {
     });
     let other = f.dir.path().join("other-traces");
     let body = format!(
-        "watch = false\ntrace_dir = {:?}\nservice_name = \"renamed\"",
+        "watch = false\nservice_name = \"renamed\"\n[telemetry.local]\ntrace_dir = {:?}",
         other.display().to_string()
     );
     std::fs::write(&f.config, format!("[telemetry]\n{body}\n")).unwrap();

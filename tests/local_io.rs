@@ -14,7 +14,7 @@ fn disk_full_shows_in_status_and_never_stalls() {
     std::fs::write(
         &f.config,
         format!(
-            "[telemetry]\nwatch = false\ntrace_dir = {:?}\n",
+            "[telemetry]\nwatch = false\n[telemetry.local]\ntrace_dir = {:?}\n",
             small.display().to_string()
         ),
     )

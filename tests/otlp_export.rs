@@ -9,8 +9,8 @@ use tracing::dispatcher::with_default;
 
 fn otlp_body(protocol: &str, endpoint: &str) -> String {
     format!(
-        "watch = false\nbackend = \"otlp\"\notlp_protocol = \"{protocol}\"\notlp_endpoint = \"{endpoint}\"\n\
-         service_version = \"1.2.3\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 50\n\
+        "watch = false\nbackend = \"otlp\"\nservice_version = \"1.2.3\"\n[telemetry.otlp]\nprotocol = \"{protocol}\"\nendpoint = \"{endpoint}\"\n\
+         [telemetry.otlp.batch]\nscheduled_delay_ms = 50\n\
          [telemetry.resource]\n\"deployment.environment\" = \"test\"\n"
     )
 }
@@ -105,7 +105,7 @@ fn resource_and_timeout_change_live() {
     });
     let changed =
         otlp_body("grpc", &rx.grpc_endpoint()).replace("1.2.3", "2.0.0") + "\"team\" = \"agents\"\n";
-    let changed = changed.replace("watch = false\n", "watch = false\notlp_timeout_ms = 2000\n");
+    let changed = changed.replace("[telemetry.otlp]\n", "[telemetry.otlp]\ntimeout_ms = 2000\n");
     f.write(&changed);
     assert!(t.reload_trigger().reload_blocking().is_applied());
     with_default(t.dispatch().expect("own subscriber"), || {

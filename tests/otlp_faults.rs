@@ -30,7 +30,7 @@ fn receiver_killed_and_restarted() {
     let mut rx = Receiver::start();
     let ports = (rx.grpc_port, rx.http_port);
     let f = Fixture::new(&format!(
-        "watch = false\nbackend = \"otlp\"\notlp_endpoint = \"{}\"\notlp_timeout_ms = 500\n\
+        "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\ntimeout_ms = 500\n\
          [telemetry.otlp.batch]\nscheduled_delay_ms = 20\nmax_queue_size = {QUEUE}\nmax_export_batch_size = {BATCH}",
         rx.grpc_endpoint()
     ));
@@ -130,7 +130,7 @@ fn receiver_killed_and_restarted() {
 fn counters_balance_after_an_outage() {
     let mut rx = Receiver::start();
     let f = Fixture::new(&format!(
-        "watch = false\nbackend = \"otlp\"\notlp_endpoint = \"{}\"\notlp_timeout_ms = 300\n\
+        "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\ntimeout_ms = 300\n\
          [telemetry.otlp.batch]\nscheduled_delay_ms = 10\nmax_queue_size = 4096\nmax_export_batch_size = 256",
         rx.grpc_endpoint()
     ));
@@ -188,7 +188,7 @@ fn shutdown_during_a_hanging_export_is_bounded_and_balanced() {
         None,
     );
     let f = Fixture::new(&format!(
-        "watch = false\nbackend = \"otlp\"\notlp_endpoint = \"{}\"\notlp_timeout_ms = 600000\n\
+        "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\ntimeout_ms = 600000\n\
          [telemetry.otlp.batch]\nscheduled_delay_ms = 10",
         rx.grpc_endpoint()
     ));

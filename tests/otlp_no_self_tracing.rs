@@ -15,7 +15,7 @@ use common::Fixture;
 fn export_stack_never_traces_itself() {
     let rx = Receiver::start();
     let f = Fixture::new(&format!(
-        "watch = false\nbackend = \"otlp\"\nfilter = \"trace\"\notlp_endpoint = \"{}\"\n\
+        "watch = false\nbackend = \"otlp\"\nfilter = \"trace\"\n[telemetry.otlp]\nendpoint = \"{}\"\n\
          [telemetry.otlp.batch]\nscheduled_delay_ms = 20\nmax_export_batch_size = 8",
         rx.grpc_endpoint()
     ));

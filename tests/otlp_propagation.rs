@@ -13,7 +13,7 @@ use livetel::propagation;
 fn remote_parent_survives_fifty_reloads() {
     let rx = Receiver::start();
     let base = format!(
-        "watch = false\nbackend = \"otlp\"\notlp_endpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 20",
+        "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 20",
         rx.grpc_endpoint()
     );
     let f = Fixture::new(&base);

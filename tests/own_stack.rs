@@ -56,7 +56,9 @@ fn phases(endpoint: &str) -> [(&'static str, String); 5] {
         ),
         (
             "otlp",
-            format!("watch = false\nbackend = \"otlp\"\notlp_endpoint = \"{endpoint}\"\n{batch}"),
+            format!(
+                "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{endpoint}\"\n{batch}"
+            ),
         ),
         (
             "",

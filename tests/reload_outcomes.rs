@@ -122,7 +122,7 @@ fn restart_only_field_is_listed_not_ignored() {
 #[test]
 fn env_overrides_win_and_are_listed() {
     let f = Fixture::new("watch = false\nsample_rate = 1.0");
-    let env = livetel::config::env::EnvOverrides::from_lookup(|k| match k {
+    let env = livetel::config::EnvOverrides::from_lookup(|k| match k {
         "OTEL_TRACES_SAMPLER" => Some("parentbased_traceidratio".into()),
         "OTEL_TRACES_SAMPLER_ARG" => Some("0.25".into()),
         "OTEL_SERVICE_NAME" => Some("from-env".into()),

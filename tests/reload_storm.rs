@@ -155,7 +155,7 @@ fn reload_while_an_exporter_is_still_retiring() {
     let endpoint = rx.grpc_endpoint();
     let otlp = |timeout: u64| {
         format!(
-            "watch = false\nbackend = \"otlp\"\notlp_endpoint = \"{endpoint}\"\notlp_timeout_ms = {timeout}\n\
+            "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{endpoint}\"\ntimeout_ms = {timeout}\n\
              [telemetry.otlp.batch]\nscheduled_delay_ms = 10\nmax_export_batch_size = {SPANS}"
         )
     };

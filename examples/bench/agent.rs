@@ -98,13 +98,16 @@ pub fn agent_throughput(agents: &(PathBuf, PathBuf), sink: &Sink, rounds: usize,
         ("P6_local", "backend = \"local\"".to_owned(), ">= 0.97"),
         (
             "P6_otlp",
-            format!("backend = \"otlp\"\notlp_endpoint = \"{}\"", sink.endpoint),
+            format!(
+                "backend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"",
+                sink.endpoint
+            ),
             ">= 0.95",
         ),
     ] {
         let config = dir.path().join(format!("{name}.toml"));
         let traces = dir.path().join("traces").display().to_string();
-        let text = format!("[telemetry]\nwatch = false\ntrace_dir = {traces:?}\n{body}\n");
+        let text = format!("[telemetry]\nwatch = false\n{body}\n[telemetry.local]\ntrace_dir = {traces:?}\n");
         std::fs::write(&config, text).expect("config");
         let m = ab(
             rounds,

@@ -46,7 +46,9 @@ pub fn instructions(agents: &(std::path::PathBuf, std::path::PathBuf)) -> Result
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let config = dir.path().join("local.toml");
     let traces = dir.path().join("traces").display().to_string();
-    let text = format!("[telemetry]\nwatch = false\nbackend = \"local\"\ntrace_dir = {traces:?}\n");
+    let text = format!(
+        "[telemetry]\nwatch = false\nbackend = \"local\"\n[telemetry.local]\ntrace_dir = {traces:?}\n"
+    );
     std::fs::write(&config, text).map_err(|e| e.to_string())?;
     let out = dir.path().join("callgrind.out");
     let ours = per_turn(&agents.0, &config, &out)?;

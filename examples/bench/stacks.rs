@@ -93,7 +93,7 @@ fn config_file(body: &str, watch: bool) -> (PathBuf, tempfile::TempDir) {
 
 fn builder(config: &Path) -> livetel::Builder {
     livetel::Builder::new(config)
-        .env_overrides(livetel::config::env::EnvOverrides::from_lookup(|_| None))
+        .env_overrides(livetel::config::EnvOverrides::from_lookup(|_| None))
         .reload_on_sighup(false)
 }
 
@@ -106,7 +106,7 @@ fn section(dir: &Path, body: &str, watch: bool) -> String {
         "service_name = \"bench\"\n"
     };
     format!(
-        "[telemetry]\nwatch = {watch}\ntrace_dir = {:?}\n{service}{body}\n",
+        "[telemetry]\nwatch = {watch}\n{service}{body}\n[telemetry.local]\ntrace_dir = {:?}\n",
         dir.join("traces").display().to_string()
     )
 }
@@ -216,7 +216,7 @@ pub fn otel_baseline_sized(
 /// batch processor (queue, batch, 20 ms scheduled delay), so both stacks export alike.
 pub fn otlp_body(endpoint: &str, queue: usize, batch: usize) -> String {
     format!(
-        "backend = \"otlp\"\notlp_endpoint = \"{endpoint}\"\n[telemetry.otlp.batch]\nmax_queue_size = {queue}\n\
+        "backend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{endpoint}\"\n[telemetry.otlp.batch]\nmax_queue_size = {queue}\n\
          max_export_batch_size = {batch}\nscheduled_delay_ms = 20"
     )
 }

@@ -11,9 +11,9 @@
 //! | `OTEL_SERVICE_NAME` | `service_name` |
 //! | `OTEL_TRACES_SAMPLER` (`always_on`, `always_off`, `traceidratio`, `parentbased_*`) | `sample_rate` |
 //! | `OTEL_TRACES_SAMPLER_ARG` (ratio for `*traceidratio`) | `sample_rate` |
-//! | `OTEL_EXPORTER_OTLP_ENDPOINT` (base URL; `/v1/traces` is appended for HTTP) | `otlp_endpoint` |
-//! | `OTEL_EXPORTER_OTLP_PROTOCOL` (`grpc`, `http/protobuf`) | `otlp_protocol` |
-//! | `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds) | `otlp_timeout_ms` |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` (base URL; `/v1/traces` is appended for HTTP) | `otlp.endpoint` |
+//! | `OTEL_EXPORTER_OTLP_PROTOCOL` (`grpc`, `http/protobuf`) | `otlp.protocol` |
+//! | `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds) | `otlp.timeout_ms` |
 //!
 //! livetel always samples at the trace root and lets children inherit the decision, so the plain and
 //! `parentbased_` forms of a sampler behave the same. Invalid values are ignored with a warning, as the
@@ -99,7 +99,8 @@ impl EnvOverrides {
         }
     }
 
-    /// Applies the overrides to `cfg`; returns the overridden fields with the variable that set each.
+    /// Applies the overrides to `cfg`; returns the overridden fields (dotted keys relative to `[telemetry]`,
+    /// e.g. `otlp.endpoint`) with the variable that set each.
     pub fn apply(&self, cfg: &mut TelemetryConfig) -> Vec<(&'static str, &'static str)> {
         let mut applied = Vec::new();
         if self.sdk_disabled {
@@ -115,16 +116,16 @@ impl EnvOverrides {
             applied.push(("sample_rate", "OTEL_TRACES_SAMPLER"));
         }
         if let Some(ep) = &self.otlp_endpoint {
-            cfg.otlp_endpoint = Some(ep.clone());
-            applied.push(("otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT"));
+            cfg.otlp.endpoint = Some(ep.clone());
+            applied.push(("otlp.endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT"));
         }
         if let Some(p) = self.otlp_protocol {
-            cfg.otlp_protocol = p;
-            applied.push(("otlp_protocol", "OTEL_EXPORTER_OTLP_PROTOCOL"));
+            cfg.otlp.protocol = p;
+            applied.push(("otlp.protocol", "OTEL_EXPORTER_OTLP_PROTOCOL"));
         }
         if let Some(ms) = self.otlp_timeout_ms {
-            cfg.otlp_timeout_ms = ms;
-            applied.push(("otlp_timeout_ms", "OTEL_EXPORTER_OTLP_TIMEOUT"));
+            cfg.otlp.timeout_ms = ms;
+            applied.push(("otlp.timeout_ms", "OTEL_EXPORTER_OTLP_TIMEOUT"));
         }
         applied
     }
@@ -167,9 +168,10 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
         ]);
-        assert_eq!(o.apply(&mut cfg).len(), 3);
-        assert_eq!(cfg.otlp_traces_url(), "http://127.0.0.1:9999/v1/traces");
-        assert_eq!(cfg.otlp_timeout_ms, 2500);
+        let fields: Vec<_> = o.apply(&mut cfg).into_iter().map(|(field, _)| field).collect();
+        assert_eq!(fields, ["otlp.endpoint", "otlp.protocol", "otlp.timeout_ms"]);
+        assert_eq!(cfg.otlp.traces_url(), "http://127.0.0.1:9999/v1/traces");
+        assert_eq!(cfg.otlp.timeout_ms, 2500);
         assert_eq!(
             env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")])
                 .warnings

@@ -8,7 +8,7 @@
 //! | `observability.sample_rate` | `sample_rate` |
 //! | `observability.filter` | `filter` |
 //! | `debug.traces.enabled = true` | `backend = "local"` (unless `[observability]` chose a backend) |
-//! | `debug.traces.output_dir` | `trace_dir` |
+//! | `debug.traces.output_dir` | `local.trace_dir` |
 //! | `debug.traces.include_args` | `include_args` |
 
 use std::path::PathBuf;
@@ -75,7 +75,7 @@ impl LegacyDoc {
             if t.enabled == Some(true) && !backend_chosen {
                 cfg.backend = Backend::Local;
             }
-            set(&mut cfg.trace_dir, t.output_dir);
+            set(&mut cfg.local.trace_dir, t.output_dir);
             set(&mut cfg.include_args, t.include_args);
         }
         Ok(cfg)

@@ -4,40 +4,41 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
+use toml::Spanned;
 
+use super::keys;
 use super::legacy::LegacyDoc;
-use super::location::{key_span, lookup, value_span, Position};
-use super::{validate, TelemetryConfig, KNOWN_KEYS, KNOWN_NESTED, SECRET_KEYS};
+use super::location::{lookup, value_span, Position};
+use super::{alias, validate, TelemetryConfig};
 use crate::error::{ConfigError, ConfigErrorKind};
 
 /// Config files larger than this are refused: a telemetry section is a few hundred bytes.
-pub const MAX_FILE_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// A parsed, validated section and the warnings it produced (deprecations, for instance).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// The section.
-    pub config: TelemetryConfig,
+    pub(crate) config: TelemetryConfig,
     /// Sentences to show a person; empty when all is well.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// The raw bytes' hash, to tell an unchanged file at no cost.
-    pub content_hash: u64,
+    pub(crate) content_hash: u64,
     text: String,
 }
 
 impl Loaded {
-    /// Where the value of a dotted key (`telemetry.trace_dir`) stands in the file, for errors found later.
-    pub fn locate(&self, key: &str) -> Option<Position> {
-        let root = DeTable::parse(&self.text).ok()?;
+    /// Where the value of a dotted key (`telemetry.local.trace_dir`) stands in the file, for errors found later;
+    /// found also where the file used the key's deprecated flat alias (`telemetry.trace_dir`).
+    pub(crate) fn locate(&self, key: &str) -> Option<Position> {
+        let mut root = DeTable::parse(&self.text).ok()?;
+        if let Some(DeValue::Table(section)) = root.get_mut().get_mut("telemetry").map(Spanned::get_mut) {
+            // The file was loaded: its aliases do not conflict.
+            let _ = alias::migrate(section);
+        }
         let path: Vec<&str> = key.split('.').collect();
         value_span(root.get_ref(), &path).map(|s| Position::of_offset(&self.text, s.start))
     }
-}
-
-#[derive(Deserialize)]
-struct Doc {
-    #[serde(default)]
-    telemetry: Option<TelemetryConfig>,
 }
 
 /// Reads and validates the `[telemetry]` section of the TOML file at `path`.
@@ -45,7 +46,7 @@ struct Doc {
 /// # Errors
 /// [`ConfigError`] with the file, line, column and key when the file is missing, unreadable, not UTF-8, too
 /// large, not TOML, or its section is invalid.
-pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
+pub(crate) fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     let bytes = read_bounded(path)?;
     let hash = hash_bytes(&bytes);
     let text = std::str::from_utf8(&bytes).map_err(|e| {
@@ -118,7 +119,7 @@ pub(crate) fn from_config(label: &Path, config: TelemetryConfig) -> Result<Loade
 /// Parses and validates the `[telemetry]` section of `text`; `path` only labels errors.
 ///
 /// # Errors
-/// See [`load_file`].
+/// [`ConfigError`] with the line, column and key when the text is not TOML or its section is invalid.
 pub fn parse_str(path: impl AsRef<Path>, text: &str) -> Result<TelemetryConfig, ConfigError> {
     parse(path.as_ref(), text).map(|(config, _)| config)
 }
@@ -154,126 +155,84 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Parses and validates the `[telemetry]` section of `text` (or migrates the legacy sections); returns it with
+/// its warnings. `path` only labels errors.
 pub(crate) fn parse(path: &Path, text: &str) -> Result<(TelemetryConfig, Vec<String>), ConfigError> {
     let err = Locator { path, text };
-    let root = DeTable::parse(text).map_err(|e| err.toml(&e, None))?;
-    let root = root.get_ref();
-    let mut warnings = Vec::new();
+    let mut root = DeTable::parse(text).map_err(|e| err.toml(&e, None))?;
     let legacy: LegacyDoc = toml::from_str(text).map_err(|e| err.toml(&e, None))?;
-    let config = match lookup(root, "telemetry") {
-        Some(section) => {
-            check_keys(section, &err)?;
-            if legacy.present() {
-                warnings.push(
-                    "`[observability]` / `[debug.traces]` are deprecated and ignored next to `[telemetry]`; remove them"
-                        .to_owned(),
-                );
-            }
-            let doc: Doc = toml::from_str(text).map_err(|e| err.toml(&e, Some(root)))?;
-            doc.telemetry.unwrap_or_default()
-        }
-        None if legacy.present() => {
+    let mut warnings = Vec::new();
+    let config = if let Some(section) = root.get_mut().get_mut("telemetry") {
+        if legacy.present() {
             warnings.push(
-                "`[observability]` / `[debug.traces]` are deprecated: they were migrated to `[telemetry]`; move the keys there"
+                "`[observability]` / `[debug.traces]` are deprecated and ignored next to `[telemetry]`; remove them"
                     .to_owned(),
             );
-            legacy.migrate().map_err(|(key, message)| {
-                let span = value_span(root, &key.split('.').collect::<Vec<_>>());
-                err.at(
-                    span.map(|s| s.start),
-                    Some(key),
-                    ConfigErrorKind::InvalidValue { message },
-                )
-            })?
         }
-        None => TelemetryConfig::default(),
+        read_section(section, &err, &mut warnings)?
+    } else if legacy.present() {
+        warnings.push(
+            "`[observability]` / `[debug.traces]` are deprecated: they were migrated to `[telemetry]`; move the keys there"
+                .to_owned(),
+        );
+        legacy.migrate().map_err(|(key, message)| {
+            let span = value_span(root.get_ref(), &key.split('.').collect::<Vec<_>>());
+            err.at(
+                span.map(|s| s.start),
+                Some(key),
+                ConfigErrorKind::InvalidValue { message },
+            )
+        })?
+    } else {
+        TelemetryConfig::default()
     };
+    // Aliases were moved in `root`, keeping their places: a nested key finds its flat spelling.
     validate::validate(&config).map_err(|(key, kind)| {
         let path: Vec<&str> = std::iter::once("telemetry").chain(key.split('.')).collect();
-        let span = value_span(root, &path);
+        let span = value_span(root.get_ref(), &path);
         err.at(span.map(|s| s.start), Some(format!("telemetry.{key}")), kind)
     })?;
     Ok((config, warnings))
 }
 
-fn check_keys(section: &toml::Spanned<DeValue<'_>>, err: &Locator<'_>) -> Result<(), ConfigError> {
-    check_table(section, "", KNOWN_KEYS, err)
-}
-
-/// Rejects keys of `table` (at dotted `prefix` under `telemetry`) not in `known`, and recurses into the nested
-/// tables that have a schema. `[telemetry.resource]` takes any key.
-fn check_table(
-    table: &toml::Spanned<DeValue<'_>>,
-    prefix: &str,
-    known: &[&'static str],
+/// Checks the keys of the `[telemetry]` table `section`, moves its deprecated flat keys into their nested
+/// tables (in place, with a warning each), and deserializes it.
+fn read_section(
+    section: &mut Spanned<DeValue<'_>>,
     err: &Locator<'_>,
-) -> Result<(), ConfigError> {
-    let dotted = |name: &str| {
-        if prefix.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{prefix}.{name}")
-        }
-    };
-    let DeValue::Table(entries) = table.get_ref() else {
+    warnings: &mut Vec<String>,
+) -> Result<TelemetryConfig, ConfigError> {
+    keys::check(section, err)?;
+    let span = section.span();
+    let DeValue::Table(table) = section.get_mut() else {
         let kind = ConfigErrorKind::InvalidValue {
             message: "must be a table".to_owned(),
         };
-        let key = if prefix.is_empty() {
-            "telemetry".to_owned()
-        } else {
-            format!("telemetry.{prefix}")
-        };
-        return Err(err.at(Some(table.span().start), Some(key), kind));
+        return Err(err.at(Some(span.start), Some("telemetry".to_owned()), kind));
     };
-    for (key, value) in entries {
-        let name = key.get_ref().as_ref();
-        if SECRET_KEYS.contains(&dotted(name).as_str()) {
-            let message =
-                "header values must never live in a config file: put them in a secret and name it with \
-                           `otlp_headers_vault_key` (sources: `[telemetry.vault]`)"
-                    .to_owned();
-            let kind = ConfigErrorKind::SecretInConfig { message };
-            return Err(err.at(
-                Some(key.span().start),
-                Some(format!("telemetry.{}", dotted(name))),
-                kind,
-            ));
-        }
-        if !known.contains(&name) {
-            let kind = ConfigErrorKind::UnknownKey {
-                hint: closest(name, known).map(str::to_owned),
-            };
-            return Err(err.at(
-                Some(key.span().start),
-                Some(format!("telemetry.{}", dotted(name))),
-                kind,
-            ));
-        }
-        if let Some((_, nested)) = KNOWN_NESTED.iter().find(|(path, _)| *path == dotted(name)) {
-            check_table(value, &dotted(name), nested, err)?;
-        }
-    }
-    Ok(())
+    let moved = alias::migrate(table).map_err(|c| {
+        let kind = ConfigErrorKind::InvalidValue { message: c.message() };
+        err.at(Some(c.at), Some(c.key()), kind)
+    })?;
+    warnings.extend(moved);
+    let de = toml::de::Deserializer::from(Spanned::new(span, table.clone()));
+    TelemetryConfig::deserialize(de).map_err(|e| err.toml(&e, Some(section)))
 }
 
-/// The known key closest to `name`, when it is close enough to be a typo.
-fn closest(name: &str, known: &[&'static str]) -> Option<&'static str> {
-    known
-        .iter()
-        .map(|k| (strsim::jaro_winkler(name, k), *k))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k)
-}
-
-struct Locator<'a> {
+/// Turns offsets into the errors' file, line and column.
+pub(super) struct Locator<'a> {
     path: &'a Path,
     text: &'a str,
 }
 
 impl Locator<'_> {
-    fn at(&self, offset: Option<usize>, key: Option<String>, kind: ConfigErrorKind) -> ConfigError {
+    /// An error at byte `offset`, about `key`.
+    pub(super) fn at(
+        &self,
+        offset: Option<usize>,
+        key: Option<String>,
+        kind: ConfigErrorKind,
+    ) -> ConfigError {
         ConfigError {
             path: PathBuf::from(self.path),
             position: offset.map(|o| Position::of_offset(self.text, o)),
@@ -282,10 +241,14 @@ impl Locator<'_> {
         }
     }
 
-    /// A TOML error, with the key whose value contains the error's span when `root` is given.
-    fn toml(&self, e: &toml::de::Error, root: Option<&DeTable<'_>>) -> ConfigError {
+    /// A TOML error, with the `telemetry.*` key (at any depth) whose key or value contains the error's span when
+    /// the `[telemetry]` table `section` is given.
+    fn toml(&self, e: &toml::de::Error, section: Option<&Spanned<DeValue<'_>>>) -> ConfigError {
         let span = e.span();
-        let key = span.clone().zip(root).and_then(|(s, root)| key_at(root, s.start));
+        let key = span
+            .clone()
+            .zip(section)
+            .and_then(|(s, section)| key_at(section, "telemetry", s.start));
         let message = e.message().trim_end().to_owned();
         let kind = if key.is_some() {
             ConfigErrorKind::InvalidValue { message }
@@ -296,15 +259,14 @@ impl Locator<'_> {
     }
 }
 
-/// The `telemetry.*` key whose key or value span contains `offset`.
-fn key_at(root: &DeTable<'_>, offset: usize) -> Option<String> {
-    let DeValue::Table(section) = lookup(root, "telemetry")?.get_ref() else {
+/// The dotted key under `table` (named `prefix`), deepest first, whose key or value contains `offset`.
+fn key_at(table: &Spanned<DeValue<'_>>, prefix: &str, offset: usize) -> Option<String> {
+    let DeValue::Table(entries) = table.get_ref() else {
         return None;
     };
-    section.iter().find_map(|(k, v)| {
-        let name = k.get_ref().as_ref();
-        let hit = v.span().contains(&offset)
-            || key_span(root, &["telemetry", name]).is_some_and(|s| s.contains(&offset));
-        hit.then(|| format!("telemetry.{name}"))
+    entries.iter().find_map(|(k, v)| {
+        let dotted = format!("{prefix}.{}", k.get_ref());
+        key_at(v, &dotted, offset)
+            .or_else(|| (v.span().contains(&offset) || k.span().contains(&offset)).then_some(dotted))
     })
 }

@@ -1,11 +1,11 @@
-//! Byte offsets to line and column, and key paths to where they stand in the file.
+//! Key paths to where their values stand in the file; [`Position`] turns byte offsets into line and column.
 
 use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-pub use crate::error::Position;
+pub(crate) use crate::error::Position;
 
 /// Finds the span of the value at `path` (e.g. `["telemetry", "sample_rate"]`) in a parsed document.
 pub(crate) fn value_span(root: &DeTable<'_>, path: &[&str]) -> Option<Range<usize>> {
@@ -18,19 +18,6 @@ pub(crate) fn value_span(root: &DeTable<'_>, path: &[&str]) -> Option<Range<usiz
         DeValue::Table(t) => value_span(t, rest),
         _ => None,
     }
-}
-
-/// Finds the span of the key itself at `path`.
-pub(crate) fn key_span(root: &DeTable<'_>, path: &[&str]) -> Option<Range<usize>> {
-    let (last, parents) = path.split_last()?;
-    let mut table = root;
-    for p in parents {
-        match lookup(table, p)?.get_ref() {
-            DeValue::Table(t) => table = t,
-            _ => return None,
-        }
-    }
-    table.keys().find(|k| k.get_ref() == last).map(Spanned::span)
 }
 
 pub(crate) fn lookup<'a, 'i>(table: &'a DeTable<'i>, key: &str) -> Option<&'a Spanned<DeValue<'i>>> {

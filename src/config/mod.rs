@@ -1,33 +1,80 @@
 //! The `[telemetry]` section: typed, defaulted, validated.
 //!
-//! A config moves through three steps, each in its own file:
-//! [`load`] reads the file and finds the section (migrating legacy sections), [`validate`] checks ranges and
-//! filter directives, and [`env`] applies the standard `OTEL_*` overrides. [`location`] turns byte offsets into
-//! the line and column every error names.
+//! Settings that concern one backend live in a table of their own: `[telemetry.local]` for the Chrome trace
+//! files, `[telemetry.otlp]` (and `[telemetry.otlp.batch]`) for OTLP export, `[telemetry.vault]` for where
+//! secrets come from. Everything else stands at the top of `[telemetry]`. Every key has a default, so an empty
+//! table is valid.
+//!
+//! The flat keys of earlier versions (`trace_dir`, `otlp_endpoint`, `otlp_protocol`, `otlp_timeout_ms`,
+//! `otlp_headers_vault_key`, `otlp_headers_required` at the top of `[telemetry]`) still work: each is read as its
+//! nested key, with a deprecation warning in status. Setting a flat key and its nested key both is an error.
+//!
+//! Use [`read_file`] to check a file without starting anything, [`parse_str`] for text held in memory.
 //!
 //! # Examples
 //! ```
+//! use livetel::config::{Backend, OtlpProtocol};
+//!
 //! let cfg = livetel::config::parse_str(
 //!     "app.toml",
-//!     "[server]\nport = 8080\n\n[telemetry]\nbackend = \"local\"\nsample_rate = 0.25\n",
-//! )
-//! .unwrap();
-//! assert_eq!(cfg.backend, livetel::config::Backend::Local);
+//!     r#"
+//! [server]
+//! port = 8080
+//!
+//! [telemetry]
+//! backend = "otlp"
+//! sample_rate = 0.25
+//!
+//! [telemetry.local]
+//! trace_dir = "/var/tmp/traces"
+//!
+//! [telemetry.otlp]
+//! endpoint = "http://collector:4318"
+//! protocol = "http/protobuf"
+//! headers_vault_key = "OTLP_AUTH"
+//!
+//! [telemetry.otlp.batch]
+//! max_queue_size = 4096
+//! "#,
+//! )?;
+//! assert_eq!(cfg.backend, Backend::Otlp);
 //! assert_eq!(cfg.sample_rate, 0.25);
+//! assert_eq!(cfg.local.trace_dir, std::path::Path::new("/var/tmp/traces"));
+//! assert_eq!(cfg.otlp.protocol, OtlpProtocol::HttpProtobuf);
+//! assert_eq!(cfg.otlp.traces_url(), "http://collector:4318/v1/traces");
+//! assert_eq!(cfg.otlp.batch.max_queue_size, 4096);
+//! # Ok::<(), livetel::ConfigError>(())
 //! ```
 
-pub mod env;
+mod alias;
+pub(crate) mod env;
+mod keys;
 mod legacy;
-pub mod load;
-pub mod location;
-pub mod validate;
+pub(crate) mod load;
+mod location;
+pub(crate) mod validate;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use load::{load_file, parse_str};
+pub use crate::vault::{SourceKind, VaultConfig};
+pub use env::EnvOverrides;
+pub(crate) use load::load_file;
+pub use load::parse_str;
+
+use crate::error::ConfigError;
+
+/// Reads and validates the `[telemetry]` section of the TOML file at `path`, without starting anything: to check
+/// a file before it is deployed. `OTEL_*` environment overrides are not applied.
+///
+/// # Errors
+/// [`ConfigError`] with the file, line, column and key when the file is missing, unreadable, not UTF-8, too
+/// large, not TOML, or its section is invalid.
+pub fn read_file(path: impl AsRef<Path>) -> Result<TelemetryConfig, ConfigError> {
+    load_file(path.as_ref()).map(|loaded| loaded.config)
+}
 
 /// Where spans go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
@@ -35,10 +82,10 @@ pub use load::{load_file, parse_str};
 pub enum Backend {
     /// Nothing is recorded; tracing macros cost about what they cost with no subscriber.
     None,
-    /// Chrome trace JSON files under `trace_dir` (open them in Perfetto).
+    /// Chrome trace JSON files under `[telemetry.local] trace_dir` (open them in Perfetto).
     #[default]
     Local,
-    /// OpenTelemetry OTLP export.
+    /// OpenTelemetry OTLP export, configured in `[telemetry.otlp]`.
     Otlp,
 }
 
@@ -83,12 +130,78 @@ impl OtlpProtocol {
     }
 }
 
-/// `[telemetry.otlp]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+/// `[telemetry.local]`: the `local` backend's Chrome trace files.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct OtlpSection {
+pub struct LocalConfig {
+    /// Directory of the trace files; created when missing.
+    pub trace_dir: PathBuf,
+}
+
+impl Default for LocalConfig {
+    fn default() -> Self {
+        LocalConfig {
+            trace_dir: PathBuf::from(".local/traces"),
+        }
+    }
+}
+
+/// `[telemetry.otlp]`: the `otlp` backend's collector, transport and export queue.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OtlpConfig {
+    /// Collector base URL (default per protocol: `http://localhost:4317` / `:4318`). For HTTP, `/v1/traces` is
+    /// appended unless the URL already ends with it.
+    pub endpoint: Option<String>,
+    /// `"grpc"` or `"http/protobuf"`.
+    pub protocol: OtlpProtocol,
+    /// Time limit of one export request, in milliseconds.
+    pub timeout_ms: u64,
+    /// The name of the secret holding the OTLP headers (see `[telemetry.vault]`). Header values never go in here.
+    pub headers_vault_key: Option<String>,
+    /// Reject the config when that secret is missing (otherwise: a warning, and export without auth).
+    pub headers_required: bool,
     /// `[telemetry.otlp.batch]`.
     pub batch: BatchConfig,
+}
+
+impl Default for OtlpConfig {
+    fn default() -> Self {
+        OtlpConfig {
+            endpoint: None,
+            protocol: OtlpProtocol::Grpc,
+            timeout_ms: 10_000,
+            headers_vault_key: None,
+            headers_required: false,
+            batch: BatchConfig::default(),
+        }
+    }
+}
+
+impl OtlpConfig {
+    /// The export URL: the endpoint (or the protocol's default), with `/v1/traces` for HTTP.
+    ///
+    /// ```
+    /// let otlp = livetel::config::OtlpConfig {
+    ///     endpoint: Some("http://127.0.0.1:4318/".into()),
+    ///     protocol: livetel::config::OtlpProtocol::HttpProtobuf,
+    ///     ..Default::default()
+    /// };
+    /// assert_eq!(otlp.traces_url(), "http://127.0.0.1:4318/v1/traces");
+    /// ```
+    pub fn traces_url(&self) -> String {
+        let base = self
+            .endpoint
+            .as_deref()
+            .unwrap_or(self.protocol.default_endpoint());
+        match self.protocol {
+            OtlpProtocol::Grpc => base.to_owned(),
+            OtlpProtocol::HttpProtobuf if base.trim_end_matches('/').ends_with("/v1/traces") => {
+                base.to_owned()
+            }
+            OtlpProtocol::HttpProtobuf => format!("{}/v1/traces", base.trim_end_matches('/')),
+        }
+    }
 }
 
 /// `[telemetry.otlp.batch]`: the export queue and batches (OpenTelemetry's batch processor defaults).
@@ -121,8 +234,6 @@ pub struct TelemetryConfig {
     pub enabled: bool,
     /// Where spans go.
     pub backend: Backend,
-    /// Directory of the `local` backend's Chrome trace files; created when missing.
-    pub trace_dir: PathBuf,
     /// Record function arguments of `#[livetel::instrument]` functions as span attributes.
     pub include_args: bool,
     /// Fraction of traces kept, decided at the root span and inherited by its children (`0.0..=1.0`).
@@ -131,75 +242,37 @@ pub struct TelemetryConfig {
     pub filter: String,
     /// The `service.name` written into traces.
     pub service_name: String,
+    /// The `service.version` resource attribute.
+    pub service_version: Option<String>,
+    /// `[telemetry.resource]`: extra resource attributes.
+    pub resource: BTreeMap<String, String>,
     /// Quiet time after a file change before it is reloaded, in milliseconds (`1..=60000`).
     pub reload_debounce_ms: u64,
     /// How long a retired generation may keep unfinished spans before it is closed, in milliseconds.
     pub drain_timeout_ms: u64,
     /// Watch the config file for changes. Read once at start: changing it needs a restart.
     pub watch: bool,
-    /// OTLP collector base URL (default per protocol: `http://localhost:4317` / `:4318`). For HTTP, `/v1/traces`
-    /// is appended unless the URL already ends with it.
-    pub otlp_endpoint: Option<String>,
-    /// `"grpc"` or `"http/protobuf"`.
-    pub otlp_protocol: OtlpProtocol,
-    /// Time limit of one export request, in milliseconds.
-    pub otlp_timeout_ms: u64,
-    /// `[telemetry.otlp]`: batch settings.
-    pub otlp: OtlpSection,
-    /// The `service.version` resource attribute.
-    pub service_version: Option<String>,
-    /// `[telemetry.resource]`: extra resource attributes.
-    pub resource: BTreeMap<String, String>,
-    /// The name of the secret holding the OTLP headers (see [`crate::vault`]). Header values never go in here.
-    pub otlp_headers_vault_key: Option<String>,
-    /// Reject the config when that secret is missing (otherwise: a warning, and export without auth).
-    pub otlp_headers_required: bool,
+    /// `[telemetry.local]`: the `local` backend.
+    pub local: LocalConfig,
+    /// `[telemetry.otlp]`: the `otlp` backend.
+    pub otlp: OtlpConfig,
     /// `[telemetry.vault]`: where secrets come from.
-    pub vault: crate::vault::VaultConfig,
+    pub vault: VaultConfig,
 }
 
 /// Fields that only take effect after a restart; a change to one is reported in status, never ignored.
-pub const RESTART_REQUIRED: &[&str] = &["watch"];
+pub(crate) const RESTART_REQUIRED: &[&str] = &["watch"];
 
-/// Every key the `[telemetry]` table accepts, for unknown-key hints.
-pub const KNOWN_KEYS: &[&str] = &[
-    "enabled",
-    "backend",
-    "trace_dir",
-    "include_args",
-    "sample_rate",
-    "filter",
-    "service_name",
-    "reload_debounce_ms",
-    "drain_timeout_ms",
-    "watch",
-    "otlp_endpoint",
-    "otlp_protocol",
-    "otlp_timeout_ms",
-    "otlp",
-    "service_version",
-    "resource",
-    "otlp_headers_vault_key",
-    "otlp_headers_required",
-    "vault",
-];
-
-/// Keys that would put secret header values into the file; rejected with a pointer to the vault.
-pub const SECRET_KEYS: &[&str] = &[
+/// Dotted keys (relative to `[telemetry]`) that would put secret header values into the file; rejected with a
+/// pointer to the vault.
+pub(crate) const SECRET_KEYS: &[&str] = &[
     "otlp_headers",
     "headers",
     "otlp_header",
-    "otlp.headers",
     "authorization",
-];
-
-/// Keys of the nested tables, for the same hints there.
-pub const KNOWN_NESTED: &[(&str, &[&str])] = &[
-    ("otlp", &["batch"]),
-    (
-        "otlp.batch",
-        &["max_queue_size", "max_export_batch_size", "scheduled_delay_ms"],
-    ),
+    "otlp.headers",
+    "otlp.header",
+    "otlp.authorization",
 ];
 
 impl Default for TelemetryConfig {
@@ -207,23 +280,18 @@ impl Default for TelemetryConfig {
         Self {
             enabled: true,
             backend: Backend::Local,
-            trace_dir: PathBuf::from(".local/traces"),
             include_args: false,
             sample_rate: 1.0,
             filter: "info".to_owned(),
             service_name: "livetel".to_owned(),
+            service_version: None,
+            resource: BTreeMap::new(),
             reload_debounce_ms: 100,
             drain_timeout_ms: 10_000,
             watch: true,
-            otlp_endpoint: None,
-            otlp_protocol: OtlpProtocol::Grpc,
-            otlp_timeout_ms: 10_000,
-            otlp: OtlpSection::default(),
-            service_version: None,
-            resource: BTreeMap::new(),
-            otlp_headers_vault_key: None,
-            otlp_headers_required: false,
-            vault: crate::vault::VaultConfig::default(),
+            local: LocalConfig::default(),
+            otlp: OtlpConfig::default(),
+            vault: VaultConfig::default(),
         }
     }
 }
@@ -235,21 +303,6 @@ impl TelemetryConfig {
             self.backend
         } else {
             Backend::None
-        }
-    }
-
-    /// The export URL: the endpoint (or the protocol's default), with `/v1/traces` for HTTP.
-    pub fn otlp_traces_url(&self) -> String {
-        let base = self
-            .otlp_endpoint
-            .as_deref()
-            .unwrap_or(self.otlp_protocol.default_endpoint());
-        match self.otlp_protocol {
-            OtlpProtocol::Grpc => base.to_owned(),
-            OtlpProtocol::HttpProtobuf if base.trim_end_matches('/').ends_with("/v1/traces") => {
-                base.to_owned()
-            }
-            OtlpProtocol::HttpProtobuf => format!("{}/v1/traces", base.trim_end_matches('/')),
         }
     }
 

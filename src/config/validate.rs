@@ -5,11 +5,12 @@ use tracing_subscriber::EnvFilter;
 use super::TelemetryConfig;
 use crate::error::ConfigErrorKind;
 
-/// Checks `cfg`; on failure returns the offending key (relative to `[telemetry]`) and what is wrong.
+/// Checks `cfg`; on failure returns the offending key (dotted, relative to `[telemetry]`: `otlp.endpoint`) and
+/// what is wrong.
 ///
 /// # Errors
 /// The first key found invalid.
-pub fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, ConfigErrorKind)> {
+pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, ConfigErrorKind)> {
     let invalid = |key, message: String| Err((key, ConfigErrorKind::InvalidValue { message }));
     if !(0.0..=1.0).contains(&cfg.sample_rate) {
         return invalid(
@@ -32,18 +33,18 @@ pub fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, ConfigErrorK
     if cfg.service_name.trim().is_empty() {
         return invalid("service_name", "must not be empty".to_owned());
     }
-    if cfg.trace_dir.as_os_str().is_empty() {
-        return invalid("trace_dir", "must not be empty".to_owned());
+    if cfg.local.trace_dir.as_os_str().is_empty() {
+        return invalid("local.trace_dir", "must not be empty".to_owned());
     }
-    if let Some(ep) = &cfg.otlp_endpoint {
+    if let Some(ep) = &cfg.otlp.endpoint {
         if let Err(why) = check_url(ep) {
-            return invalid("otlp_endpoint", why);
+            return invalid("otlp.endpoint", why);
         }
     }
-    if !(1..=600_000).contains(&cfg.otlp_timeout_ms) {
+    if !(1..=600_000).contains(&cfg.otlp.timeout_ms) {
         return invalid(
-            "otlp_timeout_ms",
-            format!("must be 1..=600000, got {}", cfg.otlp_timeout_ms),
+            "otlp.timeout_ms",
+            format!("must be 1..=600000, got {}", cfg.otlp.timeout_ms),
         );
     }
     let b = &cfg.otlp.batch;
@@ -67,11 +68,12 @@ pub fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, ConfigErrorK
         );
     }
     if cfg
-        .otlp_headers_vault_key
+        .otlp
+        .headers_vault_key
         .as_deref()
         .is_some_and(|k| k.trim().is_empty())
     {
-        return invalid("otlp_headers_vault_key", "must not be empty".to_owned());
+        return invalid("otlp.headers_vault_key", "must not be empty".to_owned());
     }
     match cfg.vault.source {
         crate::vault::SourceKind::File if cfg.vault.path.is_none() => {

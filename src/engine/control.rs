@@ -257,7 +257,7 @@ impl Control {
         // A secret can change while the file does not: the byte-hash shortcut is only for configs without one.
         let content_same = loaded.content_hash == running.content_hash
             && self.view.last_error.is_none()
-            && next.otlp_headers_vault_key.is_none();
+            && next.otlp.headers_vault_key.is_none();
         let same = content_same || (*next == *running.config && headers == running.headers.as_ref());
         same.then_some(self.view.generation)
     }

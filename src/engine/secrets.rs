@@ -10,16 +10,16 @@ use crate::sinks;
 use crate::vault::{self, Request, Resolved};
 
 /// The key that names the secret, for errors.
-const KEY: &str = "telemetry.otlp_headers_vault_key";
+const KEY: &str = "telemetry.otlp.headers_vault_key";
 
 /// The secret `cfg` asks for: only when it names one and a backend it records to uses secret headers.
 fn request(cfg: &TelemetryConfig) -> Option<Request<'_>> {
-    let key = cfg.otlp_headers_vault_key.as_deref()?;
+    let key = cfg.otlp.headers_vault_key.as_deref()?;
     let wanted = sinks::kinds_for(cfg).iter().any(|k| k.uses_secret_headers());
     wanted.then_some(Request {
         vault: &cfg.vault,
         key,
-        required: cfg.otlp_headers_required,
+        required: cfg.otlp.headers_required,
     })
 }
 

@@ -4,8 +4,9 @@
 //! ```toml
 //! [telemetry]
 //! backend = "otlp"
-//! otlp_headers_vault_key = "OTLP_AUTH"     # the secret's name
-//! otlp_headers_required = true             # reject the config when the secret is missing
+//! [telemetry.otlp]
+//! headers_vault_key = "OTLP_AUTH"          # the secret's name
+//! headers_required = true                  # reject the config when the secret is missing
 //! [telemetry.vault]
 //! source = "dir"                           # "env" (default: variable OTLP_AUTH), "file" (path = ...), "dir"
 //! dir = "/var/run/secrets/otlp"            # the secret is the file /var/run/secrets/otlp/OTLP_AUTH

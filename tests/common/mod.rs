@@ -25,7 +25,8 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// A temp dir holding `telemetry.toml` with `body` under `[telemetry]` plus a trace dir inside it.
+    /// A temp dir holding `telemetry.toml` with `body` under `[telemetry]` (from line 4) plus a trace dir inside
+    /// it, set with the dotted key `local.trace_dir` (so `body` must not open a `[telemetry.local]` table).
     pub fn new(body: &str) -> Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("telemetry.toml");
@@ -37,7 +38,7 @@ impl Fixture {
 
     pub fn section(&self, body: &str) -> String {
         format!(
-            "[telemetry]\ntrace_dir = {:?}\nservice_name = \"test\"\n{body}\n",
+            "[telemetry]\nlocal.trace_dir = {:?}\nservice_name = \"test\"\n{body}\n",
             self.traces.display().to_string()
         )
     }
@@ -49,7 +50,7 @@ impl Fixture {
 
     pub fn builder(&self) -> Builder {
         Builder::new(&self.config)
-            .env_overrides(livetel::config::env::EnvOverrides::from_lookup(|_| None))
+            .env_overrides(livetel::config::EnvOverrides::from_lookup(|_| None))
             .reload_on_sighup(false)
             .session_id("test")
     }

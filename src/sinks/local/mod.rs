@@ -63,7 +63,7 @@ struct LocalSettings {
 impl LocalSettings {
     fn of(input: &SinkInput<'_>) -> Self {
         LocalSettings {
-            dir: input.config.trace_dir.clone(),
+            dir: input.config.local.trace_dir.clone(),
             session_id: input.session_id.to_owned(),
             service_name: input.config.service_name.clone(),
         }
@@ -83,10 +83,10 @@ impl SinkKind for Kind {
         LocalSink::create(settings, Arc::clone(&cx.counters), Arc::clone(&cx.on_change))
             .map(|s| Arc::new(s) as Arc<dyn Sink>)
             .map_err(|e| BuildError {
-                key: "trace_dir",
+                key: "local.trace_dir",
                 message: format!(
                     "cannot create a trace file in {}: {e}",
-                    input.config.trace_dir.display()
+                    input.config.local.trace_dir.display()
                 ),
             })
     }

@@ -52,9 +52,9 @@ impl OtlpSettings {
         let cfg = input.config;
         let b = &cfg.otlp.batch;
         OtlpSettings {
-            protocol: cfg.otlp_protocol,
-            endpoint: cfg.otlp_traces_url(),
-            timeout: Duration::from_millis(cfg.otlp_timeout_ms),
+            protocol: cfg.otlp.protocol,
+            endpoint: cfg.otlp.traces_url(),
+            timeout: Duration::from_millis(cfg.otlp.timeout_ms),
             max_queue_size: b.max_queue_size,
             max_export_batch_size: b.max_export_batch_size.min(b.max_queue_size),
             scheduled_delay: Duration::from_millis(b.scheduled_delay_ms),
@@ -111,7 +111,7 @@ impl SinkKind for Kind {
 
     fn build(&self, input: &SinkInput<'_>, cx: &SinkContext) -> Result<Arc<dyn Sink>, BuildError> {
         let error = |message: String| BuildError {
-            key: "otlp_endpoint",
+            key: "otlp.endpoint",
             message,
         };
         let rt = cx

@@ -9,7 +9,7 @@
 //! use std::collections::HashMap;
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let path = dir.path().join("t.toml");
-//! # std::fs::write(&path, format!("[telemetry]\nwatch = false\nbackend = \"local\"\ntrace_dir = {:?}\n", dir.path().display().to_string())).unwrap();
+//! # std::fs::write(&path, format!("[telemetry]\nwatch = false\nbackend = \"local\"\n[telemetry.local]\ntrace_dir = {:?}\n", dir.path().display().to_string())).unwrap();
 //! # let telemetry = livetel::Builder::new(&path).reload_on_sighup(false).build().unwrap();
 //! # tracing::dispatcher::with_default(telemetry.dispatch().unwrap(), || {
 //! let call = tracing::info_span!("a2a.call");
