@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::{span_names, Fixture};
+use common::{Fixture, span_names};
+use livetel::ReloadOutcome;
 use livetel::config::Backend;
 use livetel::status::Trigger;
-use livetel::ReloadOutcome;
 
 #[test]
 fn modify_applies_and_rejects_without_touching_what_runs() {

@@ -4,12 +4,12 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::Duration;
 
 use common::receiver::Receiver;
-use common::{spans, trace_files, Fixture};
+use common::{Fixture, spans, trace_files};
 
 const FLIPS: usize = 100;
 const THREADS: u64 = 4;
@@ -55,9 +55,18 @@ fn hundred_flips_between_local_grpc_http_lose_and_duplicate_nothing() {
     let batch = "[telemetry.otlp.batch]\nscheduled_delay_ms = 20\nmax_queue_size = 65536\nmax_export_batch_size = 512";
     let configs = [
         "watch = false\nbackend = \"local\"".to_owned(),
-        format!("watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n{batch}", a.grpc_endpoint()),
-        format!("watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nprotocol = \"http/protobuf\"\nendpoint = \"{}\"\n{batch}", a.http_endpoint()),
-        format!("watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n{batch}", b.grpc_endpoint()),
+        format!(
+            "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n{batch}",
+            a.grpc_endpoint()
+        ),
+        format!(
+            "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nprotocol = \"http/protobuf\"\nendpoint = \"{}\"\n{batch}",
+            a.http_endpoint()
+        ),
+        format!(
+            "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n{batch}",
+            b.grpc_endpoint()
+        ),
     ];
     let stop = Arc::new(AtomicBool::new(false));
     let created = Arc::new(AtomicU64::new(0));

@@ -299,11 +299,7 @@ impl Default for TelemetryConfig {
 impl TelemetryConfig {
     /// The backend that actually records: `None` when telemetry is disabled.
     pub fn effective_backend(&self) -> Backend {
-        if self.enabled {
-            self.backend
-        } else {
-            Backend::None
-        }
+        if self.enabled { self.backend } else { Backend::None }
     }
 
     /// Names of the restart-only fields whose value differs between `self` and `other`.

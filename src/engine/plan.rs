@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::{validate, TelemetryConfig};
+use crate::config::{TelemetryConfig, validate};
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::sinks::{self, Sink, SinkContext, SinkInput, SinkSet};
 use crate::traces::generation::Generation;

@@ -6,9 +6,9 @@ use crate::engine::retire::Retirer;
 use crate::status::{
     self, EnvOverride, LastError, ReloadCounts, SinkState, SinkStatus, TelemetryStatus, Trigger,
 };
+use crate::traces::Placement;
 use crate::traces::generation::Generation;
 use crate::traces::live::Live;
-use crate::traces::Placement;
 
 /// The parts of status that are not derived from the running generation.
 pub(crate) struct View {

@@ -1,7 +1,7 @@
 //! The hot path with a sink defined here, plugged in through the same [`Sink`] trait as `local` and `otlp`.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tracing_subscriber::layer::SubscriberExt;

@@ -1,7 +1,7 @@
 //! A sink that keeps records in memory: for tests that plug a sink of their own in through the [`Sink`] trait.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::{Record, Sink, SinkInput};

@@ -5,10 +5,10 @@ use std::any::TypeId;
 use std::sync::Arc;
 
 use tracing_core::span::{Attributes, Id, Record as SpanRecord};
-use tracing_core::{subscriber::Interest, Dispatch, Event, LevelFilter, Metadata, Subscriber};
+use tracing_core::{Dispatch, Event, LevelFilter, Metadata, Subscriber, subscriber::Interest};
+use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::EnvFilter;
 
 use super::gate;
 use super::state::{self, SpanState};

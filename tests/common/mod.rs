@@ -5,6 +5,7 @@ pub mod callsite;
 pub mod receiver;
 pub mod seed;
 pub mod tmpfs;
+pub mod vault;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

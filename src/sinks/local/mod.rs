@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use super::{BuildError, Record, Sink, SinkContext, SinkInput, SinkKind};
 use crate::counters::Counters;
 use crate::status::{SinkState, SinkStatus};
-use writer::{create_unique, SendTimeout, Writer};
+use writer::{SendTimeout, Writer, create_unique};
 
 /// Records a file's queue holds before new ones are dropped (and counted): about 3 MiB of queue.
 const QUEUE_CAPACITY: usize = 32 * 1024;

@@ -6,9 +6,9 @@
 //! another while the other threads waited: on 2 cores the pipeline was latency-bound, not CPU-bound.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use opentelemetry::InstrumentationScope;
@@ -16,7 +16,7 @@ use opentelemetry_sdk::trace::SpanExporter as _;
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
-use super::{convert, Msg, OtlpSettings, OtlpState};
+use super::{Msg, OtlpSettings, OtlpState, convert};
 use crate::counters::Counters;
 use crate::sinks::Record;
 

@@ -30,9 +30,9 @@ mod w3c;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
-use opentelemetry::Context;
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
 use super::SpanState;
