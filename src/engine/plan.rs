@@ -140,7 +140,7 @@ mod tests {
     /// The engine asks each running sink, through the trait, whether it can serve the new config.
     fn rebuilt(running: &Arc<MemorySink>) -> SinkSet {
         let config = TelemetryConfig {
-            backend: Backend::Otlp,
+            backend: Backend::Otlp.into(),
             ..TelemetryConfig::default()
         };
         let input = SinkInput {

@@ -64,7 +64,7 @@ impl View {
             trigger: self.trigger,
             applied_at: self.applied_at.clone(),
             config_path: cx.config_path.clone(),
-            backend: cfg.effective_backend(),
+            backend: cfg.effective_backends(),
             enabled: cfg.enabled,
             sample_rate: cfg.sample_rate,
             include_args: cfg.include_args,

@@ -138,7 +138,7 @@ where
         let mut fields = Fields::new();
         event.record(&mut Collect(&mut fields));
         let record = Record::instant(event.metadata(), fields);
-        generation.sinks.send(record, &generation.counters);
+        generation.sinks.send_instant(record, &generation.counters);
     }
 
     /// Finishes the span in its own generation. Its state is left in the extensions (emptied) for the

@@ -44,7 +44,7 @@ pub(super) fn span_data(r: &Record, scope: &InstrumentationScope) -> SpanData {
                 .fields
                 .iter()
                 .find(|(k, _)| *k == "message")
-                .map_or(Cow::Borrowed(e.name), |(_, v)| Cow::Owned(text(v)));
+                .map_or(Cow::Borrowed(e.meta.name()), |(_, v)| Cow::Owned(text(v)));
             let attrs = e
                 .fields
                 .iter()

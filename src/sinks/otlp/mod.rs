@@ -231,6 +231,10 @@ impl Sink for OtlpSink {
         true
     }
 
+    fn takes_instants(&self) -> bool {
+        false
+    }
+
     /// Waits, until `deadline` at the latest, for everything queued so far to be exported or given up on.
     fn flush(&self, deadline: Instant) {
         let (reply, rx) = mpsc::channel();
