@@ -18,23 +18,13 @@ const THREADS: u64 = 4;
 const MAX_BACKLOG: u64 = 2_048;
 
 fn worker(t: u64, tel: Arc<livetel::Telemetry>, stop: Arc<AtomicBool>) {
-    let dispatch = tel.dispatch().expect("own subscriber").clone();
-    tracing::dispatcher::with_default(&dispatch, || {
-        let mut n = 0u64;
-        while !stop.load(SeqCst) {
-            while tel.counters().in_flight() > MAX_BACKLOG && !stop.load(SeqCst) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            let seq = (t << 32) | n;
-            n += 1;
-            tracing::info_span!("list.root", seq).in_scope(|| {
-                tracing::info!(seq, "inside the root");
-                tracing::info_span!("list.child", seq).in_scope(|| {
-                    tracing::info_span!("list.leaf", seq).in_scope(|| {});
-                });
+    common::paced_trees(t, &tel, &stop, MAX_BACKLOG, |seq| {
+        tracing::info_span!("list.root", seq).in_scope(|| {
+            tracing::info!(seq, "inside the root");
+            tracing::info_span!("list.child", seq).in_scope(|| {
+                tracing::info_span!("list.leaf", seq).in_scope(|| {});
             });
-            std::thread::sleep(Duration::from_micros(500));
-        }
+        });
     });
 }
 

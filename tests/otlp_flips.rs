@@ -22,28 +22,18 @@ const THREADS: u64 = 4;
 const MAX_BACKLOG: u64 = 2_048;
 
 fn worker(t: u64, tel: Arc<livetel::Telemetry>, stop: Arc<AtomicBool>, created: Arc<AtomicU64>) {
-    let dispatch = tel.dispatch().expect("own subscriber").clone();
-    tracing::dispatcher::with_default(&dispatch, || {
-        let mut n = 0u64;
-        while !stop.load(SeqCst) {
-            while tel.counters().in_flight() > MAX_BACKLOG && !stop.load(SeqCst) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            let seq = (t << 32) | n;
-            n += 1;
-            let mut made = 0;
-            tracing::info_span!("flip.root", seq).in_scope(|| {
+    common::paced_trees(t, &tel, &stop, MAX_BACKLOG, |seq| {
+        let mut made = 0;
+        tracing::info_span!("flip.root", seq).in_scope(|| {
+            made += u64::from(!tracing::Span::current().is_disabled());
+            tracing::info_span!("flip.child", seq).in_scope(|| {
                 made += u64::from(!tracing::Span::current().is_disabled());
-                tracing::info_span!("flip.child", seq).in_scope(|| {
+                tracing::info_span!("flip.leaf", seq).in_scope(|| {
                     made += u64::from(!tracing::Span::current().is_disabled());
-                    tracing::info_span!("flip.leaf", seq).in_scope(|| {
-                        made += u64::from(!tracing::Span::current().is_disabled());
-                    });
                 });
             });
-            created.fetch_add(made, SeqCst);
-            std::thread::sleep(Duration::from_micros(500));
-        }
+        });
+        created.fetch_add(made, SeqCst);
     });
 }
 

@@ -76,11 +76,7 @@ impl Sink for MemorySink {
         SinkStatus {
             backend: self.name,
             generation,
-            state: if self.is_closed() {
-                SinkState::Closed
-            } else {
-                state
-            },
+            state: super::shown_state(self.is_closed(), state),
             trace_file: None,
             error: None,
             otlp: None,

@@ -127,6 +127,18 @@ impl SinkContext {
     }
 }
 
+/// Queues `msg` on a sink's bounded channel without blocking: false when the sink is closed, its queue is full or
+/// its writer is gone (the caller counts the drop).
+#[inline]
+pub(crate) fn try_queue<M>(tx: &std::sync::mpsc::SyncSender<M>, closed: bool, msg: M) -> bool {
+    !closed && tx.try_send(msg).is_ok()
+}
+
+/// A sink's state as status shows it: closed whatever its generation's state.
+pub(crate) fn shown_state(closed: bool, state: SinkState) -> SinkState {
+    if closed { SinkState::Closed } else { state }
+}
+
 /// The kinds of sink `cfg` records to, in the order its `backend` lists them; none when it records nothing.
 pub(crate) fn kinds_for(cfg: &TelemetryConfig) -> Vec<&'static dyn SinkKind> {
     cfg.effective_backends().iter().filter_map(kind_of).collect()

@@ -233,11 +233,7 @@ impl Sink for OtlpSink {
     /// Queues a finished span without blocking; a span that cannot be queued is counted as dropped.
     #[inline]
     fn send(&self, record: Record, counters: &Counters) {
-        let queued = !self.is_closed()
-            && match self.tx.try_send(Msg::Record(record)) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
-            };
+        let queued = super::try_queue(&self.tx, self.is_closed(), Msg::Record(record));
         if !queued {
             counters.dropped.add(1);
             self.state.dropped.fetch_add(1, Ordering::Relaxed);
@@ -286,11 +282,7 @@ impl Sink for OtlpSink {
         SinkStatus {
             backend: self.name(),
             generation,
-            state: if self.is_closed() {
-                SinkState::Closed
-            } else {
-                state
-            },
+            state: super::shown_state(self.is_closed(), state),
             trace_file: None,
             error: self.last_error(),
             otlp: Some(OtlpStatus {
