@@ -254,14 +254,13 @@ impl Export {
         if let Some(d) = deadline {
             limit = limit.min(d.saturating_duration_since(Instant::now()));
         }
-        let state = &self.state;
-        // An attempt in flight also stops when the sink closes (shutdown, drain timeout): it checks the closing
-        // deadline while it waits, so a collector that never answers cannot hold shutdown past its limit.
+        // An attempt in flight also stops when the sink closes (shutdown, drain timeout) or its retirement limit
+        // passes: it checks the deadline while it waits, so a collector that never answers cannot hold shutdown
+        // or a retired worker past its limit.
         let closing = async {
             loop {
                 tokio::time::sleep(CLOSE_CHECK).await;
-                let deadline = state.deadline.lock().ok().and_then(|d| *d);
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                if self.deadline().is_some_and(|d| Instant::now() >= d) {
                     return;
                 }
             }
