@@ -14,12 +14,13 @@
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` (base URL; `/v1/traces` is appended for HTTP) | `otlp.endpoint` |
 //! | `OTEL_EXPORTER_OTLP_PROTOCOL` (`grpc`, `http/protobuf`) | `otlp.protocol` |
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds) | `otlp.timeout_ms` |
+//! | `OTEL_PROPAGATORS` (`tracecontext`, `baggage`, `b3`, `b3multi`, comma-separated; `none`) | `propagators` |
 //!
 //! livetel always samples at the trace root and lets children inherit the decision, so the plain and
 //! `parentbased_` forms of a sampler behave the same. Invalid values are ignored with a warning, as the
 //! OpenTelemetry specification asks.
 
-use super::{OtlpProtocol, TelemetryConfig};
+use super::{propagators, OtlpProtocol, Propagator, TelemetryConfig};
 
 /// The overrides found in the environment, and warnings about values that were ignored.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,6 +31,7 @@ pub struct EnvOverrides {
     otlp_endpoint: Option<String>,
     otlp_protocol: Option<OtlpProtocol>,
     otlp_timeout_ms: Option<u64>,
+    propagators: Option<Vec<Propagator>>,
     /// Sentences about variables whose values were ignored.
     pub warnings: Vec<String>,
 }
@@ -72,6 +74,9 @@ impl EnvOverrides {
                 None
             }
         });
+        if let Some(list) = get("OTEL_PROPAGATORS") {
+            o.propagators = propagators::from_env(&list, &mut o.warnings);
+        }
         o
     }
 
@@ -127,6 +132,10 @@ impl EnvOverrides {
             cfg.otlp.timeout_ms = ms;
             applied.push(("otlp.timeout_ms", "OTEL_EXPORTER_OTLP_TIMEOUT"));
         }
+        if let Some(list) = &self.propagators {
+            cfg.propagators.clone_from(list);
+            applied.push(("propagators", "OTEL_PROPAGATORS"));
+        }
         applied
     }
 }
@@ -178,6 +187,14 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn otel_propagators_overrides_the_list() {
+        let mut cfg = TelemetryConfig::default();
+        let applied = env(&[("OTEL_PROPAGATORS", "b3multi,tracecontext")]).apply(&mut cfg);
+        assert_eq!(applied, [("propagators", "OTEL_PROPAGATORS")]);
+        assert_eq!(cfg.propagators, [Propagator::B3Multi, Propagator::TraceContext]);
     }
 
     #[test]

@@ -52,6 +52,7 @@ mod keys;
 mod legacy;
 pub(crate) mod load;
 mod location;
+mod propagators;
 pub(crate) mod validate;
 
 use std::collections::BTreeMap;
@@ -63,6 +64,7 @@ pub use crate::vault::{SourceKind, VaultConfig};
 pub use env::EnvOverrides;
 pub(crate) use load::load_file;
 pub use load::parse_str;
+pub use propagators::Propagator;
 
 use crate::error::ConfigError;
 
@@ -252,6 +254,8 @@ pub struct TelemetryConfig {
     pub drain_timeout_ms: u64,
     /// Watch the config file for changes. Read once at start: changing it needs a restart.
     pub watch: bool,
+    /// The header formats trace context travels in (`"tracecontext"`, `"baggage"`, `"b3"`, `"b3multi"`).
+    pub propagators: Vec<Propagator>,
     /// `[telemetry.local]`: the `local` backend.
     pub local: LocalConfig,
     /// `[telemetry.otlp]`: the `otlp` backend.
@@ -289,6 +293,7 @@ impl Default for TelemetryConfig {
             reload_debounce_ms: 100,
             drain_timeout_ms: 10_000,
             watch: true,
+            propagators: Propagator::defaults(),
             local: LocalConfig::default(),
             otlp: OtlpConfig::default(),
             vault: VaultConfig::default(),
