@@ -64,19 +64,15 @@ pub(super) fn extract(p: Propagators, extractor: &dyn Extractor) -> Context {
 /// W3C Trace Context from every value of both headers: a duplicated `traceparent` is invalid (a new trace
 /// starts); several `tracestate` headers are one list. `tracestate` is not read without a valid `traceparent`.
 fn trace_context(extractor: &dyn Extractor) -> Option<(TraceParent, TraceStateList)> {
-    extractor.get(TRACEPARENT)?;
     let parents = extractor.get_all(TRACEPARENT)?;
     let [only] = parents.as_slice() else {
         return None;
     };
     let parent = TraceParent::decode(only)?;
-    let list = match extractor.get(TRACESTATE) {
-        None => TraceStateList::default(),
-        Some(_) => extractor
-            .get_all(TRACESTATE)
-            .map(|values| TraceStateList::decode(values))
-            .unwrap_or_default(),
-    };
+    let list = extractor
+        .get_all(TRACESTATE)
+        .map(TraceStateList::decode)
+        .unwrap_or_default();
     Some((parent, list))
 }
 

@@ -18,6 +18,8 @@
 //! is allowed"). At most 32 members are kept, the first 32 valid ones ("There can be a maximum of 32
 //! list-members in a list"). Level 1's `tenant@system` keys are valid Level 2 keys.
 
+use std::sync::Arc;
+
 /// The most members a list holds.
 pub(crate) const MAX_MEMBERS: usize = 32;
 /// The longest key and the longest value, in characters.
@@ -25,43 +27,35 @@ const MAX_KEY: usize = 256;
 const MAX_VALUE: usize = 256;
 
 /// A `tracestate` list reduced to its valid members, in order, as the header value to forward
-/// (`key=value,key=value`, no optional whitespace).
+/// (`key=value,key=value`, no optional whitespace). Cloning it shares the text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct TraceStateList {
-    header: String,
+    header: Arc<str>,
     members: usize,
 }
 
 impl TraceStateList {
     /// Reads every value of the `tracestate` header, in the order received, as one list.
     pub(crate) fn decode<'a>(values: impl IntoIterator<Item = &'a str>) -> TraceStateList {
-        let mut list = TraceStateList::default();
-        for member in values.into_iter().flat_map(|v| v.split(',')) {
-            if list.members == MAX_MEMBERS {
+        let values: smallvec::SmallVec<[&str; 2]> = values.into_iter().collect();
+        let mut header = String::with_capacity(values.iter().map(|v| v.len()).sum());
+        let mut members = 0;
+        for member in values.iter().flat_map(|v| v.split(',')) {
+            if members == MAX_MEMBERS {
                 break;
             }
             let member = member.trim_matches([' ', '\t']);
             if let Some((key, value)) = parse_member(member) {
-                if !list.has_key(key) {
-                    list.push(key, value);
+                if !pairs(&header).any(|(k, _)| k == key) {
+                    push(&mut header, key, value);
+                    members += 1;
                 }
             }
         }
-        list
-    }
-
-    fn push(&mut self, key: &str, value: &str) {
-        if !self.header.is_empty() {
-            self.header.push(',');
+        TraceStateList {
+            header: header.into(),
+            members,
         }
-        self.header.push_str(key);
-        self.header.push('=');
-        self.header.push_str(value);
-        self.members += 1;
-    }
-
-    fn has_key(&self, key: &str) -> bool {
-        self.pairs().any(|(k, _)| k == key)
     }
 
     /// The header value; empty when no member is valid.
@@ -82,11 +76,24 @@ impl TraceStateList {
 
     /// The members as key/value pairs, in order.
     pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.header
-            .split(',')
-            .filter(|m| !m.is_empty())
-            .filter_map(|m| m.split_once('='))
+        pairs(&self.header)
     }
+}
+
+fn push(header: &mut String, key: &str, value: &str) {
+    if !header.is_empty() {
+        header.push(',');
+    }
+    header.push_str(key);
+    header.push('=');
+    header.push_str(value);
+}
+
+fn pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
+    header
+        .split(',')
+        .filter(|m| !m.is_empty())
+        .filter_map(|m| m.split_once('='))
 }
 
 /// A member `key=value` whose key and value follow the grammar; `None` for an empty member or an invalid one.
