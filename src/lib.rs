@@ -41,6 +41,7 @@
 //!   `inputs/` (file watcher and debounce, secret files, SIGHUP, [`ReloadTrigger`], [`Handle`]) send a command;
 //!   `control` runs it; `plan` builds an activation; `retire` drains what it replaced; `report` renders status.
 //! - `traces` — the layer, its per-layer filter, the live generations, span state, sampling, propagation.
+//! - `http` (feature `http`) — tower-http's `TraceLayer` hook and a reqwest injector over [`propagation`].
 //! - `sinks` — one module per backend behind the `Sink` trait: `local` (Chrome trace JSON), `otlp`.
 //! - [`status`], [`config`] — the published state and the config's types, validation and overrides.
 //! - `vault` (OTLP header secrets) and `error` — leaves that import nothing else of the crate.

@@ -41,6 +41,7 @@ fn all(headers: &HeaderMap, name: &str) -> Vec<String> {
 
 /// B: answers what it received and the trace its request span is in.
 async fn b(headers: HeaderMap) -> String {
+    tracing::warn!("b.handled");
     let span = tracing::Span::current();
     json!({
         "traceparent": all(&headers, "traceparent"),
@@ -118,7 +119,10 @@ fn check_received(got: &Value, flags: &str) {
     let tp = got["traceparent"].as_array().expect("traceparent list");
     assert_eq!(tp.len(), 1, "one traceparent: {got}");
     let tp = tp[0].as_str().unwrap_or_default();
-    assert!(tp.starts_with(&format!("00-{TRACE}-")) && tp.ends_with(flags), "{got}");
+    assert!(
+        tp.starts_with(&format!("00-{TRACE}-")) && tp.ends_with(flags),
+        "{got}"
+    );
     assert_eq!(got["tracestate"], json!([TRACESTATE]), "{got}");
     assert_eq!(got["baggage"], json!([BAGGAGE]), "{got}");
     assert_eq!(got["trace_id"], TRACE, "B's span is in the caller's trace: {got}");
@@ -138,17 +142,27 @@ fn alone(f: &Fixture) -> (livetel::Telemetry, tracing::Dispatch) {
 
 fn own_stack(f: &Fixture) -> (livetel::Telemetry, tracing::Dispatch) {
     let (layer, t) = f.builder().build_layer().expect("starts");
-    (t, tracing::Dispatch::new(tracing_subscriber::registry().with(layer)))
+    (
+        t,
+        tracing::Dispatch::new(tracing_subscriber::registry().with(layer)),
+    )
 }
 
 #[test]
 fn none_forwards_the_callers_parent_unchanged() {
-    for body in ["watch = false\nbackend = \"none\"", "watch = false\nenabled = false"] {
+    for body in [
+        "watch = false\nbackend = \"none\"",
+        "watch = false\nenabled = false",
+    ] {
         for start in [alone, own_stack] {
             let f = Fixture::new(body);
             let (t, d) = start(&f);
             for (flags, got) in hops(&d) {
-                assert_eq!(received_parent(&got), CLIENT_SPAN, "{body} {flags}: forwarded: {got}");
+                assert_eq!(
+                    received_parent(&got),
+                    CLIENT_SPAN,
+                    "{body} {flags}: forwarded: {got}"
+                );
             }
             assert_eq!(t.counters().started, 0, "{body}: nothing recorded");
         }
@@ -161,10 +175,18 @@ fn local_chains_the_parents_through_a() {
         let f = Fixture::new("watch = false\nbackend = \"local\"");
         let (t, d) = start(&f);
         for (flags, got) in hops(&d) {
-            assert_ne!(received_parent(&got), CLIENT_SPAN, "{flags}: A's span is B's parent: {got}");
+            assert_ne!(
+                received_parent(&got),
+                CLIENT_SPAN,
+                "{flags}: A's span is B's parent: {got}"
+            );
         }
         let c = common::wait_settled(&t);
-        assert_eq!((c.started, c.sampled_out), (4, 2), "A and B per hop; the 00 hop sampled out: {c:?}");
+        assert_eq!(
+            (c.started, c.sampled_out),
+            (4, 2),
+            "A and B per hop; the 00 hop sampled out: {c:?}"
+        );
     }
 }
 
@@ -177,6 +199,16 @@ fn a_filtered_out_request_span_forwards() {
         assert_eq!(received_parent(&got), CLIENT_SPAN, "{got}");
     }
     assert_eq!(t.counters().started, 0);
+    drop(d);
+    drop(t);
+    // B's WARN event inside the request span that only carries context is recorded as if it had no parent.
+    let files = common::trace_files(&f.traces);
+    let handled = files
+        .iter()
+        .flat_map(|(_, events)| events)
+        .filter(|e| e.to_string().contains("b.handled"))
+        .count();
+    assert_eq!(handled, 2, "one per hop: {files:?}");
 }
 
 #[test]
@@ -192,7 +224,11 @@ fn otlp_exports_one_chained_trace() {
     drop(t);
     let spans = rx.wait_spans(2);
     let requests: Vec<&Value> = spans.iter().filter(|s| s["name"] == "http.request").collect();
-    assert_eq!(requests.len(), 2, "the sampled hop's two spans, the unsampled none: {spans:?}");
+    assert_eq!(
+        requests.len(),
+        2,
+        "the sampled hop's two spans, the unsampled none: {spans:?}"
+    );
     let a = requests
         .iter()
         .find(|s| s["parent_span_id"] == CLIENT_SPAN)
@@ -203,14 +239,21 @@ fn otlp_exports_one_chained_trace() {
         .expect("B's span, child of A's");
     assert!(a["trace_id"] == TRACE && b["trace_id"] == TRACE, "{spans:?}");
     let sampled = &hops.iter().find(|(f, _)| f == "01").expect("01 hop").1;
-    assert_eq!(json!(received_parent(sampled)), a["span_id"], "B received A's span as parent");
+    assert_eq!(
+        json!(received_parent(sampled)),
+        a["span_id"],
+        "B received A's span as parent"
+    );
 }
 
 /// Installed globally with `Builder::init` (what `livetel::init` does) at `none`, on a multi-thread runtime.
 #[test]
 fn init_at_none_forwards() {
     let f = Fixture::new("watch = false\nbackend = \"none\"");
-    let t = f.builder().init().expect("the only global subscriber of this test binary");
+    let t = f
+        .builder()
+        .init()
+        .expect("the only global subscriber of this test binary");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -34,7 +34,10 @@ fn own_stack(body: &str) -> (Fixture, livetel::Telemetry, tracing::Dispatch) {
 fn forwarded(dispatch: &tracing::Dispatch, traceparent: &str) -> [HashMap<String, String>; 2] {
     tracing::dispatcher::with_default(dispatch, || {
         let handle = tracing::info_span!(parent: None, "handle");
-        assert!(propagation::set_parent(&handle, &propagation::extract(&incoming(traceparent))));
+        assert!(propagation::set_parent(
+            &handle,
+            &propagation::extract(&incoming(traceparent))
+        ));
         let child = handle.in_scope(|| tracing::info_span!("work"));
         let (mut a, mut b) = (HashMap::new(), HashMap::new());
         propagation::inject(&handle, &mut a);
@@ -84,7 +87,10 @@ fn a_recorded_span_sends_itself_as_the_parent() {
         assert_eq!(out["tracestate"], "congo=t61rcWkgMzE,rojo=1");
         assert_eq!(out["baggage"], "user=alice");
     }
-    assert_ne!(a["traceparent"], b["traceparent"], "the child is the parent of its own calls");
+    assert_ne!(
+        a["traceparent"], b["traceparent"],
+        "the child is the parent of its own calls"
+    );
     assert_eq!(t.counters().started, 2);
 }
 

@@ -23,7 +23,10 @@ struct Headers(Vec<(&'static str, String)>);
 
 impl Extractor for Headers {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
     }
     fn keys(&self) -> Vec<&str> {
         self.0.iter().map(|(k, _)| *k).collect()
@@ -68,8 +71,15 @@ fn a_duplicated_traceparent_restarts_the_trace() {
     let tp = traceparent("01");
     let once = local_hop(&headers(&[("traceparent", &tp), ("tracestate", "a=1")]));
     assert!(once["traceparent"].contains(TRACE), "{once:?}");
-    for second in [tp.as_str(), "00-11111111111111111111111111111111-2222222222222222-01"] {
-        let twice = headers(&[("traceparent", &tp), ("TraceParent", second), ("tracestate", "a=1")]);
+    for second in [
+        tp.as_str(),
+        "00-11111111111111111111111111111111-2222222222222222-01",
+    ] {
+        let twice = headers(&[
+            ("traceparent", &tp),
+            ("TraceParent", second),
+            ("tracestate", "a=1"),
+        ]);
         assert!(!propagation::extract(&twice).has_active_span());
         let out = local_hop(&twice);
         assert!(!out["traceparent"].contains(TRACE), "a new trace: {out:?}");
@@ -86,7 +96,10 @@ fn several_tracestate_headers_are_one_list() {
         ("tracestate", "congo=t61rcWkgMzE"),
         ("tracestate", "rojo=00f067aa0ba902b7,x=1"),
     ]);
-    assert_eq!(local_hop(&h)["tracestate"], "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7,x=1");
+    assert_eq!(
+        local_hop(&h)["tracestate"],
+        "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7,x=1"
+    );
     let sc = propagation::extract(&h).span().span_context().clone();
     assert_eq!(sc.trace_state().get("rojo"), Some("00f067aa0ba902b7"));
 }
@@ -97,11 +110,18 @@ fn several_tracestate_headers_are_one_list() {
 fn an_empty_tracestate_beside_a_valid_one_is_harmless() {
     let tp = traceparent("01");
     for (first, second) in [("", "a=1,b=2"), ("a=1,b=2", ""), (" , ", "a=1 ,\t, b=2")] {
-        let h = headers(&[("traceparent", &tp), ("tracestate", first), ("tracestate", second)]);
+        let h = headers(&[
+            ("traceparent", &tp),
+            ("tracestate", first),
+            ("tracestate", second),
+        ]);
         assert_eq!(local_hop(&h)["tracestate"], "a=1,b=2", "{first:?} {second:?}");
     }
     let only_empty = local_hop(&headers(&[("traceparent", &tp), ("tracestate", "")]));
-    assert!(!only_empty.contains_key("tracestate"), "SHOULD avoid sending empty: {only_empty:?}");
+    assert!(
+        !only_empty.contains_key("tracestate"),
+        "SHOULD avoid sending empty: {only_empty:?}"
+    );
 }
 
 /// "list": up to 32 members; a list of 32 is passed on whole.
@@ -110,7 +130,10 @@ fn thirty_two_members_are_passed_on() {
     let tp = traceparent("01");
     let members: Vec<String> = (0..32).map(|i| format!("vendor{i}=value{i}")).collect();
     let list = members.join(",");
-    assert_eq!(local_hop(&headers(&[("traceparent", &tp), ("tracestate", &list)]))["tracestate"], list);
+    assert_eq!(
+        local_hop(&headers(&[("traceparent", &tp), ("tracestate", &list)]))["tracestate"],
+        list
+    );
 }
 
 /// "Key": up to 256 characters, vendor (`tenant@system`) keys included; "Value": up to 256 printable characters
@@ -139,7 +162,10 @@ fn ids_and_sampled_flag_are_followed() {
     for flags in ["01", "00"] {
         let out = local_hop(&headers(&[("traceparent", &traceparent(flags))]));
         let tp = &out["traceparent"];
-        assert!(tp.starts_with(&format!("00-{TRACE}-")) && tp.ends_with(flags), "{tp}");
+        assert!(
+            tp.starts_with(&format!("00-{TRACE}-")) && tp.ends_with(flags),
+            "{tp}"
+        );
         assert!(!tp.contains(PARENT), "a new parent id: our span");
     }
 }
@@ -148,11 +174,24 @@ fn ids_and_sampled_flag_are_followed() {
 #[test]
 fn b3_single_and_multi() {
     let single = headers(&[("b3", &format!("{TRACE}-{PARENT}-1"))]);
-    let out = hop("watch = false\nbackend = \"local\"\npropagators = [\"b3\"]", &single);
-    assert!(out["b3"].starts_with(TRACE) && out["b3"].ends_with("-1"), "{out:?}");
+    let out = hop(
+        "watch = false\nbackend = \"local\"\npropagators = [\"b3\"]",
+        &single,
+    );
+    assert!(
+        out["b3"].starts_with(TRACE) && out["b3"].ends_with("-1"),
+        "{out:?}"
+    );
     assert!(!out.contains_key("traceparent"));
-    let multi = headers(&[("x-b3-traceid", TRACE), ("x-b3-spanid", PARENT), ("x-b3-sampled", "0")]);
-    let out = hop("watch = false\nbackend = \"local\"\npropagators = [\"b3multi\", \"tracecontext\"]", &multi);
+    let multi = headers(&[
+        ("x-b3-traceid", TRACE),
+        ("x-b3-spanid", PARENT),
+        ("x-b3-sampled", "0"),
+    ]);
+    let out = hop(
+        "watch = false\nbackend = \"local\"\npropagators = [\"b3multi\", \"tracecontext\"]",
+        &multi,
+    );
     assert_eq!(out["x-b3-traceid"], TRACE);
     assert_eq!(out["x-b3-sampled"], "0");
     assert!(out["traceparent"].contains(TRACE) && out["traceparent"].ends_with("-00"));
@@ -167,7 +206,10 @@ fn baggage_follows_the_trace() {
     let mut got: Vec<&str> = out["baggage"].split(',').collect();
     got.sort_unstable();
     assert_eq!(got, ["tier=gold", "user=alice"]);
-    let out = hop("watch = false\nbackend = \"local\"\npropagators = [\"tracecontext\"]", &h);
+    let out = hop(
+        "watch = false\nbackend = \"local\"\npropagators = [\"tracecontext\"]",
+        &h,
+    );
     assert!(!out.contains_key("baggage"), "{out:?}");
 }
 
@@ -195,24 +237,37 @@ fn propagators_change_on_reload() {
 #[test]
 fn otel_propagators_is_an_env_override() {
     let f = Fixture::new("watch = false\nbackend = \"local\"");
-    let env = livetel::config::EnvOverrides::from_lookup(|k| (k == "OTEL_PROPAGATORS").then(|| "b3".to_owned()));
+    let env =
+        livetel::config::EnvOverrides::from_lookup(|k| (k == "OTEL_PROPAGATORS").then(|| "b3".to_owned()));
     let t = f.builder().env_overrides(env).build().expect("starts");
     let status = t.status().borrow().clone();
     let json = serde_json::to_value(&*status).expect("status");
-    assert!(json["env_overrides"].to_string().contains("OTEL_PROPAGATORS"), "{json}");
+    assert!(
+        json["env_overrides"].to_string().contains("OTEL_PROPAGATORS"),
+        "{json}"
+    );
     tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
         let mut out = HashMap::new();
         propagation::inject(&tracing::info_span!("call"), &mut out);
-        assert!(out.contains_key("b3") && !out.contains_key("traceparent"), "{out:?}");
+        assert!(
+            out.contains_key("b3") && !out.contains_key("traceparent"),
+            "{out:?}"
+        );
     });
 }
 
 /// An unknown name is refused at its line and column, with the closest known name.
 #[test]
 fn an_unknown_propagator_is_a_located_error() {
-    let e = livetel::config::parse_str("app.toml", "[telemetry]\npropagators = [\"tracecontext\", \"b3mutli\"]\n")
-        .unwrap_err();
+    let e = livetel::config::parse_str(
+        "app.toml",
+        "[telemetry]\npropagators = [\"tracecontext\", \"b3mutli\"]\n",
+    )
+    .unwrap_err();
     let text = e.to_string();
     assert!(text.starts_with("app.toml:2:"), "{text}");
-    assert!(text.contains("telemetry.propagators") && text.contains("did you mean `b3multi`?"), "{text}");
+    assert!(
+        text.contains("telemetry.propagators") && text.contains("did you mean `b3multi`?"),
+        "{text}"
+    );
 }

@@ -19,7 +19,10 @@ fn incoming(with_state: bool) -> HashMap<String, String> {
         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
     )]);
     if with_state {
-        h.insert("tracestate".to_owned(), "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7".to_owned());
+        h.insert(
+            "tracestate".to_owned(),
+            "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7".to_owned(),
+        );
     }
     h
 }
@@ -59,7 +62,11 @@ pub fn hops(s: &Scale) -> Vec<Figure> {
         .into_iter()
         .map(|(name, with_state)| {
             let headers = incoming(with_state);
-            let m = ab(s.rounds, || livetel_hops(&l, &headers, n), || otel_hops(&headers, n));
+            let m = ab(
+                s.rounds,
+                || livetel_hops(&l, &headers, n),
+                || otel_hops(&headers, n),
+            );
             let note = "extract + set_parent + inject (livetel's default tracecontext + baggage) vs \
                         TraceContextPropagator extract + inject"
                 .to_owned();

@@ -60,11 +60,10 @@ pub(crate) fn unknown(name: &str) -> String {
         .map(|k| (strsim::jaro_winkler(&name.to_ascii_lowercase(), k), k))
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0));
-    let hint = close.map(|(_, k)| format!("; did you mean `{k}`?")).unwrap_or_default();
-    format!(
-        "unknown propagator `{name}`{hint} (known: {})",
-        known.join(", ")
-    )
+    let hint = close
+        .map(|(_, k)| format!("; did you mean `{k}`?"))
+        .unwrap_or_default();
+    format!("unknown propagator `{name}`{hint} (known: {})", known.join(", "))
 }
 
 impl Serialize for Propagator {
@@ -83,7 +82,11 @@ impl<'de> Deserialize<'de> for Propagator {
 /// `OTEL_PROPAGATORS`: a comma-separated list; `none` alone is the empty list. Names livetel does not know
 /// (`jaeger`, `xray`, `ottrace`) are left out with a warning; a value with no known name is ignored.
 pub(crate) fn from_env(value: &str, warnings: &mut Vec<String>) -> Option<Vec<Propagator>> {
-    let names: Vec<&str> = value.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+    let names: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
     if names == ["none"] {
         return Some(Vec::new());
     }

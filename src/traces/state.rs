@@ -12,7 +12,7 @@ use crate::sinks::fields::Collect;
 use crate::sinks::record::{EventRecord, Fields, Record, SpanIds};
 use crate::traces::generation::Generation;
 use crate::traces::live::Live;
-use crate::traces::propagation::{Forwarded, Remote};
+use crate::traces::propagation::{is_carrier, Forwarded, Remote};
 use crate::traces::sampler;
 
 /// Stored in the span's extensions: the generation it began in, its ids and whether its trace is kept.
@@ -47,7 +47,8 @@ impl SpanState {
                 return Some((Some(s.generation.clone()), s.sampled, s.ids, s.remote.clone()));
             }
             // A parent livetel does not record but that forwards a caller's context: join the caller's trace.
-            ext.get::<Forwarded>().map(|f| (None, f.parent.sampled, f.ids(), f.remote.clone()))
+            ext.get::<Forwarded>()
+                .map(|f| (None, f.parent.sampled, f.ids(), f.remote.clone()))
         });
         // A forwarding parent stands for the caller's span: the new span's parent is remote.
         let parent_remote = matches!(inherited, Some((None, ..)));
@@ -157,7 +158,10 @@ pub(crate) fn route_event<S>(live: &Live, event: &Event<'_>, ctx: &Context<'_, S
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let Some(parent) = ctx.event_span(event) else {
+    // livetel's server span when it only carries context stands for no parent.
+    let recorded =
+        |p: &SpanRef<'_, S>| !is_carrier(p.metadata()) || p.extensions().get::<SpanState>().is_some();
+    let Some(parent) = ctx.event_span(event).filter(recorded) else {
         let generation = live.current_full();
         if generation.sinks.events_in_spans() || !generation.sampler.keeps(sampler::trace_id()) {
             return EventTarget::Nowhere;

@@ -143,7 +143,10 @@ mod tests {
     const SID: u64 = 0x00f0_67aa_0ba9_02b7;
 
     fn headers(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn b3(sampled: Option<bool>) -> Option<B3> {
@@ -192,7 +195,10 @@ mod tests {
         assert_eq!(with(&[]), b3(None));
         assert_eq!(with(&[("x-b3-sampled", "1")]), b3(Some(true)));
         assert_eq!(with(&[("x-b3-sampled", "false")]), b3(Some(false)));
-        assert_eq!(with(&[("x-b3-flags", "1"), ("x-b3-sampled", "0")]), b3(Some(true)));
+        assert_eq!(
+            with(&[("x-b3-flags", "1"), ("x-b3-sampled", "0")]),
+            b3(Some(true))
+        );
         assert_eq!(with(&[("x-b3-sampled", "yes")]), None);
         assert_eq!(with(&[("x-b3-parentspanid", "zz")]), None);
         assert_eq!(B3::extract(&headers(&[("x-b3-traceid", T)])), None);

@@ -27,13 +27,8 @@ impl Remote {
     /// What `caller` carries; `None` when there is nothing (no members, no baggage): most spans hold no
     /// allocation.
     pub(crate) fn shared(trace_state: TraceStateList, caller: &Context) -> Option<Arc<Remote>> {
-        let baggage = (caller.baggage().len() > 0).then(|| caller.clone());
-        (!trace_state.is_empty() || baggage.is_some()).then(|| {
-            Arc::new(Remote {
-                trace_state,
-                baggage,
-            })
-        })
+        let baggage = (!caller.baggage().is_empty()).then(|| caller.clone());
+        (!trace_state.is_empty() || baggage.is_some()).then(|| Arc::new(Remote { trace_state, baggage }))
     }
 }
 

@@ -32,7 +32,10 @@ static META: Metadata<'static> = metadata! {
 /// True for livetel's server span.
 #[inline]
 pub(crate) fn is_carrier(meta: &Metadata<'_>) -> bool {
-    std::ptr::eq(meta as *const Metadata<'_> as *const (), &META as *const Metadata<'static> as *const ())
+    std::ptr::eq(
+        meta as *const Metadata<'_> as *const (),
+        &META as *const Metadata<'static> as *const (),
+    )
 }
 
 /// A new server span for a request, a root or a child of the current span; disabled only when the current
@@ -51,6 +54,7 @@ pub(crate) fn server_span(method: &str, path: &str) -> tracing::Span {
     let (Some(m), Some(p), Some(k)) = (names.next(), names.next(), names.next()) else {
         return tracing::Span::none();
     };
-    let values: [(&_, Option<&dyn Value>); 3] = [(&m, Some(&method)), (&p, Some(&path)), (&k, Some(&"server"))];
+    let values: [(&_, Option<&dyn Value>); 3] =
+        [(&m, Some(&method)), (&p, Some(&path)), (&k, Some(&"server"))];
     tracing::Span::new(&META, &fields.value_set(&values))
 }

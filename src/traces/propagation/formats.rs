@@ -52,7 +52,8 @@ pub(super) fn extract(p: Propagators, extractor: &dyn Extractor) -> Context {
             let mut cx = otel_context(cx, found.parent(), true, TraceState::NONE);
             if found.sampled.is_none() {
                 let sc = cx.span().span_context().clone();
-                let deferred = SpanContext::new(sc.trace_id(), sc.span_id(), B3_DEFERRED, true, TraceState::NONE);
+                let deferred =
+                    SpanContext::new(sc.trace_id(), sc.span_id(), B3_DEFERRED, true, TraceState::NONE);
                 cx = cx.with_remote_span_context(deferred);
             }
             cx
@@ -114,7 +115,10 @@ pub(super) fn inject(p: Propagators, out: &Outgoing, injector: &mut dyn Injector
     if p.has(Propagator::B3Multi) {
         b3::inject_multi(&out.parent, injector);
     }
-    if let Some(cx) = remote.and_then(|r| r.baggage.as_ref()).filter(|_| p.has(Propagator::Baggage)) {
+    if let Some(cx) = remote
+        .and_then(|r| r.baggage.as_ref())
+        .filter(|_| p.has(Propagator::Baggage))
+    {
         BaggagePropagator::new().inject_context(cx, injector);
     }
 }
@@ -125,7 +129,9 @@ fn otel_trace_state(list: &TraceStateList) -> TraceState {
         return TraceState::NONE;
     }
     TraceState::from_key_value(list.pairs()).unwrap_or_else(|_| {
-        let accepted = list.pairs().filter(|kv| TraceState::from_key_value([*kv]).is_ok());
+        let accepted = list
+            .pairs()
+            .filter(|kv| TraceState::from_key_value([*kv]).is_ok());
         TraceState::from_key_value(accepted).unwrap_or_default()
     })
 }

@@ -105,7 +105,9 @@ fn parse_member(member: &str) -> Option<(&str, &str)> {
 /// `key = ( lcalpha / DIGIT ) 0*255( keychar )`.
 fn valid_key(key: &str) -> bool {
     let b = key.as_bytes();
-    let first_ok = b.first().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let first_ok = b
+        .first()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     first_ok
         && b.len() <= MAX_KEY
         && b.iter().all(|&c| {
@@ -180,11 +182,18 @@ mod tests {
             tenant.as_str(),
             "a@b@c",
         ] {
-            assert_eq!(decode(&[&format!("{key}=v")]).header(), format!("{key}=v"), "{key}");
+            assert_eq!(
+                decode(&[&format!("{key}=v")]).header(),
+                format!("{key}=v"),
+                "{key}"
+            );
         }
         let too_long = format!("a{}", "b".repeat(256));
         for key in ["", "A", "aB", "_a", "@a", "a.b", "a b", "é", too_long.as_str()] {
-            assert!(decode(&[&format!("{key}=v")]).is_empty(), "{key:?} must be refused");
+            assert!(
+                decode(&[&format!("{key}=v")]).is_empty(),
+                "{key:?} must be refused"
+            );
         }
     }
 
@@ -193,14 +202,23 @@ mod tests {
     #[test]
     fn values_follow_the_value_grammar() {
         let longest = "v".repeat(256);
-        for value in ["1", "opaque Value/+!~", " leading", longest.as_str(), "t61rcWkgMzE"] {
+        for value in [
+            "1",
+            "opaque Value/+!~",
+            " leading",
+            longest.as_str(),
+            "t61rcWkgMzE",
+        ] {
             let list = decode(&[&format!("k={value}")]);
             assert_eq!(list.pairs().next(), Some(("k", value)), "{value:?}");
         }
         assert_eq!(decode(&["k=v  ,z=1"]).header(), "k=v,z=1");
         let too_long = "v".repeat(257);
         for value in ["", "a=b", "tab\there", "nul\0", "ü", too_long.as_str()] {
-            assert!(decode(&[&format!("k={value}")]).is_empty(), "{value:?} must be refused");
+            assert!(
+                decode(&[&format!("k={value}")]).is_empty(),
+                "{value:?} must be refused"
+            );
         }
     }
 
