@@ -43,6 +43,9 @@ pub(super) fn extract(p: Propagators, extractor: &dyn Extractor) -> Context {
     }
     if p.has(Propagator::TraceContext) {
         if let Some((parent, list)) = trace_context(extractor) {
+            if list.is_empty() {
+                return otel_context(cx, parent, true, TraceState::NONE);
+            }
             let state = otel_trace_state(&list);
             return otel_context(cx, parent, true, state).with_value(Incoming(list));
         }
