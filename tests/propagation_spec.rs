@@ -246,6 +246,7 @@ fn otel_propagators_is_an_env_override() {
         json["env_overrides"].to_string().contains("OTEL_PROPAGATORS"),
         "{json}"
     );
+    assert_eq!(json["propagators"], serde_json::json!(["b3"]));
     tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
         let mut out = HashMap::new();
         propagation::inject(&tracing::info_span!("call"), &mut out);
