@@ -2,9 +2,9 @@
 //! The side-by-side figures with ratios are in `cargo run --release --example bench`; these are for profiling
 //! one path at a time (`cargo bench --bench hot_path -- local`).
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use tracing::dispatcher::with_default;
+use criterion::{Criterion, criterion_group, criterion_main};
 use tracing::Dispatch;
+use tracing::dispatcher::with_default;
 use tracing_subscriber::layer::SubscriberExt;
 
 fn tree() {

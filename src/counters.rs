@@ -49,7 +49,9 @@ impl Counters {
     }
 }
 
-/// Span counts since start-up. They only grow.
+/// Span counts since start-up. They only grow. With several backends (`backend = ["local", "otlp"]`) a span
+/// counts once per backend of its generation, since each backend writes or drops its copy on its own: the
+/// balance `started = exported + dropped + sampled_out` (once nothing is in flight) holds either way.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SpanCounts {
     /// Spans created while a recording backend was active.

@@ -64,7 +64,7 @@ mod vault;
 pub use engine::{Handle, ReloadOutcome, ReloadTrigger};
 pub use error::{ConfigError, ConfigErrorKind, InitError, Position};
 pub use telemetry::{Builder, Telemetry};
-pub use traces::{propagation, LiveLayer};
+pub use traces::{LiveLayer, propagation};
 
 /// Instruments a function with a span that records its arguments only while `include_args` is on.
 ///

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::config::Backend;
+use crate::config::Backends;
 pub use crate::counters::SpanCounts;
 use crate::error::ConfigError;
 
@@ -145,8 +145,9 @@ pub struct TelemetryStatus {
     pub applied_at: String,
     /// The watched config file.
     pub config_path: PathBuf,
-    /// The backend that records (`none` when disabled).
-    pub backend: Backend,
+    /// The backends that record (`none` when disabled): a string for one, as before lists existed, and a list
+    /// for several.
+    pub backend: Backends,
     /// The `enabled` switch.
     pub enabled: bool,
     /// Fraction of traces kept.

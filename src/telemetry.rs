@@ -1,24 +1,24 @@
 //! Start-up: [`Builder`] and the [`Telemetry`] guard.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tracing::Dispatch;
 use tracing_core::Subscriber;
+use tracing_subscriber::Registry;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::Registry;
 
 use crate::config::env::EnvOverrides;
 use crate::counters::{Counters, SpanCounts};
+use crate::engine::ReloadTrigger;
 use crate::engine::command::Command;
 use crate::engine::control::{Control, Parts};
 use crate::engine::inputs::{signal, watcher};
-use crate::engine::ReloadTrigger;
 use crate::error::InitError;
 use crate::status::TelemetryStatus;
 use crate::traces::live::Live;

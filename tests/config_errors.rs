@@ -1,7 +1,7 @@
 //! Config validation: every error names file, line, column and key.
 
-use livetel::config::{self, Backend, EnvOverrides};
 use livetel::ConfigErrorKind;
+use livetel::config::{self, Backend, EnvOverrides};
 
 fn err(text: &str) -> livetel::ConfigError {
     config::parse_str("app.toml", text).expect_err("config should be rejected")

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use common::{span_names, trace_files, Fixture};
+use common::{Fixture, span_names, trace_files};
 use serde_json::Value;
 
 /// `cargo test` builds the examples next to the test binaries: target/<profile>/examples/agent.
@@ -66,10 +66,12 @@ fn finish(mut run: Running, signal: Option<&str>) -> (Vec<Value>, Value) {
     if let Some(sig) = signal {
         std::thread::sleep(std::time::Duration::from_millis(500));
         let pid = run.0.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-s", sig, &pid])
-            .status()
-            .is_ok_and(|s| s.success()));
+        assert!(
+            Command::new("kill")
+                .args(["-s", sig, &pid])
+                .status()
+                .is_ok_and(|s| s.success())
+        );
     }
     let mut statuses = vec![first];
     let mut summary = Value::Null;
@@ -232,10 +234,12 @@ fn each_change_prints_one_status_line() {
         printed.push(line);
     }
     let pid = run.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-s", "TERM", &pid])
-        .status()
-        .is_ok_and(|s| s.success()));
+    assert!(
+        Command::new("kill")
+            .args(["-s", "TERM", &pid])
+            .status()
+            .is_ok_and(|s| s.success())
+    );
     let mut summary = None;
     while let Ok(line) = lines.recv_timeout(common::PATIENCE) {
         if line.starts_with("{\"summary\"") {

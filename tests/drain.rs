@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{span_names, trace_files, wait_status, Fixture};
+use common::{Fixture, span_names, trace_files, wait_status};
 use livetel::status::SinkState;
 use tracing::dispatcher::with_default;
 

@@ -6,7 +6,7 @@ mod common;
 use std::time::Instant;
 
 use common::tmpfs::Tmpfs;
-use common::{trace_files, wait_status, Fixture};
+use common::{Fixture, trace_files, wait_status};
 use livetel::ReloadOutcome;
 
 #[test]

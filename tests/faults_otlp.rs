@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::receiver::{Faults, Receiver};
 use common::seed::{self, Rng};
-use common::{app_makes, wait_settled, Fixture};
+use common::{Fixture, app_makes, wait_settled};
 
 /// `max_queue_size` and `max_export_batch_size` of [`config`].
 const QUEUE: u64 = 4096;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::receiver::Receiver;
 use common::seed::Rng;
-use common::{assert_well_formed, span_names, trace_files, Fixture};
+use common::{Fixture, assert_well_formed, span_names, trace_files};
 use serde_json::Value;
 
 fn agent() -> std::path::PathBuf {
@@ -47,10 +47,12 @@ fn run(f: &Fixture, signal: Option<&str>, after: Duration, extra: &[&str]) -> (b
     std::thread::sleep(after);
     if let Some(sig) = signal {
         let pid = child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-s", sig, &pid])
-            .status()
-            .is_ok_and(|s| s.success()));
+        assert!(
+            Command::new("kill")
+                .args(["-s", sig, &pid])
+                .status()
+                .is_ok_and(|s| s.success())
+        );
     }
     let signalled = Instant::now();
     let deadline = signalled + common::PATIENCE;
@@ -109,7 +111,9 @@ fn sigterm_and_sigint_during_heavy_tracing_with_panicking_tasks() {
             s["spans_created"].as_u64().unwrap_or(0),
             "SIG{sig}: every span on disk"
         );
-        println!("SIG{sig} after {after:?}: {crashed} crashed tasks survived, {total} spans in {files} complete files");
+        println!(
+            "SIG{sig} after {after:?}: {crashed} crashed tasks survived, {total} spans in {files} complete files"
+        );
     }
 }
 

@@ -11,10 +11,10 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 
-use common::{assert_well_formed, spans, trace_files, Fixture};
+use common::{Fixture, assert_well_formed, spans, trace_files};
 use livetel::ReloadOutcome;
 
 /// Flips: an even number (every local generation is one file; the run starts and ends in local).
@@ -26,11 +26,7 @@ const THREADS: u64 = 4;
 /// Epoch `2k` is settled (reload k applied); `2k + 1` means a reload is under way. Even epochs alternate
 /// local (epoch/2 even) and none.
 fn backend_of(epoch: u64) -> &'static str {
-    if (epoch / 2) % 2 == 0 {
-        "local"
-    } else {
-        "none"
-    }
+    if (epoch / 2) % 2 == 0 { "local" } else { "none" }
 }
 
 struct Made {
@@ -140,11 +136,7 @@ fn flips_lose_and_duplicate_nothing() {
                 m.before,
                 backend_of(m.before)
             );
-            if want == 3 {
-                local += 1
-            } else {
-                none += 1
-            }
+            if want == 3 { local += 1 } else { none += 1 }
         } else {
             let names = found.get(&m.seq).map(|(_, n)| n.clone()).unwrap_or_default();
             check_straddling(m, &names);

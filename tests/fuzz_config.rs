@@ -4,10 +4,10 @@
 
 mod common;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use common::seed::Rng;
 use common::Fixture;
+use common::seed::Rng;
 use livetel::{ConfigErrorKind, ReloadOutcome};
 
 /// Generated inputs: 2,000 in CI (a fixed seed), 12,000 under `LIVETEL_SOAK=1` (a fresh seed). A tenth of
@@ -203,7 +203,9 @@ fn loader_never_panics_and_always_says_where() {
             }
         }
     }
-    println!("fuzz_config: {inputs} inputs tried, {ok} valid, {rejected} rejected with a reason, {crashes} crashes");
+    println!(
+        "fuzz_config: {inputs} inputs tried, {ok} valid, {rejected} rejected with a reason, {crashes} crashes"
+    );
     assert_eq!(crashes, 0);
     // About 14 % of generated inputs are valid: both sides are well covered at either length.
     assert!(
@@ -254,6 +256,8 @@ fn live_reloads_apply_only_valid_inputs() {
             ReloadOutcome::Stopped => panic!("livetel stopped"),
         }
     }
-    println!("fuzz_config_live: {LIVE} live reloads: {applied} applied, {rejected} rejected, last good kept every time");
+    println!(
+        "fuzz_config_live: {LIVE} live reloads: {applied} applied, {rejected} rejected, last good kept every time"
+    );
     assert!(applied > 0 && rejected > 0);
 }

@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::{span_names, Fixture};
+use common::{Fixture, span_names};
+use livetel::ReloadOutcome;
 use livetel::config::Backend;
 use livetel::status::Trigger;
-use livetel::ReloadOutcome;
 
 #[test]
 fn modify_applies_and_rejects_without_touching_what_runs() {
@@ -84,7 +84,10 @@ fn the_file_wins_on_its_next_reload() {
     // The file did not change, yet a reload (SIGHUP, or a trigger) applies it over the handle's config.
     assert!(t.reload_trigger().reload_blocking().is_applied());
     let s = t.status().borrow().clone();
-    assert_eq!((s.backend, s.trigger), (Backend::Local, Trigger::Manual));
+    assert_eq!(
+        (s.backend.clone(), s.trigger),
+        (Backend::Local.into(), Trigger::Manual)
+    );
     span("file-2");
     let c = t.shutdown();
     assert_eq!((c.started, c.exported, c.dropped), (2, 2, 0), "{c:?}");

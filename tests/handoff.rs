@@ -14,7 +14,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{spans, trace_files, Fixture};
+use common::{Fixture, spans, trace_files};
 use livetel::{ReloadOutcome, Telemetry};
 
 const LOCAL: &str = "watch = false\nbackend = \"local\"";
@@ -34,11 +34,7 @@ struct Flip {
 const ALL: &[&str] = &["h.root", "h.child", "h.leaf"];
 
 fn whole_if_root_recorded(p: usize) -> &'static [&'static str] {
-    if p == 0 {
-        &[]
-    } else {
-        ALL
-    }
+    if p == 0 { &[] } else { ALL }
 }
 
 fn from_the_flip_on(p: usize) -> &'static [&'static str] {

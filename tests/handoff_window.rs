@@ -10,10 +10,10 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 
-use common::{spans, trace_files, Fixture};
+use common::{Fixture, spans, trace_files};
 
 test_callsite!(CHILD, "window.child", always_ask: true);
 

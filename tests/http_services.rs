@@ -7,13 +7,13 @@
 
 mod common;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::get;
-use axum::Router;
-use common::receiver::Receiver;
 use common::Fixture;
-use serde_json::{json, Value};
+use common::receiver::Receiver;
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tracing_subscriber::prelude::*;
@@ -55,8 +55,7 @@ async fn b(headers: HeaderMap) -> String {
 /// A: calls B under its request span; answers B's answer.
 async fn a(State(b_url): State<String>) -> String {
     let sent = livetel::http::inject(client().get(&b_url));
-    let answer = sent.send().await.expect("B answers").text().await.expect("body");
-    answer
+    sent.send().await.expect("B answers").text().await.expect("body")
 }
 
 async fn serve(app: Router) -> (String, JoinHandle<()>) {

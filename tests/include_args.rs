@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{spans, trace_files, Fixture};
+use common::{Fixture, spans, trace_files};
 use tracing::dispatcher::with_default;
 
 #[livetel::instrument(name = "llm.chat", skip(api_key))]

@@ -5,7 +5,7 @@
 mod common;
 
 use common::receiver::Receiver;
-use common::{spans, trace_files, Fixture};
+use common::{Fixture, spans, trace_files};
 use tracing::dispatcher::with_default;
 
 #[derive(Debug)]
@@ -37,7 +37,7 @@ async fn chat(model: &str, prompt: &str, api_key: &str) -> Result<String, ToolFa
 
 /// `impl Trait` inside the return type: the body still runs in a closure whose return type is left to inference.
 #[livetel::instrument(err, ret)]
-fn digits(text: &str) -> Result<impl Iterator<Item = u32> + std::fmt::Debug, ToolFailed> {
+fn digits(text: &str) -> Result<impl Iterator<Item = u32> + std::fmt::Debug + use<>, ToolFailed> {
     let parsed: Vec<u32> = text
         .chars()
         .map(|c| c.to_digit(10).ok_or(ToolFailed("not a digit")))

@@ -9,12 +9,12 @@
 
 mod common;
 
-use std::sync::mpsc;
 use std::sync::Mutex;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::callsite::{ALWAYS, SOMETIMES};
-use common::{span_names, wait_status, Fixture};
+use common::{Fixture, span_names, wait_status};
 
 test_callsite!(LATE, "late.callsite", always_ask: false);
 test_callsite!(PLAIN, "plain.callsite", always_ask: false);

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{span_names, trace_files, Fixture};
+use common::{Fixture, span_names, trace_files};
 use livetel::ReloadOutcome;
 use tracing::dispatcher::with_default;
 

@@ -3,7 +3,7 @@
 mod common;
 
 use common::tmpfs::Tmpfs;
-use common::{trace_files, wait_status, Fixture};
+use common::{Fixture, trace_files, wait_status};
 use tracing::dispatcher::with_default;
 
 #[test]

@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::receiver::Receiver;
 use common::Fixture;
+use common::receiver::Receiver;
 use serde_json::Value;
 use tracing::dispatcher::with_default;
 

@@ -4,12 +4,12 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-use common::receiver::{Faults, Receiver};
 use common::Fixture;
+use common::receiver::{Faults, Receiver};
 
 /// `max_queue_size` and `max_export_batch_size` of the killed-and-restarted test.
 const QUEUE: u64 = 256;
@@ -210,7 +210,9 @@ fn shutdown_during_a_hanging_export_is_bounded_and_balanced() {
         .expect("shutdown waited on the unanswered export (its time limit is 600 s)");
     let took = t0.elapsed();
     let held = rx.requests();
-    println!("shutdown during a hanging export: returned after {took:?} (a figure, not asserted) with {held:?}; {c:?}");
+    println!(
+        "shutdown during a hanging export: returned after {took:?} (a figure, not asserted) with {held:?}; {c:?}"
+    );
     assert_eq!(
         held.answered, 0,
         "the collector answered: the export did not hang"

@@ -4,12 +4,12 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::Duration;
 
 use common::receiver::Receiver;
-use common::{spans, trace_files, Fixture};
+use common::{Fixture, spans, trace_files};
 
 const FLIPS: usize = 100;
 const THREADS: u64 = 4;
@@ -22,28 +22,18 @@ const THREADS: u64 = 4;
 const MAX_BACKLOG: u64 = 2_048;
 
 fn worker(t: u64, tel: Arc<livetel::Telemetry>, stop: Arc<AtomicBool>, created: Arc<AtomicU64>) {
-    let dispatch = tel.dispatch().expect("own subscriber").clone();
-    tracing::dispatcher::with_default(&dispatch, || {
-        let mut n = 0u64;
-        while !stop.load(SeqCst) {
-            while tel.counters().in_flight() > MAX_BACKLOG && !stop.load(SeqCst) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            let seq = (t << 32) | n;
-            n += 1;
-            let mut made = 0;
-            tracing::info_span!("flip.root", seq).in_scope(|| {
+    common::paced_trees(t, &tel, &stop, MAX_BACKLOG, |seq| {
+        let mut made = 0;
+        tracing::info_span!("flip.root", seq).in_scope(|| {
+            made += u64::from(!tracing::Span::current().is_disabled());
+            tracing::info_span!("flip.child", seq).in_scope(|| {
                 made += u64::from(!tracing::Span::current().is_disabled());
-                tracing::info_span!("flip.child", seq).in_scope(|| {
+                tracing::info_span!("flip.leaf", seq).in_scope(|| {
                     made += u64::from(!tracing::Span::current().is_disabled());
-                    tracing::info_span!("flip.leaf", seq).in_scope(|| {
-                        made += u64::from(!tracing::Span::current().is_disabled());
-                    });
                 });
             });
-            created.fetch_add(made, SeqCst);
-            std::thread::sleep(Duration::from_micros(500));
-        }
+        });
+        created.fetch_add(made, SeqCst);
     });
 }
 
@@ -55,9 +45,18 @@ fn hundred_flips_between_local_grpc_http_lose_and_duplicate_nothing() {
     let batch = "[telemetry.otlp.batch]\nscheduled_delay_ms = 20\nmax_queue_size = 65536\nmax_export_batch_size = 512";
     let configs = [
         "watch = false\nbackend = \"local\"".to_owned(),
-        format!("watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n{batch}", a.grpc_endpoint()),
-        format!("watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nprotocol = \"http/protobuf\"\nendpoint = \"{}\"\n{batch}", a.http_endpoint()),
-        format!("watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n{batch}", b.grpc_endpoint()),
+        format!(
+            "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n{batch}",
+            a.grpc_endpoint()
+        ),
+        format!(
+            "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nprotocol = \"http/protobuf\"\nendpoint = \"{}\"\n{batch}",
+            a.http_endpoint()
+        ),
+        format!(
+            "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n{batch}",
+            b.grpc_endpoint()
+        ),
     ];
     let stop = Arc::new(AtomicBool::new(false));
     let created = Arc::new(AtomicU64::new(0));

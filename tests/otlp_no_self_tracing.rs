@@ -8,8 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::receiver::Receiver;
 use common::Fixture;
+use common::receiver::Receiver;
 
 #[test]
 fn export_stack_never_traces_itself() {

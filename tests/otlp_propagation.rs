@@ -5,8 +5,8 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::receiver::Receiver;
 use common::Fixture;
+use common::receiver::Receiver;
 use livetel::propagation;
 
 #[test]

@@ -2,9 +2,9 @@
 
 mod common;
 
-use common::{wait_status, Fixture};
-use livetel::config::Backend;
+use common::{Fixture, wait_status};
 use livetel::ReloadOutcome;
+use livetel::config::Backend;
 
 #[test]
 fn applied_unchanged_rejected() {
@@ -100,13 +100,14 @@ fn missing_trace_dir_is_created() {
     assert!(!f.traces.exists());
     let t = f.start();
     assert!(f.traces.is_dir());
-    assert!(t
-        .status()
-        .borrow()
-        .trace_file
-        .as_ref()
-        .unwrap()
-        .starts_with(&f.traces));
+    assert!(
+        t.status()
+            .borrow()
+            .trace_file
+            .as_ref()
+            .unwrap()
+            .starts_with(&f.traces)
+    );
 }
 
 #[test]

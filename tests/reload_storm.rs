@@ -4,13 +4,13 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use common::receiver::{Faults, Receiver};
 use common::seed::{self, Rng};
-use common::{wait_settled, wait_status, Fixture};
+use common::{Fixture, wait_settled, wait_status};
 use livetel::ReloadOutcome;
 
 /// A storm of config writes, one per millisecond on a schedule (10,000 under `LIVETEL_SOAK=1`, 2,000 in CI,
@@ -95,9 +95,7 @@ fn storm_of_writes_one_per_millisecond() {
          rejected: a write is truncate-then-write, so a reload can read one half done, which applies \
          as valid TOML with defaults for the rest or is unchanged from an earlier half; at most {windows} debounce windows fit), last write won (sample_rate {last}), {made_during} spans traced meanwhile, \
          counters {c:?}",
-        s.reloads.applied,
-        s.reloads.unchanged,
-        s.reloads.rejected
+        s.reloads.applied, s.reloads.unchanged, s.reloads.rejected
     );
     assert!(
         reloads <= windows,
@@ -208,7 +206,9 @@ fn reload_while_an_exporter_is_still_retiring() {
         rx.stall();
     }
     let c = t.shutdown();
-    println!("20 reloads while {retired} exporters retired, each holding an export its collector had not answered; {c:?}");
+    println!(
+        "20 reloads while {retired} exporters retired, each holding an export its collector had not answered; {c:?}"
+    );
     assert_eq!(retired, 10);
     assert_eq!(
         (c.started, c.exported, c.dropped),

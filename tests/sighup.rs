@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{wait_status, Fixture};
+use common::{Fixture, wait_status};
 use livetel::status::Trigger;
 
 #[test]

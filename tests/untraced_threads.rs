@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{span_names, Fixture};
+use common::{Fixture, span_names};
 
 /// One callsite: first reached on livetel's control thread (inside a `Handle::modify` change), then on the app's.
 fn shared_callsite(from: &str) {

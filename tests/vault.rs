@@ -1,74 +1,18 @@
-//! OTLP auth headers from the vault: a canary secret reaches the collector through every source and both
-//! protocols, and appears nowhere else. Rotation needs no restart and loses no batch.
+//! OTLP auth headers from the vault: a canary secret reaches the collector through file and directory sources
+//! and both protocols (the environment source: `vault_env.rs`), and appears nowhere else. Rotation needs no restart and loses no batch.
 
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::Duration;
 
 use common::receiver::Receiver;
-use common::{trace_files, wait_status, Fixture};
+use common::vault::{exports_canary, otlp, secret_file};
+use common::{Fixture, trace_files, wait_status};
 use livetel::{ConfigErrorKind, ReloadOutcome};
-
-const BATCH: &str = "[telemetry.otlp.batch]\nscheduled_delay_ms = 20";
-
-fn otlp(protocol: &str, endpoint: &str, vault: &str) -> String {
-    format!(
-        "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nprotocol = \"{protocol}\"\nendpoint = \"{endpoint}\"\n\
-         headers_vault_key = \"OTLP_AUTH\"\nheaders_required = true\n{BATCH}\n{vault}"
-    )
-}
-
-fn secret_file(dir: &std::path::Path, name: &str, value: &str) -> std::path::PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, value).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-    p
-}
-
-/// Exports one span and checks the canary arrived, and that nothing livetel shows holds it.
-fn exports_canary(f: &Fixture, rx: &Receiver, canary: &str) {
-    let t = f.start();
-    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
-        tracing::info_span!("authed").in_scope(|| {})
-    });
-    let status = t.refresh_status();
-    let shown = [
-        serde_json::to_string(&*status).unwrap(),
-        format!("{status:?}"),
-        format!("{t:?}"),
-        format!("{:?}", livetel::config::read_file(&f.config)),
-    ];
-    for text in &shown {
-        assert!(!text.contains(canary), "the secret leaked: {text}");
-    }
-    assert_eq!(
-        status.layers[0].otlp.as_ref().unwrap().header_names,
-        ["authorization", "x-tenant"]
-    );
-    drop(t);
-    let spans = rx.wait_spans(1);
-    let headers = &spans[0]["headers"];
-    assert_eq!(headers["authorization"], format!("Bearer {canary}"), "{headers}");
-    assert_eq!(headers["x-tenant"], "agents");
-}
-
-#[test]
-fn canary_from_env_over_grpc() {
-    let rx = Receiver::start();
-    let canary = "canary-env-7f3a91";
-    // A per-test variable name: tests run in parallel threads of one process.
-    std::env::set_var(
-        "LIVETEL_TEST_AUTH_ENV",
-        format!("Authorization=Bearer%20{canary},x-tenant=agents"),
-    );
-    let f =
-        Fixture::new(&otlp("grpc", &rx.grpc_endpoint(), "").replace("OTLP_AUTH", "LIVETEL_TEST_AUTH_ENV"));
-    exports_canary(&f, &rx, canary);
-}
 
 #[test]
 fn canary_from_file_over_http() {
@@ -169,12 +113,13 @@ fn open_permissions_warn_or_refuse() {
     );
     f.write(&otlp("grpc", &rx.grpc_endpoint(), &vault));
     let t = f.start();
-    assert!(t
-        .status()
-        .borrow()
-        .warnings
-        .iter()
-        .any(|w| w.contains("mode 0644")));
+    assert!(
+        t.status()
+            .borrow()
+            .warnings
+            .iter()
+            .any(|w| w.contains("mode 0644"))
+    );
     f.write(&otlp(
         "grpc",
         &rx.grpc_endpoint(),
@@ -245,7 +190,10 @@ fn rotation_reaches_the_collector_without_restart_or_loss() {
         .iter()
         .filter(|s| s["headers"]["authorization"] == "new-value-2")
         .count();
-    println!("rotation: {} spans made ({after} before the swap), {old} sent with the old secret, {new} with the new, 0 lost", made.load(SeqCst));
+    println!(
+        "rotation: {} spans made ({after} before the swap), {old} sent with the old secret, {new} with the new, 0 lost",
+        made.load(SeqCst)
+    );
     assert_eq!(
         (old + new) as u64,
         made.load(SeqCst),
@@ -327,10 +275,12 @@ fn demo_output_and_traces_never_hold_the_secret() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let pid = demo.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-s", "TERM", &pid])
-        .status()
-        .is_ok_and(|s| s.success()));
+    assert!(
+        Command::new("kill")
+            .args(["-s", "TERM", &pid])
+            .status()
+            .is_ok_and(|s| s.success())
+    );
     let deadline = std::time::Instant::now() + common::PATIENCE;
     let status = loop {
         if let Some(status) = demo.0.try_wait().expect("wait for the demo") {

@@ -6,7 +6,7 @@ mod common;
 use std::os::unix::fs::symlink;
 use std::sync::Arc;
 
-use common::{wait_status, Fixture};
+use common::{Fixture, wait_status};
 use livetel::status::TelemetryStatus;
 use livetel::status::Trigger;
 

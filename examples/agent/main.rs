@@ -8,8 +8,8 @@
 mod turn;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -265,7 +265,7 @@ fn print_status(s: &livetel::status::TelemetryStatus, json: bool) {
         "generation {} ({:?}): backend={} sample_rate={} include_args={} filter={:?} file={} spans started={} exported={}{}",
         s.generation,
         s.trigger,
-        s.backend.as_str(),
+        s.backend,
         s.sample_rate,
         s.include_args,
         s.filter,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::measure::{ab, percentile, Figure};
+use crate::measure::{Figure, ab, percentile};
 use crate::sink::Sink;
 use crate::stacks::Livetel;
 

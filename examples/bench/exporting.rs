@@ -13,13 +13,13 @@ use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing::dispatcher::with_default;
 use tracing::Dispatch;
+use tracing::dispatcher::with_default;
 
-use crate::figures::{per_span, trees, Scale};
-use crate::measure::{ab, cpu_ns, Delivery, Figure};
+use crate::figures::{Scale, per_span, trees};
+use crate::measure::{Delivery, Figure, ab, cpu_ns};
 use crate::sink::Sink;
-use crate::stacks::{otel_baseline, otel_baseline_sized, otlp_body, Livetel};
+use crate::stacks::{Livetel, otel_baseline, otel_baseline_sized, otlp_body};
 
 /// A stack that exports to the sink: its subscriber, and how to wait until it has delivered or dropped
 /// everything it was given (after which the sink's count is final for it).

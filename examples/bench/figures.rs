@@ -1,15 +1,15 @@
 //! The in-process figures: per-span cost (P1, P2), flips (P5), memory over reloads (P9).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use tracing::dispatcher::with_default;
 use tracing::Dispatch;
+use tracing::dispatcher::with_default;
 
-use crate::measure::{ab, ns_per, Delivery, Figure};
-use crate::stacks::{chrome_baseline, chrome_filtered_baseline, Livetel};
+use crate::measure::{Delivery, Figure, ab, ns_per};
+use crate::stacks::{Livetel, chrome_baseline, chrome_filtered_baseline};
 
 /// The P1 workload: `n` 3-level trees, each span with 2 fields, entered, exited and closed.
 pub fn trees(n: u64) {

@@ -9,7 +9,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing::dispatcher::with_default;
 
 use crate::figures::Scale;
-use crate::measure::{ab, ns_per, Figure};
+use crate::measure::{Figure, ab, ns_per};
 use crate::stacks::Livetel;
 
 /// The caller's headers: a sampled `traceparent`, and a two-member `tracestate` when `with_state`.

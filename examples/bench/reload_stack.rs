@@ -2,12 +2,12 @@
 //! from. What the reload stacks cost on P1's workload (against livetel's local and otlp backends, the OTLP pair
 //! at equal delivery), and what their swaps lose, tear or misroute (see [`crate::swaps`]).
 
-use crate::exporting::{pair, Exporting, Offer};
-use crate::figures::{local_against, Scale};
+use crate::exporting::{Exporting, Offer, pair};
+use crate::figures::{Scale, local_against};
 use crate::measure::Figure;
 use crate::sink::Sink;
-use crate::stacks::{chrome_layer, otel_layer, otlp_body, otlp_provider, reloadable, Livetel};
-use crate::swaps::{self, ChromeSwaps, Flips, OtelSwaps, Retire, Tally, SWAPS};
+use crate::stacks::{Livetel, chrome_layer, otel_layer, otlp_body, otlp_provider, reloadable};
+use crate::swaps::{self, ChromeSwaps, Flips, OtelSwaps, Retire, SWAPS, Tally};
 
 /// Every P1_reload figure.
 pub fn figures(s: &Scale, sink: &Sink, rt: &tokio::runtime::Runtime) -> Vec<Figure> {

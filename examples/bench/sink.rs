@@ -10,12 +10,12 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
-use tonic::codegen::{http, Body, BoxFuture, Service, StdError};
+use tonic::codegen::{Body, BoxFuture, Service, StdError, http};
 
 /// `ExportTraceServiceRequest` as far as counting needs (same field numbers).
 #[derive(Clone, PartialEq, prost::Message)]

@@ -13,7 +13,7 @@ use tracing::Dispatch;
 use tracing_chrome::ChromeLayer;
 use tracing_opentelemetry::OpenTelemetryLayer;
 use tracing_subscriber::layer::{Layered, SubscriberExt};
-use tracing_subscriber::{reload, EnvFilter, Layer, Registry};
+use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
 
 /// livetel running from a config file in a temp dir (no SIGHUP handler).
 pub struct Livetel {

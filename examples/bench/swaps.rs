@@ -10,25 +10,25 @@
 //! Swaps and trees that panic are caught and counted.
 
 use std::collections::{HashMap, HashSet};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::Value;
+use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
-use tracing::dispatcher::with_default;
 use tracing::Dispatch;
+use tracing::dispatcher::with_default;
 use tracing_chrome::{ChromeLayer, FlushGuard};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::reload;
 
 use crate::figures::trees_from;
 use crate::measure::Delivery;
-use crate::stacks::{chrome_layer, otel_layer, reloadable, sdk_provider, Base, Livetel, OtelLayer};
+use crate::stacks::{Base, Livetel, OtelLayer, chrome_layer, otel_layer, reloadable, sdk_provider};
 
 /// Swaps (or flips) per run.
 pub const SWAPS: u64 = 100;

@@ -7,10 +7,10 @@
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
-use quote::{quote, ToTokens};
+use quote::{ToTokens, quote};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{parse_macro_input, FnArg, Ident, ItemFn, LitStr, Pat, Token};
+use syn::{FnArg, Ident, ItemFn, LitStr, Pat, Token, parse_macro_input};
 
 /// See `livetel::instrument`.
 #[proc_macro_attribute]
@@ -70,8 +70,9 @@ impl Parse for Args {
                     args.fields = Some(content.parse()?);
                 }
                 other => {
-                    let msg =
-                        format!("unknown argument `{other}`: expected name, level, target, skip, skip_all, fields, err or ret");
+                    let msg = format!(
+                        "unknown argument `{other}`: expected name, level, target, skip, skip_all, fields, err or ret"
+                    );
                     return Err(syn::Error::new(key.span(), msg));
                 }
             }

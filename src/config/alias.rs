@@ -16,8 +16,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 /// A deprecated flat key and its nested home.
 #[derive(Debug)]
@@ -172,8 +172,10 @@ mod tests {
         let mut s = section(text);
         let warnings = migrate(&mut s).unwrap();
         assert_eq!(warnings.len(), 2);
-        assert!(warnings[1]
-            .contains("`telemetry.otlp_endpoint` is deprecated: write `endpoint` in `[telemetry.otlp]`"));
+        assert!(
+            warnings[1]
+                .contains("`telemetry.otlp_endpoint` is deprecated: write `endpoint` in `[telemetry.otlp]`")
+        );
         let Some(DeValue::Table(otlp)) = s.get("otlp").map(Spanned::get_ref) else {
             panic!("no otlp table");
         };
@@ -187,9 +189,11 @@ mod tests {
         let text = "[telemetry]\notlp_protocol = \"grpc\"\n[telemetry.otlp]\nprotocol = \"grpc\"\n";
         let conflict = migrate(&mut section(text)).unwrap_err();
         assert_eq!(conflict.at, text.find("otlp_protocol").unwrap());
-        assert!(conflict
-            .message()
-            .contains("`telemetry.otlp_protocol` and `telemetry.otlp.protocol`"));
+        assert!(
+            conflict
+                .message()
+                .contains("`telemetry.otlp_protocol` and `telemetry.otlp.protocol`")
+        );
     }
 
     #[test]

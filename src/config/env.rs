@@ -14,13 +14,14 @@
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` (base URL; `/v1/traces` is appended for HTTP) | `otlp.endpoint` |
 //! | `OTEL_EXPORTER_OTLP_PROTOCOL` (`grpc`, `http/protobuf`) | `otlp.protocol` |
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds) | `otlp.timeout_ms` |
+//! | `OTEL_TRACES_EXPORTER` (`otlp`, `none`, livetel's `local`; a comma list for several) | `backend` |
 //! | `OTEL_PROPAGATORS` (`tracecontext`, `baggage`, `b3`, `b3multi`, comma-separated; `none`) | `propagators` |
 //!
 //! livetel always samples at the trace root and lets children inherit the decision, so the plain and
 //! `parentbased_` forms of a sampler behave the same. Invalid values are ignored with a warning, as the
 //! OpenTelemetry specification asks.
 
-use super::{propagators, OtlpProtocol, Propagator, TelemetryConfig};
+use super::{Backend, Backends, OtlpProtocol, Propagator, TelemetryConfig, propagators};
 
 /// The overrides found in the environment, and warnings about values that were ignored.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -31,6 +32,7 @@ pub struct EnvOverrides {
     otlp_endpoint: Option<String>,
     otlp_protocol: Option<OtlpProtocol>,
     otlp_timeout_ms: Option<u64>,
+    traces_exporter: Option<Backends>,
     propagators: Option<Vec<Propagator>>,
     /// Sentences about variables whose values were ignored.
     pub warnings: Vec<String>,
@@ -74,10 +76,38 @@ impl EnvOverrides {
                 None
             }
         });
+        if let Some(list) = get("OTEL_TRACES_EXPORTER") {
+            o.traces_exporter = o.exporters(&list);
+        }
         if let Some(list) = get("OTEL_PROPAGATORS") {
             o.propagators = propagators::from_env(&list, &mut o.warnings);
         }
         o
+    }
+
+    /// `OTEL_TRACES_EXPORTER`: a comma list. Exporters livetel does not have (`zipkin`, `console`, ...) are
+    /// skipped with a warning; a list that leaves nothing valid is ignored.
+    fn exporters(&mut self, list: &str) -> Option<Backends> {
+        let mut backends = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "otlp" => backends.push(Backend::Otlp),
+                "none" => backends.push(Backend::None),
+                "local" => backends.push(Backend::Local),
+                other => self.warnings.push(format!(
+                    "OTEL_TRACES_EXPORTER: `{other}` is not supported (otlp, none, local); skipped"
+                )),
+            }
+        }
+        if backends.is_empty() {
+            return None;
+        }
+        Backends::from_list(backends)
+            .map_err(|why| {
+                self.warnings
+                    .push(format!("OTEL_TRACES_EXPORTER=`{list}`: {why}; ignored"))
+            })
+            .ok()
     }
 
     fn sampler(&mut self, name: &str, arg: Option<String>) -> Option<f64> {
@@ -132,6 +162,10 @@ impl EnvOverrides {
             cfg.otlp.timeout_ms = ms;
             applied.push(("otlp.timeout_ms", "OTEL_EXPORTER_OTLP_TIMEOUT"));
         }
+        if let Some(backends) = &self.traces_exporter {
+            cfg.backend = backends.clone();
+            applied.push(("backend", "OTEL_TRACES_EXPORTER"));
+        }
         if let Some(list) = &self.propagators {
             cfg.propagators.clone_from(list);
             applied.push(("propagators", "OTEL_PROPAGATORS"));
@@ -151,6 +185,20 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         EnvOverrides::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn traces_exporter_sets_the_backend_list() {
+        let mut cfg = TelemetryConfig::default();
+        let o = env(&[("OTEL_TRACES_EXPORTER", "otlp, local")]);
+        assert_eq!(o.apply(&mut cfg), [("backend", "OTEL_TRACES_EXPORTER")]);
+        assert_eq!(cfg.backend.names(), ["otlp", "local"]);
+        let o = env(&[("OTEL_TRACES_EXPORTER", "zipkin,none")]);
+        assert_eq!(o.traces_exporter, Some(Backends::default()));
+        assert!(o.warnings[0].contains("zipkin"));
+        let o = env(&[("OTEL_TRACES_EXPORTER", "otlp,none")]);
+        assert_eq!(o.traces_exporter, None);
+        assert!(o.warnings[0].contains("none"));
     }
 
     #[test]

@@ -2,11 +2,11 @@
 //! rejects any other key with its place and a did-you-mean hint.
 
 use serde::de::{self, DeserializeOwned, Visitor};
-use toml::de::DeValue;
 use toml::Spanned;
+use toml::de::DeValue;
 
 use super::load::Locator;
-use super::{alias, BatchConfig, LocalConfig, OtlpConfig, TelemetryConfig, VaultConfig, SECRET_KEYS};
+use super::{BatchConfig, LocalConfig, OtlpConfig, SECRET_KEYS, TelemetryConfig, VaultConfig, alias};
 use crate::error::{ConfigError, ConfigErrorKind};
 
 /// What a table accepts.

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{Backend, TelemetryConfig};
+use super::{Backend, Backends, TelemetryConfig};
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct LegacyDoc {
@@ -58,7 +58,7 @@ impl LegacyDoc {
         let mut backend_chosen = false;
         if let Some(o) = self.observability {
             if let Some(e) = o.exporter {
-                cfg.backend = parse_exporter(&e).ok_or_else(|| {
+                cfg.backend = parse_exporter(&e).map(Backends::from).ok_or_else(|| {
                     (
                         "observability.exporter".to_owned(),
                         format!("unknown exporter `{e}`"),
@@ -73,7 +73,7 @@ impl LegacyDoc {
         }
         if let Some(t) = self.debug.and_then(|d| d.traces) {
             if t.enabled == Some(true) && !backend_chosen {
-                cfg.backend = Backend::Local;
+                cfg.backend = Backend::Local.into();
             }
             set(&mut cfg.local.trace_dir, t.output_dir);
             set(&mut cfg.include_args, t.include_args);

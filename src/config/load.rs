@@ -3,13 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 use super::keys;
 use super::legacy::LegacyDoc;
-use super::location::{lookup, value_span, Position};
-use super::{alias, validate, TelemetryConfig};
+use super::location::{Position, lookup, value_span};
+use super::{TelemetryConfig, alias, validate};
 use crate::error::{ConfigError, ConfigErrorKind};
 
 /// Config files larger than this are refused: a telemetry section is a few hundred bytes.

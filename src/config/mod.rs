@@ -47,6 +47,7 @@
 //! ```
 
 mod alias;
+mod backends;
 pub(crate) mod env;
 mod keys;
 mod legacy;
@@ -61,6 +62,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use crate::vault::{SourceKind, VaultConfig};
+pub use backends::Backends;
 pub use env::EnvOverrides;
 pub(crate) use load::load_file;
 pub use load::parse_str;
@@ -234,8 +236,8 @@ impl Default for BatchConfig {
 pub struct TelemetryConfig {
     /// Master switch: `false` records nothing, whatever `backend` says.
     pub enabled: bool,
-    /// Where spans go.
-    pub backend: Backend,
+    /// Where spans go: one backend or a list (`["local", "otlp"]`); every sampled span goes to each.
+    pub backend: Backends,
     /// Record function arguments of `#[livetel::instrument]` functions as span attributes.
     pub include_args: bool,
     /// Fraction of traces kept, decided at the root span and inherited by its children (`0.0..=1.0`).
@@ -283,7 +285,7 @@ impl Default for TelemetryConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            backend: Backend::Local,
+            backend: Backend::Local.into(),
             include_args: false,
             sample_rate: 1.0,
             filter: "info".to_owned(),
@@ -302,12 +304,12 @@ impl Default for TelemetryConfig {
 }
 
 impl TelemetryConfig {
-    /// The backend that actually records: `None` when telemetry is disabled.
-    pub fn effective_backend(&self) -> Backend {
+    /// The backends that actually record: none when telemetry is disabled.
+    pub fn effective_backends(&self) -> Backends {
         if self.enabled {
-            self.backend
+            self.backend.clone()
         } else {
-            Backend::None
+            Backends::default()
         }
     }
 

@@ -2,8 +2,8 @@
 //! the first reload, run by the same code on the caller's thread before the loop starts.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
@@ -14,14 +14,14 @@ use super::plan::{self, Activation, BuildContext};
 use super::report::View;
 use super::retire::{self, Retirer};
 use super::secrets;
-use crate::config::{self, env::EnvOverrides, TelemetryConfig};
+use crate::config::{self, TelemetryConfig, env::EnvOverrides};
 use crate::counters::Counters;
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::sinks::SinkContext;
 use crate::status::{LastError, TelemetryStatus, Trigger};
+use crate::traces::Placement;
 use crate::traces::generation::Generation;
 use crate::traces::live::Live;
-use crate::traces::Placement;
 use crate::vault::SecretHeaders;
 
 /// How often draining generations are checked while any exist.

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::{validate, TelemetryConfig};
+use crate::config::{TelemetryConfig, validate};
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::sinks::{self, Sink, SinkContext, SinkInput, SinkSet};
 use crate::traces::generation::Generation;
@@ -142,7 +142,7 @@ mod tests {
     /// The engine asks each running sink, through the trait, whether it can serve the new config.
     fn rebuilt(running: &Arc<MemorySink>) -> SinkSet {
         let config = TelemetryConfig {
-            backend: Backend::Otlp,
+            backend: Backend::Otlp.into(),
             ..TelemetryConfig::default()
         };
         let input = SinkInput {

@@ -6,9 +6,9 @@ use crate::engine::retire::Retirer;
 use crate::status::{
     self, EnvOverride, LastError, ReloadCounts, SinkState, SinkStatus, TelemetryStatus, Trigger,
 };
+use crate::traces::Placement;
 use crate::traces::generation::Generation;
 use crate::traces::live::Live;
-use crate::traces::Placement;
 
 /// The parts of status that are not derived from the running generation.
 pub(crate) struct View {
@@ -64,7 +64,7 @@ impl View {
             trigger: self.trigger,
             applied_at: self.applied_at.clone(),
             config_path: cx.config_path.clone(),
-            backend: cfg.effective_backend(),
+            backend: cfg.effective_backends(),
             enabled: cfg.enabled,
             sample_rate: cfg.sample_rate,
             include_args: cfg.include_args,

@@ -3,8 +3,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use crate::config::load::Loaded;
 use crate::config::TelemetryConfig;
+use crate::config::load::Loaded;
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::sinks;
 use crate::vault::{self, Request, Resolved};

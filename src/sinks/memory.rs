@@ -1,7 +1,7 @@
 //! A sink that keeps records in memory: for tests that plug a sink of their own in through the [`Sink`] trait.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::{Record, Sink, SinkInput};
@@ -76,11 +76,7 @@ impl Sink for MemorySink {
         SinkStatus {
             backend: self.name,
             generation,
-            state: if self.is_closed() {
-                SinkState::Closed
-            } else {
-                state
-            },
+            state: super::shown_state(self.is_closed(), state),
             trace_file: None,
             error: None,
             otlp: None,

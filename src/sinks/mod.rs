@@ -40,9 +40,16 @@ pub(crate) trait Sink: Send + Sync + 'static {
     /// the sink's own figures) as dropped.
     fn send(&self, record: Record, counters: &Counters);
 
-    /// True when events inside spans travel with their span (OTLP span events) rather than as instants.
+    /// True when events inside spans travel with their span (OTLP span events) rather than as instants. A sink
+    /// that answers `false` writes the events a span record carries as instants of its own.
     fn events_in_spans(&self) -> bool {
         false
+    }
+
+    /// True when it takes instant records: events outside spans (or inside them, when no sink of the set takes
+    /// them with their span).
+    fn takes_instants(&self) -> bool {
+        true
     }
 
     /// Waits until `deadline` at the latest for what was sent so far to be written.
@@ -120,15 +127,30 @@ impl SinkContext {
     }
 }
 
-/// The kinds of sink `cfg` records to, in order; none when it records nothing.
+/// Queues `msg` on a sink's bounded channel without blocking: false when the sink is closed, its queue is full or
+/// its writer is gone (the caller counts the drop).
+#[inline]
+pub(crate) fn try_queue<M>(tx: &std::sync::mpsc::SyncSender<M>, closed: bool, msg: M) -> bool {
+    !closed && tx.try_send(msg).is_ok()
+}
+
+/// A sink's state as status shows it: closed whatever its generation's state.
+pub(crate) fn shown_state(closed: bool, state: SinkState) -> SinkState {
+    if closed { SinkState::Closed } else { state }
+}
+
+/// The kinds of sink `cfg` records to, in the order its `backend` lists them; none when it records nothing.
 pub(crate) fn kinds_for(cfg: &TelemetryConfig) -> Vec<&'static dyn SinkKind> {
-    // The registry: the one place a backend's config value meets its module.
-    let kind: Option<&'static dyn SinkKind> = match cfg.effective_backend() {
+    cfg.effective_backends().iter().filter_map(kind_of).collect()
+}
+
+/// The registry: the one place a backend's config value meets its module.
+fn kind_of(backend: Backend) -> Option<&'static dyn SinkKind> {
+    match backend {
         Backend::None => None,
         Backend::Local => Some(&local::Kind),
         Backend::Otlp => Some(&otlp::Kind),
-    };
-    kind.into_iter().collect()
+    }
 }
 
 /// The sinks of one generation.
@@ -137,15 +159,19 @@ pub(crate) struct SinkSet {
     sinks: smallvec::SmallVec<[Arc<dyn Sink>; 2]>,
     /// Cached: true when a sink of the set takes events inside spans with their span.
     events_in_spans: bool,
+    /// Cached: true when a sink of the set takes instant records.
+    takes_instants: bool,
 }
 
 impl SinkSet {
     pub(crate) fn new(sinks: impl IntoIterator<Item = Arc<dyn Sink>>) -> Self {
         let sinks: smallvec::SmallVec<[Arc<dyn Sink>; 2]> = sinks.into_iter().collect();
         let events_in_spans = sinks.iter().any(|s| s.events_in_spans());
+        let takes_instants = sinks.iter().any(|s| s.takes_instants());
         SinkSet {
             sinks,
             events_in_spans,
+            takes_instants,
         }
     }
 
@@ -155,10 +181,22 @@ impl SinkSet {
         !self.sinks.is_empty()
     }
 
+    /// How many sinks: each span counts once per sink in the span counters.
+    #[inline]
+    pub(crate) fn len(&self) -> u64 {
+        self.sinks.len() as u64
+    }
+
     /// True when events inside spans travel with their span rather than as instants.
     #[inline]
     pub(crate) fn events_in_spans(&self) -> bool {
         self.events_in_spans
+    }
+
+    /// True when some sink takes instant records.
+    #[inline]
+    pub(crate) fn takes_instants(&self) -> bool {
+        self.takes_instants
     }
 
     /// True when every sink was closed (after a drain timeout or at shutdown); false for an empty set.
@@ -180,6 +218,20 @@ impl SinkSet {
                 last.send(record, counters);
             }
         }
+    }
+
+    /// Hands an instant record to every sink that takes instants; never blocks.
+    #[inline]
+    pub(crate) fn send_instant(&self, record: Record, counters: &Counters) {
+        let mut takers = self.sinks.iter().filter(|s| s.takes_instants());
+        let Some(mut current) = takers.next() else {
+            return;
+        };
+        for next in takers {
+            current.send(record.clone(), counters);
+            current = next;
+        }
+        current.send(record, counters);
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<dyn Sink>> {

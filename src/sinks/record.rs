@@ -27,10 +27,11 @@ pub(crate) struct SpanIds {
     pub(crate) parent_remote: bool,
 }
 
-/// An event inside a span (OTLP span events).
+/// An event inside a span: an OTLP span event, and a Chrome instant event in the span's thread.
 #[derive(Debug, Clone)]
 pub(crate) struct EventRecord {
-    pub(crate) name: &'static str,
+    /// The event's callsite: its name and target.
+    pub(crate) meta: &'static tracing_core::Metadata<'static>,
     pub(crate) ts_ns: u64,
     pub(crate) fields: Fields,
 }

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use tracing_core::{subscriber::Interest, LevelFilter, Metadata, Subscriber};
+use tracing_core::{LevelFilter, Metadata, Subscriber, subscriber::Interest};
 use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::registry::LookupSpan;
 

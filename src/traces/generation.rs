@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use tracing_core::{subscriber::Interest, LevelFilter, Metadata, Subscriber};
-use tracing_subscriber::layer::{Context, Layer};
+use tracing_core::{LevelFilter, Metadata, Subscriber, subscriber::Interest};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::{Context, Layer};
 
 use crate::counters::Counters;
 use crate::sinks::SinkSet;

@@ -14,7 +14,7 @@ use std::any::TypeId;
 use std::sync::Arc;
 
 use tracing_core::span::{Attributes, Id, Record as SpanRecord};
-use tracing_core::{subscriber::Interest, Dispatch, Event, LevelFilter, Metadata, Subscriber};
+use tracing_core::{Dispatch, Event, LevelFilter, Metadata, Subscriber, subscriber::Interest};
 use tracing_subscriber::filter::Filtered;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, Registry};

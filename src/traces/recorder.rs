@@ -5,10 +5,10 @@ use std::any::TypeId;
 use std::sync::Arc;
 
 use tracing_core::span::{Attributes, Id, Record as SpanRecord};
-use tracing_core::{subscriber::Interest, Dispatch, Event, LevelFilter, Metadata, Subscriber};
+use tracing_core::{Dispatch, Event, LevelFilter, Metadata, Subscriber, subscriber::Interest};
+use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::EnvFilter;
 
 use super::gate;
 use super::state::{self, SpanState};
@@ -141,7 +141,7 @@ where
         let mut fields = Fields::new();
         event.record(&mut Collect(&mut fields));
         let record = Record::instant(event.metadata(), fields);
-        generation.sinks.send(record, &generation.counters);
+        generation.sinks.send_instant(record, &generation.counters);
     }
 
     /// Finishes the span in its own generation. Its state is left in the extensions (emptied) for the

@@ -12,7 +12,7 @@ use crate::sinks::fields::Collect;
 use crate::sinks::record::{EventRecord, Fields, Record, SpanIds};
 use crate::traces::generation::Generation;
 use crate::traces::live::Live;
-use crate::traces::propagation::{is_carrier, Forwarded, Remote};
+use crate::traces::propagation::{Forwarded, Remote, is_carrier};
 use crate::traces::sampler;
 
 /// Stored in the span's extensions: the generation it began in, its ids and whether its trace is kept.
@@ -69,9 +69,11 @@ impl SpanState {
         if !generation.sinks.records() {
             return None;
         }
-        generation.counters.started.add(1);
+        // With several sinks a span counts once per sink, as each exports or drops it on its own.
+        let copies = generation.sinks.len();
+        generation.counters.started.add(copies);
         if !sampled {
-            generation.counters.sampled_out.add(1);
+            generation.counters.sampled_out.add(copies);
         }
         let mut fields = Fields::new();
         if sampled && !attrs.fields().is_empty() {
@@ -99,11 +101,11 @@ impl SpanState {
     /// Counters stay balanced when the decision flips.
     pub(crate) fn adopt_remote_parent(&mut self, trace_id: u128, parent_span_id: u64, sampled: bool) {
         if sampled != self.sampled {
-            let c = &self.generation.counters;
+            let (c, copies) = (&self.generation.counters, self.generation.sinks.len());
             if sampled {
-                c.sampled_out.sub(1);
+                c.sampled_out.sub(copies);
             } else {
-                c.sampled_out.add(1);
+                c.sampled_out.add(copies);
                 self.fields.clear();
             }
         }
@@ -153,7 +155,8 @@ pub(crate) enum EventTarget {
     Nowhere,
 }
 
-/// Records an event in its parent span (OTLP) or says which generation writes it as an instant (Chrome).
+/// Records an event in its parent span (when a sink takes events with their span: OTLP; the others write the
+/// span's events as instants) or says which generation writes it as an instant now.
 pub(crate) fn route_event<S>(live: &Live, event: &Event<'_>, ctx: &Context<'_, S>) -> EventTarget
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -163,7 +166,7 @@ where
         |p: &SpanRef<'_, S>| !is_carrier(p.metadata()) || p.extensions().get::<SpanState>().is_some();
     let Some(parent) = ctx.event_span(event).filter(recorded) else {
         let generation = live.current_full();
-        if generation.sinks.events_in_spans() || !generation.sampler.keeps(sampler::trace_id()) {
+        if !generation.sinks.takes_instants() || !generation.sampler.keeps(sampler::trace_id()) {
             return EventTarget::Nowhere;
         }
         return EventTarget::Instant(generation);
@@ -179,7 +182,7 @@ where
         let mut fields = Fields::new();
         event.record(&mut Collect(&mut fields));
         state.events.push(EventRecord {
-            name: event.metadata().name(),
+            meta: event.metadata(),
             ts_ns: clock::now_ns(),
             fields,
         });

@@ -26,7 +26,7 @@ mod source;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-pub use resolve::{resolve, watch_target, Request, Resolved};
+pub use resolve::{Request, Resolved, resolve, watch_target};
 
 /// Where secrets come from: `[telemetry.vault]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use secrecy::ExposeSecret;
 
-use super::{parse, source, SecretHeaders, VaultConfig};
+use super::{SecretHeaders, VaultConfig, parse, source};
 
 /// What the vault found for a config.
 #[derive(Debug, Default)]

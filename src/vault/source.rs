@@ -55,7 +55,7 @@ pub(crate) fn read(cfg: &VaultConfig, key: &str) -> Result<Read, String> {
             return Ok(Read {
                 text: None,
                 warning: None,
-            })
+            });
         }
         Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
     };

@@ -2,7 +2,7 @@
 //! `info_span!` callsites take when their interest is not cached as `always`.
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{Mutex, mpsc};
 
 use tracing_core::callsite::Callsite;
 use tracing_core::subscriber::Interest;

@@ -5,6 +5,7 @@ pub mod callsite;
 pub mod receiver;
 pub mod seed;
 pub mod tmpfs;
+pub mod vault;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -202,4 +203,29 @@ pub fn assert_well_formed(path: &Path, events: &[Value]) {
             stack.push(end);
         }
     }
+}
+
+/// Runs `tree(seq)` under `tel`'s own subscriber until `stop`, each with a fresh `seq` (`thread << 32 | n`), one
+/// every half millisecond, and waits while more than `max_backlog` spans are unwritten: a paced producer for
+/// tests about flips, not overload.
+pub fn paced_trees(
+    thread: u64,
+    tel: &Telemetry,
+    stop: &std::sync::atomic::AtomicBool,
+    max_backlog: u64,
+    mut tree: impl FnMut(u64),
+) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let dispatch = tel.dispatch().expect("own subscriber").clone();
+    tracing::dispatcher::with_default(&dispatch, || {
+        let mut n = 0u64;
+        while !stop.load(SeqCst) {
+            while tel.counters().in_flight() > max_backlog && !stop.load(SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            tree((thread << 32) | n);
+            n += 1;
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    });
 }

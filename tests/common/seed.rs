@@ -12,11 +12,7 @@ pub fn soak() -> bool {
 
 /// `short` in CI, `full` under `LIVETEL_SOAK=1`.
 pub fn length<T>(short: T, full: T) -> T {
-    if soak() {
-        full
-    } else {
-        short
-    }
+    if soak() { full } else { short }
 }
 
 pub struct Rng(u64);

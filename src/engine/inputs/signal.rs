@@ -17,7 +17,7 @@ pub(crate) type Hangup = ();
 /// when the handler cannot be installed (status shows it as a warning).
 #[cfg(unix)]
 pub(crate) fn install_sighup() -> Result<Hangup, String> {
-    use tokio::signal::unix::{signal, SignalKind};
+    use tokio::signal::unix::{SignalKind, signal};
     signal(SignalKind::hangup()).map_err(|e| format!("cannot install the SIGHUP handler: {e}"))
 }
 

@@ -14,14 +14,14 @@ mod writer;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{BuildError, Record, Sink, SinkContext, SinkInput, SinkKind};
 use crate::counters::Counters;
 use crate::status::{SinkState, SinkStatus};
-use writer::{create_unique, SendTimeout, Writer};
+use writer::{SendTimeout, Writer, create_unique};
 
 /// Records a file's queue holds before new ones are dropped (and counted): about 3 MiB of queue.
 const QUEUE_CAPACITY: usize = 32 * 1024;
@@ -138,11 +138,7 @@ impl Sink for LocalSink {
     #[inline]
     fn send(&self, record: Record, counters: &Counters) {
         let is_span = record.dur_ns.is_some();
-        let queued = !self.is_closed()
-            && match self.tx.try_send(Msg::Record(record)) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
-            };
+        let queued = super::try_queue(&self.tx, self.is_closed(), Msg::Record(record));
         if !queued && is_span {
             counters.dropped.add(1);
         }
@@ -171,11 +167,7 @@ impl Sink for LocalSink {
         SinkStatus {
             backend: self.name(),
             generation,
-            state: if self.is_closed() {
-                SinkState::Closed
-            } else {
-                state
-            },
+            state: super::shown_state(self.is_closed(), state),
             trace_file: Some(self.path.clone()),
             error: self.last_error(),
             otlp: None,

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant};
 
 use super::{Msg, WriterState};
@@ -139,7 +139,8 @@ impl Writer {
         }
     }
 
-    /// Appends one event; returns 1 for a span, 0 for an instant event (the span counters count spans).
+    /// Appends one record, and the events of a span as instants of its thread; returns 1 for a span, 0 for an
+    /// instant event (the span counters count spans).
     fn encode(&mut self, r: &Record) -> u64 {
         if self.seen_tids.insert(r.tid) {
             let name = clock::thread_name(r.tid).unwrap_or_else(|| format!("thread-{}", r.tid));
@@ -150,33 +151,47 @@ impl Writer {
                 self.pid, r.tid
             );
         }
-        self.buf.push_str(match r.dur_ns {
+        self.encode_one(r.meta, r.start_ns, r.dur_ns, r.tid, &r.fields);
+        for e in &r.events {
+            self.encode_one(e.meta, e.ts_ns, None, r.tid, &e.fields);
+        }
+        u64::from(r.dur_ns.is_some())
+    }
+
+    /// One trace event: complete (`"ph":"X"`) with a duration, else an instant (`"ph":"i"`, thread scope).
+    fn encode_one(
+        &mut self,
+        meta: &'static tracing_core::Metadata<'static>,
+        ts_ns: u64,
+        dur_ns: Option<u64>,
+        tid: u64,
+        fields: &crate::sinks::record::Fields,
+    ) {
+        self.buf.push_str(match dur_ns {
             Some(_) => ",\n{\"ph\":\"X\",",
             None => ",\n{\"ph\":\"i\",\"s\":\"t\",",
         });
-        let meta = r.meta;
         let callsite = self
             .callsites
             .entry(std::ptr::from_ref(meta) as usize)
             .or_insert_with(|| name_and_cat(meta));
         self.buf.push_str(callsite);
         self.buf.push_str(",\"ts\":");
-        push_micros(&mut self.buf, r.start_ns);
-        if let Some(d) = r.dur_ns {
+        push_micros(&mut self.buf, ts_ns);
+        if let Some(d) = dur_ns {
             self.buf.push_str(",\"dur\":");
             push_micros(&mut self.buf, d);
         }
         self.buf.push_str(",\"pid\":");
         self.buf.push_str(itoa::Buffer::new().format(self.pid));
         self.buf.push_str(",\"tid\":");
-        self.buf.push_str(itoa::Buffer::new().format(r.tid));
-        if !r.fields.is_empty() {
+        self.buf.push_str(itoa::Buffer::new().format(tid));
+        if !fields.is_empty() {
             self.buf.push_str(",\"args\":{");
-            crate::sinks::fields::write_json(&mut self.buf, &r.fields);
+            crate::sinks::fields::write_json(&mut self.buf, fields);
             self.buf.push('}');
         }
         self.buf.push('}');
-        u64::from(r.dur_ns.is_some())
     }
 
     /// Writes the batch and a closing bracket in one call; on error, restores the file's last valid end.

@@ -4,8 +4,8 @@ use std::borrow::Cow;
 
 use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
 use opentelemetry::{InstrumentationScope, KeyValue, Value};
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use super::OtlpSettings;
 use crate::clock;
@@ -44,7 +44,7 @@ pub(super) fn span_data(r: &Record, scope: &InstrumentationScope) -> SpanData {
                 .fields
                 .iter()
                 .find(|(k, _)| *k == "message")
-                .map_or(Cow::Borrowed(e.name), |(_, v)| Cow::Owned(text(v)));
+                .map_or(Cow::Borrowed(e.meta.name()), |(_, v)| Cow::Owned(text(v)));
             let attrs = e
                 .fields
                 .iter()

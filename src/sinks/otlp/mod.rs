@@ -73,6 +73,8 @@ pub(crate) struct Shared {
     runtime: OnceLock<runtime::ExportRuntime>,
     /// Export workers of retired sinks still finishing; shutdown waits for them.
     pending: Arc<Mutex<Vec<Receiver<()>>>>,
+    /// Raised at shutdown: retired workers then keep to their plain time limit (no extension for progress).
+    shutting_down: Arc<AtomicBool>,
 }
 
 impl Shared {
@@ -84,8 +86,10 @@ impl Shared {
         Ok(self.runtime.get_or_init(|| rt))
     }
 
-    /// Waits, until `deadline` at the latest, for retired workers to export what they hold and shut down.
+    /// Waits, until `deadline` at the latest, for retired workers to export what they hold and shut down. From
+    /// now on they keep to their plain time limit.
     pub(crate) fn wait_pending(&self, deadline: Instant) {
+        self.shutting_down.store(true, Ordering::Relaxed);
         let pending = self
             .pending
             .lock()
@@ -124,6 +128,7 @@ impl SinkKind for Kind {
             Arc::clone(&cx.counters),
             Arc::clone(&cx.on_change),
             Arc::clone(&cx.otlp.pending),
+            Arc::clone(&cx.otlp.shutting_down),
         )
         .map_err(error)?;
         Ok(Arc::new(sink))
@@ -137,8 +142,16 @@ pub(crate) struct OtlpState {
     pub(crate) dropped: AtomicU64,
     pub(crate) failed_batches: AtomicU64,
     pub(crate) last_error: Mutex<Option<String>>,
-    /// Set when the sink closes: past it the worker makes no more attempts and counts the rest as dropped.
+    /// Set when the sink closes (shutdown, drain timeout): past it the worker makes no more attempts and counts
+    /// the rest as dropped.
     pub(crate) deadline: Mutex<Option<Instant>>,
+    /// Set when the sink is retired (no generation uses it any more): its worker exports what is left within
+    /// [`worker::retirement_limit`].
+    pub(crate) retired_at: Mutex<Option<Instant>>,
+    /// When the collector last accepted a batch.
+    pub(crate) last_export: Mutex<Option<Instant>>,
+    /// Shutdown has begun: a retired worker's limit is no longer extended.
+    pub(crate) shutting_down: Arc<AtomicBool>,
 }
 
 // Records travel by value through a preallocated bounded queue; boxing them would allocate per span.
@@ -168,6 +181,7 @@ impl OtlpSink {
         counters: Arc<Counters>,
         on_error: Arc<dyn Fn() + Send + Sync>,
         pending: Arc<Mutex<Vec<Receiver<()>>>>,
+        shutting_down: Arc<AtomicBool>,
     ) -> Result<Self, String> {
         let exporter = {
             let _enter = rt.handle().enter();
@@ -175,7 +189,10 @@ impl OtlpSink {
         };
         let (tx, rx) = mpsc::sync_channel(settings.max_queue_size);
         let (done_tx, done_rx) = mpsc::channel();
-        let state = Arc::new(OtlpState::default());
+        let state = Arc::new(OtlpState {
+            shutting_down,
+            ..OtlpState::default()
+        });
         let worker = worker::Worker::new(
             exporter,
             settings,
@@ -216,11 +233,7 @@ impl Sink for OtlpSink {
     /// Queues a finished span without blocking; a span that cannot be queued is counted as dropped.
     #[inline]
     fn send(&self, record: Record, counters: &Counters) {
-        let queued = !self.is_closed()
-            && match self.tx.try_send(Msg::Record(record)) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
-            };
+        let queued = super::try_queue(&self.tx, self.is_closed(), Msg::Record(record));
         if !queued {
             counters.dropped.add(1);
             self.state.dropped.fetch_add(1, Ordering::Relaxed);
@@ -229,6 +242,10 @@ impl Sink for OtlpSink {
 
     fn events_in_spans(&self) -> bool {
         true
+    }
+
+    fn takes_instants(&self) -> bool {
+        false
     }
 
     /// Waits, until `deadline` at the latest, for everything queued so far to be exported or given up on.
@@ -265,11 +282,7 @@ impl Sink for OtlpSink {
         SinkStatus {
             backend: self.name(),
             generation,
-            state: if self.is_closed() {
-                SinkState::Closed
-            } else {
-                state
-            },
+            state: super::shown_state(self.is_closed(), state),
             trace_file: None,
             error: self.last_error(),
             otlp: Some(OtlpStatus {
@@ -296,10 +309,13 @@ impl Sink for OtlpSink {
 
 impl Drop for OtlpSink {
     /// Dropping the sender lets the worker export what is queued, shut the exporter down and stop, on its own
-    /// thread within its time limit. Nobody waits here; shutdown waits on `pending`.
+    /// thread within its time limit ([`worker::retirement_limit`]). Nobody waits here; shutdown waits on
+    /// `pending`.
     fn drop(&mut self) {
-        // The worker learns of retirement only once the queue is empty; the deadline bounds its work before that.
-        self.close();
+        self.closed.store(true, Ordering::Relaxed);
+        if let Ok(mut retired) = self.state.retired_at.lock() {
+            retired.get_or_insert_with(Instant::now);
+        }
         let (dead, _) = mpsc::sync_channel(0);
         drop(std::mem::replace(&mut self.tx, dead));
         if let Some(done) = self.done.lock().ok().and_then(|mut d| d.take()) {

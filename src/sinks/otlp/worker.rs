@@ -6,9 +6,9 @@
 //! another while the other threads waited: on 2 cores the pipeline was latency-bound, not CPU-bound.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use opentelemetry::InstrumentationScope;
@@ -16,7 +16,7 @@ use opentelemetry_sdk::trace::SpanExporter as _;
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
-use super::{convert, Msg, OtlpSettings, OtlpState};
+use super::{Msg, OtlpSettings, OtlpState, convert};
 use crate::counters::Counters;
 use crate::sinks::Record;
 
@@ -28,8 +28,14 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 const CLOSE_CHECK: Duration = Duration::from_millis(50);
 /// How long the worker sleeps when its queue is empty.
 const POLL: Duration = Duration::from_millis(2);
-/// How long a retiring worker may spend exporting what is left and shutting its exporter down.
+/// How long a closing or retiring worker may spend exporting what is left and shutting its exporter down.
 pub(super) const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
+/// A retired worker whose collector keeps accepting batches keeps exporting past [`SHUTDOWN_LIMIT`]: each
+/// accepted batch moves its limit to this long after it. A slow collector on a starved machine still gets the
+/// backlog; one that stops answering ends it [`SHUTDOWN_LIMIT`] after its last answer at the latest.
+const PROGRESS_GRACE: Duration = Duration::from_secs(5);
+/// Past this, a retired worker stops whatever its collector does: its thread and queue never outlive it.
+const RETIRED_HARD_LIMIT: Duration = Duration::from_secs(60);
 /// Batches exported at once.
 const MAX_IN_FLIGHT: usize = 2;
 
@@ -86,15 +92,10 @@ impl Worker {
     pub(super) fn run(mut self) {
         let mut waiting: Vec<mpsc::Sender<()>> = Vec::new();
         let mut batch: Vec<Record> = Vec::with_capacity(self.batch_size);
-        let mut retiring_since = None;
         loop {
             let disconnected = self.fill(&mut batch, &mut waiting);
-            if disconnected && retiring_since.is_none() {
-                retiring_since = Some(Instant::now());
-            }
             if !batch.is_empty() {
-                let retiring = retiring_since.map(|t| t + SHUTDOWN_LIMIT);
-                self.start_export(std::mem::take(&mut batch), retiring);
+                self.start_export(std::mem::take(&mut batch));
                 batch.reserve(self.batch_size);
             }
             if !waiting.is_empty() || disconnected {
@@ -111,16 +112,14 @@ impl Worker {
     }
 
     /// Hands a batch to an export task, first waiting for room among the batches in flight.
-    fn start_export(&mut self, batch: Vec<Record>, retiring: Option<Instant>) {
+    fn start_export(&mut self, batch: Vec<Record>) {
         self.wait_until_in_flight(MAX_IN_FLIGHT - 1);
         let n = batch.len() as u64;
         let export = Arc::clone(&self.export);
         // The first conversion runs here, beside the export runtime's thread, which has the protobuf transform
         // and the HTTP/2 work of every batch in flight.
         let first = export.convert(&batch);
-        let task = self
-            .handle
-            .spawn(async move { export.run(batch, first, retiring).await });
+        let task = self.handle.spawn(async move { export.run(batch, first).await });
         self.in_flight.push_back((n, task));
     }
 
@@ -178,20 +177,15 @@ impl Export {
     }
 
     /// Exports one batch (`first` is its conversion for the first attempt), retrying with backoff; gives up
-    /// after [`MAX_ATTEMPTS`] or at `deadline` (past it, no attempt is made at all: a closing sink with a dead
-    /// collector finishes in bounded time).
-    async fn run(
-        &self,
-        batch: Vec<Record>,
-        first: Vec<opentelemetry_sdk::trace::SpanData>,
-        retiring: Option<Instant>,
-    ) {
+    /// after [`MAX_ATTEMPTS`] or at the sink's deadline (past it, no attempt is made at all: a closing sink with
+    /// a dead collector finishes in bounded time).
+    async fn run(&self, batch: Vec<Record>, first: Vec<opentelemetry_sdk::trace::SpanData>) {
         let n = batch.len() as u64;
         let mut first = Some(first);
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=MAX_ATTEMPTS {
             // Read on every attempt: the sink may close (shutdown, drain timeout) while a batch is retrying.
-            let deadline = self.deadline(retiring);
+            let deadline = self.deadline();
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 self.note_error(format!("{n} spans not exported: the shutdown time limit passed"));
                 break;
@@ -201,6 +195,9 @@ impl Export {
             let data = first.take().unwrap_or_else(|| self.convert(&batch));
             match self.attempt(data, deadline).await {
                 Ok(()) => {
+                    if let Ok(mut last) = self.state.last_export.lock() {
+                        *last = Some(Instant::now());
+                    }
                     self.counters.exported.add(n);
                     self.state.exported.fetch_add(n, Ordering::Relaxed);
                     return;
@@ -234,9 +231,14 @@ impl Export {
         (self.on_error)();
     }
 
-    /// The earlier of the retirement deadline and the closing deadline set by [`super::OtlpSink::close`].
-    fn deadline(&self, retiring: Option<Instant>) -> Option<Instant> {
+    /// The earlier of the closing deadline (shutdown, drain timeout) and the retirement limit.
+    fn deadline(&self) -> Option<Instant> {
         let closing = self.state.deadline.lock().ok().and_then(|d| *d);
+        let retired = self.state.retired_at.lock().ok().and_then(|r| *r);
+        let retiring = retired.map(|at| {
+            let last_export = self.state.last_export.lock().ok().and_then(|l| *l);
+            retirement_limit(at, last_export, self.state.shutting_down.load(Ordering::Relaxed))
+        });
         match (retiring, closing) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -278,5 +280,41 @@ impl Export {
         if let Ok(mut last) = self.state.last_error.lock() {
             *last = Some(message);
         }
+    }
+}
+
+/// When a worker retired at `retired_at` stops: [`SHUTDOWN_LIMIT`] after retirement, moved to
+/// [`PROGRESS_GRACE`] after each batch the collector accepts, never past [`RETIRED_HARD_LIMIT`]; at shutdown the
+/// plain limit.
+pub(super) fn retirement_limit(
+    retired_at: Instant,
+    last_export: Option<Instant>,
+    shutting_down: bool,
+) -> Instant {
+    let plain = retired_at + SHUTDOWN_LIMIT;
+    match last_export {
+        Some(last) if !shutting_down => plain
+            .max(last + PROGRESS_GRACE)
+            .min(retired_at + RETIRED_HARD_LIMIT),
+        _ => plain,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retired_worker_keeps_going_while_its_collector_answers_within_bounds() {
+        let t = Instant::now();
+        assert_eq!(retirement_limit(t, None, false), t + SHUTDOWN_LIMIT);
+        let answered = t + Duration::from_secs(20);
+        assert_eq!(
+            retirement_limit(t, Some(answered), false),
+            answered + PROGRESS_GRACE
+        );
+        assert_eq!(retirement_limit(t, Some(answered), true), t + SHUTDOWN_LIMIT);
+        let late = t + Duration::from_secs(600);
+        assert_eq!(retirement_limit(t, Some(late), false), t + RETIRED_HARD_LIMIT);
     }
 }

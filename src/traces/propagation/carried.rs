@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use opentelemetry::baggage::BaggageExt;
 use opentelemetry::Context;
+use opentelemetry::baggage::BaggageExt;
 
 use super::tracestate::TraceStateList;
 use super::w3c::TraceParent;

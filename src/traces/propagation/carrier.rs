@@ -14,7 +14,7 @@
 
 use tracing_core::callsite::DefaultCallsite;
 use tracing_core::field::Value;
-use tracing_core::{metadata, Kind, Level, Metadata};
+use tracing_core::{Kind, Level, Metadata, metadata};
 
 /// The target of livetel's server span.
 pub(crate) const TARGET: &str = "livetel::http";

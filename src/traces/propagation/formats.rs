@@ -1,9 +1,9 @@
 //! The header formats: W3C Trace Context (livetel's own codecs, [`super::w3c`] and [`super::tracestate`]), W3C
 //! Baggage (`opentelemetry_sdk`'s `BaggagePropagator`) and Zipkin B3 ([`super::b3`]).
 
+use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
-use opentelemetry::Context;
 use opentelemetry_sdk::propagation::BaggagePropagator;
 
 use super::b3::{self, B3};

@@ -59,8 +59,8 @@ mod formats;
 mod tracestate;
 mod w3c;
 
-use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::Context;
+use opentelemetry::propagation::{Extractor, Injector};
 use tracing::Dispatch;
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
@@ -68,8 +68,8 @@ pub(crate) use carried::{Forwarded, Propagators, Remote};
 #[cfg_attr(not(feature = "http"), allow(unused_imports))]
 pub(crate) use carrier::{is_carrier, server_span};
 
-use super::live::Live;
 use super::SpanState;
+use super::live::Live;
 use formats::Outgoing;
 use w3c::TraceParent;
 
