@@ -29,7 +29,8 @@
 //! | [`instrument`] | `#[livetel::instrument]`: a span per call, arguments only while `include_args` is on |
 //! | [`config`] | the `[telemetry]` table's types, `OTEL_*` overrides, and checking a file without starting |
 //! | [`status`] | what is running, published after every change |
-//! | [`propagation`] | W3C trace context across services |
+//! | [`propagation`] | trace context across services (W3C Trace Context and Baggage, B3), also through services that record nothing |
+//! | `http` (feature `http`) | one line for HTTP services: tower-http `TraceLayer` hook, reqwest injector |
 //!
 //! # Layout
 //! Dependencies point one way, from the top of this list down; the hot path (`traces`, `sinks`) imports
@@ -40,11 +41,14 @@
 //!   `inputs/` (file watcher and debounce, secret files, SIGHUP, [`ReloadTrigger`], [`Handle`]) send a command;
 //!   `control` runs it; `plan` builds an activation; `retire` drains what it replaced; `report` renders status.
 //! - `traces` — the layer, its per-layer filter, the live generations, span state, sampling, propagation.
+//! - `http` (feature `http`) — tower-http's `TraceLayer` hook and a reqwest injector over [`propagation`].
 //! - `sinks` — one module per backend behind the `Sink` trait: `local` (Chrome trace JSON), `otlp`.
 //! - [`status`], [`config`] — the published state and the config's types, validation and overrides.
 //! - `vault` (OTLP header secrets) and `error` — leaves that import nothing else of the crate.
 
 pub mod config;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod status;
 
 mod clock;

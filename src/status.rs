@@ -158,6 +158,8 @@ pub struct TelemetryStatus {
     pub filter: String,
     /// The service name.
     pub service_name: String,
+    /// The header formats of trace context across services (`[telemetry] propagators`).
+    pub propagators: Vec<crate::config::Propagator>,
     /// The current Chrome trace file, for `local`.
     pub trace_file: Option<PathBuf>,
     /// One entry per sink of the current generation and of the ones still draining (a generation that records

@@ -10,6 +10,7 @@ mod agent;
 mod callgrind;
 mod exporting;
 mod figures;
+mod hop;
 mod measure;
 mod reload_stack;
 mod sink;
@@ -125,6 +126,9 @@ fn main() {
             if a.quick { 3 } else { 5 },
             secs * 2.0,
         ));
+    }
+    if wants("P8") {
+        figures_each(&mut out, hop::hops(&scale));
     }
     if wants("P9") {
         out.push(figures::rss_over_reloads(if a.quick { 2_000 } else { 10_000 }));

@@ -15,12 +15,13 @@
 //! | `OTEL_EXPORTER_OTLP_PROTOCOL` (`grpc`, `http/protobuf`) | `otlp.protocol` |
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds) | `otlp.timeout_ms` |
 //! | `OTEL_TRACES_EXPORTER` (`otlp`, `none`, livetel's `local`; a comma list for several) | `backend` |
+//! | `OTEL_PROPAGATORS` (`tracecontext`, `baggage`, `b3`, `b3multi`, comma-separated; `none`) | `propagators` |
 //!
 //! livetel always samples at the trace root and lets children inherit the decision, so the plain and
 //! `parentbased_` forms of a sampler behave the same. Invalid values are ignored with a warning, as the
 //! OpenTelemetry specification asks.
 
-use super::{Backend, Backends, OtlpProtocol, TelemetryConfig};
+use super::{Backend, Backends, OtlpProtocol, Propagator, TelemetryConfig, propagators};
 
 /// The overrides found in the environment, and warnings about values that were ignored.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -32,6 +33,7 @@ pub struct EnvOverrides {
     otlp_protocol: Option<OtlpProtocol>,
     otlp_timeout_ms: Option<u64>,
     traces_exporter: Option<Backends>,
+    propagators: Option<Vec<Propagator>>,
     /// Sentences about variables whose values were ignored.
     pub warnings: Vec<String>,
 }
@@ -76,6 +78,9 @@ impl EnvOverrides {
         });
         if let Some(list) = get("OTEL_TRACES_EXPORTER") {
             o.traces_exporter = o.exporters(&list);
+        }
+        if let Some(list) = get("OTEL_PROPAGATORS") {
+            o.propagators = propagators::from_env(&list, &mut o.warnings);
         }
         o
     }
@@ -161,6 +166,10 @@ impl EnvOverrides {
             cfg.backend = backends.clone();
             applied.push(("backend", "OTEL_TRACES_EXPORTER"));
         }
+        if let Some(list) = &self.propagators {
+            cfg.propagators.clone_from(list);
+            applied.push(("propagators", "OTEL_PROPAGATORS"));
+        }
         applied
     }
 }
@@ -226,6 +235,14 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn otel_propagators_overrides_the_list() {
+        let mut cfg = TelemetryConfig::default();
+        let applied = env(&[("OTEL_PROPAGATORS", "b3multi,tracecontext")]).apply(&mut cfg);
+        assert_eq!(applied, [("propagators", "OTEL_PROPAGATORS")]);
+        assert_eq!(cfg.propagators, [Propagator::B3Multi, Propagator::TraceContext]);
     }
 
     #[test]

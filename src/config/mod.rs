@@ -53,6 +53,7 @@ mod keys;
 mod legacy;
 pub(crate) mod load;
 mod location;
+mod propagators;
 pub(crate) mod validate;
 
 use std::collections::BTreeMap;
@@ -65,6 +66,7 @@ pub use backends::Backends;
 pub use env::EnvOverrides;
 pub(crate) use load::load_file;
 pub use load::parse_str;
+pub use propagators::Propagator;
 
 use crate::error::ConfigError;
 
@@ -254,6 +256,8 @@ pub struct TelemetryConfig {
     pub drain_timeout_ms: u64,
     /// Watch the config file for changes. Read once at start: changing it needs a restart.
     pub watch: bool,
+    /// The header formats trace context travels in (`"tracecontext"`, `"baggage"`, `"b3"`, `"b3multi"`).
+    pub propagators: Vec<Propagator>,
     /// `[telemetry.local]`: the `local` backend.
     pub local: LocalConfig,
     /// `[telemetry.otlp]`: the `otlp` backend.
@@ -291,6 +295,7 @@ impl Default for TelemetryConfig {
             reload_debounce_ms: 100,
             drain_timeout_ms: 10_000,
             watch: true,
+            propagators: Propagator::defaults(),
             local: LocalConfig::default(),
             otlp: OtlpConfig::default(),
             vault: VaultConfig::default(),

@@ -12,6 +12,7 @@ use crate::config::{TelemetryConfig, validate};
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::sinks::{self, Sink, SinkContext, SinkInput, SinkSet};
 use crate::traces::generation::Generation;
+use crate::traces::propagation::Propagators;
 use crate::traces::sampler::Sampler;
 use crate::vault::SecretHeaders;
 
@@ -84,6 +85,7 @@ fn build_generation(
         sampler: Sampler::new(next.sample_rate),
         sinks,
         include_args: next.include_args,
+        propagators: Propagators::of(&next.propagators),
         counters: Arc::clone(&cx.sinks.counters),
     })
 }

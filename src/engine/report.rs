@@ -70,6 +70,7 @@ impl View {
             include_args: cfg.include_args,
             filter: cfg.filter.clone(),
             service_name: cfg.service_name.clone(),
+            propagators: cfg.propagators.clone(),
             trace_file: current.sinks.trace_file(),
             layers,
             restart_required: self.restart_required.iter().map(|s| (*s).to_owned()).collect(),

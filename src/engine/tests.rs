@@ -24,6 +24,7 @@ fn generation(id: u64, sinks: &[Arc<MemorySink>], counters: &Arc<Counters>) -> A
         sampler: Sampler::new(1.0),
         sinks: SinkSet::new(sinks.iter().map(|s| Arc::clone(s) as Arc<dyn Sink>)),
         include_args: false,
+        propagators: Default::default(),
         counters: Arc::clone(counters),
     })
 }

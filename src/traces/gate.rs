@@ -4,6 +4,11 @@
 //! they are the subscriber's own answers, so `backend = "none"` leaves tracing's macros at their no-subscriber
 //! cost. In a user's stack ([`crate::Builder::build_layer`]) they are a *per-layer* filter ([`LiveFilter`]):
 //! they decide only what livetel records, and never silence the layers beside it.
+//!
+//! One exception, narrow on purpose: livetel's own server span (`livetel::http`, see
+//! [`crate::traces::propagation`]'s `carrier`) is always admitted, so that a request's span exists to forward the
+//! caller's trace context even when livetel records nothing. Its interest is `sometimes`, never `never`; the
+//! recorder records it only when the generation wants it ([`carries_only`]). No other callsite changes.
 
 use std::sync::Arc;
 
@@ -11,6 +16,7 @@ use tracing_core::{LevelFilter, Metadata, Subscriber, subscriber::Interest};
 use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::registry::LookupSpan;
 
+use super::propagation::is_carrier;
 use super::state::SpanState;
 use crate::traces::live::Live;
 
@@ -28,7 +34,7 @@ pub(crate) fn interest<S: Subscriber>(live: &Live, meta: &'static Metadata<'stat
         .iter()
         .filter(|g| !g.interest::<S>(meta).is_never())
         .count();
-    if !live.answers_exactly() {
+    if is_carrier(meta) || !live.answers_exactly() {
         return Interest::sometimes();
     }
     if current.is_always() || draining_wants == 0 {
@@ -61,6 +67,25 @@ where
         .is_some_and(|s| s.generation.is_open() && s.generation.enabled(meta, ctx.clone()))
 }
 
+/// What the subscriber (alone) or livetel's per-layer filter admits: what livetel records, and its server span
+/// always, as a carrier of the caller's context.
+#[inline]
+pub(crate) fn admits<S>(live: &Live, meta: &Metadata<'_>, ctx: &Context<'_, S>) -> bool
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    enabled(live, meta, ctx) || (is_carrier(meta) && !crate::threads::is_untraced())
+}
+
+/// True for a span admitted only to carry context: livetel's server span when the generation does not record it.
+#[inline]
+pub(crate) fn carries_only<S>(live: &Live, meta: &Metadata<'_>, ctx: &Context<'_, S>) -> bool
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    is_carrier(meta) && !enabled(live, meta, ctx)
+}
+
 /// The most verbose level any live generation records.
 pub(crate) fn max_level<S: Subscriber>(live: &Live) -> LevelFilter {
     let mut level = live.current().max_level::<S>();
@@ -80,7 +105,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn enabled(&self, meta: &Metadata<'_>, ctx: &Context<'_, S>) -> bool {
-        enabled(&self.live, meta, ctx)
+        admits(&self.live, meta, ctx)
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {

@@ -8,6 +8,7 @@ use tracing_subscriber::layer::{Context, Layer};
 
 use crate::counters::Counters;
 use crate::sinks::SinkSet;
+use crate::traces::propagation::Propagators;
 use crate::traces::sampler::Sampler;
 
 /// Immutable once built; swapped in whole. A span keeps an `Arc` to the generation it began in and finishes
@@ -23,6 +24,8 @@ pub(crate) struct Generation {
     /// Where its spans go; empty when it records nothing.
     pub(crate) sinks: SinkSet,
     pub(crate) include_args: bool,
+    /// The header formats `propagation` reads and writes for spans of this generation's time.
+    pub(crate) propagators: Propagators,
     pub(crate) counters: Arc<Counters>,
 }
 
@@ -36,6 +39,7 @@ impl Generation {
             sampler: Sampler::new(0.0),
             sinks: SinkSet::default(),
             include_args: false,
+            propagators: Propagators::DEFAULT,
             counters,
         }
     }

@@ -69,7 +69,7 @@ where
 
     fn enabled(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
         match self.placement {
-            Placement::Alone => gate::enabled(&self.live, meta, &ctx),
+            Placement::Alone => gate::admits(&self.live, meta, &ctx),
             Placement::Shared => true,
         }
     }
@@ -84,6 +84,9 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         // A callsite cached `always` skips `enabled`: livetel's own threads are turned away here too.
         if crate::threads::is_untraced() {
+            return;
+        }
+        if gate::carries_only(&self.live, attrs.metadata(), &ctx) {
             return;
         }
         let Some(span) = ctx.span(id) else { return };

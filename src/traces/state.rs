@@ -12,6 +12,7 @@ use crate::sinks::fields::Collect;
 use crate::sinks::record::{EventRecord, Fields, Record, SpanIds};
 use crate::traces::generation::Generation;
 use crate::traces::live::Live;
+use crate::traces::propagation::{Forwarded, Remote, is_carrier};
 use crate::traces::sampler;
 
 /// Stored in the span's extensions: the generation it began in, its ids and whether its trace is kept.
@@ -19,8 +20,8 @@ pub(crate) struct SpanState {
     pub(crate) generation: Arc<Generation>,
     pub(crate) sampled: bool,
     pub(crate) ids: SpanIds,
-    /// The W3C `tracestate` of a trace that came from another process.
-    pub(crate) trace_state: Option<Arc<opentelemetry::trace::TraceState>>,
+    /// What a trace that came from another process carries besides its ids (`tracestate`, baggage).
+    pub(crate) remote: Option<Arc<Remote>>,
     start_ns: u64,
     tid: u64,
     pub(crate) fields: Fields,
@@ -42,12 +43,21 @@ impl SpanState {
     {
         let inherited = span.parent().and_then(|p| {
             let ext = p.extensions();
-            let s = ext.get::<SpanState>()?;
-            Some((s.generation.clone(), s.sampled, s.ids, s.trace_state.clone()))
+            if let Some(s) = ext.get::<SpanState>() {
+                return Some((Some(s.generation.clone()), s.sampled, s.ids, s.remote.clone()));
+            }
+            // A parent livetel does not record but that forwards a caller's context: join the caller's trace.
+            ext.get::<Forwarded>()
+                .map(|f| (None, f.parent.sampled, f.ids(), f.remote.clone()))
         });
-        let (generation, sampled, trace_id, parent_span_id, trace_state) = match inherited {
-            Some((generation, sampled, ids, ts)) if generation.is_open() => {
-                (generation, sampled, ids.trace_id, ids.span_id, ts)
+        // A forwarding parent stands for the caller's span: the new span's parent is remote.
+        let parent_remote = matches!(inherited, Some((None, ..)));
+        let (generation, sampled, trace_id, parent_span_id, remote) = match inherited {
+            Some((Some(generation), sampled, ids, remote)) if generation.is_open() => {
+                (generation, sampled, ids.trace_id, ids.span_id, remote)
+            }
+            Some((None, sampled, ids, remote)) => {
+                (live.current_full(), sampled, ids.trace_id, ids.span_id, remote)
             }
             _ => {
                 let generation = live.current_full();
@@ -73,13 +83,13 @@ impl SpanState {
             trace_id,
             span_id: sampler::span_id(),
             parent_span_id,
-            parent_remote: false,
+            parent_remote,
         };
         Some(SpanState {
             generation,
             sampled,
             ids,
-            trace_state,
+            remote,
             start_ns: clock::now_ns(),
             tid: clock::tid(),
             fields,
@@ -151,7 +161,10 @@ pub(crate) fn route_event<S>(live: &Live, event: &Event<'_>, ctx: &Context<'_, S
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let Some(parent) = ctx.event_span(event) else {
+    // livetel's server span when it only carries context stands for no parent.
+    let recorded =
+        |p: &SpanRef<'_, S>| !is_carrier(p.metadata()) || p.extensions().get::<SpanState>().is_some();
+    let Some(parent) = ctx.event_span(event).filter(recorded) else {
         let generation = live.current_full();
         if !generation.sinks.takes_instants() || !generation.sampler.keeps(sampler::trace_id()) {
             return EventTarget::Nowhere;

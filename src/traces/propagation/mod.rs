@@ -1,8 +1,35 @@
-//! W3C trace context (`traceparent` / `tracestate`) across process boundaries, unaffected by reloads.
+//! Trace context across process boundaries (W3C Trace Context, W3C Baggage, B3), unaffected by reloads.
 //!
 //! A span's trace id, span id and sampling decision live in livetel's own span state, which these functions
 //! reach through the `Registry`. Nothing here downcasts to a layer that a reload could replace, so propagation
 //! keeps working after any number of reloads (the trap of tracing-opentelemetry #121 does not apply).
+//!
+//! # Formats
+//! `[telemetry] propagators` (default `["tracecontext", "baggage"]`; `OTEL_PROPAGATORS` overrides it) names the
+//! formats [`extract`] reads and [`inject`] writes, read per call from the livetel instance of the current
+//! dispatcher, so a reload changes them for the next call. Without livetel in the dispatcher the default
+//! applies. `traceparent` and `tracestate` go through livetel's own codecs, strictly per W3C Trace Context:
+//! every value of each header is read, a duplicated `traceparent` is invalid (a new trace starts), several
+//! `tracestate` headers are one list, and only the invalid `tracestate` members are dropped. Baggage goes
+//! through `opentelemetry_sdk`'s `BaggagePropagator`; `"b3"` (single header) and `"b3multi"` through a small
+//! codec of livetel's (`opentelemetry-zipkin`, which has one, marks itself deprecated). Extraction tries `tracecontext`, then B3; injection writes every format.
+//!
+//! # Spans livetel does not record
+//! A service must not cut a trace in two because it records nothing (`backend = "none"`, `enabled = false`, a
+//! filter that leaves the span out). When [`set_parent`] finds no livetel state on the span (it exists in the
+//! `Registry` for another layer of your stack, or it is livetel's own server span of the `http` feature, which
+//! exists even at `none`), it stores the caller's context on the span instead. [`inject`] then writes, for that
+//! span and its descendants, the caller's `traceparent` unchanged — same trace id, the caller's span as parent,
+//! its sampled flag — with `tracestate` and baggage unchanged. This is W3C Trace Context's *forwarding* (the
+//! spec allows "pass-through services" to leave `traceparent` as received, and then `tracestate` must be left
+//! as received too) and what OpenTelemetry's non-recording spans do: nothing of this service appears in the
+//! trace, so the callee's parent is the last span that does. A span livetel records below such a span joins
+//! the caller's trace, its parent the caller's span.
+//!
+//! Limit: in your own stack, a span of *yours* that livetel's filter leaves out is invisible to the spans
+//! livetel records below it (tracing-subscriber's per-layer filtering hides it from livetel's layer), so those
+//! start a trace of their own; outgoing calls made under it directly still forward. livetel's own server span
+//! has no such limit: livetel's filter always admits it.
 //!
 //! # Examples
 //! ```
@@ -25,112 +52,137 @@
 //! # });
 //! ```
 
+mod b3;
+mod carried;
+mod carrier;
+mod formats;
+mod tracestate;
 mod w3c;
-
-use std::str::FromStr;
-use std::sync::Arc;
 
 use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector};
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use tracing::Dispatch;
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
+pub(crate) use carried::{Forwarded, Propagators, Remote};
+#[cfg_attr(not(feature = "http"), allow(unused_imports))]
+pub(crate) use carrier::{is_carrier, server_span};
+
 use super::SpanState;
+use super::live::Live;
+use formats::Outgoing;
 use w3c::TraceParent;
 
-const TRACEPARENT: &str = "traceparent";
-const TRACESTATE: &str = "tracestate";
-
-/// Writes `span`'s `traceparent` (and `tracestate`, if its trace has one) into `injector`. Writes nothing for
-/// a span livetel does not record (disabled, or backend `none`).
+/// Writes the context of `span` into `injector`, in every live format: its own ids when livetel records it, else
+/// the caller's context it forwards (see the module docs), else (a span with no trace at all) nothing.
 pub fn inject(span: &tracing::Span, injector: &mut dyn Injector) {
-    let Some((parent, state)) = with_state(span, |s| {
-        (trace_parent(s), s.trace_state.as_ref().map(|ts| ts.header()))
-    }) else {
+    let Some((out, propagators)) = outgoing(span) else {
         return;
     };
-    injector.set(TRACEPARENT, parent.encode());
-    if let Some(state) = state.filter(|h| !h.is_empty()) {
-        injector.set(TRACESTATE, state);
-    }
+    formats::inject(propagators, &out, injector);
 }
 
-/// Reads a remote parent from `traceparent` / `tracestate` (W3C Trace Context). The result is empty (no valid
-/// span context) when the headers are missing or malformed; a malformed `tracestate` alone is dropped.
+/// Reads the caller's context from `extractor` in the live formats (W3C Trace Context first, then B3; baggage
+/// beside either). The result holds no valid span context when the headers are missing or malformed; a
+/// malformed `tracestate` member alone is dropped.
 pub fn extract(extractor: &dyn Extractor) -> Context {
-    let Some(parent) = extractor.get(TRACEPARENT).and_then(TraceParent::decode) else {
-        return Context::new();
-    };
-    let state = extractor
-        .get(TRACESTATE)
-        .and_then(|h| TraceState::from_str(h).ok())
-        .unwrap_or_default();
-    otel_context(parent, true, state)
+    let propagators = tracing::dispatcher::get_default(propagators_of);
+    formats::extract(propagators, extractor)
 }
 
-/// Makes the remote span in `parent` the parent of `span`: `span` joins its trace and follows its sampling
-/// decision (parent-based sampling). Call it before `span` has children. Returns false when `parent` holds no
-/// valid remote span or livetel does not record `span`.
+/// Makes the remote span in `parent` the parent of `span`: `span` joins its trace, follows its sampling decision
+/// (parent-based sampling; B3's "deferred" keeps livetel's own) and carries its `tracestate` and baggage to
+/// outgoing calls. Call it before `span` has children. When livetel does not record `span` but it exists, the
+/// span forwards the caller's context unchanged (module docs). Returns false when `parent` holds no valid remote
+/// span or `span` is disabled.
 pub fn set_parent(span: &tracing::Span, parent: &Context) -> bool {
-    let remote = parent.span().span_context().clone();
-    if !remote.is_valid() {
+    let Some((caller, follow_sampled, list)) = formats::remote_parent(parent) else {
         return false;
-    }
-    with_state(span, |state| {
-        let trace_id = u128::from_be_bytes(remote.trace_id().to_bytes());
-        let span_id = u64::from_be_bytes(remote.span_id().to_bytes());
-        state.adopt_remote_parent(trace_id, span_id, remote.is_sampled());
-        let ts = remote.trace_state();
-        state.trace_state = (ts != &TraceState::NONE).then(|| Arc::new(ts.clone()));
+    };
+    let remote = Remote::shared(list, parent);
+    with_span(span, |ext| match ext.get_mut::<SpanState>() {
+        Some(state) => {
+            let sampled = if follow_sampled {
+                caller.sampled
+            } else {
+                state.sampled
+            };
+            state.adopt_remote_parent(caller.trace_id, caller.span_id, sampled);
+            state.remote = remote;
+        }
+        None => {
+            ext.replace(Forwarded {
+                parent: caller,
+                remote,
+            });
+        }
     })
     .is_some()
 }
 
-/// The OpenTelemetry context of `span`, for APIs that take one.
+/// The OpenTelemetry context of `span` (its span context, `tracestate` and baggage), for APIs that take one:
+/// its own when livetel records it, the caller's when it forwards one.
 pub fn context(span: &tracing::Span) -> Option<Context> {
-    with_state(span, |state| {
-        let ts = state.trace_state.as_deref().cloned().unwrap_or_default();
-        otel_context(trace_parent(state), false, ts)
-    })
+    let (out, _) = outgoing(span)?;
+    let remote = out.remote.as_deref();
+    let state = formats::trace_state_of(remote);
+    let cx = remote.and_then(|r| r.baggage.clone()).unwrap_or_default();
+    Some(formats::otel_context(cx, out.parent, out.forwarded, state))
 }
 
-/// The ids and sampled flag of a span livetel records.
-fn trace_parent(state: &SpanState) -> TraceParent {
-    TraceParent {
-        trace_id: state.ids.trace_id,
-        span_id: state.ids.span_id,
-        sampled: state.sampled,
-    }
-}
-
-/// An OpenTelemetry context holding one span context (remote: it came from another process).
-fn otel_context(parent: TraceParent, remote: bool, state: TraceState) -> Context {
-    let flags = if parent.sampled {
-        TraceFlags::SAMPLED
-    } else {
-        TraceFlags::default()
-    };
-    let sc = SpanContext::new(
-        TraceId::from(parent.trace_id),
-        SpanId::from(parent.span_id),
-        flags,
-        remote,
-        state,
-    );
-    Context::new().with_remote_span_context(sc)
-}
-
-/// `span`'s trace id as 32 lowercase hex digits, when livetel records it.
+/// `span`'s trace id as 32 lowercase hex digits: its own trace when livetel records it, the caller's when it
+/// forwards one.
 pub fn trace_id(span: &tracing::Span) -> Option<String> {
-    with_state(span, |state| format!("{:032x}", state.ids.trace_id))
+    outgoing(span).map(|(out, _)| format!("{:032x}", out.parent.trace_id))
 }
 
-fn with_state<R>(span: &tracing::Span, f: impl FnOnce(&mut SpanState) -> R) -> Option<R> {
+/// The live formats of the livetel instance in `dispatch`; the default where there is none.
+fn propagators_of(dispatch: &Dispatch) -> Propagators {
+    dispatch
+        .downcast_ref::<Live>()
+        .map_or(Propagators::DEFAULT, |live| live.current().propagators)
+}
+
+/// What an outgoing call under `span` carries: from the first of `span` and its ancestors that livetel records
+/// or that forwards a caller's context.
+fn outgoing(span: &tracing::Span) -> Option<(Outgoing, Propagators)> {
+    span.with_subscriber(|(id, dispatch)| {
+        let registry = dispatch.downcast_ref::<Registry>()?;
+        let out = registry.span(id)?.scope().find_map(|s| {
+            let ext = s.extensions();
+            if let Some(state) = ext.get::<SpanState>() {
+                let parent = TraceParent {
+                    trace_id: state.ids.trace_id,
+                    span_id: state.ids.span_id,
+                    sampled: state.sampled,
+                };
+                return Some(Outgoing {
+                    parent,
+                    remote: state.remote.clone(),
+                    forwarded: false,
+                });
+            }
+            ext.get::<Forwarded>().map(|f| Outgoing {
+                parent: f.parent,
+                remote: f.remote.clone(),
+                forwarded: true,
+            })
+        })?;
+        Some((out, propagators_of(dispatch)))
+    })
+    .flatten()
+}
+
+/// Runs `f` on the registry extensions of `span`.
+fn with_span<R>(
+    span: &tracing::Span,
+    f: impl FnOnce(&mut tracing_subscriber::registry::ExtensionsMut<'_>) -> R,
+) -> Option<R> {
     span.with_subscriber(|(id, dispatch)| {
         let registry = dispatch.downcast_ref::<Registry>()?;
         let data = registry.span(id)?;
         let mut ext = data.extensions_mut();
-        ext.get_mut::<SpanState>().map(f)
+        Some(f(&mut ext))
     })
     .flatten()
 }

@@ -4,8 +4,8 @@
 //! in the demo agent that was about 9,000 instructions per hop (callgrind), a fifth of livetel's whole cost per
 //! turn. This codec does the same job in a few hundred. It follows the W3C Trace Context spec (level 1, §3.2)
 //! strictly: lowercase hex only, fixed field widths, exactly 55 characters for version `00`, version `ff`
-//! invalid. It accepts a subset of what the SDK's propagator accepts (a test checks that); `tracestate` is still
-//! parsed and written by `opentelemetry::trace::TraceState`.
+//! invalid. It accepts a subset of what the SDK's propagator accepts (a test checks that); `tracestate` has a
+//! codec of its own ([`super::tracestate`]).
 
 /// The ids and sampled flag carried by a `traceparent` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

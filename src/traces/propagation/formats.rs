@@ -1,0 +1,162 @@
+//! The header formats: W3C Trace Context (livetel's own codecs, [`super::w3c`] and [`super::tracestate`]), W3C
+//! Baggage (`opentelemetry_sdk`'s `BaggagePropagator`) and Zipkin B3 ([`super::b3`]).
+
+use opentelemetry::Context;
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry_sdk::propagation::BaggagePropagator;
+
+use super::b3::{self, B3};
+use super::carried::{Propagators, Remote};
+use super::tracestate::TraceStateList;
+use super::w3c::TraceParent;
+use crate::config::Propagator;
+
+pub(super) const TRACEPARENT: &str = "traceparent";
+pub(super) const TRACESTATE: &str = "tracestate";
+
+/// B3's "deferred" decision in an OpenTelemetry span context (the flag `opentelemetry-zipkin` uses): the caller
+/// left the sampling decision to us.
+const B3_DEFERRED: TraceFlags = TraceFlags::new(0x02);
+
+/// The `tracestate` list that came with a W3C parent, whole: an OpenTelemetry `TraceState` cannot hold every key
+/// the spec allows (Level 2 keys with several `@`, a 14-character system id), so livetel keeps its own copy in
+/// the context next to the span context.
+#[derive(Debug, Clone)]
+pub(super) struct Incoming(pub(super) TraceStateList);
+
+/// What an outgoing call carries: the parent (the current span, or the caller's when forwarding) and what came
+/// with the trace.
+pub(super) struct Outgoing {
+    pub(super) parent: TraceParent,
+    pub(super) remote: Option<std::sync::Arc<Remote>>,
+    /// The parent is the caller's span, forwarded by a span livetel does not record.
+    pub(super) forwarded: bool,
+}
+
+/// Reads the caller's context with the live propagators. W3C Trace Context is tried first, then B3; baggage is
+/// read beside either.
+pub(super) fn extract(p: Propagators, extractor: &dyn Extractor) -> Context {
+    let mut cx = Context::new();
+    if p.has(Propagator::Baggage) {
+        cx = BaggagePropagator::new().extract_with_context(&cx, extractor);
+    }
+    if p.has(Propagator::TraceContext) {
+        if let Some((parent, list)) = trace_context(extractor) {
+            if list.is_empty() {
+                return otel_context(cx, parent, true, TraceState::NONE);
+            }
+            let state = otel_trace_state(&list);
+            return otel_context(cx, parent, true, state).with_value(Incoming(list));
+        }
+    }
+    match B3::extract(extractor).filter(|_| p.any_b3()) {
+        Some(found) => {
+            let mut cx = otel_context(cx, found.parent(), true, TraceState::NONE);
+            if found.sampled.is_none() {
+                let sc = cx.span().span_context().clone();
+                let deferred =
+                    SpanContext::new(sc.trace_id(), sc.span_id(), B3_DEFERRED, true, TraceState::NONE);
+                cx = cx.with_remote_span_context(deferred);
+            }
+            cx
+        }
+        None => cx,
+    }
+}
+
+/// W3C Trace Context from every value of both headers: a duplicated `traceparent` is invalid (a new trace
+/// starts); several `tracestate` headers are one list. `tracestate` is not read without a valid `traceparent`.
+fn trace_context(extractor: &dyn Extractor) -> Option<(TraceParent, TraceStateList)> {
+    let parents = extractor.get_all(TRACEPARENT)?;
+    let [only] = parents.as_slice() else {
+        return None;
+    };
+    let parent = TraceParent::decode(only)?;
+    let list = extractor
+        .get_all(TRACESTATE)
+        .map(TraceStateList::decode)
+        .unwrap_or_default();
+    Some((parent, list))
+}
+
+/// The caller's parent in an OpenTelemetry context: its ids, whether to follow its sampled flag, and its
+/// `tracestate` (livetel's copy when it read the headers itself, else the context's own).
+pub(super) fn remote_parent(cx: &Context) -> Option<(TraceParent, bool, TraceStateList)> {
+    let span = cx.span();
+    let sc = span.span_context();
+    if !sc.is_valid() {
+        return None;
+    }
+    let flags = sc.trace_flags();
+    let parent = TraceParent {
+        trace_id: u128::from_be_bytes(sc.trace_id().to_bytes()),
+        span_id: u64::from_be_bytes(sc.span_id().to_bytes()),
+        sampled: sc.is_sampled(),
+    };
+    let deferred = flags & B3_DEFERRED == B3_DEFERRED;
+    let list = match cx.get::<Incoming>() {
+        Some(incoming) => incoming.0.clone(),
+        None if sc.trace_state() == &TraceState::NONE => TraceStateList::default(),
+        None => TraceStateList::decode([sc.trace_state().header().as_str()]),
+    };
+    Some((parent, !deferred, list))
+}
+
+/// Writes `out` in every live format.
+pub(super) fn inject(p: Propagators, out: &Outgoing, injector: &mut dyn Injector) {
+    let remote = out.remote.as_deref();
+    if p.has(Propagator::TraceContext) {
+        injector.set(TRACEPARENT, out.parent.encode());
+        if let Some(r) = remote.filter(|r| !r.trace_state.is_empty()) {
+            injector.set(TRACESTATE, r.trace_state.header().to_owned());
+        }
+    }
+    if p.has(Propagator::B3) {
+        b3::inject_single(&out.parent, injector);
+    }
+    if p.has(Propagator::B3Multi) {
+        b3::inject_multi(&out.parent, injector);
+    }
+    if let Some(cx) = remote
+        .and_then(|r| r.baggage.as_ref())
+        .filter(|_| p.has(Propagator::Baggage))
+    {
+        BaggagePropagator::new().inject_context(cx, injector);
+    }
+}
+
+/// An OpenTelemetry `TraceState` of the members it accepts (all, but for keys past its Level 1 check).
+fn otel_trace_state(list: &TraceStateList) -> TraceState {
+    if list.is_empty() {
+        return TraceState::NONE;
+    }
+    TraceState::from_key_value(list.pairs()).unwrap_or_else(|_| {
+        let accepted = list
+            .pairs()
+            .filter(|kv| TraceState::from_key_value([*kv]).is_ok());
+        TraceState::from_key_value(accepted).unwrap_or_default()
+    })
+}
+
+/// `cx` holding one span context.
+pub(super) fn otel_context(cx: Context, parent: TraceParent, remote: bool, state: TraceState) -> Context {
+    let flags = if parent.sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    let sc = SpanContext::new(
+        TraceId::from(parent.trace_id),
+        SpanId::from(parent.span_id),
+        flags,
+        remote,
+        state,
+    );
+    cx.with_remote_span_context(sc)
+}
+
+/// An OpenTelemetry `TraceState` for what a span carries (for [`super::context`]).
+pub(super) fn trace_state_of(remote: Option<&Remote>) -> TraceState {
+    remote.map_or(TraceState::NONE, |r| otel_trace_state(&r.trace_state))
+}

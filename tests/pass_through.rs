@@ -1,0 +1,109 @@
+//! A span livetel does not record (backend `none`, `enabled = false`, a filter that leaves it out) still carries
+//! the caller's context to outgoing calls, in the user's own stack: W3C "forwarding" — the caller's
+//! `traceparent` unchanged (trace id, parent id, sampled flag), `tracestate` and baggage unchanged.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::Fixture;
+use livetel::propagation;
+use tracing_subscriber::prelude::*;
+
+const INCOMING: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const UNSAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+
+fn incoming(traceparent: &str) -> HashMap<String, String> {
+    HashMap::from([
+        ("traceparent".to_owned(), traceparent.to_owned()),
+        ("tracestate".to_owned(), "congo=t61rcWkgMzE,rojo=1".to_owned()),
+        ("baggage".to_owned(), "user=alice".to_owned()),
+    ])
+}
+
+/// The user's stack: a layer that keeps every span (as a `fmt` layer at TRACE would) beside livetel's.
+fn own_stack(body: &str) -> (Fixture, livetel::Telemetry, tracing::Dispatch) {
+    let f = Fixture::new(body);
+    let (layer, t) = f.builder().build_layer().expect("starts");
+    let keep_all = tracing_subscriber::fmt::layer().with_writer(std::io::sink);
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(keep_all).with(layer));
+    (f, t, dispatch)
+}
+
+/// The caller's span handled under `dispatch`: what the handling span and a child of it send on.
+fn forwarded(dispatch: &tracing::Dispatch, traceparent: &str) -> [HashMap<String, String>; 2] {
+    tracing::dispatcher::with_default(dispatch, || {
+        let handle = tracing::info_span!(parent: None, "handle");
+        assert!(propagation::set_parent(
+            &handle,
+            &propagation::extract(&incoming(traceparent))
+        ));
+        let child = handle.in_scope(|| tracing::info_span!("work"));
+        let (mut a, mut b) = (HashMap::new(), HashMap::new());
+        propagation::inject(&handle, &mut a);
+        propagation::inject(&child, &mut b);
+        [a, b]
+    })
+}
+
+fn assert_forwarded(out: &HashMap<String, String>, traceparent: &str) {
+    assert_eq!(out["traceparent"], traceparent, "{out:?}");
+    assert_eq!(out["tracestate"], "congo=t61rcWkgMzE,rojo=1");
+    assert_eq!(out["baggage"], "user=alice");
+}
+
+#[test]
+fn nothing_recorded_still_forwards_the_callers_context() {
+    for body in [
+        "watch = false\nbackend = \"none\"",
+        "watch = false\nenabled = false",
+        "watch = false\nbackend = \"local\"\nfilter = \"warn\"",
+    ] {
+        let (_f, t, dispatch) = own_stack(body);
+        for tp in [INCOMING, UNSAMPLED] {
+            for out in forwarded(&dispatch, tp) {
+                assert_forwarded(&out, tp);
+            }
+        }
+        tracing::dispatcher::with_default(&dispatch, || {
+            let handle = tracing::info_span!(parent: None, "handle");
+            propagation::set_parent(&handle, &propagation::extract(&incoming(INCOMING)));
+            let want = "4bf92f3577b34da6a3ce929d0e0e4736";
+            assert_eq!(propagation::trace_id(&handle).as_deref(), Some(want), "{body}");
+        });
+        assert_eq!(t.counters().started, 0, "{body}: nothing recorded");
+    }
+}
+
+/// When livetel records the span, the outgoing parent is livetel's span; the trace id and flag stay.
+#[test]
+fn a_recorded_span_sends_itself_as_the_parent() {
+    let (_f, t, dispatch) = own_stack("watch = false\nbackend = \"local\"");
+    let [a, b] = forwarded(&dispatch, INCOMING);
+    for out in [&a, &b] {
+        assert!(out["traceparent"].starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+        assert!(out["traceparent"].ends_with("-01"));
+        assert_ne!(out["traceparent"], INCOMING);
+        assert_eq!(out["tracestate"], "congo=t61rcWkgMzE,rojo=1");
+        assert_eq!(out["baggage"], "user=alice");
+    }
+    assert_ne!(
+        a["traceparent"], b["traceparent"],
+        "the child is the parent of its own calls"
+    );
+    assert_eq!(t.counters().started, 2);
+}
+
+/// Without a valid caller there is nothing to forward: a span livetel does not record sends nothing.
+#[test]
+fn no_caller_nothing_sent() {
+    let (_f, _t, dispatch) = own_stack("watch = false\nbackend = \"none\"");
+    tracing::dispatcher::with_default(&dispatch, || {
+        let span = tracing::info_span!("handle");
+        let bad = HashMap::from([("traceparent".to_owned(), "garbage".to_owned())]);
+        assert!(!propagation::set_parent(&span, &propagation::extract(&bad)));
+        let mut out = HashMap::new();
+        propagation::inject(&span, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+    });
+}
