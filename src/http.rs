@@ -31,7 +31,7 @@ use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::trace::TraceLayer;
 
 use crate::propagation;
-use crate::traces::propagation::server_span;
+use crate::traces::codec::server_span;
 
 /// A `MakeSpan` for tower-http's `TraceLayer`: a server span per request whose parent is read from the request's
 /// headers (the live `[telemetry] propagators`).

@@ -117,10 +117,25 @@ impl LastError {
 /// A field shadowed by an environment variable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EnvOverride {
-    /// The `[telemetry]` field.
+    /// The `[telemetry]` field, by the name it had before the nested tables (`otlp_endpoint`), as earlier
+    /// versions of status named it.
     pub field: &'static str,
+    /// The field's dotted key in the config (`otlp.endpoint`).
+    pub key: &'static str,
     /// The variable that sets it.
     pub variable: &'static str,
+}
+
+impl EnvOverride {
+    pub(crate) fn new(key: &'static str, variable: &'static str) -> Self {
+        let field = match key {
+            "otlp.endpoint" => "otlp_endpoint",
+            "otlp.protocol" => "otlp_protocol",
+            "otlp.timeout_ms" => "otlp_timeout_ms",
+            other => other,
+        };
+        EnvOverride { field, key, variable }
+    }
 }
 
 /// How reload attempts ended, since start-up.

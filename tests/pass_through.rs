@@ -107,3 +107,53 @@ fn no_caller_nothing_sent() {
         assert!(out.is_empty(), "{out:?}");
     });
 }
+
+/// B3 without a sampling flag leaves the decision to the callee: a span that only forwards passes the ids on with
+/// no flag (not a "do not sample"), and a span livetel records under it decides with its own sampler.
+#[test]
+fn a_deferred_b3_decision_stays_deferred_through_a_forwarding_span() {
+    let (_f, t, dispatch) = own_stack(
+        "watch = false\nbackend = \"local\"\nfilter = \"livetel=off,pass_through=info\"\n\
+         propagators = [\"b3\", \"b3multi\"]",
+    );
+    let b3 = "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7";
+    let headers = HashMap::from([("b3".to_owned(), b3.to_owned())]);
+    let (out, recorded_child_sampled) = tracing::dispatcher::with_default(&dispatch, || {
+        // Filtered out of livetel (target `other`): it only forwards.
+        let handle = tracing::info_span!(target: "other", parent: None, "handle");
+        assert!(propagation::set_parent(&handle, &propagation::extract(&headers)));
+        let mut out = HashMap::new();
+        propagation::inject(&handle, &mut out);
+        // Recorded (target `pass_through`): sampled by this generation's sampler (rate 1.0).
+        let child = handle.in_scope(|| tracing::info_span!("work"));
+        let mut child_out = HashMap::new();
+        propagation::inject(&child, &mut child_out);
+        (out, child_out["x-b3-sampled"].clone())
+    });
+    assert_eq!(out["b3"], b3, "forwarded without a sampling flag: {out:?}");
+    assert!(!out.contains_key("x-b3-sampled"), "{out:?}");
+    assert_eq!(recorded_child_sampled, "1", "the callee's sampler decided");
+    drop(t);
+}
+
+/// A root the local sampler dropped that `set_parent` makes join a sampled caller keeps its fields (a server
+/// span gets its caller's headers right after it is made).
+#[test]
+fn a_root_joining_a_sampled_caller_keeps_its_fields() {
+    let f = Fixture::new("watch = false\nsample_rate = 0.0");
+    let t = f.start();
+    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
+        let handle = tracing::info_span!(parent: None, "handle", method = "GET", path = "/next");
+        assert!(propagation::set_parent(
+            &handle,
+            &propagation::extract(&incoming(INCOMING))
+        ));
+        handle.in_scope(|| {});
+    });
+    drop(t);
+    let files = common::trace_files(&f.traces);
+    let spans: Vec<_> = files.iter().flat_map(|(_, e)| common::spans(e)).collect();
+    assert_eq!(spans.len(), 1, "the caller's sampled flag kept the root");
+    assert_eq!(spans[0]["args"]["method"], "GET", "{}", spans[0]);
+    assert_eq!(spans[0]["args"]["path"], "/next");
+}

@@ -127,13 +127,22 @@ fn env_overrides_win_and_are_listed() {
         "OTEL_TRACES_SAMPLER" => Some("parentbased_traceidratio".into()),
         "OTEL_TRACES_SAMPLER_ARG" => Some("0.25".into()),
         "OTEL_SERVICE_NAME" => Some("from-env".into()),
+        "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://127.0.0.1:4317".into()),
         _ => None,
     });
     let t = f.builder().env_overrides(env).build().unwrap();
     let s = t.status().borrow().clone();
     assert_eq!((s.sample_rate, s.service_name.as_str()), (0.25, "from-env"));
-    let fields: Vec<_> = s.env_overrides.iter().map(|o| o.field).collect();
-    assert_eq!(fields, ["service_name", "sample_rate"]);
+    // `field` keeps the names status always used; `key` is the dotted key of the nested tables.
+    let fields: Vec<_> = s.env_overrides.iter().map(|o| (o.field, o.key)).collect();
+    assert_eq!(
+        fields,
+        [
+            ("service_name", "service_name"),
+            ("sample_rate", "sample_rate"),
+            ("otlp_endpoint", "otlp.endpoint")
+        ]
+    );
 }
 
 #[test]

@@ -115,7 +115,12 @@ impl Control {
     /// # Errors
     /// Why the file cannot take effect: at start-up there is no last good config to keep.
     pub(crate) fn start(&mut self) -> Result<watch::Receiver<Arc<TelemetryStatus>>, ConfigError> {
-        if let ReloadOutcome::Rejected { error } = self.reload(Trigger::Init, Source::File) {
+        // The caller's thread builds the first exporters and writers: nothing made meanwhile is recorded.
+        let outcome = {
+            let _own = crate::threads::untraced_while();
+            self.reload(Trigger::Init, Source::File)
+        };
+        if let ReloadOutcome::Rejected { error } = outcome {
             return Err(Arc::unwrap_or_clone(error));
         }
         // Applied: its publication created the channel.
@@ -351,10 +356,10 @@ impl Control {
     }
 
     fn shutdown(&mut self, drain: Duration) {
-        let off = Arc::new(Generation::off(
-            self.view.generation,
-            Arc::clone(&self.cx.sinks.counters),
-        ));
+        let mut off = Generation::off(self.view.generation, Arc::clone(&self.cx.sinks.counters));
+        // After shutdown, spans that only forward keep the header formats the last config chose.
+        off.propagators = self.live.current().propagators;
+        let off = Arc::new(off);
         self.retirer.hand_over(&self.live, off, drain);
         let deadline = Instant::now()
             .checked_add(drain)

@@ -33,7 +33,7 @@
 //! `Command::Settle`).
 //!
 //! Which code may block: [`control`], [`plan`], [`retire`] (file I/O, joining writer threads), all on the
-//! control thread. The hot path (`crate::traces`) reads the live generations with no lock and imports nothing
+//! control thread (the first reload on the caller's thread, marked as livetel's own while it runs). The hot path (`crate::traces`) reads the live generations with no lock and imports nothing
 //! from here.
 
 pub(crate) mod command;

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use crate::config::{TelemetryConfig, validate};
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::sinks::{self, Sink, SinkContext, SinkInput, SinkSet};
+use crate::traces::codec::Propagators;
 use crate::traces::generation::Generation;
-use crate::traces::propagation::Propagators;
 use crate::traces::sampler::Sampler;
 use crate::vault::SecretHeaders;
 

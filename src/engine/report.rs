@@ -77,7 +77,7 @@ impl View {
             env_overrides: self
                 .env_overrides
                 .iter()
-                .map(|(field, variable)| EnvOverride { field, variable })
+                .map(|(key, variable)| EnvOverride::new(key, variable))
                 .collect(),
             warnings: self
                 .warnings

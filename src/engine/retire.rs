@@ -92,15 +92,16 @@ impl Retirer {
         report
     }
 
-    /// Closes each sink of every timed-out generation that no newer generation (current, or still draining)
-    /// shares. Checked on every tick: a sharer may retire later.
+    /// Closes each sink of every timed-out generation that no other live generation shares: the current one, or
+    /// one still draining (older or newer: each drains for the timeout of its own config). Checked on every
+    /// tick: a sharer may retire later.
     fn close_unshared_timed_out(&self, live: &Live) {
         let current = live.current_full();
         for r in self.retiring.iter().filter(|r| r.timed_out) {
             for sink in r.generation.sinks.iter().filter(|s| !s.is_closed()) {
                 let shared = current.sinks.contains(sink)
                     || self.retiring.iter().any(|o| {
-                        o.generation.id > r.generation.id && !o.timed_out && o.generation.sinks.contains(sink)
+                        o.published && o.generation.id != r.generation.id && o.generation.sinks.contains(sink)
                     });
                 if !shared {
                     sink.close();

@@ -72,3 +72,26 @@ fn a_sink_defined_in_a_test_records_fans_out_and_retires_through_the_trait() {
         assert_eq!(sink.flushes.load(Ordering::Relaxed), 1);
     }
 }
+
+/// A sink two draining generations share stays open while either still drains: a newer one timing out first
+/// (each drains for the timeout of its own config) must not close it under the older one's open spans.
+#[test]
+fn a_timed_out_generation_leaves_a_sink_an_older_draining_one_still_uses() {
+    let counters = Arc::new(Counters::default());
+    let shared = Arc::new(MemorySink::default());
+    let other = Arc::new(MemorySink::default());
+    let g0 = generation(0, std::slice::from_ref(&shared), &counters);
+    let live = Live::new(Arc::clone(&g0), nothing(), nothing());
+    let g1 = generation(1, std::slice::from_ref(&shared), &counters);
+    let mut retirer = Retirer::default();
+    // g0 drains for a minute; g1, which reuses its sink, for no time at all.
+    retirer.hand_over(&live, Arc::clone(&g1), Duration::from_secs(60));
+    retirer.hand_over(&live, generation(2, &[other], &counters), Duration::ZERO);
+    // Open spans hold both (an extra reference each).
+    let _open = (g0, g1);
+    retirer.tick(&live, std::time::Instant::now() + Duration::from_millis(1));
+    assert!(
+        !shared.is_closed(),
+        "closed under the older generation's open spans"
+    );
+}

@@ -16,7 +16,7 @@ use tracing_core::{LevelFilter, Metadata, Subscriber, subscriber::Interest};
 use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::propagation::is_carrier;
+use super::codec::is_carrier;
 use super::state::SpanState;
 use crate::traces::live::Live;
 

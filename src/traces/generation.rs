@@ -8,7 +8,7 @@ use tracing_subscriber::layer::{Context, Layer};
 
 use crate::counters::Counters;
 use crate::sinks::SinkSet;
-use crate::traces::propagation::Propagators;
+use crate::traces::codec::Propagators;
 use crate::traces::sampler::Sampler;
 
 /// Immutable once built; swapped in whole. A span keeps an `Arc` to the generation it began in and finishes

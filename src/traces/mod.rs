@@ -9,6 +9,7 @@
 //!
 //! Nothing here imports the reload engine: the engine builds generations and swaps them into [`live::Live`].
 
+pub(crate) mod codec;
 pub(crate) mod gate;
 pub(crate) mod generation;
 pub(crate) mod layer;

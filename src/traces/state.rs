@@ -10,9 +10,9 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use crate::clock;
 use crate::sinks::fields::Collect;
 use crate::sinks::record::{EventRecord, Fields, Record, SpanIds};
+use crate::traces::codec::{Forwarded, Remote, is_carrier};
 use crate::traces::generation::Generation;
 use crate::traces::live::Live;
-use crate::traces::propagation::{Forwarded, Remote, is_carrier};
 use crate::traces::sampler;
 
 /// Stored in the span's extensions: the generation it began in, its ids and whether its trace is kept.
@@ -44,20 +44,28 @@ impl SpanState {
         let inherited = span.parent().and_then(|p| {
             let ext = p.extensions();
             if let Some(s) = ext.get::<SpanState>() {
-                return Some((Some(s.generation.clone()), s.sampled, s.ids, s.remote.clone()));
+                return Some((
+                    Some(s.generation.clone()),
+                    Some(s.sampled),
+                    s.ids,
+                    s.remote.clone(),
+                ));
             }
             // A parent livetel does not record but that forwards a caller's context: join the caller's trace.
             ext.get::<Forwarded>()
-                .map(|f| (None, f.parent.sampled, f.ids(), f.remote.clone()))
+                .map(|f| (None, f.sampled(), f.ids(), f.remote.clone()))
         });
         // A forwarding parent stands for the caller's span: the new span's parent is remote.
         let parent_remote = matches!(inherited, Some((None, ..)));
         let (generation, sampled, trace_id, parent_span_id, remote) = match inherited {
-            Some((Some(generation), sampled, ids, remote)) if generation.is_open() => {
+            Some((Some(generation), Some(sampled), ids, remote)) if generation.is_open() => {
                 (generation, sampled, ids.trace_id, ids.span_id, remote)
             }
             Some((None, sampled, ids, remote)) => {
-                (live.current_full(), sampled, ids.trace_id, ids.span_id, remote)
+                let generation = live.current_full();
+                // A caller that deferred the decision (B3 without a flag) leaves it to this generation's sampler.
+                let sampled = sampled.unwrap_or_else(|| generation.sampler.keeps(ids.trace_id));
+                (generation, sampled, ids.trace_id, ids.span_id, remote)
             }
             _ => {
                 let generation = live.current_full();
@@ -75,8 +83,12 @@ impl SpanState {
         if !sampled {
             generation.counters.sampled_out.add(copies);
         }
+        // A root keeps its fields even when the sampler drops it: `set_parent` may still make it join a sampled
+        // remote trace (a server span gets its caller's headers right after it is made). Children of an
+        // unsampled trace never become sampled, so they skip the work.
+        let is_root = parent_span_id == 0 && !parent_remote;
         let mut fields = Fields::new();
-        if sampled && !attrs.fields().is_empty() {
+        if (sampled || is_root) && !attrs.fields().is_empty() {
             attrs.record(&mut Collect(&mut fields));
         }
         let ids = SpanIds {

@@ -73,8 +73,8 @@ pub(crate) struct Shared {
     runtime: OnceLock<runtime::ExportRuntime>,
     /// Export workers of retired sinks still finishing; shutdown waits for them.
     pending: Arc<Mutex<Vec<Receiver<()>>>>,
-    /// Raised at shutdown: retired workers then keep to their plain time limit (no extension for progress).
-    shutting_down: Arc<AtomicBool>,
+    /// When shutdown began: retired workers then stop within [`worker::SHUTDOWN_LIMIT`] of it at the latest.
+    shutting_down: Arc<OnceLock<Instant>>,
 }
 
 impl Shared {
@@ -87,9 +87,9 @@ impl Shared {
     }
 
     /// Waits, until `deadline` at the latest, for retired workers to export what they hold and shut down. From
-    /// now on they keep to their plain time limit.
+    /// now on each stops within [`worker::SHUTDOWN_LIMIT`] at the latest, as the current sinks do.
     pub(crate) fn wait_pending(&self, deadline: Instant) {
-        self.shutting_down.store(true, Ordering::Relaxed);
+        let _ = self.shutting_down.set(Instant::now());
         let pending = self
             .pending
             .lock()
@@ -150,8 +150,8 @@ pub(crate) struct OtlpState {
     pub(crate) retired_at: Mutex<Option<Instant>>,
     /// When the collector last accepted a batch.
     pub(crate) last_export: Mutex<Option<Instant>>,
-    /// Shutdown has begun: a retired worker's limit is no longer extended.
-    pub(crate) shutting_down: Arc<AtomicBool>,
+    /// When shutdown began: a retired worker's limit then ends within [`worker::SHUTDOWN_LIMIT`] of it.
+    pub(crate) shutting_down: Arc<OnceLock<Instant>>,
 }
 
 // Records travel by value through a preallocated bounded queue; boxing them would allocate per span.
@@ -181,7 +181,7 @@ impl OtlpSink {
         counters: Arc<Counters>,
         on_error: Arc<dyn Fn() + Send + Sync>,
         pending: Arc<Mutex<Vec<Receiver<()>>>>,
-        shutting_down: Arc<AtomicBool>,
+        shutting_down: Arc<OnceLock<Instant>>,
     ) -> Result<Self, String> {
         let exporter = {
             let _enter = rt.handle().enter();

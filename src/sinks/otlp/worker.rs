@@ -237,7 +237,7 @@ impl Export {
         let retired = self.state.retired_at.lock().ok().and_then(|r| *r);
         let retiring = retired.map(|at| {
             let last_export = self.state.last_export.lock().ok().and_then(|l| *l);
-            retirement_limit(at, last_export, self.state.shutting_down.load(Ordering::Relaxed))
+            retirement_limit(at, last_export, self.state.shutting_down.get().copied())
         });
         match (retiring, closing) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -283,20 +283,21 @@ impl Export {
 }
 
 /// When a worker retired at `retired_at` stops: [`SHUTDOWN_LIMIT`] after retirement, moved to
-/// [`PROGRESS_GRACE`] after each batch the collector accepts, never past [`RETIRED_HARD_LIMIT`]; at shutdown the
-/// plain limit.
+/// [`PROGRESS_GRACE`] after each batch the collector accepts, never past [`RETIRED_HARD_LIMIT`]; once shutdown
+/// began (`shutdown_at`), [`SHUTDOWN_LIMIT`] after it at the latest, as for the sinks still current.
 pub(super) fn retirement_limit(
     retired_at: Instant,
     last_export: Option<Instant>,
-    shutting_down: bool,
+    shutdown_at: Option<Instant>,
 ) -> Instant {
     let plain = retired_at + SHUTDOWN_LIMIT;
-    match last_export {
-        Some(last) if !shutting_down => plain
+    let extended = match last_export {
+        Some(last) => plain
             .max(last + PROGRESS_GRACE)
             .min(retired_at + RETIRED_HARD_LIMIT),
-        _ => plain,
-    }
+        None => plain,
+    };
+    shutdown_at.map_or(extended, |s| extended.min(s + SHUTDOWN_LIMIT))
 }
 
 #[cfg(test)]
@@ -306,14 +307,18 @@ mod tests {
     #[test]
     fn a_retired_worker_keeps_going_while_its_collector_answers_within_bounds() {
         let t = Instant::now();
-        assert_eq!(retirement_limit(t, None, false), t + SHUTDOWN_LIMIT);
+        assert_eq!(retirement_limit(t, None, None), t + SHUTDOWN_LIMIT);
         let answered = t + Duration::from_secs(20);
         assert_eq!(
-            retirement_limit(t, Some(answered), false),
+            retirement_limit(t, Some(answered), None),
             answered + PROGRESS_GRACE
         );
-        assert_eq!(retirement_limit(t, Some(answered), true), t + SHUTDOWN_LIMIT);
         let late = t + Duration::from_secs(600);
-        assert_eq!(retirement_limit(t, Some(late), false), t + RETIRED_HARD_LIMIT);
+        assert_eq!(retirement_limit(t, Some(late), None), t + RETIRED_HARD_LIMIT);
+        // Shutdown gives a worker that is still delivering the current sinks' 5 s, not less.
+        let shutdown = t + Duration::from_secs(18);
+        let limit = retirement_limit(t, Some(answered), Some(shutdown));
+        assert_eq!(limit, shutdown + SHUTDOWN_LIMIT);
+        assert_eq!(retirement_limit(t, None, Some(shutdown)), t + SHUTDOWN_LIMIT);
     }
 }

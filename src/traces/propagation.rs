@@ -52,26 +52,17 @@
 //! # });
 //! ```
 
-mod b3;
-mod carried;
-mod carrier;
-mod formats;
-mod tracestate;
-mod w3c;
-
 use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector};
 use tracing::Dispatch;
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
-pub(crate) use carried::{Forwarded, Propagators, Remote};
-#[cfg_attr(not(feature = "http"), allow(unused_imports))]
-pub(crate) use carrier::{is_carrier, server_span};
+use super::codec::formats::{self, Outgoing};
+use super::codec::w3c::TraceParent;
+use super::codec::{Forwarded, Propagators, Remote};
 
 use super::SpanState;
 use super::live::Live;
-use formats::Outgoing;
-use w3c::TraceParent;
 
 /// Writes the context of `span` into `injector`, in every live format: its own ids when livetel records it, else
 /// the caller's context it forwards (see the module docs), else (a span with no trace at all) nothing.
@@ -114,6 +105,7 @@ pub fn set_parent(span: &tracing::Span, parent: &Context) -> bool {
             ext.replace(Forwarded {
                 parent: caller,
                 remote,
+                deferred: !follow_sampled,
             });
         }
     })
@@ -160,12 +152,14 @@ fn outgoing(span: &tracing::Span) -> Option<(Outgoing, Propagators)> {
                     parent,
                     remote: state.remote.clone(),
                     forwarded: false,
+                    deferred: false,
                 });
             }
             ext.get::<Forwarded>().map(|f| Outgoing {
                 parent: f.parent,
                 remote: f.remote.clone(),
                 forwarded: true,
+                deferred: f.deferred,
             })
         })?;
         Some((out, propagators_of(dispatch)))

@@ -40,9 +40,17 @@ impl Remote {
 pub(crate) struct Forwarded {
     pub(crate) parent: TraceParent,
     pub(crate) remote: Option<Arc<Remote>>,
+    /// The caller left the sampling decision to the callee (B3 without a sampling flag): children livetel
+    /// records decide with the generation's sampler, and B3 headers go on without a flag.
+    pub(crate) deferred: bool,
 }
 
 impl Forwarded {
+    /// The sampling decision children inherit: the caller's, or none when the caller deferred it.
+    pub(crate) fn sampled(&self) -> Option<bool> {
+        (!self.deferred).then_some(self.parent.sampled)
+    }
+
     /// The caller's span, as the parent of a span livetel records below this one.
     pub(crate) fn ids(&self) -> SpanIds {
         SpanIds {

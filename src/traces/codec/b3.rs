@@ -51,18 +51,23 @@ impl B3 {
     }
 }
 
-/// Writes `parent` as the `b3` header.
-pub(crate) fn inject_single(parent: &TraceParent, injector: &mut dyn Injector) {
-    let flag = if parent.sampled { '1' } else { '0' };
-    let value = format!("{:032x}-{:016x}-{flag}", parent.trace_id, parent.span_id);
+/// Writes `parent` as the `b3` header, with its sampling flag unless the decision is deferred (`None`).
+pub(crate) fn inject_single(parent: &TraceParent, sampled: Option<bool>, injector: &mut dyn Injector) {
+    let ids = format!("{:032x}-{:016x}", parent.trace_id, parent.span_id);
+    let value = match sampled {
+        Some(s) => format!("{ids}-{}", if s { '1' } else { '0' }),
+        None => ids,
+    };
     injector.set(SINGLE, value);
 }
 
-/// Writes `parent` as the `x-b3-*` headers.
-pub(crate) fn inject_multi(parent: &TraceParent, injector: &mut dyn Injector) {
+/// Writes `parent` as the `x-b3-*` headers, `x-b3-sampled` unless the decision is deferred (`None`).
+pub(crate) fn inject_multi(parent: &TraceParent, sampled: Option<bool>, injector: &mut dyn Injector) {
     injector.set(TRACE_ID, format!("{:032x}", parent.trace_id));
     injector.set(SPAN_ID, format!("{:016x}", parent.span_id));
-    injector.set(SAMPLED, if parent.sampled { "1" } else { "0" }.to_owned());
+    if let Some(s) = sampled {
+        injector.set(SAMPLED, if s { "1" } else { "0" }.to_owned());
+    }
 }
 
 fn single(value: &str) -> Option<B3> {
@@ -223,10 +228,10 @@ mod tests {
             sampled: true,
         };
         let mut single = HashMap::new();
-        inject_single(&parent, &mut single);
+        inject_single(&parent, Some(parent.sampled), &mut single);
         assert_eq!(single["b3"], format!("{T}-{S}-1"));
         let mut multi = HashMap::new();
-        inject_multi(&parent, &mut multi);
+        inject_multi(&parent, Some(parent.sampled), &mut multi);
         assert_eq!(B3::extract(&multi), b3(Some(true)));
         assert_eq!(B3::extract(&single).map(B3::parent), Some(parent));
     }

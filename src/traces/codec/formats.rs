@@ -12,8 +12,8 @@ use super::tracestate::TraceStateList;
 use super::w3c::TraceParent;
 use crate::config::Propagator;
 
-pub(super) const TRACEPARENT: &str = "traceparent";
-pub(super) const TRACESTATE: &str = "tracestate";
+pub(crate) const TRACEPARENT: &str = "traceparent";
+pub(crate) const TRACESTATE: &str = "tracestate";
 
 /// B3's "deferred" decision in an OpenTelemetry span context (the flag `opentelemetry-zipkin` uses): the caller
 /// left the sampling decision to us.
@@ -23,20 +23,22 @@ const B3_DEFERRED: TraceFlags = TraceFlags::new(0x02);
 /// the spec allows (Level 2 keys with several `@`, a 14-character system id), so livetel keeps its own copy in
 /// the context next to the span context.
 #[derive(Debug, Clone)]
-pub(super) struct Incoming(pub(super) TraceStateList);
+pub(crate) struct Incoming(pub(crate) TraceStateList);
 
 /// What an outgoing call carries: the parent (the current span, or the caller's when forwarding) and what came
 /// with the trace.
-pub(super) struct Outgoing {
-    pub(super) parent: TraceParent,
-    pub(super) remote: Option<std::sync::Arc<Remote>>,
+pub(crate) struct Outgoing {
+    pub(crate) parent: TraceParent,
+    pub(crate) remote: Option<std::sync::Arc<Remote>>,
     /// The parent is the caller's span, forwarded by a span livetel does not record.
-    pub(super) forwarded: bool,
+    pub(crate) forwarded: bool,
+    /// The forwarded caller left sampling to the callee: B3 goes on without a sampling flag.
+    pub(crate) deferred: bool,
 }
 
 /// Reads the caller's context with the live propagators. W3C Trace Context is tried first, then B3; baggage is
 /// read beside either.
-pub(super) fn extract(p: Propagators, extractor: &dyn Extractor) -> Context {
+pub(crate) fn extract(p: Propagators, extractor: &dyn Extractor) -> Context {
     let mut cx = Context::new();
     if p.has(Propagator::Baggage) {
         cx = BaggagePropagator::new().extract_with_context(&cx, extractor);
@@ -82,7 +84,7 @@ fn trace_context(extractor: &dyn Extractor) -> Option<(TraceParent, TraceStateLi
 
 /// The caller's parent in an OpenTelemetry context: its ids, whether to follow its sampled flag, and its
 /// `tracestate` (livetel's copy when it read the headers itself, else the context's own).
-pub(super) fn remote_parent(cx: &Context) -> Option<(TraceParent, bool, TraceStateList)> {
+pub(crate) fn remote_parent(cx: &Context) -> Option<(TraceParent, bool, TraceStateList)> {
     let span = cx.span();
     let sc = span.span_context();
     if !sc.is_valid() {
@@ -104,7 +106,7 @@ pub(super) fn remote_parent(cx: &Context) -> Option<(TraceParent, bool, TraceSta
 }
 
 /// Writes `out` in every live format.
-pub(super) fn inject(p: Propagators, out: &Outgoing, injector: &mut dyn Injector) {
+pub(crate) fn inject(p: Propagators, out: &Outgoing, injector: &mut dyn Injector) {
     let remote = out.remote.as_deref();
     if p.has(Propagator::TraceContext) {
         injector.set(TRACEPARENT, out.parent.encode());
@@ -112,11 +114,12 @@ pub(super) fn inject(p: Propagators, out: &Outgoing, injector: &mut dyn Injector
             injector.set(TRACESTATE, r.trace_state.header().to_owned());
         }
     }
+    let sampled = (!out.deferred).then_some(out.parent.sampled);
     if p.has(Propagator::B3) {
-        b3::inject_single(&out.parent, injector);
+        b3::inject_single(&out.parent, sampled, injector);
     }
     if p.has(Propagator::B3Multi) {
-        b3::inject_multi(&out.parent, injector);
+        b3::inject_multi(&out.parent, sampled, injector);
     }
     if let Some(cx) = remote
         .and_then(|r| r.baggage.as_ref())
@@ -140,7 +143,7 @@ fn otel_trace_state(list: &TraceStateList) -> TraceState {
 }
 
 /// `cx` holding one span context.
-pub(super) fn otel_context(cx: Context, parent: TraceParent, remote: bool, state: TraceState) -> Context {
+pub(crate) fn otel_context(cx: Context, parent: TraceParent, remote: bool, state: TraceState) -> Context {
     let flags = if parent.sampled {
         TraceFlags::SAMPLED
     } else {
@@ -157,6 +160,6 @@ pub(super) fn otel_context(cx: Context, parent: TraceParent, remote: bool, state
 }
 
 /// An OpenTelemetry `TraceState` for what a span carries (for [`super::context`]).
-pub(super) fn trace_state_of(remote: Option<&Remote>) -> TraceState {
+pub(crate) fn trace_state_of(remote: Option<&Remote>) -> TraceState {
     remote.map_or(TraceState::NONE, |r| otel_trace_state(&r.trace_state))
 }
