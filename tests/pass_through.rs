@@ -157,3 +157,33 @@ fn a_root_joining_a_sampled_caller_keeps_its_fields() {
     assert_eq!(spans[0]["args"]["method"], "GET", "{}", spans[0]);
     assert_eq!(spans[0]["args"]["path"], "/next");
 }
+
+/// W3C Trace Context, "Mutating the traceparent Field": a `traceparent` passed on unchanged goes with its
+/// `tracestate` unchanged. A forwarding span sends the list as received (an invalid member and whitespace
+/// included); a span livetel records, the new parent, sends the cleaned list.
+#[test]
+fn a_forwarding_span_passes_tracestate_on_as_received() {
+    let received = "congo=t61rcWkgMzE, Rojo=bad ,rojo=1";
+    let headers = HashMap::from([
+        ("traceparent".to_owned(), INCOMING.to_owned()),
+        ("tracestate".to_owned(), received.to_owned()),
+    ]);
+    let send_on = |body: &str| {
+        let (_f, t, dispatch) = own_stack(body);
+        let out = tracing::dispatcher::with_default(&dispatch, || {
+            let handle = tracing::info_span!(parent: None, "handle");
+            assert!(propagation::set_parent(&handle, &propagation::extract(&headers)));
+            let mut out = HashMap::new();
+            propagation::inject(&handle, &mut out);
+            out
+        });
+        drop(t);
+        out
+    };
+    let forwarded = send_on("watch = false\nbackend = \"none\"");
+    assert_eq!(forwarded["traceparent"], INCOMING);
+    assert_eq!(forwarded["tracestate"], received);
+    let recorded = send_on("watch = false\nbackend = \"local\"");
+    assert_ne!(recorded["traceparent"], INCOMING, "a new parent id");
+    assert_eq!(recorded["tracestate"], "congo=t61rcWkgMzE,rojo=1");
+}

@@ -185,7 +185,7 @@ impl Export {
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=MAX_ATTEMPTS {
             // Read on every attempt: the sink may close (shutdown, drain timeout) while a batch is retrying.
-            let deadline = self.deadline();
+            let deadline = self.give_up_at();
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 self.note_error(format!("{n} spans not exported: the shutdown time limit passed"));
                 break;
@@ -193,7 +193,7 @@ impl Export {
             // The exporter consumes its input: a retry converts again, which is cheaper than cloning every
             // batch in case one fails.
             let data = first.take().unwrap_or_else(|| self.convert(&batch));
-            match self.attempt(data, deadline).await {
+            match self.attempt(data).await {
                 Ok(()) => {
                     if let Ok(mut last) = self.state.last_export.lock() {
                         *last = Some(Instant::now());
@@ -231,13 +231,32 @@ impl Export {
         (self.on_error)();
     }
 
-    /// The earlier of the closing deadline (shutdown, drain timeout) and the retirement limit.
-    fn deadline(&self) -> Option<Instant> {
+    /// After this no new attempt starts: the earlier of the closing deadline (shutdown, drain timeout) and the
+    /// retirement limit.
+    fn give_up_at(&self) -> Option<Instant> {
+        self.earliest(|at, last_export, shutdown_at| retirement_limit(at, last_export, shutdown_at))
+    }
+
+    /// After this an attempt in flight is abandoned: the closing deadline, and for a retired sink its hard limit
+    /// (or, once shutdown began, its shutdown limit). The progress-based retirement limit does not cut an
+    /// attempt: an answer that comes within the export timeout is progress.
+    fn abort_at(&self) -> Option<Instant> {
+        self.earliest(|at, last_export, shutdown_at| match shutdown_at {
+            Some(_) => retirement_limit(at, last_export, shutdown_at),
+            None => at + RETIRED_HARD_LIMIT,
+        })
+    }
+
+    /// The earlier of the closing deadline and `retiring(retired_at, last_export, shutdown_at)` for a retired sink.
+    fn earliest(
+        &self,
+        retiring: impl Fn(Instant, Option<Instant>, Option<Instant>) -> Instant,
+    ) -> Option<Instant> {
         let closing = self.state.deadline.lock().ok().and_then(|d| *d);
         let retired = self.state.retired_at.lock().ok().and_then(|r| *r);
         let retiring = retired.map(|at| {
             let last_export = self.state.last_export.lock().ok().and_then(|l| *l);
-            retirement_limit(at, last_export, self.state.shutting_down.get().copied())
+            retiring(at, last_export, self.state.shutting_down.get().copied())
         });
         match (retiring, closing) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -245,22 +264,18 @@ impl Export {
         }
     }
 
-    async fn attempt(
-        &self,
-        batch: Vec<opentelemetry_sdk::trace::SpanData>,
-        deadline: Option<Instant>,
-    ) -> Result<(), String> {
+    async fn attempt(&self, batch: Vec<opentelemetry_sdk::trace::SpanData>) -> Result<(), String> {
         let mut limit = self.timeout + Duration::from_secs(1);
-        if let Some(d) = deadline {
+        if let Some(d) = self.abort_at() {
             limit = limit.min(d.saturating_duration_since(Instant::now()));
         }
-        // An attempt in flight also stops when the sink closes (shutdown, drain timeout) or its retirement limit
-        // passes: it checks the deadline while it waits, so a collector that never answers cannot hold shutdown
-        // or a retired worker past its limit.
+        // An attempt in flight also stops when the sink closes (shutdown, drain timeout) or a retired sink's hard
+        // or shutdown limit passes: it checks while it waits, so a collector that never answers cannot hold
+        // shutdown or a retired worker past its limit.
         let closing = async {
             loop {
                 tokio::time::sleep(CLOSE_CHECK).await;
-                if self.deadline().is_some_and(|d| Instant::now() >= d) {
+                if self.abort_at().is_some_and(|d| Instant::now() >= d) {
                     return;
                 }
             }

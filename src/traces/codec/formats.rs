@@ -111,7 +111,15 @@ pub(crate) fn inject(p: Propagators, out: &Outgoing, injector: &mut dyn Injector
     if p.has(Propagator::TraceContext) {
         injector.set(TRACEPARENT, out.parent.encode());
         if let Some(r) = remote.filter(|r| !r.trace_state.is_empty()) {
-            injector.set(TRACESTATE, r.trace_state.header().to_owned());
+            // Forwarded as received beside the caller's unchanged `traceparent`; cleaned where this span is the
+            // new parent.
+            let list = &r.trace_state;
+            let value = if out.forwarded {
+                list.received()
+            } else {
+                list.header()
+            };
+            injector.set(TRACESTATE, value.to_owned());
         }
     }
     let sampled = (!out.deferred).then_some(out.parent.sampled);

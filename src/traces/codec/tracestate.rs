@@ -26,13 +26,24 @@ pub(crate) const MAX_MEMBERS: usize = 32;
 const MAX_KEY: usize = 256;
 const MAX_VALUE: usize = 256;
 
-/// A `tracestate` list reduced to its valid members, in order, as the header value to forward
-/// (`key=value,key=value`, no optional whitespace). Cloning it shares the text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A `tracestate` list reduced to its valid members, in order (`key=value,key=value`, no optional whitespace),
+/// and the list as received, for a span that forwards it unchanged. Cloning it shares the text.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct TraceStateList {
     header: Arc<str>,
+    /// The header values as received, joined by commas: the same text as `header` in the common case.
+    received: Arc<str>,
     members: usize,
 }
+
+impl PartialEq for TraceStateList {
+    /// The same members in the same order, however they were written.
+    fn eq(&self, other: &Self) -> bool {
+        self.header == other.header
+    }
+}
+
+impl Eq for TraceStateList {}
 
 impl TraceStateList {
     /// Reads every value of the `tracestate` header, in the order received, as one list.
@@ -52,10 +63,24 @@ impl TraceStateList {
                 }
             }
         }
+        let header: Arc<str> = header.into();
+        let joined = values.join(",");
+        let received = if *joined == *header {
+            Arc::clone(&header)
+        } else {
+            joined.into()
+        };
         TraceStateList {
-            header: header.into(),
+            header,
+            received,
             members,
         }
+    }
+
+    /// The list as it was received, for forwarding unchanged (W3C "Mutating the traceparent Field": a
+    /// `traceparent` passed on unchanged goes with its `tracestate` unchanged).
+    pub(crate) fn received(&self) -> &str {
+        &self.received
     }
 
     /// The header value; empty when no member is valid.
