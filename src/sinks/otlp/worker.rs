@@ -234,7 +234,7 @@ impl Export {
     /// After this no new attempt starts: the earlier of the closing deadline (shutdown, drain timeout) and the
     /// retirement limit.
     fn give_up_at(&self) -> Option<Instant> {
-        self.earliest(|at, last_export, shutdown_at| retirement_limit(at, last_export, shutdown_at))
+        self.earliest(retirement_limit)
     }
 
     /// After this an attempt in flight is abandoned: the closing deadline, and for a retired sink its hard limit
