@@ -125,16 +125,9 @@ fn span_id(digits: &str) -> Option<u64> {
     u64::try_from(hex(digits)?).ok().filter(|id| *id != 0)
 }
 
-/// Lowercase hex digits (at most 32) as a number.
+/// Lowercase hex digits (at most 32) as a number: `traceparent`'s rule, which B3 shares.
 fn hex(digits: &str) -> Option<u128> {
-    digits.bytes().try_fold(0u128, |acc, d| {
-        let v = match d {
-            b'0'..=b'9' => d - b'0',
-            b'a'..=b'f' => d - b'a' + 10,
-            _ => return None,
-        };
-        Some(acc << 4 | u128::from(v))
-    })
+    super::w3c::hex(digits.as_bytes())
 }
 
 #[cfg(test)]

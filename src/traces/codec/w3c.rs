@@ -67,7 +67,7 @@ fn put_hex(out: &mut [u8], bytes: &[u8]) {
 }
 
 /// Lowercase hex digits (at most 32) as a number.
-fn hex(digits: &[u8]) -> Option<u128> {
+pub(crate) fn hex(digits: &[u8]) -> Option<u128> {
     digits.iter().try_fold(0u128, |acc, &d| {
         let v = match d {
             b'0'..=b'9' => d - b'0',
