@@ -128,13 +128,11 @@ pub struct EnvOverride {
 
 impl EnvOverride {
     pub(crate) fn new(key: &'static str, variable: &'static str) -> Self {
-        let field = match key {
-            "otlp.endpoint" => "otlp_endpoint",
-            "otlp.protocol" => "otlp_protocol",
-            "otlp.timeout_ms" => "otlp_timeout_ms",
-            other => other,
-        };
-        EnvOverride { field, key, variable }
+        EnvOverride {
+            field: crate::config::flat_name(key),
+            key,
+            variable,
+        }
     }
 }
 

@@ -44,6 +44,15 @@ impl Alias {
     }
 }
 
+/// The name a nested key (`otlp.endpoint`) had before the nested tables (`otlp_endpoint`); the key itself when
+/// it was never flat.
+pub(crate) fn flat_name(nested: &'static str) -> &'static str {
+    ALIASES
+        .iter()
+        .find(|a| nested.split_once('.') == Some((a.table, a.key)))
+        .map_or(nested, |a| a.flat)
+}
+
 /// Every deprecated flat key.
 pub(super) const ALIASES: &[Alias] = &[
     Alias {

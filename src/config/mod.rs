@@ -47,6 +47,7 @@
 //! ```
 
 mod alias;
+pub(crate) use alias::flat_name;
 mod backends;
 pub(crate) mod env;
 mod keys;

@@ -55,6 +55,8 @@ impl View {
     ) -> TelemetryStatus {
         let current = live.current_full();
         let mut layers = rows(&current, SinkState::Active);
+        // The current generation's rows come first: its file is the first one they name.
+        let trace_file = layers.iter().find_map(|l| l.trace_file.clone());
         let draining = retirer.draining_ids();
         for g in live.draining().iter().filter(|g| draining.contains(&g.id)) {
             layers.extend(rows(g, SinkState::Draining));
@@ -71,7 +73,7 @@ impl View {
             filter: cfg.filter.clone(),
             service_name: cfg.service_name.clone(),
             propagators: cfg.propagators.clone(),
-            trace_file: current.sinks.trace_file(),
+            trace_file,
             layers,
             restart_required: self.restart_required.iter().map(|s| (*s).to_owned()).collect(),
             env_overrides: self

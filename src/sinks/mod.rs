@@ -21,7 +21,6 @@ pub(crate) mod memory;
 pub(crate) mod otlp;
 pub(crate) mod record;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -241,12 +240,5 @@ impl SinkSet {
     /// True when `sink` is one of this set's (the same sink, not merely equal settings).
     pub(crate) fn contains(&self, sink: &Arc<dyn Sink>) -> bool {
         self.sinks.iter().any(|s| Arc::ptr_eq(s, sink))
-    }
-
-    /// The first file a sink of the set writes.
-    pub(crate) fn trace_file(&self) -> Option<PathBuf> {
-        self.sinks
-            .iter()
-            .find_map(|s| s.status(0, SinkState::Active).trace_file)
     }
 }

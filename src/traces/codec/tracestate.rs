@@ -33,7 +33,6 @@ pub(crate) struct TraceStateList {
     header: Arc<str>,
     /// The header values as received, joined by commas: the same text as `header` in the common case.
     received: Arc<str>,
-    members: usize,
 }
 
 impl PartialEq for TraceStateList {
@@ -70,11 +69,7 @@ impl TraceStateList {
         } else {
             joined.into()
         };
-        TraceStateList {
-            header,
-            received,
-            members,
-        }
+        TraceStateList { header, received }
     }
 
     /// The list as it was received, for forwarding unchanged (W3C "Mutating the traceparent Field": a
@@ -90,13 +85,13 @@ impl TraceStateList {
 
     /// True when the list has no member (then no header is sent: "SHOULD avoid sending" empty ones).
     pub(crate) fn is_empty(&self) -> bool {
-        self.members == 0
+        self.header.is_empty()
     }
 
     /// How many members the list holds.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.members
+        self.pairs().count()
     }
 
     /// The members as key/value pairs, in order.
