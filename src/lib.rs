@@ -52,6 +52,7 @@ pub mod http;
 pub mod status;
 
 mod clock;
+mod console;
 mod counters;
 mod engine;
 mod error;

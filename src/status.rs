@@ -81,6 +81,43 @@ pub struct OtlpStatus {
     pub header_names: Vec<String>,
 }
 
+/// The console, when it is on: [`TelemetryStatus::console`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsoleStatus {
+    /// `compact`, `pretty` or `json`.
+    pub format: &'static str,
+    /// `stderr` or `stdout`.
+    pub writer: &'static str,
+    /// The console's filter directives (`RUST_LOG` when it overrides them).
+    pub filter: String,
+    /// Whether lines carry colours.
+    pub ansi: bool,
+    /// The JSON log file, when one is configured.
+    pub file: Option<LogFileStatus>,
+}
+
+/// The console's JSON log file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogFileStatus {
+    /// Today's file.
+    pub path: PathBuf,
+    /// Lines written since it was opened.
+    pub lines_written: u64,
+    /// Lines lost: the writer's queue was full, or the file could not be written.
+    pub lines_dropped: u64,
+    /// Its last problem (a write error, or the file deleted and reopened), if any.
+    pub error: Option<String>,
+}
+
+/// Events as log records: [`TelemetryStatus::logs`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogsStatus {
+    /// True when events become log records (logs on, and a backend that takes them).
+    pub active: bool,
+    /// The filter directives that choose them.
+    pub filter: String,
+}
+
 /// The error of the last reload that did not take effect.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LastError {
@@ -175,6 +212,10 @@ pub struct TelemetryStatus {
     pub propagators: Vec<crate::config::Propagator>,
     /// The current Chrome trace file, for `local`.
     pub trace_file: Option<PathBuf>,
+    /// The console, when it is on.
+    pub console: Option<ConsoleStatus>,
+    /// Events as log records.
+    pub logs: LogsStatus,
     /// One entry per sink of the current generation and of the ones still draining (a generation that records
     /// nothing shows one `none` entry). The JSON name `layers` is kept from earlier versions.
     pub layers: Vec<SinkStatus>,

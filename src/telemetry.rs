@@ -85,7 +85,7 @@ impl Builder {
     /// [`InitError::Config`] when the file is missing or invalid (with file, line, column and key),
     /// [`InitError::SubscriberAlreadySet`], or an error starting the watcher or the control thread.
     pub fn init(self) -> Result<Telemetry, InitError> {
-        let (telemetry, dispatch) = self.build_alone()?;
+        let (telemetry, dispatch) = self.build_alone(true)?;
         tracing::dispatcher::set_global_default(dispatch).map_err(|_| InitError::SubscriberAlreadySet)?;
         Ok(telemetry)
     }
@@ -96,16 +96,14 @@ impl Builder {
     /// # Errors
     /// As [`Builder::init`], except [`InitError::SubscriberAlreadySet`].
     pub fn build(self) -> Result<Telemetry, InitError> {
-        self.build_alone().map(|(telemetry, _)| telemetry)
+        self.build_alone(false).map(|(telemetry, _)| telemetry)
     }
 
-    /// livetel's own subscriber: a `Registry` and the recorder, whose decisions are the subscriber's.
-    fn build_alone(self) -> Result<(Telemetry, Dispatch), InitError> {
-        let (live, mut telemetry) = self.start(Placement::Alone)?;
-        let recorder = Recorder {
-            live,
-            placement: Placement::Alone,
-        };
+    /// livetel's own subscriber: a `Registry` and the recorder, whose decisions are the subscriber's. The
+    /// console is on unless the config says otherwise when `console_on` (with `init`).
+    fn build_alone(self, console_on: bool) -> Result<(Telemetry, Dispatch), InitError> {
+        let (live, mut telemetry) = self.start(Placement::Alone, console_on)?;
+        let recorder = Recorder::new(live, Placement::Alone);
         // Registering the dispatcher hands it to the layer (`on_register_dispatch`), which reloads rebuild in.
         let dispatch = Dispatch::new(Registry::default().with(recorder));
         telemetry.dispatch = Some(dispatch.clone());
@@ -135,13 +133,13 @@ impl Builder {
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let (live, telemetry) = self.start(Placement::Shared)?;
+        let (live, telemetry) = self.start(Placement::Shared, false)?;
         Ok((LiveLayer::new(live), telemetry))
     }
 
     /// Applies the config through the engine's reload path (the same as every later change) and starts the
     /// control thread.
-    fn start(self, placement: Placement) -> Result<(Arc<Live>, Telemetry), InitError> {
+    fn start(self, placement: Placement, console_on: bool) -> Result<(Arc<Live>, Telemetry), InitError> {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (raw_tx, raw_rx) = mpsc::unbounded_channel();
         let counters = Arc::new(Counters::default());
@@ -153,6 +151,7 @@ impl Builder {
             commands: commands.clone(),
             raw_events: raw_tx.clone(),
             placement,
+            console_on_by_default: console_on,
         });
         let status = control.start()?;
         let watcher = if control.watches_file() {

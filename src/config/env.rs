@@ -15,6 +15,7 @@
 //! | `OTEL_EXPORTER_OTLP_PROTOCOL` (`grpc`, `http/protobuf`) | `otlp.protocol` |
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds) | `otlp.timeout_ms` |
 //! | `OTEL_TRACES_EXPORTER` (`otlp`, `none`, livetel's `local`; a comma list for several) | `backend` |
+//! | `RUST_LOG` (`EnvFilter` directives) | `console.filter` |
 //! | `OTEL_PROPAGATORS` (`tracecontext`, `baggage`, `b3`, `b3multi`, comma-separated; `none`) | `propagators` |
 //!
 //! livetel always samples at the trace root and lets children inherit the decision, so the plain and
@@ -34,6 +35,7 @@ pub struct EnvOverrides {
     otlp_timeout_ms: Option<u64>,
     traces_exporter: Option<Backends>,
     propagators: Option<Vec<Propagator>>,
+    console_filter: Option<String>,
     /// Sentences about variables whose values were ignored.
     pub warnings: Vec<String>,
 }
@@ -82,6 +84,7 @@ impl EnvOverrides {
         if let Some(list) = get("OTEL_PROPAGATORS") {
             o.propagators = propagators::from_env(&list, &mut o.warnings);
         }
+        o.console_filter = get("RUST_LOG").and_then(|f| o.directives("RUST_LOG", f));
         o
     }
 
@@ -108,6 +111,21 @@ impl EnvOverrides {
                     .push(format!("OTEL_TRACES_EXPORTER=`{list}`: {why}; ignored"))
             })
             .ok()
+    }
+
+    /// `EnvFilter` directives from `variable`, or `None` (with a warning) when they do not parse.
+    fn directives(&mut self, variable: &str, value: String) -> Option<String> {
+        let value = value.trim().to_owned();
+        if value.is_empty() {
+            return None;
+        }
+        match super::validate::event_filter(&value) {
+            Ok(_) => Some(value),
+            Err(e) => {
+                self.warnings.push(format!("{variable}=`{value}`: {e}; ignored"));
+                None
+            }
+        }
     }
 
     fn sampler(&mut self, name: &str, arg: Option<String>) -> Option<f64> {
@@ -169,6 +187,10 @@ impl EnvOverrides {
         if let Some(list) = &self.propagators {
             cfg.propagators.clone_from(list);
             applied.push(("propagators", "OTEL_PROPAGATORS"));
+        }
+        if let Some(filter) = &self.console_filter {
+            cfg.console.filter.clone_from(filter);
+            applied.push(("console.filter", "RUST_LOG"));
         }
         applied
     }

@@ -30,6 +30,8 @@ impl Keys {
         Keys::of::<TelemetryConfig>(vec![
             ("local", Keys::of::<LocalConfig>(Vec::new())),
             ("otlp", otlp),
+            ("console", Keys::of::<super::ConsoleConfig>(Vec::new())),
+            ("logs", Keys::of::<super::LogsConfig>(Vec::new())),
             ("resource", Keys::Any),
             ("vault", Keys::of::<VaultConfig>(Vec::new())),
         ])

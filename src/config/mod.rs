@@ -2,7 +2,8 @@
 //!
 //! Settings that concern one backend live in a table of their own: `[telemetry.local]` for the Chrome trace
 //! files, `[telemetry.otlp]` (and `[telemetry.otlp.batch]`) for OTLP export, `[telemetry.vault]` for where
-//! secrets come from. Everything else stands at the top of `[telemetry]`. Every key has a default, so an empty
+//! secrets come from, `[telemetry.console]` for printed event lines, `[telemetry.logs]` for events as log records.
+//! Everything else stands at the top of `[telemetry]`. Every key has a default, so an empty
 //! table is valid.
 //!
 //! The flat keys of earlier versions (`trace_dir`, `otlp_endpoint`, `otlp_protocol`, `otlp_timeout_ms`,
@@ -49,6 +50,7 @@
 mod alias;
 pub(crate) use alias::flat_name;
 mod backends;
+mod console;
 pub(crate) mod env;
 mod keys;
 mod legacy;
@@ -64,6 +66,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::vault::{SourceKind, VaultConfig};
 pub use backends::Backends;
+pub use console::{Ansi, ConsoleConfig, ConsoleFormat, ConsoleWriter, LogsConfig};
 pub use env::EnvOverrides;
 pub(crate) use load::load_file;
 pub use load::parse_str;
@@ -265,6 +268,10 @@ pub struct TelemetryConfig {
     pub otlp: OtlpConfig,
     /// `[telemetry.vault]`: where secrets come from.
     pub vault: VaultConfig,
+    /// `[telemetry.console]`: event lines for people (and a JSON file).
+    pub console: ConsoleConfig,
+    /// `[telemetry.logs]`: events as log records.
+    pub logs: LogsConfig,
 }
 
 /// Fields that only take effect after a restart; a change to one is reported in status, never ignored.
@@ -300,6 +307,8 @@ impl Default for TelemetryConfig {
             local: LocalConfig::default(),
             otlp: OtlpConfig::default(),
             vault: VaultConfig::default(),
+            console: ConsoleConfig::default(),
+            logs: LogsConfig::default(),
         }
     }
 }
@@ -312,6 +321,11 @@ impl TelemetryConfig {
         } else {
             Backends::default()
         }
+    }
+
+    /// The directives of `[telemetry.logs]`: its own `filter`, else the console's.
+    pub fn logs_filter(&self) -> &str {
+        self.logs.filter.as_deref().unwrap_or(&self.console.filter)
     }
 
     /// Names of the restart-only fields whose value differs between `self` and `other`.

@@ -87,6 +87,15 @@ pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, Confi
     if let Err(e) = parse_filter(&cfg.filter) {
         return invalid("filter", format!("invalid filter directive: {e}"));
     }
+    if let Err(e) = event_filter(&cfg.console.filter) {
+        return invalid("console.filter", e);
+    }
+    if let Some(Err(e)) = cfg.logs.filter.as_deref().map(event_filter) {
+        return invalid("logs.filter", e);
+    }
+    if cfg.console.file.as_ref().is_some_and(|f| f.file_name().is_none()) {
+        return invalid("console.file", "must name a file, not a directory".to_owned());
+    }
     Ok(())
 }
 
@@ -104,6 +113,17 @@ fn check_url(url: &str) -> Result<(), String> {
 }
 
 /// Parses `EnvFilter` directives strictly: a directive that does not parse is an error, not ignored.
+/// Directives of the console or the logs: static ones only. A span directive (`[span{field}]`) would need the
+/// span's whole life in that filter, which only the traces `filter` gets.
+pub(crate) fn event_filter(directives: &str) -> Result<EnvFilter, String> {
+    if directives.contains('[') {
+        return Err(format!(
+            "span directives (`[...]`) are supported in `filter` only, not here: `{directives}`"
+        ));
+    }
+    parse_filter(directives).map_err(|e| format!("invalid filter directive: {e}"))
+}
+
 pub(crate) fn parse_filter(directives: &str) -> Result<EnvFilter, tracing_subscriber::filter::ParseError> {
     EnvFilter::builder().parse(directives)
 }

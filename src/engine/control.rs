@@ -60,6 +60,8 @@ pub(crate) struct Parts {
     /// Raw file events (the secret's file), debounced into reloads.
     pub(crate) raw_events: mpsc::UnboundedSender<()>,
     pub(crate) placement: Placement,
+    /// The console's default when the config leaves `console.enabled` unset.
+    pub(crate) console_on_by_default: bool,
 }
 
 pub(crate) struct Control {
@@ -95,6 +97,7 @@ impl Control {
                 config_path: parts.config_path,
                 session_id: parts.session_id,
                 sinks: SinkContext::new(parts.counters, Arc::clone(&on_change)),
+                console_on_by_default: parts.console_on_by_default,
             },
             live: Arc::new(Live::new(off, on_change, on_unsettled)),
             running: None,

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::{TelemetryConfig, validate};
+use crate::console::ConsoleSpec;
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::sinks::{self, Sink, SinkContext, SinkInput, SinkSet};
 use crate::traces::codec::Propagators;
@@ -21,6 +22,8 @@ pub(crate) struct BuildContext {
     pub(crate) config_path: PathBuf,
     pub(crate) session_id: String,
     pub(crate) sinks: SinkContext,
+    /// The console's default when `[telemetry.console] enabled` is unset: on with `init`.
+    pub(crate) console_on_by_default: bool,
 }
 
 /// Everything a reload changes, built and ready: one optional new value per provider. Committing it cannot
@@ -77,11 +80,40 @@ fn build_generation(
     } else {
         None
     };
+    let console = ConsoleSpec::build(
+        &next.console,
+        cx.console_on_by_default,
+        running.and_then(|g| g.console.as_ref()),
+        &cx.sinks.on_change,
+    )
+    .map_err(|(key, message)| error(cx, key, ConfigErrorKind::Build { message }))?;
+    let logs_directives = (next.enabled && next.logs.enabled && sinks.records()).then(|| next.logs_filter());
+    let logs_filter = match logs_directives {
+        Some(d) => Some(validate::event_filter(d).map_err(|message| {
+            let key = if next.logs.filter.is_some() {
+                "logs.filter"
+            } else {
+                "console.filter"
+            };
+            error(cx, key, ConfigErrorKind::InvalidValue { message })
+        })?),
+        None => None,
+    };
+    let traces_directives = filter.is_some().then_some(next.filter.as_str());
+    let filters_differ = console
+        .as_ref()
+        .map(|c| c.config.filter.as_str())
+        .into_iter()
+        .chain(logs_directives)
+        .any(|d| Some(d) != traces_directives);
     Ok(Generation {
         id,
         // In EnvFilter's syntax every span directive is bracketed (`[span{field=value}]=level`).
         filter_tracks_spans: filter.is_some() && next.filter.contains('['),
         filter,
+        console,
+        logs_filter,
+        filters_differ,
         sampler: Sampler::new(next.sample_rate),
         sinks,
         include_args: next.include_args,
@@ -136,6 +168,7 @@ mod tests {
             config_path: PathBuf::from("t.toml"),
             session_id: "s".to_owned(),
             sinks: SinkContext::new(Arc::new(Counters::default()), Arc::new(|| {})),
+            console_on_by_default: false,
         }
     }
 

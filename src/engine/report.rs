@@ -1,10 +1,12 @@
 //! Renders [`TelemetryStatus`] from the running state.
 
 use crate::config::TelemetryConfig;
+use crate::console::ConsoleSpec;
 use crate::engine::plan::BuildContext;
 use crate::engine::retire::Retirer;
 use crate::status::{
-    self, EnvOverride, LastError, ReloadCounts, SinkState, SinkStatus, TelemetryStatus, Trigger,
+    self, ConsoleStatus, EnvOverride, LastError, LogFileStatus, LogsStatus, ReloadCounts, SinkState,
+    SinkStatus, TelemetryStatus, Trigger,
 };
 use crate::traces::Placement;
 use crate::traces::generation::Generation;
@@ -74,6 +76,11 @@ impl View {
             service_name: cfg.service_name.clone(),
             propagators: cfg.propagators.clone(),
             trace_file,
+            console: current.console.as_deref().map(console_row),
+            logs: LogsStatus {
+                active: current.logs_filter.is_some(),
+                filter: cfg.logs_filter().to_owned(),
+            },
             layers,
             restart_required: self.restart_required.iter().map(|s| (*s).to_owned()).collect(),
             env_overrides: self
@@ -91,6 +98,24 @@ impl View {
             counters: cx.sinks.counters.snapshot(),
             reloads: self.reloads,
         }
+    }
+}
+
+fn console_row(c: &ConsoleSpec) -> ConsoleStatus {
+    ConsoleStatus {
+        format: c.config.format.as_str(),
+        writer: c.config.writer.as_str(),
+        filter: c.config.filter.clone(),
+        ansi: c.ansi,
+        file: c.file.as_ref().map(|f| {
+            let figures = f.figures();
+            LogFileStatus {
+                path: figures.current,
+                lines_written: figures.written,
+                lines_dropped: figures.dropped,
+                error: figures.error,
+            }
+        }),
     }
 }
 

@@ -21,6 +21,9 @@ fn generation(id: u64, sinks: &[Arc<MemorySink>], counters: &Arc<Counters>) -> A
         id,
         filter: Some(EnvFilter::new("trace")),
         filter_tracks_spans: false,
+        console: None,
+        logs_filter: None,
+        filters_differ: false,
         sampler: Sampler::new(1.0),
         sinks: SinkSet::new(sinks.iter().map(|s| Arc::clone(s) as Arc<dyn Sink>)),
         include_args: false,
@@ -42,10 +45,7 @@ fn a_sink_defined_in_a_test_records_fans_out_and_retires_through_the_trait() {
         nothing(),
         nothing(),
     ));
-    let recorder = Recorder {
-        live: Arc::clone(&live),
-        placement: Placement::Alone,
-    };
+    let recorder = Recorder::new(Arc::clone(&live), Placement::Alone);
     let dispatch = tracing::Dispatch::new(Registry::default().with(recorder));
     tracing::dispatcher::with_default(&dispatch, || {
         let outer = tracing::info_span!("outer");

@@ -18,6 +18,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::codec::is_carrier;
 use super::state::SpanState;
+use crate::traces::generation::Generation;
 use crate::traces::live::Live;
 
 /// The union of the current generation's interest and the draining ones': a callsite a draining generation may
@@ -44,16 +45,38 @@ pub(crate) fn interest<S: Subscriber>(live: &Live, meta: &'static Metadata<'stat
     }
 }
 
-/// True when the current generation records `meta`, or when a draining generation takes it as the child of one
-/// of its open spans (`ctx`'s current span, as livetel sees it). Never on livetel's own threads.
+/// True when the current generation takes `meta` (for spans, console or logs), or when a draining generation
+/// takes it as the child of one of its open spans (`ctx`'s current span, as livetel sees it). Never on
+/// livetel's own threads.
 pub(crate) fn enabled<S>(live: &Live, meta: &Metadata<'_>, ctx: &Context<'_, S>) -> bool
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    if crate::threads::is_untraced() {
-        return false;
-    }
-    if live.current().enabled(meta, ctx.clone()) {
+    !crate::threads::is_untraced() && asks(live, meta, ctx, Generation::enabled)
+}
+
+/// True when livetel records `meta` as a span or a span's event, of what [`enabled`] admitted: the same answer
+/// unless a console or logs filter differs from the traces filter.
+#[inline]
+pub(crate) fn records<S>(live: &Live, meta: &Metadata<'_>, ctx: &Context<'_, S>) -> bool
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    !live.filters_differ() || asks(live, meta, ctx, Generation::records)
+}
+
+/// `question` put to the current generation, then to the draining one of `ctx`'s current span.
+#[inline]
+fn asks<S>(
+    live: &Live,
+    meta: &Metadata<'_>,
+    ctx: &Context<'_, S>,
+    question: fn(&Generation, &Metadata<'_>, Context<'_, S>) -> bool,
+) -> bool
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if question(&live.current(), meta, ctx.clone()) {
         return true;
     }
     if !live.has_draining() {
@@ -64,7 +87,7 @@ where
     };
     let ext = parent.extensions();
     ext.get::<SpanState>()
-        .is_some_and(|s| s.generation.is_open() && s.generation.enabled(meta, ctx.clone()))
+        .is_some_and(|s| s.generation.is_open() && question(&s.generation, meta, ctx.clone()))
 }
 
 /// What the subscriber (alone) or livetel's per-layer filter admits: what livetel records, and its server span
@@ -83,7 +106,7 @@ pub(crate) fn carries_only<S>(live: &Live, meta: &Metadata<'_>, ctx: &Context<'_
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    is_carrier(meta) && !enabled(live, meta, ctx)
+    is_carrier(meta) && !(enabled(live, meta, ctx) && records(live, meta, ctx))
 }
 
 /// The most verbose level any live generation records.

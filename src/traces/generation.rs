@@ -6,6 +6,7 @@ use tracing_core::{LevelFilter, Metadata, Subscriber, subscriber::Interest};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::{Context, Layer};
 
+use crate::console::ConsoleSpec;
 use crate::counters::Counters;
 use crate::sinks::SinkSet;
 use crate::traces::codec::Propagators;
@@ -15,8 +16,15 @@ use crate::traces::sampler::Sampler;
 /// there, so a flip never tears a trace.
 pub(crate) struct Generation {
     pub(crate) id: u64,
-    /// `None` when this generation records nothing (backend `none`, or disabled).
+    /// What its spans record; `None` when it records no spans (backend `none`, or disabled).
     pub(crate) filter: Option<EnvFilter>,
+    /// The console, when it is on: every event its filter takes is printed while this generation is current.
+    pub(crate) console: Option<Arc<ConsoleSpec>>,
+    /// Which events become log records, when logs are on and a sink takes them.
+    pub(crate) logs_filter: Option<EnvFilter>,
+    /// The console's or the logs' directives differ from `filter`'s: what livetel admits (the union) is then
+    /// more than what it records as spans, and the recorder asks `filter` again ([`Generation::records`]).
+    pub(crate) filters_differ: bool,
     /// The filter has span directives (`[span{field}]`), so it must see spans enter, exit and close. Without
     /// them those callbacks are no-ops that still take the filter's lock; the layer skips them.
     pub(crate) filter_tracks_spans: bool,
@@ -35,6 +43,9 @@ impl Generation {
         Generation {
             id,
             filter: None,
+            console: None,
+            logs_filter: None,
+            filters_differ: false,
             filter_tracks_spans: false,
             sampler: Sampler::new(0.0),
             sinks: SinkSet::default(),
@@ -56,25 +67,57 @@ impl Generation {
         !self.sinks.is_closed()
     }
 
-    pub(crate) fn interest<S: Subscriber>(&self, meta: &'static Metadata<'static>) -> Interest {
-        match &self.filter {
-            Some(f) => <EnvFilter as Layer<S>>::register_callsite(f, meta),
-            None => Interest::never(),
-        }
+    /// The filters of its consumers: spans, console, logs.
+    fn filters(&self) -> impl Iterator<Item = &EnvFilter> {
+        self.filter
+            .iter()
+            .chain(self.console.as_deref().map(|c| &c.filter))
+            .chain(self.logs_filter.as_ref())
     }
 
+    /// The union of its consumers' interest. Every filter is asked: `EnvFilter` keeps per-callsite state here.
+    pub(crate) fn interest<S: Subscriber>(&self, meta: &'static Metadata<'static>) -> Interest {
+        let mut union = Interest::never();
+        for f in self.filters() {
+            let i = <EnvFilter as Layer<S>>::register_callsite(f, meta);
+            if i.is_always() || (i.is_sometimes() && union.is_never()) {
+                union = i;
+            }
+        }
+        union
+    }
+
+    /// True when some consumer (spans, console, logs) takes `meta`.
     #[inline]
     pub(crate) fn enabled<S: Subscriber>(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        if !self.filters_differ {
+            return self.records(meta, ctx);
+        }
+        self.filters()
+            .any(|f| <EnvFilter as Layer<S>>::enabled(f, meta, ctx.clone()))
+    }
+
+    /// True when it records `meta` as a span or a span's event.
+    #[inline]
+    pub(crate) fn records<S: Subscriber>(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
         match &self.filter {
             Some(f) => <EnvFilter as Layer<S>>::enabled(f, meta, ctx),
             None => false,
         }
     }
 
+    /// True when an event of `meta` becomes a log record.
+    #[inline]
+    pub(crate) fn logs_take<S: Subscriber>(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        self.logs_filter
+            .as_ref()
+            .is_some_and(|f| <EnvFilter as Layer<S>>::enabled(f, meta, ctx))
+    }
+
     pub(crate) fn max_level<S: Subscriber>(&self) -> LevelFilter {
-        match &self.filter {
-            Some(f) => <EnvFilter as Layer<S>>::max_level_hint(f).unwrap_or(LevelFilter::TRACE),
-            None => LevelFilter::OFF,
-        }
+        self.filters()
+            .map(|f| <EnvFilter as Layer<S>>::max_level_hint(f).unwrap_or(LevelFilter::TRACE))
+            .max()
+            .unwrap_or(LevelFilter::OFF)
     }
 }

@@ -46,7 +46,7 @@ use super::recorder::Recorder;
 /// config says, through any number of reloads. `S` is the subscriber the layer is added to; Rust infers it from
 /// `.with(layer)`.
 pub struct LiveLayer<S = Registry> {
-    inner: Filtered<Recorder, gate::LiveFilter, S>,
+    inner: Filtered<Recorder<S>, gate::LiveFilter, S>,
 }
 
 impl<S> LiveLayer<S>
@@ -54,10 +54,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     pub(crate) fn new(live: Arc<Live>) -> Self {
-        let recorder = Recorder {
-            live: Arc::clone(&live),
-            placement: Placement::Shared,
-        };
+        let recorder = Recorder::new(Arc::clone(&live), Placement::Shared);
         LiveLayer {
             inner: recorder.with_filter(gate::LiveFilter { live }),
         }

@@ -25,6 +25,10 @@ pub(crate) struct Live {
     has_draining: AtomicBool,
     /// Some live generation's filter has span directives (see [`Generation::span_filter`]).
     tracks_spans: AtomicBool,
+    /// Some live generation admits more than it records as spans (see [`Generation::filters_differ`]).
+    filters_differ: AtomicBool,
+    /// The current generation has a console.
+    console_on: AtomicBool,
     /// The dispatcher this state belongs to, held weakly (it owns us through the layer).
     dispatch: OnceLock<WeakDispatch>,
     /// How many dispatchers registered the layer: 1 when all is well.
@@ -68,10 +72,14 @@ impl Live {
         on_unsettled: Arc<dyn Fn() + Send + Sync>,
     ) -> Self {
         let tracks = first.filter_tracks_spans;
+        let differ = first.filters_differ;
+        let console = first.console.is_some();
         Live {
             current: ArcSwap::new(first),
             draining: ArcSwap::default(),
             tracks_spans: AtomicBool::new(tracks),
+            filters_differ: AtomicBool::new(differ),
+            console_on: AtomicBool::new(console),
             has_draining: AtomicBool::new(false),
             dispatch: OnceLock::new(),
             registrations: AtomicU32::new(0),
@@ -109,6 +117,19 @@ impl Live {
         self.tracks_spans.load(Ordering::Relaxed)
     }
 
+    /// True when some live generation admits events or spans for its console or logs that it does not record.
+    #[inline]
+    pub(crate) fn filters_differ(&self) -> bool {
+        self.filters_differ.load(Ordering::Relaxed)
+    }
+
+    /// True when the current generation prints events (one relaxed load; the console itself is read from
+    /// the generation).
+    #[inline]
+    pub(crate) fn console_on(&self) -> bool {
+        self.console_on.load(Ordering::Relaxed)
+    }
+
     /// Makes `next` current. Infallible. (The engine publishes the replaced generation as draining first, so
     /// a child of one of its open spans always finds it.)
     pub(crate) fn swap(&self, next: Arc<Generation>) {
@@ -116,6 +137,10 @@ impl Live {
         if next.filter_tracks_spans {
             self.tracks_spans.store(true, Ordering::Relaxed);
         }
+        if next.filters_differ {
+            self.filters_differ.store(true, Ordering::Relaxed);
+        }
+        self.console_on.store(next.console.is_some(), Ordering::Relaxed);
         drop(self.current.swap(next));
     }
 
@@ -202,6 +227,8 @@ impl Live {
     pub(crate) fn set_draining(&self, generations: Vec<Arc<Generation>>) {
         let tracks = self.current().filter_tracks_spans || generations.iter().any(|g| g.filter_tracks_spans);
         self.tracks_spans.store(tracks, Ordering::Relaxed);
+        let differ = self.current().filters_differ || generations.iter().any(|g| g.filters_differ);
+        self.filters_differ.store(differ, Ordering::Relaxed);
         self.has_draining
             .store(!generations.is_empty(), Ordering::Release);
         self.draining.store(Arc::new(generations));

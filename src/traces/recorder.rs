@@ -12,24 +12,37 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::gate;
 use super::state::{self, SpanState};
+use crate::console::layer::ConsoleSlot;
 use crate::sinks::fields::Collect;
 use crate::sinks::record::{Fields, Record};
 use crate::traces::generation::Generation;
 use crate::traces::live::{Live, Placement};
 
-/// Records what the gate lets through.
-pub(crate) struct Recorder {
+/// Records what the gate lets through, and hands events to the console.
+pub(crate) struct Recorder<S> {
     pub(crate) live: Arc<Live>,
     pub(crate) placement: Placement,
+    /// The console's `fmt` layers, built for this subscriber type.
+    console: ConsoleSlot<S>,
 }
 
-impl Recorder {
+impl<S> Recorder<S> {
+    pub(crate) fn new(live: Arc<Live>, placement: Placement) -> Self {
+        Recorder {
+            live,
+            placement,
+            console: ConsoleSlot::default(),
+        }
+    }
+}
+
+impl<S> Recorder<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
     /// The generation span `id` began in, when some live filter has span directives (else no lookup at all).
     #[inline]
-    fn span_tracking_generation<S>(&self, id: &Id, ctx: &Context<'_, S>) -> Option<Arc<Generation>>
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
+    fn span_tracking_generation(&self, id: &Id, ctx: &Context<'_, S>) -> Option<Arc<Generation>> {
         if self.live.tracks_spans() {
             state::generation_of(id, ctx)
         } else {
@@ -38,9 +51,9 @@ impl Recorder {
     }
 }
 
-impl<S> Layer<S> for Recorder
+impl<S> Layer<S> for Recorder<S>
 where
-    S: Subscriber + for<'a> LookupSpan<'a>,
+    S: Subscriber + for<'a> LookupSpan<'a> + 'static,
 {
     fn on_register_dispatch(&self, dispatch: &Dispatch) {
         self.live.register_dispatch(dispatch);
@@ -86,6 +99,14 @@ where
         if crate::threads::is_untraced() {
             return;
         }
+        if self.live.console_on() {
+            if let Some(console) = &self.live.current().console {
+                self.console.on_new_span(console, attrs, id, &ctx);
+            }
+        }
+        if !gate::records(&self.live, attrs.metadata(), &ctx) {
+            return;
+        }
         if gate::carries_only(&self.live, attrs.metadata(), &ctx) {
             return;
         }
@@ -100,6 +121,11 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &SpanRecord<'_>, ctx: Context<'_, S>) {
+        if self.live.console_on() {
+            if let Some(console) = &self.live.current().console {
+                self.console.on_record(console, id, values, &ctx);
+            }
+        }
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         let Some(state) = ext.get_mut::<SpanState>() else {
@@ -133,6 +159,14 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if crate::threads::is_untraced() {
+            return;
+        }
+        if self.live.console_on() {
+            if let Some(console) = &self.live.current().console {
+                self.console.on_event(console, event, &ctx);
+            }
+        }
+        if !gate::records(&self.live, event.metadata(), &ctx) {
             return;
         }
         let state::EventTarget::Instant(generation) = state::route_event(&self.live, event, &ctx) else {

@@ -1,0 +1,178 @@
+//! The console's `fmt` layers, built for the subscriber type `S` the recorder lives in.
+//!
+//! A [`ConsoleSpec`] knows nothing of `S`; the recorder does. [`ConsoleSlot`] builds the `fmt` layers for the
+//! current spec on first use after a reload and keeps them until the spec changes (compared by pointer).
+//!
+//! Span fields are formatted when a span begins, for the format in force then (tracing-subscriber's `fmt`
+//! layer keeps them in the span's extensions per field formatter). A span that began under another format, or
+//! that the console's filter left out, has none for the JSON formatter; the slot gives it an empty set rather
+//! than let that formatter fail.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+use tracing_core::span::{Attributes, Id, Record as SpanRecord};
+use tracing_core::{Event, Subscriber};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::{Compact, DefaultFields, Format, Json, JsonFields, Pretty};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
+use tracing_subscriber::fmt::{self, FormattedFields};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use super::ConsoleSpec;
+use crate::config::{ConsoleFormat, ConsoleWriter};
+
+type Line<S, N, E> = fmt::Layer<S, N, Format<E>, BoxMakeWriter>;
+
+/// The terminal's layer, one per format.
+enum Terminal<S> {
+    Compact(Line<S, DefaultFields, Compact>),
+    Pretty(Line<S, DefaultFields, Pretty>),
+    Json(Line<S, JsonFields, Json>),
+}
+
+/// The layers of one spec.
+struct Built<S> {
+    spec: Arc<ConsoleSpec>,
+    terminal: Terminal<S>,
+    file: Option<fmt::Layer<S, JsonFields, Format<Json>, tracing_appender::non_blocking::NonBlocking>>,
+}
+
+/// The console's layers for the current spec.
+pub(crate) struct ConsoleSlot<S> {
+    built: ArcSwapOption<Built<S>>,
+}
+
+impl<S> Default for ConsoleSlot<S> {
+    fn default() -> Self {
+        ConsoleSlot {
+            built: ArcSwapOption::empty(),
+        }
+    }
+}
+
+impl<S> ConsoleSlot<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    /// The layers for `spec`, built now if the slot holds another spec's.
+    fn layers(&self, spec: &Arc<ConsoleSpec>) -> Arc<Built<S>> {
+        if let Some(b) = self.built.load_full().filter(|b| Arc::ptr_eq(&b.spec, spec)) {
+            return b;
+        }
+        let built = Arc::new(Built::new(Arc::clone(spec)));
+        self.built.store(Some(Arc::clone(&built)));
+        built
+    }
+
+    /// A new span the console's filter wants: its fields, formatted for the current format (and the file's).
+    pub(crate) fn on_new_span(
+        &self,
+        spec: &Arc<ConsoleSpec>,
+        attrs: &Attributes<'_>,
+        id: &Id,
+        ctx: &Context<'_, S>,
+    ) {
+        if !wants(&spec.filter, attrs.metadata(), ctx) {
+            return;
+        }
+        let b = self.layers(spec);
+        match &b.terminal {
+            Terminal::Compact(l) => l.on_new_span(attrs, id, ctx.clone()),
+            Terminal::Pretty(l) => l.on_new_span(attrs, id, ctx.clone()),
+            Terminal::Json(l) => l.on_new_span(attrs, id, ctx.clone()),
+        }
+        if let Some(f) = &b.file {
+            f.on_new_span(attrs, id, ctx.clone());
+        }
+    }
+
+    /// Fields recorded on a span after it began.
+    pub(crate) fn on_record(
+        &self,
+        spec: &Arc<ConsoleSpec>,
+        id: &Id,
+        values: &SpanRecord<'_>,
+        ctx: &Context<'_, S>,
+    ) {
+        let Some(span) = ctx.span(id) else { return };
+        if !wants(&spec.filter, span.metadata(), ctx) {
+            return;
+        }
+        let b = self.layers(spec);
+        match &b.terminal {
+            Terminal::Compact(l) => l.on_record(id, values, ctx.clone()),
+            Terminal::Pretty(l) => l.on_record(id, values, ctx.clone()),
+            Terminal::Json(l) => l.on_record(id, values, ctx.clone()),
+        }
+        if let Some(f) = &b.file {
+            f.on_record(id, values, ctx.clone());
+        }
+    }
+
+    /// An event: one line to the terminal (and one to the file) when the console's filter wants it.
+    pub(crate) fn on_event(&self, spec: &Arc<ConsoleSpec>, event: &Event<'_>, ctx: &Context<'_, S>) {
+        if !wants(&spec.filter, event.metadata(), ctx) {
+            return;
+        }
+        let b = self.layers(spec);
+        let json = b.file.is_some() || matches!(b.terminal, Terminal::Json(_));
+        if json {
+            give_json_fields(event, ctx);
+        }
+        match &b.terminal {
+            Terminal::Compact(l) => l.on_event(event, ctx.clone()),
+            Terminal::Pretty(l) => l.on_event(event, ctx.clone()),
+            Terminal::Json(l) => l.on_event(event, ctx.clone()),
+        }
+        if let Some(f) = &b.file {
+            f.on_event(event, ctx.clone());
+        }
+    }
+}
+
+/// True when the console's filter takes `meta` (its directives are static: validation rejects span ones).
+#[inline]
+fn wants<S: Subscriber>(filter: &EnvFilter, meta: &tracing_core::Metadata<'_>, ctx: &Context<'_, S>) -> bool {
+    <EnvFilter as Layer<S>>::enabled(filter, meta, ctx.clone())
+}
+
+/// Gives every span around `event` a (possibly empty) JSON field set, which the JSON formatter requires.
+fn give_json_fields<S>(event: &Event<'_>, ctx: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Some(scope) = ctx.event_scope(event) else {
+        return;
+    };
+    for span in scope {
+        let mut ext = span.extensions_mut();
+        if ext.get_mut::<FormattedFields<JsonFields>>().is_none() {
+            ext.insert(FormattedFields::<JsonFields>::new("{}".to_owned()));
+        }
+    }
+}
+
+impl<S> Built<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn new(spec: Arc<ConsoleSpec>) -> Self {
+        let writer = match spec.config.writer {
+            ConsoleWriter::Stderr => BoxMakeWriter::new(std::io::stderr),
+            ConsoleWriter::Stdout => BoxMakeWriter::new(std::io::stdout),
+        };
+        let base = fmt::layer().with_ansi(spec.ansi).with_writer(writer);
+        let terminal = match spec.format() {
+            ConsoleFormat::Compact => Terminal::Compact(base.compact()),
+            ConsoleFormat::Pretty => Terminal::Pretty(base.pretty().fmt_fields(DefaultFields::new())),
+            ConsoleFormat::Json => Terminal::Json(base.json()),
+        };
+        let file = spec
+            .file
+            .as_ref()
+            .map(|f| fmt::layer().with_ansi(false).with_writer(f.writer()).json());
+        Built { spec, terminal, file }
+    }
+}
