@@ -86,6 +86,8 @@ pub fn run_worker(worker: usize, rate: f64, stop: &AtomicBool, counts: &Counts) 
     while !stop.load(Relaxed) {
         turn(worker, n, counts);
         counts.turns.fetch_add(1, Relaxed);
+        // Outside any span: a log record (OTLP logs, a Chrome instant for `local`, a console line).
+        tracing::info!(worker, turn = n, "turn done");
         n += 1;
         if let Some(i) = interval {
             next += i;
@@ -181,6 +183,8 @@ fn llm_chat(model: &str, prompt: &str, counts: &Counts) -> String {
     tracing::Span::current()
         .record("gen_ai.usage.input_tokens", input_tokens)
         .record("gen_ai.usage.output_tokens", output_tokens);
+    // Inside the span: a span event, and a log record with this span's trace and span ids.
+    tracing::info!(model, output_tokens, "llm reply");
     format!("{model} replies with {output_tokens} tokens")
 }
 
