@@ -16,7 +16,10 @@ fn file_config(path: &Path) -> String {
 }
 
 fn file_status(s: &TelemetryStatus) -> &LogFileStatus {
-    s.console.as_ref().and_then(|c| c.file.as_ref()).expect("a log file in status")
+    s.console
+        .as_ref()
+        .and_then(|c| c.file.as_ref())
+        .expect("a log file in status")
 }
 
 /// Logs `n` WARN events numbered from `from` (WARN: the console filter of these tests, so the test's own output
@@ -38,7 +41,10 @@ fn accounted(t: &livetel::Telemetry, n: u64) -> LogFileStatus {
         if f.lines_written + f.lines_dropped >= n {
             return f;
         }
-        assert!(std::time::Instant::now() < deadline, "file never accounted for {n} lines: {f:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "file never accounted for {n} lines: {f:?}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
@@ -67,9 +73,19 @@ fn json_lines_reach_the_file_and_a_deleted_file_is_reopened() {
     log(&t, 20, 5, "");
     let after = accounted(&t, 25);
     assert_eq!((after.lines_written, after.lines_dropped), (25, 0));
-    assert!(after.error.as_deref().is_some_and(|e| e.contains("was deleted; reopened")), "{after:?}");
+    assert!(
+        after
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("was deleted; reopened")),
+        "{after:?}"
+    );
     let text = std::fs::read_to_string(&after.path).expect("reopened file");
-    assert_eq!(text.lines().count(), 5, "the lines after the deletion are in the new file");
+    assert_eq!(
+        text.lines().count(),
+        5,
+        "the lines after the deletion are in the new file"
+    );
     t.shutdown();
 }
 
@@ -84,16 +100,25 @@ fn a_full_disk_is_a_status_error_and_counted_drops() {
     // 200 lines of about 1.1 KB into 64 KiB: most cannot be written.
     log(&t, 0, 200, &pad);
     let f = accounted(&t, 200);
-    assert_eq!(f.lines_written + f.lines_dropped, 200, "every line written or counted");
+    assert_eq!(
+        f.lines_written + f.lines_dropped,
+        200,
+        "every line written or counted"
+    );
     assert!(f.lines_dropped > 100, "{f:?}");
-    assert!(f.error.as_deref().is_some_and(|e| e.contains("cannot write")), "{f:?}");
+    assert!(
+        f.error.as_deref().is_some_and(|e| e.contains("cannot write")),
+        "{f:?}"
+    );
     wait_status(&t, "the app still logging", |s| s.console.is_some());
     t.shutdown();
 }
 
 #[test]
 fn rust_log_overrides_the_console_filter_and_is_listed() {
-    let fx = Fixture::new("watch = false\nbackend = \"none\"\n[telemetry.console]\nenabled = true\nfilter = \"info\"");
+    let fx = Fixture::new(
+        "watch = false\nbackend = \"none\"\n[telemetry.console]\nenabled = true\nfilter = \"info\"",
+    );
     let t = fx
         .builder()
         .env_overrides(livetel::config::EnvOverrides::from_lookup(|k| {
@@ -102,7 +127,10 @@ fn rust_log_overrides_the_console_filter_and_is_listed() {
         .build()
         .expect("starts");
     let s = t.refresh_status();
-    assert_eq!(s.console.as_ref().map(|c| c.filter.as_str()), Some("error,my_crate=debug"));
+    assert_eq!(
+        s.console.as_ref().map(|c| c.filter.as_str()),
+        Some("error,my_crate=debug")
+    );
     assert!(
         s.env_overrides
             .iter()

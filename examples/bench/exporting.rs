@@ -92,7 +92,7 @@ fn paced_cpu_ns(sink: &Sink, before: u64, n: u64) -> u64 {
 
 /// One round of P1's workload (`n` trees) through `stack`: cpu ns per span on this thread, and what the stack
 /// delivered once flushed.
-fn round(sink: &Sink, stack: &Exporting, n: u64, offer: Offer) -> (f64, Delivery) {
+pub fn round(sink: &Sink, stack: &Exporting, n: u64, offer: Offer) -> (f64, Delivery) {
     let before = sink.received();
     let ns = match offer {
         Offer::Flood => per_span(stack.dispatch, n),

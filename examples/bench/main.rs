@@ -8,6 +8,7 @@
 
 mod agent;
 mod callgrind;
+mod events;
 mod exporting;
 mod figures;
 mod hop;
@@ -90,6 +91,12 @@ fn main() {
     }
     if wants("P1_otlp") {
         figures_each(&mut out, exporting::otlp(&scale, &sink, &rt));
+    }
+    if wants("P1_event") {
+        out.push(events::console(&scale));
+    }
+    if wants("P1_multi") {
+        out.push(events::multi(&scale, &sink));
     }
     if wants("P1_reload") {
         figures_each(&mut out, reload_stack::figures(&scale, &sink, &rt));

@@ -114,7 +114,7 @@ fn section(dir: &Path, body: &str, watch: bool) -> String {
 /// What every hand-built stack layers its backend onto: Registry + EnvFilter("info").
 pub type Base = Layered<EnvFilter, Registry>;
 
-fn base() -> Base {
+pub fn base() -> Base {
     Registry::default().with(EnvFilter::new("info"))
 }
 

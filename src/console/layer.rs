@@ -15,7 +15,7 @@ use tracing_core::span::{Attributes, Id, Record as SpanRecord};
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::{Compact, DefaultFields, Format, Json, JsonFields, Pretty};
-use tracing_subscriber::fmt::writer::BoxMakeWriter;
+use tracing_subscriber::fmt::writer::MakeWriter;
 use tracing_subscriber::fmt::{self, FormattedFields};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
@@ -23,7 +23,7 @@ use tracing_subscriber::registry::LookupSpan;
 use super::ConsoleSpec;
 use crate::config::{ConsoleFormat, ConsoleWriter};
 
-type Line<S, N, E> = fmt::Layer<S, N, Format<E>, BoxMakeWriter>;
+type Line<S, N, E> = fmt::Layer<S, N, Format<E>, StdStream>;
 
 /// The terminal's layer, one per format.
 enum Terminal<S> {
@@ -56,14 +56,18 @@ impl<S> ConsoleSlot<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    /// The layers for `spec`, built now if the slot holds another spec's.
-    fn layers(&self, spec: &Arc<ConsoleSpec>) -> Arc<Built<S>> {
-        if let Some(b) = self.built.load_full().filter(|b| Arc::ptr_eq(&b.spec, spec)) {
-            return b;
+    /// Runs `f` with the layers for `spec`, built now if the slot holds another spec's. The common case is
+    /// one lock-free load and no reference count change.
+    #[inline]
+    fn with_layers(&self, spec: &Arc<ConsoleSpec>, f: impl FnOnce(&Built<S>)) {
+        let current = self.built.load();
+        if let Some(b) = current.as_deref().filter(|b| Arc::ptr_eq(&b.spec, spec)) {
+            return f(b);
         }
+        drop(current);
         let built = Arc::new(Built::new(Arc::clone(spec)));
         self.built.store(Some(Arc::clone(&built)));
-        built
+        f(&built);
     }
 
     /// A new span the console's filter wants: its fields, formatted for the current format (and the file's).
@@ -77,15 +81,16 @@ where
         if !wants(&spec.filter, attrs.metadata(), ctx) {
             return;
         }
-        let b = self.layers(spec);
-        match &b.terminal {
-            Terminal::Compact(l) => l.on_new_span(attrs, id, ctx.clone()),
-            Terminal::Pretty(l) => l.on_new_span(attrs, id, ctx.clone()),
-            Terminal::Json(l) => l.on_new_span(attrs, id, ctx.clone()),
-        }
-        if let Some(f) = &b.file {
-            f.on_new_span(attrs, id, ctx.clone());
-        }
+        self.with_layers(spec, |b| {
+            match &b.terminal {
+                Terminal::Compact(l) => l.on_new_span(attrs, id, ctx.clone()),
+                Terminal::Pretty(l) => l.on_new_span(attrs, id, ctx.clone()),
+                Terminal::Json(l) => l.on_new_span(attrs, id, ctx.clone()),
+            }
+            if let Some(f) = &b.file {
+                f.on_new_span(attrs, id, ctx.clone());
+            }
+        });
     }
 
     /// Fields recorded on a span after it began.
@@ -100,35 +105,43 @@ where
         if !wants(&spec.filter, span.metadata(), ctx) {
             return;
         }
-        let b = self.layers(spec);
-        match &b.terminal {
-            Terminal::Compact(l) => l.on_record(id, values, ctx.clone()),
-            Terminal::Pretty(l) => l.on_record(id, values, ctx.clone()),
-            Terminal::Json(l) => l.on_record(id, values, ctx.clone()),
-        }
-        if let Some(f) = &b.file {
-            f.on_record(id, values, ctx.clone());
-        }
+        self.with_layers(spec, |b| {
+            match &b.terminal {
+                Terminal::Compact(l) => l.on_record(id, values, ctx.clone()),
+                Terminal::Pretty(l) => l.on_record(id, values, ctx.clone()),
+                Terminal::Json(l) => l.on_record(id, values, ctx.clone()),
+            }
+            if let Some(f) = &b.file {
+                f.on_record(id, values, ctx.clone());
+            }
+        });
     }
 
-    /// An event: one line to the terminal (and one to the file) when the console's filter wants it.
-    pub(crate) fn on_event(&self, spec: &Arc<ConsoleSpec>, event: &Event<'_>, ctx: &Context<'_, S>) {
-        if !wants(&spec.filter, event.metadata(), ctx) {
+    /// An event: one line to the terminal (and one to the file) when the console's filter wants it (`wanted`:
+    /// known to, without asking).
+    pub(crate) fn on_event(
+        &self,
+        spec: &Arc<ConsoleSpec>,
+        wanted: bool,
+        event: &Event<'_>,
+        ctx: &Context<'_, S>,
+    ) {
+        if !wanted && !wants(&spec.filter, event.metadata(), ctx) {
             return;
         }
-        let b = self.layers(spec);
-        let json = b.file.is_some() || matches!(b.terminal, Terminal::Json(_));
-        if json {
-            give_json_fields(event, ctx);
-        }
-        match &b.terminal {
-            Terminal::Compact(l) => l.on_event(event, ctx.clone()),
-            Terminal::Pretty(l) => l.on_event(event, ctx.clone()),
-            Terminal::Json(l) => l.on_event(event, ctx.clone()),
-        }
-        if let Some(f) = &b.file {
-            f.on_event(event, ctx.clone());
-        }
+        self.with_layers(spec, |b| {
+            if b.file.is_some() || matches!(b.terminal, Terminal::Json(_)) {
+                give_json_fields(event, ctx);
+            }
+            match &b.terminal {
+                Terminal::Compact(l) => l.on_event(event, ctx.clone()),
+                Terminal::Pretty(l) => l.on_event(event, ctx.clone()),
+                Terminal::Json(l) => l.on_event(event, ctx.clone()),
+            }
+            if let Some(f) = &b.file {
+                f.on_event(event, ctx.clone());
+            }
+        });
     }
 }
 
@@ -159,11 +172,9 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn new(spec: Arc<ConsoleSpec>) -> Self {
-        let writer = match spec.config.writer {
-            ConsoleWriter::Stderr => BoxMakeWriter::new(std::io::stderr),
-            ConsoleWriter::Stdout => BoxMakeWriter::new(std::io::stdout),
-        };
-        let base = fmt::layer().with_ansi(spec.ansi).with_writer(writer);
+        let base = fmt::layer()
+            .with_ansi(spec.ansi)
+            .with_writer(StdStream(spec.config.writer));
         let terminal = match spec.format() {
             ConsoleFormat::Compact => Terminal::Compact(base.compact()),
             ConsoleFormat::Pretty => Terminal::Pretty(base.pretty().fmt_fields(DefaultFields::new())),
@@ -174,5 +185,50 @@ where
             .as_ref()
             .map(|f| fmt::layer().with_ansi(false).with_writer(f.writer()).json());
         Built { spec, terminal, file }
+    }
+}
+
+/// Standard error or standard output, chosen per spec without boxing a writer per line (`BoxMakeWriter` would
+/// allocate one for every event).
+#[derive(Clone, Copy)]
+struct StdStream(ConsoleWriter);
+
+/// The stream's handle for one line: `write_all` on it takes the stream's lock once, so lines never interleave.
+enum StdHandle {
+    Stderr(std::io::Stderr),
+    Stdout(std::io::Stdout),
+}
+
+impl std::io::Write for StdHandle {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            StdHandle::Stderr(w) => w.write(buf),
+            StdHandle::Stdout(w) => w.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match self {
+            StdHandle::Stderr(w) => w.write_all(buf),
+            StdHandle::Stdout(w) => w.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            StdHandle::Stderr(w) => w.flush(),
+            StdHandle::Stdout(w) => w.flush(),
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for StdStream {
+    type Writer = StdHandle;
+
+    fn make_writer(&'a self) -> StdHandle {
+        match self.0 {
+            ConsoleWriter::Stderr => StdHandle::Stderr(std::io::stderr()),
+            ConsoleWriter::Stdout => StdHandle::Stdout(std::io::stdout()),
+        }
     }
 }

@@ -100,12 +100,17 @@ fn build_generation(
         None => None,
     };
     let traces_directives = filter.is_some().then_some(next.filter.as_str());
-    let filters_differ = console
-        .as_ref()
-        .map(|c| c.config.filter.as_str())
+    let console_directives = console.as_ref().map(|c| c.config.filter.as_str());
+    let filters_differ = console_directives
         .into_iter()
         .chain(logs_directives)
         .any(|d| Some(d) != traces_directives);
+    let console_sees_all = console_directives.is_some_and(|c| {
+        traces_directives
+            .into_iter()
+            .chain(logs_directives)
+            .all(|d| d == c)
+    });
     Ok(Generation {
         id,
         // In EnvFilter's syntax every span directive is bracketed (`[span{field=value}]=level`).
@@ -114,6 +119,7 @@ fn build_generation(
         console,
         logs_filter,
         filters_differ,
+        console_sees_all,
         sampler: Sampler::new(next.sample_rate),
         sinks,
         include_args: next.include_args,

@@ -24,6 +24,7 @@ fn generation(id: u64, sinks: &[Arc<MemorySink>], counters: &Arc<Counters>) -> A
         console: None,
         logs_filter: None,
         filters_differ: false,
+        console_sees_all: false,
         sampler: Sampler::new(1.0),
         sinks: SinkSet::new(sinks.iter().map(|s| Arc::clone(s) as Arc<dyn Sink>)),
         include_args: false,

@@ -25,6 +25,9 @@ pub(crate) struct Generation {
     /// The console's or the logs' directives differ from `filter`'s: what livetel admits (the union) is then
     /// more than what it records as spans, and the recorder asks `filter` again ([`Generation::records`]).
     pub(crate) filters_differ: bool,
+    /// The console's directives are those of every other consumer: whatever this generation admits, the
+    /// console wants, so it need not ask its filter again.
+    pub(crate) console_sees_all: bool,
     /// The filter has span directives (`[span{field}]`), so it must see spans enter, exit and close. Without
     /// them those callbacks are no-ops that still take the filter's lock; the layer skips them.
     pub(crate) filter_tracks_spans: bool,
@@ -46,6 +49,7 @@ impl Generation {
             console: None,
             logs_filter: None,
             filters_differ: false,
+            console_sees_all: false,
             filter_tracks_spans: false,
             sampler: Sampler::new(0.0),
             sinks: SinkSet::default(),

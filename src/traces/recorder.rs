@@ -162,8 +162,11 @@ where
             return;
         }
         if self.live.console_on() {
-            if let Some(console) = &self.live.current().console {
-                self.console.on_event(console, event, &ctx);
+            let current = self.live.current();
+            if let Some(console) = &current.console {
+                // Admitted by the current generation alone (nothing draining), and the console wants all it admits.
+                let wanted = current.console_sees_all && !self.live.has_draining();
+                self.console.on_event(console, wanted, event, &ctx);
             }
         }
         if !gate::records(&self.live, event.metadata(), &ctx) {
