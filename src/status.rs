@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::Backends;
-pub use crate::counters::SpanCounts;
+pub use crate::counters::{LogCounts, SpanCounts};
 use crate::error::ConfigError;
 
 /// What caused a reload.
@@ -60,6 +60,10 @@ pub struct SinkStatus {
     pub trace_file: Option<PathBuf>,
     /// Its last I/O or export error.
     pub error: Option<String>,
+    /// Log records it wrote (`local`) or the collector accepted (`otlp`).
+    pub logs_exported: u64,
+    /// Log records it dropped: queue full, write or export failed, or closed.
+    pub logs_dropped: u64,
     /// Export figures, for `otlp`.
     pub otlp: Option<OtlpStatus>,
 }
@@ -188,6 +192,8 @@ pub struct TelemetryStatus {
     pub last_error: Option<LastError>,
     /// Span counts since start-up.
     pub counters: SpanCounts,
+    /// Log record counts since start-up, over every backend that takes logs.
+    pub logs: LogCounts,
     /// Reload attempts since start-up.
     pub reloads: ReloadCounts,
 }

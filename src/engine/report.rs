@@ -89,6 +89,7 @@ impl View {
                 .collect(),
             last_error: self.last_error.clone(),
             counters: cx.sinks.counters.snapshot(),
+            logs: cx.sinks.counters.log_snapshot(),
             reloads: self.reloads,
         }
     }
@@ -103,6 +104,8 @@ fn rows(g: &Generation, state: SinkState) -> Vec<SinkStatus> {
             state,
             trace_file: None,
             error: None,
+            logs_exported: 0,
+            logs_dropped: 0,
             otlp: None,
         }];
     }

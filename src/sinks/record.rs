@@ -68,3 +68,36 @@ impl Record {
         }
     }
 }
+
+/// An event as a log record: what an OTLP log record and a Chrome instant event are made of. Moved by value from
+/// the traced thread into a sink's queue; encoding happens on the sink's own thread.
+#[derive(Debug, Clone)]
+pub(crate) struct LogRecord {
+    /// The event's callsite: its level, target and name.
+    pub(crate) meta: &'static tracing_core::Metadata<'static>,
+    /// When it happened, in nanoseconds since the trace epoch ([`crate::clock::now_ns`]).
+    pub(crate) ts_ns: u64,
+    /// The thread it happened on ([`crate::clock::tid`]).
+    pub(crate) tid: u64,
+    /// Its fields, `message` included.
+    pub(crate) fields: Fields,
+    /// The ids of the recorded span it happened in, if any, and whether that span's trace is sampled.
+    pub(crate) span: Option<(SpanIds, bool)>,
+}
+
+impl LogRecord {
+    /// A log record stamped now on the calling thread.
+    pub(crate) fn now(
+        meta: &'static tracing_core::Metadata<'static>,
+        fields: Fields,
+        span: Option<(SpanIds, bool)>,
+    ) -> LogRecord {
+        LogRecord {
+            meta,
+            ts_ns: crate::clock::now_ns(),
+            tid: crate::clock::tid(),
+            fields,
+            span,
+        }
+    }
+}

@@ -10,7 +10,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::gate;
+use super::{gate, logs};
 use super::state::{self, SpanState};
 use crate::sinks::fields::Collect;
 use crate::sinks::record::{Fields, Record};
@@ -131,17 +131,18 @@ where
         }
     }
 
+    /// The event as a span event or an instant (where the trace goes), then as a log record (where logs go).
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if crate::threads::is_untraced() {
             return;
         }
-        let state::EventTarget::Instant(generation) = state::route_event(&self.live, event, &ctx) else {
-            return;
-        };
-        let mut fields = Fields::new();
-        event.record(&mut Collect(&mut fields));
-        let record = Record::instant(event.metadata(), fields);
-        generation.sinks.send_instant(record, &generation.counters);
+        if let state::EventTarget::Instant(generation) = state::route_event(&self.live, event, &ctx) {
+            let mut fields = Fields::new();
+            event.record(&mut Collect(&mut fields));
+            let record = Record::instant(event.metadata(), fields);
+            generation.sinks.send_instant(record, &generation.counters);
+        }
+        logs::log_event(&self.live, event, &ctx);
     }
 
     /// Finishes the span in its own generation. Its state is left in the extensions (emptied) for the

@@ -1,4 +1,5 @@
-//! The export loop: batch, export with retries and backoff, count every outcome.
+//! The export loop: batch, export with retries and backoff, count every outcome. One loop for every signal
+//! (spans, log records): what differs between them is a [`Signal`].
 //!
 //! The worker thread fills batches from the queue; each batch is exported (with its retries) by a task on the
 //! export runtime, and up to [`MAX_IN_FLIGHT`] batches are in flight at once. One batch at a time, its stages
@@ -11,14 +12,12 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
-use opentelemetry::InstrumentationScope;
-use opentelemetry_sdk::trace::SpanExporter as _;
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
-use super::{Msg, OtlpSettings, OtlpState, convert};
+use super::signal::Signal;
+use super::{Msg, OtlpSettings, OtlpState};
 use crate::counters::Counters;
-use crate::sinks::Record;
 
 /// Attempts per batch before it is given up (counted as dropped and as a failed batch).
 const MAX_ATTEMPTS: u32 = 5;
@@ -39,10 +38,10 @@ const RETIRED_HARD_LIMIT: Duration = Duration::from_secs(60);
 /// Batches exported at once.
 const MAX_IN_FLIGHT: usize = 2;
 
-pub(super) struct Worker {
-    rx: Receiver<Msg>,
+pub(super) struct Worker<S: Signal> {
+    rx: Receiver<Msg<S::Item>>,
     handle: Handle,
-    export: Arc<Export>,
+    export: Arc<Export<S>>,
     /// Exports in flight, oldest first, with their batch sizes.
     in_flight: VecDeque<(u64, JoinHandle<()>)>,
     batch_size: usize,
@@ -50,37 +49,31 @@ pub(super) struct Worker {
 }
 
 /// What an export task needs: shared by the worker and its tasks.
-struct Export {
-    exporter: opentelemetry_otlp::SpanExporter,
+struct Export<S> {
+    signal: S,
     counters: Arc<Counters>,
     state: Arc<OtlpState>,
     on_error: Arc<dyn Fn() + Send + Sync>,
-    scope: InstrumentationScope,
     timeout: Duration,
 }
 
-impl Worker {
-    pub(super) fn new(
-        exporter: opentelemetry_otlp::SpanExporter,
-        s: &OtlpSettings,
-        rx: Receiver<Msg>,
-        handle: Handle,
-        counters: Arc<Counters>,
-        state: Arc<OtlpState>,
-        on_error: Arc<dyn Fn() + Send + Sync>,
-    ) -> Self {
-        let scope = InstrumentationScope::builder("livetel")
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build();
+/// What a worker shares with the sink and the other workers of its sink.
+pub(super) struct Links {
+    pub(super) counters: Arc<Counters>,
+    pub(super) state: Arc<OtlpState>,
+    pub(super) on_error: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl<S: Signal> Worker<S> {
+    pub(super) fn new(signal: S, s: &OtlpSettings, rx: Receiver<Msg<S::Item>>, handle: Handle, links: Links) -> Self {
         Worker {
             rx,
             handle,
             export: Arc::new(Export {
-                exporter,
-                counters,
-                state,
-                on_error,
-                scope,
+                signal,
+                counters: links.counters,
+                state: links.state,
+                on_error: links.on_error,
                 timeout: s.timeout,
             }),
             in_flight: VecDeque::new(),
@@ -91,7 +84,7 @@ impl Worker {
 
     pub(super) fn run(mut self) {
         let mut waiting: Vec<mpsc::Sender<()>> = Vec::new();
-        let mut batch: Vec<Record> = Vec::with_capacity(self.batch_size);
+        let mut batch: Vec<S::Item> = Vec::with_capacity(self.batch_size);
         loop {
             let disconnected = self.fill(&mut batch, &mut waiting);
             if !batch.is_empty() {
@@ -108,17 +101,17 @@ impl Worker {
                 break;
             }
         }
-        let _ = self.export.exporter.shutdown_with_timeout(SHUTDOWN_LIMIT);
+        let _ = self.export.signal.shutdown(SHUTDOWN_LIMIT);
     }
 
     /// Hands a batch to an export task, first waiting for room among the batches in flight.
-    fn start_export(&mut self, batch: Vec<Record>) {
+    fn start_export(&mut self, batch: Vec<S::Item>) {
         self.wait_until_in_flight(MAX_IN_FLIGHT - 1);
         let n = batch.len() as u64;
         let export = Arc::clone(&self.export);
         // The first conversion runs here, beside the export runtime's thread, which has the protobuf transform
         // and the HTTP/2 work of every batch in flight.
-        let first = export.convert(&batch);
+        let first = export.signal.convert(&batch);
         let task = self.handle.spawn(async move { export.run(batch, first).await });
         self.in_flight.push_back((n, task));
     }
@@ -143,11 +136,11 @@ impl Worker {
     /// Collects up to a batch: polls the queue (never blocking in `recv`, so that a send never has to wake
     /// this thread), and returns when the batch is full, `delay` has passed since its first span, or a flush is
     /// asked for. Returns true when the sink is gone and the queue is empty.
-    fn fill(&mut self, batch: &mut Vec<Record>, waiting: &mut Vec<mpsc::Sender<()>>) -> bool {
+    fn fill(&mut self, batch: &mut Vec<S::Item>, waiting: &mut Vec<mpsc::Sender<()>>) -> bool {
         let mut deadline: Option<Instant> = None;
         loop {
             match self.rx.try_recv() {
-                Ok(Msg::Record(r)) => {
+                Ok(Msg::Item(r)) => {
                     batch.push(r);
                     deadline.get_or_insert_with(|| Instant::now() + self.delay);
                     if batch.len() >= self.batch_size {
@@ -170,16 +163,11 @@ impl Worker {
     }
 }
 
-impl Export {
-    /// The exporter's input for one attempt.
-    fn convert(&self, batch: &[Record]) -> Vec<opentelemetry_sdk::trace::SpanData> {
-        batch.iter().map(|r| convert::span_data(r, &self.scope)).collect()
-    }
-
+impl<S: Signal> Export<S> {
     /// Exports one batch (`first` is its conversion for the first attempt), retrying with backoff; gives up
     /// after [`MAX_ATTEMPTS`] or at the sink's deadline (past it, no attempt is made at all: a closing sink with
     /// a dead collector finishes in bounded time).
-    async fn run(&self, batch: Vec<Record>, first: Vec<opentelemetry_sdk::trace::SpanData>) {
+    async fn run(&self, batch: Vec<S::Item>, first: S::Batch) {
         let n = batch.len() as u64;
         let mut first = Some(first);
         let mut backoff = FIRST_BACKOFF;
@@ -187,24 +175,27 @@ impl Export {
             // Read on every attempt: the sink may close (shutdown, drain timeout) while a batch is retrying.
             let deadline = self.give_up_at();
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                self.note_error(format!("{n} spans not exported: the shutdown time limit passed"));
+                let noun = S::NOUN;
+                self.note_error(format!("{n} {noun} not exported: the shutdown time limit passed"));
                 break;
             }
             // The exporter consumes its input: a retry converts again, which is cheaper than cloning every
             // batch in case one fails.
-            let data = first.take().unwrap_or_else(|| self.convert(&batch));
+            let data = first.take().unwrap_or_else(|| self.signal.convert(&batch));
             match self.attempt(data).await {
                 Ok(()) => {
                     if let Ok(mut last) = self.state.last_export.lock() {
                         *last = Some(Instant::now());
                     }
-                    self.counters.exported.add(n);
-                    self.state.exported.fetch_add(n, Ordering::Relaxed);
+                    let f = S::figures(&self.counters, &self.state);
+                    f.total_exported.add(n);
+                    f.exported.fetch_add(n, Ordering::Relaxed);
                     return;
                 }
                 Err(e) => {
                     self.note_error(format!(
-                        "export of {n} spans failed (attempt {attempt}/{MAX_ATTEMPTS}): {e}"
+                        "export of {n} {} failed (attempt {attempt}/{MAX_ATTEMPTS}): {e}",
+                        S::NOUN
                     ));
                     let out_of_time = deadline.is_some_and(|d| Instant::now() + backoff >= d);
                     if attempt == MAX_ATTEMPTS || out_of_time {
@@ -220,13 +211,14 @@ impl Export {
 
     /// Counts a batch that will not be exported, and says why.
     fn give_up(&self, n: u64, why: String) {
-        self.note_error(format!("{n} spans not exported: {why}"));
+        self.note_error(format!("{n} {} not exported: {why}", S::NOUN));
         self.count_dropped(n);
     }
 
     fn count_dropped(&self, n: u64) {
-        self.counters.dropped.add(n);
-        self.state.dropped.fetch_add(n, Ordering::Relaxed);
+        let f = S::figures(&self.counters, &self.state);
+        f.total_dropped.add(n);
+        f.dropped.fetch_add(n, Ordering::Relaxed);
         self.state.failed_batches.fetch_add(1, Ordering::Relaxed);
         (self.on_error)();
     }
@@ -264,7 +256,7 @@ impl Export {
         }
     }
 
-    async fn attempt(&self, batch: Vec<opentelemetry_sdk::trace::SpanData>) -> Result<(), String> {
+    async fn attempt(&self, batch: S::Batch) -> Result<(), String> {
         let mut limit = self.timeout + Duration::from_secs(1);
         if let Some(d) = self.abort_at() {
             limit = limit.min(d.saturating_duration_since(Instant::now()));
@@ -281,7 +273,7 @@ impl Export {
             }
         };
         tokio::select! {
-            r = tokio::time::timeout(limit, self.exporter.export(batch)) => match r {
+            r = tokio::time::timeout(limit, self.signal.export(batch)) => match r {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(_) => Err(format!("no answer within {limit:?}")),
