@@ -156,5 +156,9 @@ fn list_flips_reach_every_backend_whole_and_keep_the_local_file_when_only_otlp_c
     assert_eq!((logs.dropped, logs.made), (0, logs.exported), "{logs:?}");
     let copies: usize = logged.values().map(BTreeSet::len).sum();
     assert_eq!(copies as u64, logs.exported, "log records exported vs arrived");
-    assert_eq!(logged.len(), by_trace.len(), "every root's event arrived somewhere");
+    assert_eq!(
+        logged.len(),
+        by_trace.len(),
+        "every root's event arrived somewhere"
+    );
 }

@@ -28,7 +28,11 @@ fn settled(t: &livetel::Telemetry) -> Arc<TelemetryStatus> {
         if s.logs.made > 0 && s.logs.in_flight() == 0 {
             return s;
         }
-        assert!(Instant::now() < deadline, "log records still in flight: {:?}", s.logs);
+        assert!(
+            Instant::now() < deadline,
+            "log records still in flight: {:?}",
+            s.logs
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -55,7 +59,12 @@ fn exports_logs_with_their_spans(protocol: &str, endpoint: impl Fn(&Receiver) ->
     let t = f.start();
     with_default(t.dispatch().expect("own subscriber"), agent_turn);
     let s = settled(&t);
-    assert_eq!((s.logs.made, s.logs.exported, s.logs.dropped), (3, 3, 0), "{:?}", s.logs);
+    assert_eq!(
+        (s.logs.made, s.logs.exported, s.logs.dropped),
+        (3, 3, 0),
+        "{:?}",
+        s.logs
+    );
     assert_eq!((s.layers[0].logs_exported, s.layers[0].logs_dropped), (3, 0));
     drop(t);
     let spans = rx.wait_spans(2);
@@ -66,8 +75,14 @@ fn exports_logs_with_their_spans(protocol: &str, endpoint: impl Fn(&Receiver) ->
 
     let outside = by_body(&logs, "turn done");
     assert_eq!(outside["protocol"], protocol);
-    assert_eq!((&outside["trace_id"], &outside["span_id"]), (&Value::from(""), &Value::from("")));
-    assert_eq!((&outside["severity_number"], &outside["severity_text"]), (&9.into(), &"INFO".into()));
+    assert_eq!(
+        (&outside["trace_id"], &outside["span_id"]),
+        (&Value::from(""), &Value::from(""))
+    );
+    assert_eq!(
+        (&outside["severity_number"], &outside["severity_text"]),
+        (&9.into(), &"INFO".into())
+    );
     assert_eq!(outside["attributes"]["turn"], 1);
     assert_eq!(outside["scope"], "otlp_logs", "the target is the scope's name");
     assert_eq!(outside["attributes"]["code.namespace"], "otlp_logs");
@@ -84,7 +99,10 @@ fn exports_logs_with_their_spans(protocol: &str, endpoint: impl Fn(&Receiver) ->
     let failed = by_body(&logs, "tool failed");
     assert_eq!(failed["trace_id"], chat["trace_id"]);
     assert_eq!(failed["span_id"], tool["span_id"]);
-    assert_eq!((&failed["severity_number"], &failed["severity_text"]), (&13.into(), &"WARN".into()));
+    assert_eq!(
+        (&failed["severity_number"], &failed["severity_text"]),
+        (&13.into(), &"WARN".into())
+    );
     assert_eq!(failed["attributes"]["ok"], false);
     // The spans keep their events as well.
     assert_eq!(tool["events"][0]["name"], "tool failed");
@@ -121,13 +139,21 @@ fn logs_a_full_queue_cannot_take_are_counted_and_the_rest_arrive() {
     let s = settled(&t);
     assert_eq!(s.logs.made, EVENTS);
     assert_eq!(s.logs.made, s.logs.exported + s.logs.dropped, "{:?}", s.logs);
-    assert!(s.logs.dropped > 0, "a queue of 8 behind a stalled collector drops: {:?}", s.logs);
+    assert!(
+        s.logs.dropped > 0,
+        "a queue of 8 behind a stalled collector drops: {:?}",
+        s.logs
+    );
     assert_eq!(
         (s.layers[0].logs_exported, s.layers[0].logs_dropped),
         (s.logs.exported, s.logs.dropped)
     );
     let exported = usize::try_from(s.logs.exported).expect("fits");
-    assert_eq!(rx.wait_logs(exported).len(), exported, "every exported record arrived, once");
+    assert_eq!(
+        rx.wait_logs(exported).len(),
+        exported,
+        "every exported record arrived, once"
+    );
     // No span was made, none dropped: logs have a queue of their own.
     assert_eq!(s.counters.dropped, 0);
 }

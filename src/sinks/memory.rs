@@ -33,6 +33,14 @@ impl MemorySink {
         }
     }
 
+    /// A sink that takes logs.
+    pub(crate) fn logging() -> Self {
+        MemorySink {
+            takes_logs: true,
+            ..MemorySink::default()
+        }
+    }
+
     /// Names of the spans it received, in order.
     pub(crate) fn span_names(&self) -> Vec<&'static str> {
         let records = self.records.lock().map(|r| r.clone()).unwrap_or_default();

@@ -245,7 +245,10 @@ impl SinkSet {
     /// record); never blocks.
     #[inline]
     pub(crate) fn send_instant(&self, record: Record, counters: &Counters) {
-        let takers = self.sinks.iter().filter(|s| s.takes_instants() && !s.takes_logs());
+        let takers = self
+            .sinks
+            .iter()
+            .filter(|s| s.takes_instants() && !s.takes_logs());
         fan_out(takers, record, |sink, r| sink.send(r, counters));
     }
 
@@ -284,4 +287,31 @@ fn fan_out<'a, T: Clone>(
         current = next;
     }
     send(current, item);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memory::MemorySink;
+    use super::*;
+
+    #[test]
+    fn a_log_goes_to_each_sink_that_takes_logs_and_counts_once_per_sink() {
+        let takers = || Arc::new(MemorySink::logging());
+        let (a, b, other) = (takers(), takers(), Arc::new(MemorySink::default()));
+        let set = SinkSet::new([a.clone() as Arc<dyn Sink>, other.clone(), b.clone()]);
+        assert!(set.takes_logs() && set.takes_instants());
+        let counters = Counters::default();
+        let record = LogRecord::now(&record::TEST_EVENT, record::Fields::new(), None);
+        set.send_log(record, &counters);
+        let logs = |s: &MemorySink| s.logs.lock().map(|l| l.len()).unwrap_or_default();
+        assert_eq!((logs(&a), logs(&b), logs(&other)), (1, 1, 0));
+        let c = counters.log_snapshot();
+        assert_eq!((c.made, c.exported, c.dropped), (2, 2, 0));
+    }
+
+    #[test]
+    fn a_set_whose_only_instant_sink_takes_logs_takes_no_instants() {
+        let logs = Arc::new(MemorySink::logging());
+        assert!(!SinkSet::new([logs as Arc<dyn Sink>]).takes_instants());
+    }
 }

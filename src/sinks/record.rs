@@ -101,3 +101,18 @@ impl LogRecord {
         }
     }
 }
+
+#[cfg(test)]
+static TEST_CALLSITE: tracing_core::callsite::DefaultCallsite =
+    tracing_core::callsite::DefaultCallsite::new(&TEST_EVENT);
+
+/// A WARN event of target `agent::tool`, for tests that need a callsite of their own.
+#[cfg(test)]
+pub(crate) static TEST_EVENT: tracing_core::Metadata<'static> = tracing_core::metadata! {
+    name: "event tool.rs:1",
+    target: "agent::tool",
+    level: tracing_core::Level::WARN,
+    fields: &["message", "n", "big"],
+    callsite: &TEST_CALLSITE,
+    kind: tracing_core::Kind::EVENT,
+};

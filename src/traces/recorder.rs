@@ -10,8 +10,8 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::{gate, logs};
 use super::state::{self, SpanState};
+use super::{gate, logs};
 use crate::sinks::fields::Collect;
 use crate::sinks::record::{Fields, Record};
 use crate::traces::generation::Generation;

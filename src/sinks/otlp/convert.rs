@@ -2,8 +2,8 @@
 
 use std::borrow::Cow;
 
-use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
+use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
 use opentelemetry::{InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger};
@@ -101,8 +101,16 @@ pub(super) fn log_record(r: &LogRecord, logger: &SdkLogger) -> SdkLogRecord {
         }
     }
     if let Some((ids, sampled)) = r.span {
-        let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
-        out.set_trace_context(TraceId::from(ids.trace_id), SpanId::from(ids.span_id), Some(flags));
+        let flags = if sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        out.set_trace_context(
+            TraceId::from(ids.trace_id),
+            SpanId::from(ids.span_id),
+            Some(flags),
+        );
     }
     out
 }
@@ -165,5 +173,65 @@ fn text(v: &FieldValue) -> String {
         FieldValue::U64(u) => u.to_string(),
         FieldValue::F64(f) => f.to_string(),
         FieldValue::Bool(b) => b.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::logs::LoggerProvider as _;
+    use opentelemetry_sdk::logs::SdkLoggerProvider;
+
+    use super::*;
+    use crate::sinks::record::{SpanIds, TEST_EVENT};
+
+    fn convert(span: Option<(SpanIds, bool)>) -> SdkLogRecord {
+        let fields: Fields = smallvec::smallvec![
+            ("message", FieldValue::Str("tool failed".into())),
+            ("n", FieldValue::U64(7)),
+            ("big", FieldValue::U64(u64::MAX)),
+        ];
+        let logger = SdkLoggerProvider::builder().build().logger("test");
+        log_record(&LogRecord::now(&TEST_EVENT, fields, span), &logger)
+    }
+
+    #[test]
+    fn a_log_record_has_severity_body_target_fields_and_timestamps() {
+        let r = convert(None);
+        assert_eq!(r.severity_number(), Some(Severity::Warn));
+        assert_eq!(r.severity_text(), Some("WARN"));
+        assert_eq!(r.body(), Some(&AnyValue::from("tool failed")));
+        assert_eq!(r.target().map(|t| t.as_ref()), Some("agent::tool"));
+        assert!(r.timestamp().is_some() && r.observed_timestamp().is_some());
+        let attrs: Vec<(String, AnyValue)> = r
+            .attributes_iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        assert_eq!(
+            attrs,
+            [
+                ("code.namespace".to_owned(), AnyValue::from("agent::tool")),
+                ("n".to_owned(), AnyValue::Int(7)),
+                ("big".to_owned(), AnyValue::from(u64::MAX.to_string())),
+            ]
+        );
+        assert!(r.trace_context().is_none(), "outside any span");
+    }
+
+    #[test]
+    fn a_log_record_in_a_span_carries_its_ids_and_sampling() {
+        let ids = SpanIds {
+            trace_id: 0xabc,
+            span_id: 0xdef,
+            ..SpanIds::default()
+        };
+        for (sampled, flags) in [(true, TraceFlags::SAMPLED), (false, TraceFlags::default())] {
+            let r = convert(Some((ids, sampled)));
+            let cx = r.trace_context().expect("trace context");
+            assert_eq!(
+                (cx.trace_id, cx.span_id),
+                (TraceId::from(0xabc_u128), SpanId::from(0xdef_u64))
+            );
+            assert_eq!(cx.trace_flags, Some(flags));
+        }
     }
 }

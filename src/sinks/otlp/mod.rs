@@ -266,8 +266,20 @@ impl OtlpSink {
             state: Arc::clone(&state),
             on_error: Arc::clone(&on_error),
         };
-        let spans = Lane::start(signal::Spans::new(span_exporter), settings, rt, links(), "livetel-otlp")?;
-        let logs = Lane::start(signal::Logs::new(log_exporter), settings, rt, links(), "livetel-otlp-logs")?;
+        let spans = Lane::start(
+            signal::Spans::new(span_exporter),
+            settings,
+            rt,
+            links(),
+            "livetel-otlp",
+        )?;
+        let logs = Lane::start(
+            signal::Logs::new(log_exporter),
+            settings,
+            rt,
+            links(),
+            "livetel-otlp-logs",
+        )?;
         Ok(OtlpSink {
             spans,
             logs,

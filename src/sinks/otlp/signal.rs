@@ -123,7 +123,10 @@ impl Signal for Logs {
     const NOUN: &'static str = "log records";
 
     fn convert(&self, items: &[LogRecord]) -> Vec<SdkLogRecord> {
-        items.iter().map(|r| convert::log_record(r, &self.logger)).collect()
+        items
+            .iter()
+            .map(|r| convert::log_record(r, &self.logger))
+            .collect()
     }
 
     fn export(&self, batch: Vec<SdkLogRecord>) -> impl Future<Output = OTelSdkResult> + Send {

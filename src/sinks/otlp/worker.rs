@@ -65,7 +65,13 @@ pub(super) struct Links {
 }
 
 impl<S: Signal> Worker<S> {
-    pub(super) fn new(signal: S, s: &OtlpSettings, rx: Receiver<Msg<S::Item>>, handle: Handle, links: Links) -> Self {
+    pub(super) fn new(
+        signal: S,
+        s: &OtlpSettings,
+        rx: Receiver<Msg<S::Item>>,
+        handle: Handle,
+        links: Links,
+    ) -> Self {
         Worker {
             rx,
             handle,
@@ -309,7 +315,115 @@ pub(super) fn retirement_limit(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicU32;
+
+    use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+
+    use super::super::signal::{Figures, Logs};
     use super::*;
+
+    /// A signal whose collector refuses the first `failures` attempts, then takes everything.
+    struct Flaky {
+        failures: AtomicU32,
+        taken: Arc<Mutex<Vec<u64>>>,
+    }
+
+    impl Signal for Flaky {
+        type Item = u64;
+        type Batch = Vec<u64>;
+        const NOUN: &'static str = "log records";
+
+        fn convert(&self, items: &[u64]) -> Vec<u64> {
+            items.to_vec()
+        }
+
+        fn export(&self, batch: Vec<u64>) -> impl Future<Output = OTelSdkResult> + Send {
+            let refuse = self
+                .failures
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok();
+            async move {
+                if refuse {
+                    return Err(OTelSdkError::InternalFailure("refused".into()));
+                }
+                self.taken
+                    .lock()
+                    .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))?
+                    .extend(batch);
+                Ok(())
+            }
+        }
+
+        fn shutdown(&self, _timeout: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+
+        fn figures<'a>(counters: &'a Counters, state: &'a OtlpState) -> Figures<'a> {
+            <Logs as Signal>::figures(counters, state)
+        }
+    }
+
+    /// Runs a worker over `items` with a collector that refuses `failures` attempts, until its queue is gone.
+    fn export(items: u64, failures: u32) -> (Arc<Counters>, Arc<OtlpState>, Vec<u64>) {
+        let config = crate::config::TelemetryConfig::default();
+        let settings = super::super::OtlpSettings::of(&crate::sinks::SinkInput {
+            config: &config,
+            headers: None,
+            session_id: "test",
+        });
+        let rt = super::super::runtime::ExportRuntime::new().expect("runtime");
+        let (counters, state) = (Arc::new(Counters::default()), Arc::new(OtlpState::default()));
+        let taken = Arc::new(Mutex::new(Vec::new()));
+        let flaky = Flaky {
+            failures: AtomicU32::new(failures),
+            taken: Arc::clone(&taken),
+        };
+        let (tx, rx) = mpsc::sync_channel(settings.max_queue_size);
+        let links = Links {
+            counters: Arc::clone(&counters),
+            state: Arc::clone(&state),
+            on_error: Arc::new(|| {}),
+        };
+        let worker = Worker::new(flaky, &settings, rx, rt.handle().clone(), links);
+        for i in 0..items {
+            assert!(tx.try_send(Msg::Item(i)).is_ok());
+        }
+        drop(tx);
+        worker.run();
+        let taken = taken.lock().map(|t| t.clone()).unwrap_or_default();
+        (counters, state, taken)
+    }
+
+    #[test]
+    fn a_signal_retried_after_a_refusal_is_counted_exported_in_its_own_figures() {
+        let (counters, state, taken) = export(5, 1);
+        assert_eq!(taken, [0, 1, 2, 3, 4]);
+        assert_eq!(
+            (counters.logs_exported.get(), counters.logs_dropped.get()),
+            (5, 0)
+        );
+        assert_eq!(state.logs_exported.load(Ordering::Relaxed), 5);
+        assert_eq!(
+            (counters.exported.get(), state.exported.load(Ordering::Relaxed)),
+            (0, 0),
+            "not spans"
+        );
+        let error = state.last_error.lock().map(|e| e.clone()).unwrap_or_default();
+        assert!(error.is_some_and(|e| e.contains("5 log records failed (attempt 1/5)")));
+    }
+
+    #[test]
+    fn a_signal_refused_at_every_attempt_is_counted_dropped() {
+        let (counters, state, taken) = export(3, MAX_ATTEMPTS);
+        assert!(taken.is_empty());
+        assert_eq!(
+            (counters.logs_exported.get(), counters.logs_dropped.get()),
+            (0, 3)
+        );
+        assert_eq!(state.logs_dropped.load(Ordering::Relaxed), 3);
+        assert_eq!(state.failed_batches.load(Ordering::Relaxed), 1);
+    }
 
     #[test]
     fn a_retired_worker_keeps_going_while_its_collector_answers_within_bounds() {
