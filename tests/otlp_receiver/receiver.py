@@ -47,6 +47,15 @@ def attrs(kvs):
     return {kv.key: any_value(kv.value) for kv in kvs}
 
 
+def items(resource_groups, scope_field, item_field):
+    """(resource attributes, scope name, item) for every span or log record of a request."""
+    for group in resource_groups:
+        resource = attrs(group.resource.attributes)
+        for scoped in getattr(group, scope_field):
+            for item in getattr(scoped, item_field):
+                yield resource, scoped.scope.name, item
+
+
 class Sink:
     def __init__(self, path, logs_path, delay_ms, fail_every, stall):
         self.lock = threading.Lock()
@@ -93,53 +102,47 @@ class Sink:
 
     def record(self, request, protocol, headers):
         """Writes the spans of a trace request."""
-        lines = []
-        for rs in request.resource_spans:
-            resource = attrs(rs.resource.attributes)
-            for ss in rs.scope_spans:
-                for s in ss.spans:
-                    lines.append(json.dumps({
-                        "protocol": protocol,
-                        "trace_id": s.trace_id.hex(),
-                        "span_id": s.span_id.hex(),
-                        "parent_span_id": s.parent_span_id.hex(),
-                        "name": s.name,
-                        "kind": s.kind,
-                        "status": {"code": s.status.code, "message": s.status.message},
-                        "start": s.start_time_unix_nano,
-                        "end": s.end_time_unix_nano,
-                        "attributes": attrs(s.attributes),
-                        "events": [{"name": e.name, "attributes": attrs(e.attributes)} for e in s.events],
-                        "resource": resource,
-                        "scope": ss.scope.name,
-                        "headers": headers,
-                    }))
-        self.write(self.out, lines)
+        self.write(self.out, [
+            json.dumps({
+                "protocol": protocol,
+                "trace_id": s.trace_id.hex(),
+                "span_id": s.span_id.hex(),
+                "parent_span_id": s.parent_span_id.hex(),
+                "name": s.name,
+                "kind": s.kind,
+                "status": {"code": s.status.code, "message": s.status.message},
+                "start": s.start_time_unix_nano,
+                "end": s.end_time_unix_nano,
+                "attributes": attrs(s.attributes),
+                "events": [{"name": e.name, "attributes": attrs(e.attributes)} for e in s.events],
+                "resource": resource,
+                "scope": scope,
+                "headers": headers,
+            })
+            for resource, scope, s in items(request.resource_spans, "scope_spans", "spans")
+        ])
 
     def record_logs(self, request, protocol, headers):
         """Writes the log records of a logs request."""
-        lines = []
-        for rl in request.resource_logs:
-            resource = attrs(rl.resource.attributes)
-            for sl in rl.scope_logs:
-                for r in sl.log_records:
-                    lines.append(json.dumps({
-                        "protocol": protocol,
-                        "trace_id": r.trace_id.hex(),
-                        "span_id": r.span_id.hex(),
-                        "flags": r.flags,
-                        "severity_number": r.severity_number,
-                        "severity_text": r.severity_text,
-                        "body": any_value(r.body),
-                        "event_name": r.event_name,
-                        "time": r.time_unix_nano,
-                        "observed_time": r.observed_time_unix_nano,
-                        "attributes": attrs(r.attributes),
-                        "resource": resource,
-                        "scope": sl.scope.name,
-                        "headers": headers,
-                    }))
-        self.write(self.logs_out, lines)
+        self.write(self.logs_out, [
+            json.dumps({
+                "protocol": protocol,
+                "trace_id": r.trace_id.hex(),
+                "span_id": r.span_id.hex(),
+                "flags": r.flags,
+                "severity_number": r.severity_number,
+                "severity_text": r.severity_text,
+                "body": any_value(r.body),
+                "event_name": r.event_name,
+                "time": r.time_unix_nano,
+                "observed_time": r.observed_time_unix_nano,
+                "attributes": attrs(r.attributes),
+                "resource": resource,
+                "scope": scope,
+                "headers": headers,
+            })
+            for resource, scope, r in items(request.resource_logs, "scope_logs", "log_records")
+        ])
 
     def write(self, out, lines):
         with self.lock:

@@ -13,13 +13,14 @@
 //! in flight so that one batch's transform overlaps another's transfer and the collector's answer.
 
 mod convert;
+mod lane;
 pub(crate) mod runtime;
 mod signal;
 mod worker;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -169,73 +170,10 @@ pub(crate) enum Msg<T> {
     Flush(mpsc::Sender<()>),
 }
 
-/// One signal's queue, and the completion of the worker thread that exports it.
-struct Lane<T> {
-    tx: SyncSender<Msg<T>>,
-    done: Mutex<Option<Receiver<()>>>,
-}
-
-impl<T: Send + 'static> Lane<T> {
-    /// Starts a worker exporting `signal`'s records from a new queue.
-    fn start<S: signal::Signal<Item = T>>(
-        signal: S,
-        settings: &OtlpSettings,
-        rt: &runtime::ExportRuntime,
-        links: worker::Links,
-        thread: &str,
-    ) -> Result<Self, String> {
-        let (tx, rx) = mpsc::sync_channel(settings.max_queue_size);
-        let (done_tx, done_rx) = mpsc::channel();
-        let worker = worker::Worker::new(signal, settings, rx, rt.handle().clone(), links);
-        std::thread::Builder::new()
-            .name(thread.into())
-            .spawn(move || {
-                crate::threads::mark_untraced();
-                worker.run();
-                let _ = done_tx.send(());
-            })
-            .map_err(|e| format!("cannot start the export thread: {e}"))?;
-        Ok(Lane {
-            tx,
-            done: Mutex::new(Some(done_rx)),
-        })
-    }
-
-    /// Queues `item` without blocking; false when it cannot be (closed, full, worker gone).
-    #[inline]
-    fn queue(&self, closed: bool, item: T) -> bool {
-        super::try_queue(&self.tx, closed, Msg::Item(item))
-    }
-
-    /// Waits, until `deadline` at the latest, for everything queued so far to be exported or given up on.
-    fn flush(&self, deadline: Instant) {
-        let (reply, rx) = mpsc::channel();
-        let mut msg = Msg::Flush(reply);
-        loop {
-            match self.tx.try_send(msg) {
-                Ok(()) => break,
-                Err(TrySendError::Full(m)) if Instant::now() < deadline => {
-                    msg = m;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err(_) => return,
-            }
-        }
-        let _ = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
-    }
-
-    /// Lets the worker export what is queued and stop on its own; returns its completion.
-    fn retire(&mut self) -> Option<Receiver<()>> {
-        let (dead, _) = mpsc::sync_channel(0);
-        drop(std::mem::replace(&mut self.tx, dead));
-        self.done.lock().ok().and_then(|mut d| d.take())
-    }
-}
-
 /// An OTLP sink: one exporter, queue and worker thread for spans, and one for log records.
 pub(crate) struct OtlpSink {
-    spans: Lane<Record>,
-    logs: Lane<LogRecord>,
+    spans: lane::Lane<Record>,
+    logs: lane::Lane<LogRecord>,
     closed: AtomicBool,
     settings: OtlpSettings,
     state: Arc<OtlpState>,
@@ -266,14 +204,14 @@ impl OtlpSink {
             state: Arc::clone(&state),
             on_error: Arc::clone(&on_error),
         };
-        let spans = Lane::start(
+        let spans = lane::Lane::start(
             signal::Spans::new(span_exporter),
             settings,
             rt,
             links(),
             "livetel-otlp",
         )?;
-        let logs = Lane::start(
+        let logs = lane::Lane::start(
             signal::Logs::new(log_exporter),
             settings,
             rt,

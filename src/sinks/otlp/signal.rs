@@ -129,12 +129,10 @@ impl Signal for Logs {
             .collect()
     }
 
-    fn export(&self, batch: Vec<SdkLogRecord>) -> impl Future<Output = OTelSdkResult> + Send {
-        async move {
-            let data: Vec<(&SdkLogRecord, &InstrumentationScope)> =
-                batch.iter().map(|r| (r, &self.scope)).collect();
-            self.exporter.export(LogBatch::new(&data)).await
-        }
+    async fn export(&self, batch: Vec<SdkLogRecord>) -> OTelSdkResult {
+        let data: Vec<(&SdkLogRecord, &InstrumentationScope)> =
+            batch.iter().map(|r| (r, &self.scope)).collect();
+        self.exporter.export(LogBatch::new(&data)).await
     }
 
     fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
