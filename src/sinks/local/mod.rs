@@ -11,9 +11,10 @@
 //! begin, however a flip cuts through a trace. Events arrive as log records ([`Sink::send_log`]) and are written
 //! as instant events (`"ph":"i"`, thread scope, fields in `args`), inside a span or not.
 //!
-//! Each event is written once: this sink takes logs, so the instant path skips it ([`super::SinkSet::send_instant`]
-//! sends instants only to sinks that do not take logs) and its writer leaves out the events a span record carries
-//! (those are for OTLP span events; the same events reach this sink as log records).
+//! Each event is written once: this sink takes logs, so the instant path skips it
+//! ([`super::SinkSet::send_instant`] sends instants only to sinks that do not take logs), and its writer leaves
+//! out the events a span record carries (those are for OTLP span events; the same events reach this sink as log
+//! records).
 
 mod writer;
 

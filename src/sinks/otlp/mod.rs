@@ -8,9 +8,12 @@
 //! The exporter's own retries are disabled so every attempt is counted here.
 //!
 //! The hot path only `try_send`s a finished span into a bounded queue (`max_queue_size`); a full queue drops
-//! and counts. Log records (opentelemetry-otlp's `LogExporter`, same endpoint, headers and batching) have a
-//! queue and a worker of their own, [`Lane`]s of the same loop, so a burst of logs never drops a span. Exports run on livetel's export runtime, never on a thread that traces, with up to two batches
+//! and counts. Exports run on livetel's export runtime, never on a thread that traces, with up to two batches
 //! in flight so that one batch's transform overlaps another's transfer and the collector's answer.
+//!
+//! Log records go the same way through opentelemetry-otlp's `LogExporter` (same endpoint, headers, batching,
+//! retries and limits): each signal has a [`lane::Lane`] of its own, a queue and a worker running the same loop
+//! over a [`signal::Signal`], so a burst of logs never drops a span.
 
 mod convert;
 mod lane;
