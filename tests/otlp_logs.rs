@@ -157,3 +157,32 @@ fn logs_a_full_queue_cannot_take_are_counted_and_the_rest_arrive() {
     // No span was made, none dropped: logs have a queue of their own.
     assert_eq!(s.counters.dropped, 0);
 }
+
+#[test]
+fn a_reload_that_keeps_the_otlp_sink_keeps_its_log_lane() {
+    let rx = Receiver::start();
+    let body = otlp_body("grpc", &rx.grpc_endpoint(), 2048);
+    let f = Fixture::new(&body);
+    let t = f.start();
+    let log = |n: u64| {
+        with_default(t.dispatch().expect("own subscriber"), || {
+            tracing::info!(n, "tick")
+        })
+    };
+    log(1);
+    log(2);
+    assert_eq!(settled(&t).layers[0].logs_exported, 2);
+    // A new sample rate is a new generation served by the same sink (same exporters, same connections).
+    f.write(&body.replace("[telemetry.otlp]", "sample_rate = 0.5\n[telemetry.otlp]"));
+    assert!(t.reload_trigger().reload_blocking().is_applied());
+    log(3);
+    let s = settled(&t);
+    assert_eq!(s.sample_rate, 0.5);
+    assert_eq!(
+        (s.layers[0].logs_exported, s.logs.exported),
+        (3, 3),
+        "the figures of one sink across both generations: {:?}",
+        s.layers
+    );
+    assert_eq!(rx.wait_logs(3).len(), 3);
+}
