@@ -1,4 +1,5 @@
-//! Span counters shared by every generation: started = exported + dropped + sampled out + in flight.
+//! Counters shared by every generation. Spans: started = exported + dropped + sampled out + in flight. Log
+//! records: made = exported + dropped + in flight.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -32,6 +33,10 @@ pub(crate) struct Counters {
     pub(crate) exported: Padded,
     pub(crate) dropped: Padded,
     pub(crate) sampled_out: Padded,
+    /// Log records handed to a sink (once per sink that takes logs).
+    pub(crate) logs_made: Padded,
+    pub(crate) logs_exported: Padded,
+    pub(crate) logs_dropped: Padded,
 }
 
 impl Counters {
@@ -45,6 +50,17 @@ impl Counters {
             exported,
             dropped,
             sampled_out,
+        }
+    }
+
+    pub(crate) fn log_snapshot(&self) -> LogCounts {
+        // Outcomes before `made`, as for spans.
+        let exported = self.logs_exported.get();
+        let dropped = self.logs_dropped.get();
+        LogCounts {
+            made: self.logs_made.get(),
+            exported,
+            dropped,
         }
     }
 }
@@ -69,5 +85,25 @@ impl SpanCounts {
     pub fn in_flight(&self) -> u64 {
         self.started
             .saturating_sub(self.exported + self.dropped + self.sampled_out)
+    }
+}
+
+/// Log record counts since start-up (events made into log records). They only grow. A record counts once per
+/// backend that takes logs, as each writes or drops its copy on its own: `made = exported + dropped` once nothing
+/// is in flight.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LogCounts {
+    /// Log records handed to a backend.
+    pub made: u64,
+    /// Log records written to (or accepted by) their backend.
+    pub exported: u64,
+    /// Log records a backend could not take (queue full, I/O error, export failed, closed).
+    pub dropped: u64,
+}
+
+impl LogCounts {
+    /// Log records made but not yet exported or dropped (queued, or in an export in flight).
+    pub fn in_flight(&self) -> u64 {
+        self.made.saturating_sub(self.exported + self.dropped)
     }
 }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::Backends;
-pub use crate::counters::SpanCounts;
+pub use crate::counters::{LogCounts, SpanCounts};
 use crate::error::ConfigError;
 
 /// What caused a reload.
@@ -60,6 +60,10 @@ pub struct SinkStatus {
     pub trace_file: Option<PathBuf>,
     /// Its last I/O or export error.
     pub error: Option<String>,
+    /// Log records it wrote (`local`) or the collector accepted (`otlp`).
+    pub logs_exported: u64,
+    /// Log records it dropped: queue full, write or export failed, or closed.
+    pub logs_dropped: u64,
     /// Export figures, for `otlp`.
     pub otlp: Option<OtlpStatus>,
 }
@@ -107,15 +111,6 @@ pub struct LogFileStatus {
     pub lines_dropped: u64,
     /// Its last problem (a write error, or the file deleted and reopened), if any.
     pub error: Option<String>,
-}
-
-/// Events as log records: [`TelemetryStatus::logs`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LogsStatus {
-    /// True when events become log records (logs on, and a backend that takes them).
-    pub active: bool,
-    /// The filter directives that choose them.
-    pub filter: String,
 }
 
 /// The error of the last reload that did not take effect.
@@ -214,8 +209,9 @@ pub struct TelemetryStatus {
     pub trace_file: Option<PathBuf>,
     /// The console, when it is on.
     pub console: Option<ConsoleStatus>,
-    /// Events as log records.
-    pub logs: LogsStatus,
+    /// The `[telemetry.logs]` filter while events become log records (logs on, and a backend that takes them);
+    /// `None` otherwise.
+    pub logs_filter: Option<String>,
     /// One entry per sink of the current generation and of the ones still draining (a generation that records
     /// nothing shows one `none` entry). The JSON name `layers` is kept from earlier versions.
     pub layers: Vec<SinkStatus>,
@@ -229,6 +225,8 @@ pub struct TelemetryStatus {
     pub last_error: Option<LastError>,
     /// Span counts since start-up.
     pub counters: SpanCounts,
+    /// Log record counts since start-up, over every backend that takes logs.
+    pub logs: LogCounts,
     /// Reload attempts since start-up.
     pub reloads: ReloadCounts,
 }

@@ -1,6 +1,7 @@
 //! `backend` as a list: flips between `["local", "otlp"]`, `"otlp"` and `"local"` under 4 threads. Every span
-//! reaches every backend of the generation its trace began in, whole and once; a change that concerns only the
-//! OTLP backend leaves the local file as it is (same file, still written).
+//! reaches every backend of the generation its trace began in, whole and once; every event reaches every backend
+//! current when it happened, once, as a log record; a change that concerns only the OTLP backend leaves the local
+//! file as it is (same file, still written).
 
 mod common;
 
@@ -90,8 +91,10 @@ fn list_flips_reach_every_backend_whole_and_keep_the_local_file_when_only_otlp_c
     while tel.counters().in_flight() > 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
+    let status = tel.status();
     let tel = Arc::try_unwrap(tel).unwrap_or_else(|_| panic!("workers joined"));
     let c = tel.shutdown();
+    let logs = status.borrow().logs;
     assert_eq!(c.dropped, 0, "copies dropped (counted): {c:?}");
     assert_eq!(c.started, c.exported, "every copy started was exported: {c:?}");
 
@@ -103,7 +106,13 @@ fn list_flips_reach_every_backend_whole_and_keep_the_local_file_when_only_otlp_c
         let fresh = arrived.entry((seq, name.to_owned())).or_default().insert(backend);
         assert!(fresh, "span {name} of trace {seq} arrived twice in {backend}");
     };
-    let mut instants = 0usize;
+    // seq -> the backends its event arrived in as a log record, each at most once.
+    let mut logged: HashMap<u64, BTreeSet<&str>> = HashMap::new();
+    let mut put_log = |seq: Option<u64>, backend: &'static str| {
+        let seq = seq.expect("seq");
+        let fresh = logged.entry(seq).or_default().insert(backend);
+        assert!(fresh, "the event of trace {seq} arrived twice in {backend}");
+    };
     for (_, events) in trace_files(&f.traces) {
         for s in spans(&events) {
             put(
@@ -112,7 +121,12 @@ fn list_flips_reach_every_backend_whole_and_keep_the_local_file_when_only_otlp_c
                 "local",
             );
         }
-        instants += events.iter().filter(|e| e["ph"] == "i").count();
+        for e in events.iter().filter(|e| e["ph"] == "i") {
+            put_log(e["args"]["seq"].as_u64(), "local");
+        }
+    }
+    for l in rx.logs() {
+        put_log(l["attributes"]["seq"].as_u64(), "otlp");
     }
     for s in rx.spans() {
         put(
@@ -137,7 +151,14 @@ fn list_flips_reach_every_backend_whole_and_keep_the_local_file_when_only_otlp_c
         in_both += usize::from(places[0].len() == 2);
     }
     assert!(in_both > 0, "some traces began under the list of two backends");
-    // The event inside each root is an instant of the local file whenever the trace went there.
-    let local_traces = by_trace.values().filter(|p| p[0].contains("local")).count();
-    assert_eq!(instants, local_traces, "one instant per trace written locally");
+    // The event inside each root is a log record of every backend current when it happened (a Chrome instant
+    // in the local file, an OTLP log record): none lost, none twice.
+    assert_eq!((logs.dropped, logs.made), (0, logs.exported), "{logs:?}");
+    let copies: usize = logged.values().map(BTreeSet::len).sum();
+    assert_eq!(copies as u64, logs.exported, "log records exported vs arrived");
+    assert_eq!(
+        logged.len(),
+        by_trace.len(),
+        "every root's event arrived somewhere"
+    );
 }

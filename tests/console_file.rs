@@ -138,8 +138,8 @@ fn rust_log_overrides_the_console_filter_and_is_listed() {
         "{:?}",
         s.env_overrides
     );
-    // The logs follow the console's filter when they have none of their own.
-    assert_eq!(s.logs.filter, "error,my_crate=debug");
+    // Nothing takes logs at `none`: no logs filter in force.
+    assert_eq!(s.logs_filter, None);
     t.shutdown();
 }
 

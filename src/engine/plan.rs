@@ -87,7 +87,8 @@ fn build_generation(
         &cx.sinks.on_change,
     )
     .map_err(|(key, message)| error(cx, key, ConfigErrorKind::Build { message }))?;
-    let logs_directives = (next.enabled && next.logs.enabled && sinks.records()).then(|| next.logs_filter());
+    let logs_directives =
+        (next.enabled && next.logs.enabled && sinks.takes_logs()).then(|| next.logs_filter());
     let logs_filter = match logs_directives {
         Some(d) => Some(validate::event_filter(d).map_err(|message| {
             let key = if next.logs.filter.is_some() {

@@ -5,8 +5,8 @@ use crate::console::ConsoleSpec;
 use crate::engine::plan::BuildContext;
 use crate::engine::retire::Retirer;
 use crate::status::{
-    self, ConsoleStatus, EnvOverride, LastError, LogFileStatus, LogsStatus, ReloadCounts, SinkState,
-    SinkStatus, TelemetryStatus, Trigger,
+    self, ConsoleStatus, EnvOverride, LastError, LogFileStatus, ReloadCounts, SinkState, SinkStatus,
+    TelemetryStatus, Trigger,
 };
 use crate::traces::Placement;
 use crate::traces::generation::Generation;
@@ -77,10 +77,10 @@ impl View {
             propagators: cfg.propagators.clone(),
             trace_file,
             console: current.console.as_deref().map(console_row),
-            logs: LogsStatus {
-                active: current.logs_filter.is_some(),
-                filter: cfg.logs_filter().to_owned(),
-            },
+            logs_filter: current
+                .logs_filter
+                .is_some()
+                .then(|| cfg.logs_filter().to_owned()),
             layers,
             restart_required: self.restart_required.iter().map(|s| (*s).to_owned()).collect(),
             env_overrides: self
@@ -96,6 +96,7 @@ impl View {
                 .collect(),
             last_error: self.last_error.clone(),
             counters: cx.sinks.counters.snapshot(),
+            logs: cx.sinks.counters.log_snapshot(),
             reloads: self.reloads,
         }
     }
@@ -128,6 +129,8 @@ fn rows(g: &Generation, state: SinkState) -> Vec<SinkStatus> {
             state,
             trace_file: None,
             error: None,
+            logs_exported: 0,
+            logs_dropped: 0,
             otlp: None,
         }];
     }

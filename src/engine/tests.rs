@@ -17,16 +17,27 @@ use crate::traces::sampler::Sampler;
 use crate::traces::{Placement, Recorder};
 
 fn generation(id: u64, sinks: &[Arc<MemorySink>], counters: &Arc<Counters>) -> Arc<Generation> {
+    sampled_generation(id, sinks, counters, 1.0)
+}
+
+fn sampled_generation(
+    id: u64,
+    sinks: &[Arc<MemorySink>],
+    counters: &Arc<Counters>,
+    rate: f64,
+) -> Arc<Generation> {
+    let sinks = SinkSet::new(sinks.iter().map(|s| Arc::clone(s) as Arc<dyn Sink>));
     Arc::new(Generation {
         id,
         filter: Some(EnvFilter::new("trace")),
         filter_tracks_spans: false,
         console: None,
-        logs_filter: None,
+        // As the engine builds it: the traces' directives, when a sink takes logs.
+        logs_filter: sinks.takes_logs().then(|| EnvFilter::new("trace")),
         filters_differ: false,
         console_sees_all: false,
-        sampler: Sampler::new(1.0),
-        sinks: SinkSet::new(sinks.iter().map(|s| Arc::clone(s) as Arc<dyn Sink>)),
+        sampler: Sampler::new(rate),
+        sinks,
         include_args: false,
         propagators: Default::default(),
         counters: Arc::clone(counters),
@@ -94,5 +105,69 @@ fn a_timed_out_generation_leaves_a_sink_an_older_draining_one_still_uses() {
     assert!(
         !shared.is_closed(),
         "closed under the older generation's open spans"
+    );
+}
+
+/// Runs `events` under a generation sampling `rate` of traces with a sink that takes logs and one that does not;
+/// returns them.
+fn log_and_instant_sinks(
+    rate: f64,
+    events: impl FnOnce(),
+) -> (Arc<MemorySink>, Arc<MemorySink>, Arc<Counters>) {
+    let counters = Arc::new(Counters::default());
+    let logs = Arc::new(MemorySink::logging());
+    let instants = Arc::new(MemorySink::default());
+    let live = Arc::new(Live::new(
+        sampled_generation(1, &[logs.clone(), instants.clone()], &counters, rate),
+        nothing(),
+        nothing(),
+    ));
+    let recorder = Recorder::new(live, Placement::Alone);
+    let dispatch = tracing::Dispatch::new(Registry::default().with(recorder));
+    tracing::dispatcher::with_default(&dispatch, events);
+    (logs, instants, counters)
+}
+
+fn nested_events() {
+    tracing::info!("outside");
+    tracing::info_span!("outer").in_scope(|| {
+        tracing::info!("in outer");
+        tracing::info_span!("inner").in_scope(|| tracing::info!("in inner"));
+    });
+}
+
+#[test]
+fn events_reach_a_sink_that_takes_logs_once_with_the_ids_of_their_span() {
+    let (logs, instants, counters) = log_and_instant_sinks(1.0, nested_events);
+    let got = logs.logs.lock().map(|l| l.clone()).unwrap_or_default();
+    let spans: Vec<_> = got.iter().map(|r| r.span).collect();
+    let [None, Some((outer, true)), Some((inner, true))] = spans[..] else {
+        panic!("{got:?}");
+    };
+    assert_eq!(inner.trace_id, outer.trace_id);
+    assert_eq!(
+        inner.parent_span_id, outer.span_id,
+        "the nearest span, not the root"
+    );
+    let c = counters.log_snapshot();
+    assert_eq!((c.made, c.exported, c.dropped), (3, 3, 0));
+    // Not twice: the sink that takes logs gets no instants; the other one gets the three, as before.
+    let records = |s: &MemorySink| {
+        let records = s.records.lock().map(|r| r.clone()).unwrap_or_default();
+        records.iter().filter(|(_, span)| !span).count()
+    };
+    assert_eq!((records(&logs), records(&instants)), (0, 3));
+}
+
+#[test]
+fn events_in_unsampled_traces_are_still_logs() {
+    let (logs, instants, counters) = log_and_instant_sinks(0.0, nested_events);
+    let got = logs.logs.lock().map(|l| l.clone()).unwrap_or_default();
+    let sampled: Vec<_> = got.iter().map(|r| r.span.map(|(_, s)| s)).collect();
+    assert_eq!(sampled, [None, Some(false), Some(false)]);
+    assert_eq!(counters.log_snapshot().exported, 3);
+    assert!(
+        instants.records.lock().is_ok_and(|r| r.is_empty()),
+        "instants follow sampling"
     );
 }

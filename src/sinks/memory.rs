@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use super::{Record, Sink, SinkInput};
+use super::{LogRecord, Record, Sink, SinkInput};
 use crate::counters::Counters;
 use crate::status::{SinkState, SinkStatus};
 
@@ -12,6 +12,10 @@ use crate::status::{SinkState, SinkStatus};
 #[derive(Default)]
 pub(crate) struct MemorySink {
     pub(crate) records: Mutex<Vec<(&'static str, bool)>>,
+    /// The log records it was handed, when it takes logs.
+    pub(crate) logs: Mutex<Vec<LogRecord>>,
+    /// Its answer to `takes_logs`.
+    pub(crate) takes_logs: bool,
     pub(crate) flushes: AtomicUsize,
     closed: AtomicBool,
     /// The name it answers to, so the engine's registry can be asked to reuse it.
@@ -25,6 +29,14 @@ impl MemorySink {
         MemorySink {
             name,
             reusable,
+            ..MemorySink::default()
+        }
+    }
+
+    /// A sink that takes logs.
+    pub(crate) fn logging() -> Self {
+        MemorySink {
+            takes_logs: true,
             ..MemorySink::default()
         }
     }
@@ -60,6 +72,19 @@ impl Sink for MemorySink {
         }
     }
 
+    fn takes_logs(&self) -> bool {
+        self.takes_logs
+    }
+
+    fn send_log(&self, record: LogRecord, counters: &Counters) {
+        let kept = !self.is_closed() && self.logs.lock().map(|mut l| l.push(record)).is_ok();
+        if kept {
+            counters.logs_exported.add(1);
+        } else {
+            counters.logs_dropped.add(1);
+        }
+    }
+
     fn flush(&self, _deadline: Instant) {
         self.flushes.fetch_add(1, Ordering::Relaxed);
     }
@@ -79,6 +104,8 @@ impl Sink for MemorySink {
             state: super::shown_state(self.is_closed(), state),
             trace_file: None,
             error: None,
+            logs_exported: 0,
+            logs_dropped: 0,
             otlp: None,
         }
     }

@@ -28,7 +28,7 @@ use crate::config::{Backend, TelemetryConfig};
 use crate::counters::Counters;
 use crate::status::{SinkState, SinkStatus};
 use crate::vault::SecretHeaders;
-pub(crate) use record::Record;
+pub(crate) use record::{LogRecord, Record};
 
 /// A backend's running output. Every method but [`Sink::send`] runs on livetel's control thread.
 pub(crate) trait Sink: Send + Sync + 'static {
@@ -40,7 +40,8 @@ pub(crate) trait Sink: Send + Sync + 'static {
     fn send(&self, record: Record, counters: &Counters);
 
     /// True when events inside spans travel with their span (OTLP span events) rather than as instants. A sink
-    /// that answers `false` writes the events a span record carries as instants of its own.
+    /// that answers `false` writes the events a span record carries as instants of its own, unless it
+    /// [`Sink::takes_logs`] (then it has them as log records already).
     fn events_in_spans(&self) -> bool {
         false
     }
@@ -50,6 +51,17 @@ pub(crate) trait Sink: Send + Sync + 'static {
     fn takes_instants(&self) -> bool {
         true
     }
+
+    /// True when it takes events as log records ([`Sink::send_log`]). Such a sink gets every event it records
+    /// that way only: the instant path ([`SinkSet::send_instant`], and the events a span record carries) is not
+    /// for it, so no event is written twice.
+    fn takes_logs(&self) -> bool {
+        false
+    }
+
+    /// Hands a log record over; never blocks. A record that cannot be taken is counted in `counters` (and the
+    /// sink's own figures) as dropped. Only called on a sink that [`Sink::takes_logs`].
+    fn send_log(&self, record: LogRecord, counters: &Counters);
 
     /// Waits until `deadline` at the latest for what was sent so far to be written.
     fn flush(&self, deadline: Instant);
@@ -160,17 +172,21 @@ pub(crate) struct SinkSet {
     events_in_spans: bool,
     /// Cached: true when a sink of the set takes instant records.
     takes_instants: bool,
+    /// Cached: true when a sink of the set takes log records.
+    takes_logs: bool,
 }
 
 impl SinkSet {
     pub(crate) fn new(sinks: impl IntoIterator<Item = Arc<dyn Sink>>) -> Self {
         let sinks: smallvec::SmallVec<[Arc<dyn Sink>; 2]> = sinks.into_iter().collect();
         let events_in_spans = sinks.iter().any(|s| s.events_in_spans());
-        let takes_instants = sinks.iter().any(|s| s.takes_instants());
+        let takes_instants = sinks.iter().any(|s| s.takes_instants() && !s.takes_logs());
+        let takes_logs = sinks.iter().any(|s| s.takes_logs());
         SinkSet {
             sinks,
             events_in_spans,
             takes_instants,
+            takes_logs,
         }
     }
 
@@ -198,6 +214,12 @@ impl SinkSet {
         self.takes_instants
     }
 
+    /// True when some sink takes log records.
+    #[inline]
+    pub(crate) fn takes_logs(&self) -> bool {
+        self.takes_logs
+    }
+
     /// True when every sink was closed (after a drain timeout or at shutdown); false for an empty set.
     #[inline]
     pub(crate) fn is_closed(&self) -> bool {
@@ -219,18 +241,25 @@ impl SinkSet {
         }
     }
 
-    /// Hands an instant record to every sink that takes instants; never blocks.
+    /// Hands an instant record to every sink that takes instants (and not logs: those get the event as a log
+    /// record); never blocks.
     #[inline]
     pub(crate) fn send_instant(&self, record: Record, counters: &Counters) {
-        let mut takers = self.sinks.iter().filter(|s| s.takes_instants());
-        let Some(mut current) = takers.next() else {
-            return;
-        };
-        for next in takers {
-            current.send(record.clone(), counters);
-            current = next;
-        }
-        current.send(record, counters);
+        let takers = self
+            .sinks
+            .iter()
+            .filter(|s| s.takes_instants() && !s.takes_logs());
+        fan_out(takers, record, |sink, r| sink.send(r, counters));
+    }
+
+    /// Hands a log record to every sink that takes logs, counting it once per sink as made; never blocks.
+    #[inline]
+    pub(crate) fn send_log(&self, record: LogRecord, counters: &Counters) {
+        let takers = self.sinks.iter().filter(|s| s.takes_logs());
+        fan_out(takers, record, |sink, r| {
+            counters.logs_made.add(1);
+            sink.send_log(r, counters);
+        });
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<dyn Sink>> {
@@ -240,5 +269,49 @@ impl SinkSet {
     /// True when `sink` is one of this set's (the same sink, not merely equal settings).
     pub(crate) fn contains(&self, sink: &Arc<dyn Sink>) -> bool {
         self.sinks.iter().any(|s| Arc::ptr_eq(s, sink))
+    }
+}
+
+/// Hands `item` to each of `takers` through `send`: a clone to all but the last, which gets the item itself.
+#[inline]
+fn fan_out<'a, T: Clone>(
+    mut takers: impl Iterator<Item = &'a Arc<dyn Sink>>,
+    item: T,
+    mut send: impl FnMut(&'a Arc<dyn Sink>, T),
+) {
+    let Some(mut current) = takers.next() else {
+        return;
+    };
+    for next in takers {
+        send(current, item.clone());
+        current = next;
+    }
+    send(current, item);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memory::MemorySink;
+    use super::*;
+
+    #[test]
+    fn a_log_goes_to_each_sink_that_takes_logs_and_counts_once_per_sink() {
+        let takers = || Arc::new(MemorySink::logging());
+        let (a, b, other) = (takers(), takers(), Arc::new(MemorySink::default()));
+        let set = SinkSet::new([a.clone() as Arc<dyn Sink>, other.clone(), b.clone()]);
+        assert!(set.takes_logs() && set.takes_instants());
+        let counters = Counters::default();
+        let record = LogRecord::now(&record::TEST_EVENT, record::Fields::new(), None);
+        set.send_log(record, &counters);
+        let logs = |s: &MemorySink| s.logs.lock().map(|l| l.len()).unwrap_or_default();
+        assert_eq!((logs(&a), logs(&b), logs(&other)), (1, 1, 0));
+        let c = counters.log_snapshot();
+        assert_eq!((c.made, c.exported, c.dropped), (2, 2, 0));
+    }
+
+    #[test]
+    fn a_set_whose_only_instant_sink_takes_logs_takes_no_instants() {
+        let logs = Arc::new(MemorySink::logging());
+        assert!(!SinkSet::new([logs as Arc<dyn Sink>]).takes_instants());
     }
 }

@@ -68,3 +68,51 @@ impl Record {
         }
     }
 }
+
+/// An event as a log record: what an OTLP log record and a Chrome instant event are made of. Moved by value from
+/// the traced thread into a sink's queue; encoding happens on the sink's own thread.
+#[derive(Debug, Clone)]
+pub(crate) struct LogRecord {
+    /// The event's callsite: its level, target and name.
+    pub(crate) meta: &'static tracing_core::Metadata<'static>,
+    /// When it happened, in nanoseconds since the trace epoch ([`crate::clock::now_ns`]).
+    pub(crate) ts_ns: u64,
+    /// The thread it happened on ([`crate::clock::tid`]).
+    pub(crate) tid: u64,
+    /// Its fields, `message` included.
+    pub(crate) fields: Fields,
+    /// The ids of the recorded span it happened in, if any, and whether that span's trace is sampled.
+    pub(crate) span: Option<(SpanIds, bool)>,
+}
+
+impl LogRecord {
+    /// A log record stamped now on the calling thread.
+    pub(crate) fn now(
+        meta: &'static tracing_core::Metadata<'static>,
+        fields: Fields,
+        span: Option<(SpanIds, bool)>,
+    ) -> LogRecord {
+        LogRecord {
+            meta,
+            ts_ns: crate::clock::now_ns(),
+            tid: crate::clock::tid(),
+            fields,
+            span,
+        }
+    }
+}
+
+#[cfg(test)]
+static TEST_CALLSITE: tracing_core::callsite::DefaultCallsite =
+    tracing_core::callsite::DefaultCallsite::new(&TEST_EVENT);
+
+/// A WARN event of target `agent::tool`, for tests that need a callsite of their own.
+#[cfg(test)]
+pub(crate) static TEST_EVENT: tracing_core::Metadata<'static> = tracing_core::metadata! {
+    name: "event tool.rs:1",
+    target: "agent::tool",
+    level: tracing_core::Level::WARN,
+    fields: &["message", "n", "big"],
+    callsite: &TEST_CALLSITE,
+    kind: tracing_core::Kind::EVENT,
+};

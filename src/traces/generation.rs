@@ -110,14 +110,6 @@ impl Generation {
         }
     }
 
-    /// True when an event of `meta` becomes a log record.
-    #[inline]
-    pub(crate) fn logs_take<S: Subscriber>(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
-        self.logs_filter
-            .as_ref()
-            .is_some_and(|f| <EnvFilter as Layer<S>>::enabled(f, meta, ctx))
-    }
-
     pub(crate) fn max_level<S: Subscriber>(&self) -> LevelFilter {
         self.filters()
             .map(|f| <EnvFilter as Layer<S>>::max_level_hint(f).unwrap_or(LevelFilter::TRACE))

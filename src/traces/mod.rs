@@ -2,10 +2,11 @@
 //!
 //! [`layer`] is the public [`LiveLayer`] (a per-layer-filtered [`recorder::Recorder`]); [`gate`] answers
 //! interest and `enabled` from the live generations; [`recorder`] turns spans and events into records and hands
-//! them to the generation's sinks; [`state`] is what a span carries (its generation, sampling decision, fields);
-//! [`live`] holds the current and draining generations behind one lock-free load; [`generation`] is one
-//! applied config's decisions; [`sampler`] decides whole traces at their root; [`propagation`] carries a span's
-//! context across process boundaries (public as `livetel::propagation`).
+//! them to the generation's sinks; [`logs`] hands events as log records to the sinks that take logs; [`state`] is
+//! what a span carries (its generation, sampling decision, fields); [`live`] holds the current and draining
+//! generations behind one lock-free load; [`generation`] is one applied config's decisions; [`sampler`] decides
+//! whole traces at their root; [`propagation`] carries a span's context across process boundaries (public as
+//! `livetel::propagation`).
 //!
 //! Nothing here imports the reload engine: the engine builds generations and swaps them into [`live::Live`].
 
@@ -14,6 +15,7 @@ pub(crate) mod gate;
 pub(crate) mod generation;
 pub(crate) mod layer;
 pub(crate) mod live;
+pub(crate) mod logs;
 pub mod propagation;
 pub(crate) mod recorder;
 pub(crate) mod sampler;

@@ -10,8 +10,8 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::gate;
 use super::state::{self, SpanState};
+use super::{gate, logs};
 use crate::console::layer::ConsoleSlot;
 use crate::sinks::fields::Collect;
 use crate::sinks::record::{Fields, Record};
@@ -157,6 +157,7 @@ where
         }
     }
 
+    /// The event as a span event or an instant (where the trace goes), then as a log record (where logs go).
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if crate::threads::is_untraced() {
             return;
@@ -169,16 +170,15 @@ where
                 self.console.on_event(console, wanted, event, &ctx);
             }
         }
-        if !gate::records(&self.live, event.metadata(), &ctx) {
-            return;
+        if gate::records(&self.live, event.metadata(), &ctx) {
+            if let state::EventTarget::Instant(generation) = state::route_event(&self.live, event, &ctx) {
+                let mut fields = Fields::new();
+                event.record(&mut Collect(&mut fields));
+                let record = Record::instant(event.metadata(), fields);
+                generation.sinks.send_instant(record, &generation.counters);
+            }
         }
-        let state::EventTarget::Instant(generation) = state::route_event(&self.live, event, &ctx) else {
-            return;
-        };
-        let mut fields = Fields::new();
-        event.record(&mut Collect(&mut fields));
-        let record = Record::instant(event.metadata(), fields);
-        generation.sinks.send_instant(record, &generation.counters);
+        logs::log_event(&self.live, event, &ctx);
     }
 
     /// Finishes the span in its own generation. Its state is left in the extensions (emptied) for the

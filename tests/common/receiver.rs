@@ -71,6 +71,7 @@ pub struct Receiver {
     pub grpc_port: u16,
     pub http_port: u16,
     out: PathBuf,
+    logs_out: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -116,11 +117,14 @@ impl Receiver {
     fn spawn(faults: &Faults, ports: Option<(u16, u16)>, deferred: bool) -> (Receiver, String) {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("spans.jsonl");
+        let logs_out = dir.path().join("logs.jsonl");
         let (g, h) = ports.unwrap_or((0, 0));
         let mut child = Command::new(python())
             .arg(root().join("tests/otlp_receiver/receiver.py"))
             .arg("--out")
             .arg(&out)
+            .arg("--logs-out")
+            .arg(&logs_out)
             .args(["--grpc-port", &g.to_string(), "--http-port", &h.to_string()])
             .args([
                 "--delay-ms",
@@ -146,6 +150,7 @@ impl Receiver {
             grpc_port: g,
             http_port: h,
             out,
+            logs_out,
             _dir: dir,
         };
         (rx, line)
@@ -172,27 +177,24 @@ impl Receiver {
 
     /// Every span received so far.
     pub fn spans(&self) -> Vec<Value> {
-        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
-        text.lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        json_lines(&self.out)
     }
 
     /// Waits until at least `n` spans arrived; returns them (panics after the patience runs out).
     pub fn wait_spans(&self, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + super::PATIENCE;
-        loop {
-            let spans = self.spans();
-            if spans.len() >= n {
-                return spans;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "received {} spans, waited for {n}",
-                spans.len()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_lines(&self.out, n, "spans")
+    }
+
+    /// Every log record received so far: `trace_id` and `span_id` (hex, empty outside spans), `flags`,
+    /// `severity_number`, `severity_text`, `body`, `event_name`, `time`, `attributes`, `resource`, `scope` (the
+    /// event's target), `protocol`, `headers`.
+    pub fn logs(&self) -> Vec<Value> {
+        json_lines(&self.logs_out)
+    }
+
+    /// Waits until at least `n` log records arrived; returns them (panics after the patience runs out).
+    pub fn wait_logs(&self, n: usize) -> Vec<Value> {
+        wait_lines(&self.logs_out, n, "log records")
     }
 
     /// Request counts so far (from the receiver's `<out>.requests`, rewritten atomically on every change).
@@ -245,6 +247,31 @@ impl Receiver {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The JSON lines the receiver wrote to `path` so far.
+fn json_lines(path: &std::path::Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Waits until `path` holds at least `n` lines of `what`; returns them (panics after the patience runs out).
+fn wait_lines(path: &std::path::Path, n: usize, what: &str) -> Vec<Value> {
+    let deadline = Instant::now() + super::PATIENCE;
+    loop {
+        let lines = json_lines(path);
+        if lines.len() >= n {
+            return lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "received {} {what}, waited for {n}",
+            lines.len()
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

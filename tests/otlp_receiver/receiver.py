@@ -1,7 +1,8 @@
-"""A loopback OTLP trace receiver for livetel's tests, built on the official OpenTelemetry protos.
+"""A loopback OTLP trace and log receiver for livetel's tests, built on the official OpenTelemetry protos.
 
-Serves OTLP/gRPC (TraceService/Export) and OTLP/HTTP protobuf (POST /v1/traces) on 127.0.0.1, writes one
-JSON line per received span to --out, and prints "READY <grpc_port> <http_port>" once both listen. It exits
+Serves OTLP/gRPC (TraceService/Export, LogsService/Export) and OTLP/HTTP protobuf (POST /v1/traces, /v1/logs)
+on 127.0.0.1, writes one JSON line per received span to --out and one per received log record to --logs-out
+(by default logs.jsonl beside --out), and prints "READY <grpc_port> <http_port>" once both listen. It exits
 when its stdin closes, so it never outlives the test that started it.
 
 Fault modes (for reliability tests): --delay-ms N answers every request N ms late; --fail-every K answers
@@ -10,9 +11,11 @@ request, unanswered and unrecorded, until the test writes "release" on stdin ("s
 --bind-on-go loads everything, prints "LOADED" and binds its ports only once the test writes "go": a
 collector that is down (connections refused) and comes up within milliseconds when told.
 
-Request counts: "<out>.requests" holds {"received": R, "answered": A}, rewritten (atomically) whenever a
-request arrives and just before its answer (success or error) is sent, so a test can tell how many requests
-the receiver holds and that it answered none while something else happened.
+Fault modes apply to both services alike.
+
+Request counts: "<out>.requests" holds {"received": R, "answered": A} (trace and log requests together),
+rewritten (atomically) whenever a request arrives and just before its answer (success or error) is sent, so a
+test can tell how many requests the receiver holds and that it answered none while something else happened.
 """
 
 import argparse
@@ -25,6 +28,7 @@ from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 
@@ -43,10 +47,20 @@ def attrs(kvs):
     return {kv.key: any_value(kv.value) for kv in kvs}
 
 
+def items(resource_groups, scope_field, item_field):
+    """(resource attributes, scope name, item) for every span or log record of a request."""
+    for group in resource_groups:
+        resource = attrs(group.resource.attributes)
+        for scoped in getattr(group, scope_field):
+            for item in getattr(scoped, item_field):
+                yield resource, scoped.scope.name, item
+
+
 class Sink:
-    def __init__(self, path, delay_ms, fail_every, stall):
+    def __init__(self, path, logs_path, delay_ms, fail_every, stall):
         self.lock = threading.Lock()
         self.out = open(path, "a", encoding="utf-8")
+        self.logs_out = open(logs_path, "a", encoding="utf-8")
         self.counts_path = path + ".requests"
         self.delay = delay_ms / 1000.0
         self.fail_every = fail_every
@@ -87,31 +101,66 @@ class Sink:
         return not (self.fail_every and n % self.fail_every == 0)
 
     def record(self, request, protocol, headers):
-        lines = []
-        for rs in request.resource_spans:
-            resource = attrs(rs.resource.attributes)
-            for ss in rs.scope_spans:
-                for s in ss.spans:
-                    lines.append(json.dumps({
-                        "protocol": protocol,
-                        "trace_id": s.trace_id.hex(),
-                        "span_id": s.span_id.hex(),
-                        "parent_span_id": s.parent_span_id.hex(),
-                        "name": s.name,
-                        "kind": s.kind,
-                        "status": {"code": s.status.code, "message": s.status.message},
-                        "start": s.start_time_unix_nano,
-                        "end": s.end_time_unix_nano,
-                        "attributes": attrs(s.attributes),
-                        "events": [{"name": e.name, "attributes": attrs(e.attributes)} for e in s.events],
-                        "resource": resource,
-                        "scope": ss.scope.name,
-                        "headers": headers,
-                    }))
+        """Writes the spans of a trace request."""
+        self.write(self.out, [
+            json.dumps({
+                "protocol": protocol,
+                "trace_id": s.trace_id.hex(),
+                "span_id": s.span_id.hex(),
+                "parent_span_id": s.parent_span_id.hex(),
+                "name": s.name,
+                "kind": s.kind,
+                "status": {"code": s.status.code, "message": s.status.message},
+                "start": s.start_time_unix_nano,
+                "end": s.end_time_unix_nano,
+                "attributes": attrs(s.attributes),
+                "events": [{"name": e.name, "attributes": attrs(e.attributes)} for e in s.events],
+                "resource": resource,
+                "scope": scope,
+                "headers": headers,
+            })
+            for resource, scope, s in items(request.resource_spans, "scope_spans", "spans")
+        ])
+
+    def record_logs(self, request, protocol, headers):
+        """Writes the log records of a logs request."""
+        self.write(self.logs_out, [
+            json.dumps({
+                "protocol": protocol,
+                "trace_id": r.trace_id.hex(),
+                "span_id": r.span_id.hex(),
+                "flags": r.flags,
+                "severity_number": r.severity_number,
+                "severity_text": r.severity_text,
+                "body": any_value(r.body),
+                "event_name": r.event_name,
+                "time": r.time_unix_nano,
+                "observed_time": r.observed_time_unix_nano,
+                "attributes": attrs(r.attributes),
+                "resource": resource,
+                "scope": scope,
+                "headers": headers,
+            })
+            for resource, scope, r in items(request.resource_logs, "scope_logs", "log_records")
+        ])
+
+    def write(self, out, lines):
         with self.lock:
             for line in lines:
-                self.out.write(line + "\n")
-            self.out.flush()
+                out.write(line + "\n")
+            out.flush()
+
+
+def grpc_export(sink, request, context, record, response):
+    """One gRPC export of either service: admitted (or failed) by the fault modes, recorded, answered."""
+    try:
+        if not sink.admit():
+            context.abort(grpc.StatusCode.UNAVAILABLE, "fault injected by the test receiver")
+        headers = {k: v for k, v in context.invocation_metadata() if not k.endswith("-bin")}
+        record(request, "grpc", headers)
+        return response
+    finally:
+        sink.answering()
 
 
 class GrpcService(trace_service_pb2_grpc.TraceServiceServicer):
@@ -119,35 +168,51 @@ class GrpcService(trace_service_pb2_grpc.TraceServiceServicer):
         self.sink = sink
 
     def Export(self, request, context):
-        try:
-            if not self.sink.admit():
-                context.abort(grpc.StatusCode.UNAVAILABLE, "fault injected by the test receiver")
-            headers = {k: v for k, v in context.invocation_metadata() if not k.endswith("-bin")}
-            self.sink.record(request, "grpc", headers)
-            return trace_service_pb2.ExportTraceServiceResponse()
-        finally:
-            self.sink.answering()
+        return grpc_export(self.sink, request, context, self.sink.record,
+                           trace_service_pb2.ExportTraceServiceResponse())
+
+
+class GrpcLogsService(logs_service_pb2_grpc.LogsServiceServicer):
+    def __init__(self, sink):
+        self.sink = sink
+
+    def Export(self, request, context):
+        return grpc_export(self.sink, request, context, self.sink.record_logs,
+                           logs_service_pb2.ExportLogsServiceResponse())
+
+
+# HTTP path -> (request type, how the sink records it, response type).
+def http_routes(sink):
+    return {
+        "/v1/traces": (trace_service_pb2.ExportTraceServiceRequest, sink.record,
+                       trace_service_pb2.ExportTraceServiceResponse),
+        "/v1/logs": (logs_service_pb2.ExportLogsServiceRequest, sink.record_logs,
+                     logs_service_pb2.ExportLogsServiceResponse),
+    }
 
 
 def http_handler(sink):
+    routes = http_routes(sink)
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
-            if self.path != "/v1/traces":
+            if self.path not in routes:
                 self.reply(404, b"")
                 return
+            request_type, record, response_type = routes[self.path]
             if not sink.admit():
                 sink.answering()
                 self.reply(503, b"")
                 return
-            request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+            request = request_type.FromString(body)
             headers = {k.lower(): v for k, v in self.headers.items()}
-            sink.record(request, "http/protobuf", headers)
+            record(request, "http/protobuf", headers)
             sink.answering()
-            self.reply(200, trace_service_pb2.ExportTraceServiceResponse().SerializeToString())
+            self.reply(200, response_type().SerializeToString())
 
         def reply(self, code, body):
             self.send_response(code)
@@ -165,6 +230,7 @@ def http_handler(sink):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", required=True)
+    p.add_argument("--logs-out")
     p.add_argument("--grpc-port", type=int, default=0)
     p.add_argument("--http-port", type=int, default=0)
     p.add_argument("--delay-ms", type=int, default=0)
@@ -172,7 +238,8 @@ def main():
     p.add_argument("--stall", action="store_true")
     p.add_argument("--bind-on-go", action="store_true")
     a = p.parse_args()
-    sink = Sink(a.out, a.delay_ms, a.fail_every, a.stall)
+    logs_out = a.logs_out or os.path.join(os.path.dirname(a.out), "logs.jsonl")
+    sink = Sink(a.out, logs_out, a.delay_ms, a.fail_every, a.stall)
     if a.bind_on_go:
         # Loaded, ports not bound yet (the collector is down) until the test says "go".
         print("LOADED", flush=True)
@@ -181,6 +248,7 @@ def main():
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=64))
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(GrpcService(sink), server)
+    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(GrpcLogsService(sink), server)
     grpc_port = server.add_insecure_port(f"127.0.0.1:{a.grpc_port}")
     server.start()
 

@@ -8,17 +8,23 @@
 //! bracket. A process killed at any moment leaves a file that loads, up to its last batch.
 //!
 //! Spans are written as complete (`"ph":"X"`) events when they close, so a file never holds an end without its
-//! begin, however a flip cuts through a trace.
+//! begin, however a flip cuts through a trace. Events arrive as log records ([`Sink::send_log`]) and are written
+//! as instant events (`"ph":"i"`, thread scope, fields in `args`), inside a span or not.
+//!
+//! Each event is written once: this sink takes logs, so the instant path skips it
+//! ([`super::SinkSet::send_instant`] sends instants only to sinks that do not take logs), and its writer leaves
+//! out the events a span record carries (those are for OTLP span events; the same events reach this sink as log
+//! records).
 
 mod writer;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{BuildError, Record, Sink, SinkContext, SinkInput, SinkKind};
+use super::{BuildError, LogRecord, Record, Sink, SinkContext, SinkInput, SinkKind};
 use crate::counters::Counters;
 use crate::status::{SinkState, SinkStatus};
 use writer::{SendTimeout, Writer, create_unique};
@@ -26,10 +32,12 @@ use writer::{SendTimeout, Writer, create_unique};
 /// Records a file's queue holds before new ones are dropped (and counted): about 3 MiB of queue.
 const QUEUE_CAPACITY: usize = 32 * 1024;
 
-/// What the control thread learns about a sink: its last error.
+/// What the control thread learns about a sink: its last error and its log figures.
 #[derive(Debug, Default)]
 struct WriterState {
     pub(crate) last_error: Mutex<Option<String>>,
+    pub(crate) logs_exported: AtomicU64,
+    pub(crate) logs_dropped: AtomicU64,
 }
 
 /// What travels to the writer thread.
@@ -37,6 +45,8 @@ struct WriterState {
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Msg {
     Record(Record),
+    /// An event, written as an instant.
+    Log(LogRecord),
     /// Answered once everything queued before it is written.
     Flush(mpsc::Sender<()>),
 }
@@ -144,6 +154,19 @@ impl Sink for LocalSink {
         }
     }
 
+    fn takes_logs(&self) -> bool {
+        true
+    }
+
+    /// Queues a log record without blocking; one that cannot be queued is counted as dropped.
+    #[inline]
+    fn send_log(&self, record: LogRecord, counters: &Counters) {
+        if !super::try_queue(&self.tx, self.is_closed(), Msg::Log(record)) {
+            counters.logs_dropped.add(1);
+            self.state.logs_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Waits, until `deadline` at the latest, for everything queued so far to be written.
     fn flush(&self, deadline: Instant) {
         let (tx, rx) = mpsc::channel();
@@ -170,6 +193,8 @@ impl Sink for LocalSink {
             state: super::shown_state(self.is_closed(), state),
             trace_file: Some(self.path.clone()),
             error: self.last_error(),
+            logs_exported: self.state.logs_exported.load(Ordering::Relaxed),
+            logs_dropped: self.state.logs_dropped.load(Ordering::Relaxed),
             otlp: None,
         }
     }

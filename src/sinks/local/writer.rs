@@ -7,13 +7,14 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant};
 
 use super::{Msg, WriterState};
 use crate::clock;
 use crate::counters::Counters;
-use crate::sinks::Record;
+use crate::sinks::{LogRecord, Record};
 
 /// How long the writer sleeps when its queue is empty; also the longest a record waits to be written.
 const POLL: Duration = Duration::from_millis(2);
@@ -101,17 +102,19 @@ impl Writer {
     pub(super) fn run(&mut self) {
         let mut waiting = Vec::new();
         loop {
-            let mut spans = 0;
+            let mut batch = Batch::default();
             let mut got_any = false;
             let mut disconnected = false;
             loop {
                 match self.rx.try_recv() {
                     Ok(Msg::Record(r)) => {
                         got_any = true;
-                        spans += self.encode(&r);
-                        if self.buf.len() >= BATCH_BYTES {
-                            self.write_batch(std::mem::take(&mut spans));
-                        }
+                        batch.spans += self.encode(&r);
+                    }
+                    Ok(Msg::Log(r)) => {
+                        got_any = true;
+                        self.encode_log(&r);
+                        batch.logs += 1;
                     }
                     Ok(Msg::Flush(reply)) => {
                         waiting.push(reply);
@@ -123,9 +126,12 @@ impl Writer {
                         break;
                     }
                 }
+                if self.buf.len() >= BATCH_BYTES {
+                    self.write_batch(std::mem::take(&mut batch));
+                }
             }
             if !self.buf.is_empty() {
-                self.write_batch(spans);
+                self.write_batch(batch);
             }
             for w in waiting.drain(..) {
                 let _ = w.send(());
@@ -139,23 +145,31 @@ impl Writer {
         }
     }
 
-    /// Appends one record, and the events of a span as instants of its thread; returns 1 for a span, 0 for an
-    /// instant event (the span counters count spans).
+    /// Appends one record; returns 1 for a span, 0 for an instant event (the span counters count spans). The
+    /// events a span carries are left out: they reach this sink as log records (see the module's docs).
     fn encode(&mut self, r: &Record) -> u64 {
-        if self.seen_tids.insert(r.tid) {
-            let name = clock::thread_name(r.tid).unwrap_or_else(|| format!("thread-{}", r.tid));
+        self.name_thread(r.tid);
+        self.encode_one(r.meta, r.start_ns, r.dur_ns, r.tid, &r.fields);
+        u64::from(r.dur_ns.is_some())
+    }
+
+    /// Appends an event as an instant of its thread.
+    fn encode_log(&mut self, r: &LogRecord) {
+        self.name_thread(r.tid);
+        self.encode_one(r.meta, r.ts_ns, None, r.tid, &r.fields);
+    }
+
+    /// Appends the thread's name the first time the file sees the thread.
+    fn name_thread(&mut self, tid: u64) {
+        if self.seen_tids.insert(tid) {
+            let name = clock::thread_name(tid).unwrap_or_else(|| format!("thread-{tid}"));
             let name = serde_json::to_string(&name).unwrap_or_default();
             let _ = write!(
                 self.buf,
                 ",\n{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{},\"tid\":{},\"args\":{{\"name\":{name}}}}}",
-                self.pid, r.tid
+                self.pid, tid
             );
         }
-        self.encode_one(r.meta, r.start_ns, r.dur_ns, r.tid, &r.fields);
-        for e in &r.events {
-            self.encode_one(e.meta, e.ts_ns, None, r.tid, &e.fields);
-        }
-        u64::from(r.dur_ns.is_some())
     }
 
     /// One trace event: complete (`"ph":"X"`) with a duration, else an instant (`"ph":"i"`, thread scope).
@@ -195,7 +209,7 @@ impl Writer {
     }
 
     /// Writes the batch and a closing bracket in one call; on error, restores the file's last valid end.
-    fn write_batch(&mut self, n: u64) {
+    fn write_batch(&mut self, n: Batch) {
         self.buf.push_str("\n]");
         let result = self.file.write_all_at(self.buf.as_bytes(), self.pos);
         let written = (self.buf.len() - 2) as u64;
@@ -203,10 +217,14 @@ impl Writer {
         match result {
             Ok(()) => {
                 self.pos += written;
-                self.counters.exported.add(n);
+                self.counters.exported.add(n.spans);
+                self.counters.logs_exported.add(n.logs);
+                self.state.logs_exported.fetch_add(n.logs, Ordering::Relaxed);
             }
             Err(e) => {
-                self.counters.dropped.add(n);
+                self.counters.dropped.add(n.spans);
+                self.counters.logs_dropped.add(n.logs);
+                self.state.logs_dropped.fetch_add(n.logs, Ordering::Relaxed);
                 // Cut the partial batch off and put the bracket back: the file stays loadable.
                 let _ = self
                     .file
@@ -219,6 +237,13 @@ impl Writer {
             }
         }
     }
+}
+
+/// What a batch being encoded holds, for the counters once it is written (or not).
+#[derive(Default)]
+struct Batch {
+    spans: u64,
+    logs: u64,
 }
 
 /// `SyncSender` has no `send_timeout`: try, then retry briefly, so a flush never waits on a stuck writer forever.

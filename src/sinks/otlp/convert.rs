@@ -1,15 +1,17 @@
-//! Records to OpenTelemetry `SpanData`, and settings to a `Resource`.
+//! Records to OpenTelemetry `SpanData` and `SdkLogRecord`s, and settings to a `Resource`.
 
 use std::borrow::Cow;
 
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
 use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
 use opentelemetry::{InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use super::OtlpSettings;
 use crate::clock;
-use crate::sinks::record::{FieldValue, Fields, Record};
+use crate::sinks::record::{FieldValue, Fields, LogRecord, Record};
 
 pub(super) fn resource(s: &OtlpSettings) -> Resource {
     let mut attrs: Vec<KeyValue> = s
@@ -49,7 +51,7 @@ pub(super) fn span_data(r: &Record, scope: &InstrumentationScope) -> SpanData {
                 .fields
                 .iter()
                 .filter(|(k, _)| *k != "message")
-                .map(|(k, v)| KeyValue::new(*k, value(v)))
+                .map(|(k, v)| KeyValue::new(*k, value::<Value>(v)))
                 .collect();
             Event::new(name, clock::wall(e.ts_ns), attrs, 0)
         })
@@ -77,6 +79,53 @@ pub(super) fn span_data(r: &Record, scope: &InstrumentationScope) -> SpanData {
     }
 }
 
+/// A log record as opentelemetry-appender-tracing makes one: severity from the level, the `message` field as
+/// body, the target (the exported scope's name, and `code.namespace` as for spans), the other fields as
+/// attributes, and the trace context of the span it happened in. `logger` only creates the empty record.
+pub(super) fn log_record(r: &LogRecord, logger: &SdkLogger) -> SdkLogRecord {
+    let mut out = logger.create_log_record();
+    let level = *r.meta.level();
+    out.set_severity_number(severity(level));
+    out.set_severity_text(level.as_str());
+    out.set_target(r.meta.target());
+    out.set_event_name(r.meta.name());
+    let at = clock::wall(r.ts_ns);
+    out.set_timestamp(at);
+    // Required: the OTLP transform reads it unconditionally (the SDK's logger sets it on `emit`).
+    out.set_observed_timestamp(at);
+    out.add_attribute("code.namespace", r.meta.target());
+    for (k, v) in &r.fields {
+        match *k {
+            "message" => out.set_body(value::<AnyValue>(v)),
+            _ => out.add_attribute(*k, value::<AnyValue>(v)),
+        }
+    }
+    if let Some((ids, sampled)) = r.span {
+        let flags = if sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        out.set_trace_context(
+            TraceId::from(ids.trace_id),
+            SpanId::from(ids.span_id),
+            Some(flags),
+        );
+    }
+    out
+}
+
+/// The OpenTelemetry severity of a tracing level (the first of each range, as the appender does).
+fn severity(level: tracing_core::Level) -> Severity {
+    match level {
+        tracing_core::Level::TRACE => Severity::Trace,
+        tracing_core::Level::DEBUG => Severity::Debug,
+        tracing_core::Level::INFO => Severity::Info,
+        tracing_core::Level::WARN => Severity::Warn,
+        tracing_core::Level::ERROR => Severity::Error,
+    }
+}
+
 /// Fields to attributes; `otel.kind` and `otel.status_code` set the span's kind and status, as in
 /// tracing-opentelemetry.
 fn attributes(fields: &Fields, target: &'static str) -> (SpanKind, Status, Vec<KeyValue>) {
@@ -89,7 +138,7 @@ fn attributes(fields: &Fields, target: &'static str) -> (SpanKind, Status, Vec<K
             "otel.kind" => kind = span_kind(&text(v)),
             "otel.status_code" if text(v).eq_ignore_ascii_case("error") => status = Status::error(""),
             "otel.status_code" if text(v).eq_ignore_ascii_case("ok") => status = Status::Ok,
-            _ => attrs.push(KeyValue::new(*k, value(v))),
+            _ => attrs.push(KeyValue::new(*k, value::<Value>(v))),
         }
     }
     (kind, status, attrs)
@@ -105,15 +154,15 @@ fn span_kind(s: &str) -> SpanKind {
     }
 }
 
-fn value(v: &FieldValue) -> Value {
+/// A field's value as an attribute value: `Value` for spans, `AnyValue` for log records. A `u64` beyond `i64`
+/// becomes its decimal text.
+fn value<T: From<i64> + From<f64> + From<bool> + From<String>>(v: &FieldValue) -> T {
     match v {
-        FieldValue::I64(i) => Value::I64(*i),
-        FieldValue::U64(u) => {
-            i64::try_from(*u).map_or_else(|_| Value::String(u.to_string().into()), Value::I64)
-        }
-        FieldValue::F64(f) => Value::F64(*f),
-        FieldValue::Bool(b) => Value::Bool(*b),
-        FieldValue::Str(s) => Value::String(String::from(s.as_str()).into()),
+        FieldValue::I64(i) => T::from(*i),
+        FieldValue::U64(u) => i64::try_from(*u).map_or_else(|_| T::from(u.to_string()), T::from),
+        FieldValue::F64(f) => T::from(*f),
+        FieldValue::Bool(b) => T::from(*b),
+        FieldValue::Str(s) => T::from(String::from(s.as_str())),
     }
 }
 
@@ -124,5 +173,65 @@ fn text(v: &FieldValue) -> String {
         FieldValue::U64(u) => u.to_string(),
         FieldValue::F64(f) => f.to_string(),
         FieldValue::Bool(b) => b.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::logs::LoggerProvider as _;
+    use opentelemetry_sdk::logs::SdkLoggerProvider;
+
+    use super::*;
+    use crate::sinks::record::{SpanIds, TEST_EVENT};
+
+    fn convert(span: Option<(SpanIds, bool)>) -> SdkLogRecord {
+        let fields: Fields = smallvec::smallvec![
+            ("message", FieldValue::Str("tool failed".into())),
+            ("n", FieldValue::U64(7)),
+            ("big", FieldValue::U64(u64::MAX)),
+        ];
+        let logger = SdkLoggerProvider::builder().build().logger("test");
+        log_record(&LogRecord::now(&TEST_EVENT, fields, span), &logger)
+    }
+
+    #[test]
+    fn a_log_record_has_severity_body_target_fields_and_timestamps() {
+        let r = convert(None);
+        assert_eq!(r.severity_number(), Some(Severity::Warn));
+        assert_eq!(r.severity_text(), Some("WARN"));
+        assert_eq!(r.body(), Some(&AnyValue::from("tool failed")));
+        assert_eq!(r.target().map(|t| t.as_ref()), Some("agent::tool"));
+        assert!(r.timestamp().is_some() && r.observed_timestamp().is_some());
+        let attrs: Vec<(String, AnyValue)> = r
+            .attributes_iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        assert_eq!(
+            attrs,
+            [
+                ("code.namespace".to_owned(), AnyValue::from("agent::tool")),
+                ("n".to_owned(), AnyValue::Int(7)),
+                ("big".to_owned(), AnyValue::from(u64::MAX.to_string())),
+            ]
+        );
+        assert!(r.trace_context().is_none(), "outside any span");
+    }
+
+    #[test]
+    fn a_log_record_in_a_span_carries_its_ids_and_sampling() {
+        let ids = SpanIds {
+            trace_id: 0xabc,
+            span_id: 0xdef,
+            ..SpanIds::default()
+        };
+        for (sampled, flags) in [(true, TraceFlags::SAMPLED), (false, TraceFlags::default())] {
+            let r = convert(Some((ids, sampled)));
+            let cx = r.trace_context().expect("trace context");
+            assert_eq!(
+                (cx.trace_id, cx.span_id),
+                (TraceId::from(0xabc_u128), SpanId::from(0xdef_u64))
+            );
+            assert_eq!(cx.trace_flags, Some(flags));
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! The `otlp` backend: spans to any OpenTelemetry collector (Tempo, Jaeger, ...) over gRPC or HTTP/protobuf.
+//! The `otlp` backend: spans and log records to any OpenTelemetry collector (Tempo, Jaeger, Loki, ...) over gRPC
+//! or HTTP/protobuf.
 //!
 //! The exporter is `opentelemetry-otlp`'s `SpanExporter`; batching and retries are livetel's own
 //! ([`worker`]), not the SDK's `BatchSpanProcessor`, for two reasons: a span must be exported by the exporter
@@ -9,22 +10,29 @@
 //! The hot path only `try_send`s a finished span into a bounded queue (`max_queue_size`); a full queue drops
 //! and counts. Exports run on livetel's export runtime, never on a thread that traces, with up to two batches
 //! in flight so that one batch's transform overlaps another's transfer and the collector's answer.
+//!
+//! Log records go the same way through opentelemetry-otlp's `LogExporter` (same endpoint, headers, batching,
+//! retries and limits): each signal has a [`lane::Lane`] of its own, a queue and a worker running the same loop
+//! over a [`signal::Signal`], so a burst of logs never drops a span.
 
 mod convert;
+mod lane;
 pub(crate) mod runtime;
+mod signal;
 mod worker;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use opentelemetry_otlp::{Protocol, RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_sdk::logs::LogExporter as _;
 use opentelemetry_sdk::trace::SpanExporter as _;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 
-use super::{BuildError, Record, Sink, SinkContext, SinkInput, SinkKind};
+use super::{BuildError, LogRecord, Record, Sink, SinkContext, SinkInput, SinkKind};
 use crate::config::OtlpProtocol;
 use crate::counters::Counters;
 use crate::status::{OtlpStatus, SinkState, SinkStatus};
@@ -140,6 +148,9 @@ impl SinkKind for Kind {
 pub(crate) struct OtlpState {
     pub(crate) exported: AtomicU64,
     pub(crate) dropped: AtomicU64,
+    pub(crate) logs_exported: AtomicU64,
+    pub(crate) logs_dropped: AtomicU64,
+    /// Batches of either signal given up.
     pub(crate) failed_batches: AtomicU64,
     pub(crate) last_error: Mutex<Option<String>>,
     /// Set when the sink closes (shutdown, drain timeout): past it the worker makes no more attempts and counts
@@ -156,25 +167,25 @@ pub(crate) struct OtlpState {
 
 // Records travel by value through a preallocated bounded queue; boxing them would allocate per span.
 #[allow(clippy::large_enum_variant)]
-pub(crate) enum Msg {
-    Record(Record),
+pub(crate) enum Msg<T> {
+    Item(T),
     /// Answered once everything queued before it is exported (or given up on).
     Flush(mpsc::Sender<()>),
 }
 
-/// An OTLP exporter with its queue and worker thread.
+/// An OTLP sink: one exporter, queue and worker thread for spans, and one for log records.
 pub(crate) struct OtlpSink {
-    tx: SyncSender<Msg>,
+    spans: lane::Lane<Record>,
+    logs: lane::Lane<LogRecord>,
     closed: AtomicBool,
     settings: OtlpSettings,
     state: Arc<OtlpState>,
-    done: Mutex<Option<Receiver<()>>>,
-    /// Where a retiring sink leaves its worker's completion, for shutdown to wait on.
+    /// Where a retiring sink leaves its workers' completions, for shutdown to wait on.
     pending: Arc<Mutex<Vec<Receiver<()>>>>,
 }
 
 impl OtlpSink {
-    /// Builds the exporter (inside the export runtime, as tonic needs) and starts the worker.
+    /// Builds the exporters (inside the export runtime, as tonic needs) and starts the workers.
     fn create(
         settings: &OtlpSettings,
         rt: &runtime::ExportRuntime,
@@ -183,39 +194,39 @@ impl OtlpSink {
         pending: Arc<Mutex<Vec<Receiver<()>>>>,
         shutting_down: Arc<OnceLock<Instant>>,
     ) -> Result<Self, String> {
-        let exporter = {
+        let (span_exporter, log_exporter) = {
             let _enter = rt.handle().enter();
-            build_exporter(settings)?
+            (build_span_exporter(settings)?, build_log_exporter(settings)?)
         };
-        let (tx, rx) = mpsc::sync_channel(settings.max_queue_size);
-        let (done_tx, done_rx) = mpsc::channel();
         let state = Arc::new(OtlpState {
             shutting_down,
             ..OtlpState::default()
         });
-        let worker = worker::Worker::new(
-            exporter,
+        let links = || worker::Links {
+            counters: Arc::clone(&counters),
+            state: Arc::clone(&state),
+            on_error: Arc::clone(&on_error),
+        };
+        let spans = lane::Lane::start(
+            signal::Spans::new(span_exporter),
             settings,
-            rx,
-            rt.handle().clone(),
-            counters,
-            Arc::clone(&state),
-            on_error,
-        );
-        std::thread::Builder::new()
-            .name("livetel-otlp".into())
-            .spawn(move || {
-                crate::threads::mark_untraced();
-                worker.run();
-                let _ = done_tx.send(());
-            })
-            .map_err(|e| format!("cannot start the export thread: {e}"))?;
+            rt,
+            links(),
+            "livetel-otlp",
+        )?;
+        let logs = lane::Lane::start(
+            signal::Logs::new(log_exporter),
+            settings,
+            rt,
+            links(),
+            "livetel-otlp-logs",
+        )?;
         Ok(OtlpSink {
-            tx,
+            spans,
+            logs,
             closed: AtomicBool::new(false),
             settings: settings.clone(),
             state,
-            done: Mutex::new(Some(done_rx)),
             pending,
         })
     }
@@ -233,10 +244,22 @@ impl Sink for OtlpSink {
     /// Queues a finished span without blocking; a span that cannot be queued is counted as dropped.
     #[inline]
     fn send(&self, record: Record, counters: &Counters) {
-        let queued = super::try_queue(&self.tx, self.is_closed(), Msg::Record(record));
-        if !queued {
+        if !self.spans.queue(self.is_closed(), record) {
             counters.dropped.add(1);
             self.state.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn takes_logs(&self) -> bool {
+        true
+    }
+
+    /// Queues a log record without blocking; one that cannot be queued is counted as dropped.
+    #[inline]
+    fn send_log(&self, record: LogRecord, counters: &Counters) {
+        if !self.logs.queue(self.is_closed(), record) {
+            counters.logs_dropped.add(1);
+            self.state.logs_dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -250,19 +273,8 @@ impl Sink for OtlpSink {
 
     /// Waits, until `deadline` at the latest, for everything queued so far to be exported or given up on.
     fn flush(&self, deadline: Instant) {
-        let (reply, rx) = mpsc::channel();
-        let mut msg = Msg::Flush(reply);
-        loop {
-            match self.tx.try_send(msg) {
-                Ok(()) => break,
-                Err(TrySendError::Full(m)) if Instant::now() < deadline => {
-                    msg = m;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err(_) => return,
-            }
-        }
-        let _ = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        self.spans.flush(deadline);
+        self.logs.flush(deadline);
     }
 
     fn close(&self) {
@@ -285,6 +297,8 @@ impl Sink for OtlpSink {
             state: super::shown_state(self.is_closed(), state),
             trace_file: None,
             error: self.last_error(),
+            logs_exported: figure(&self.state.logs_exported),
+            logs_dropped: figure(&self.state.logs_dropped),
             otlp: Some(OtlpStatus {
                 endpoint: self.settings.endpoint.clone(),
                 protocol: self.settings.protocol.as_str(),
@@ -308,7 +322,7 @@ impl Sink for OtlpSink {
 }
 
 impl Drop for OtlpSink {
-    /// Dropping the sender lets the worker export what is queued, shut the exporter down and stop, on its own
+    /// Dropping the senders lets each worker export what is queued, shut its exporter down and stop, on its own
     /// thread within its time limit ([`worker::retirement_limit`]). Nobody waits here; shutdown waits on
     /// `pending`.
     fn drop(&mut self) {
@@ -316,39 +330,66 @@ impl Drop for OtlpSink {
         if let Ok(mut retired) = self.state.retired_at.lock() {
             retired.get_or_insert_with(Instant::now);
         }
-        let (dead, _) = mpsc::sync_channel(0);
-        drop(std::mem::replace(&mut self.tx, dead));
-        if let Some(done) = self.done.lock().ok().and_then(|mut d| d.take()) {
-            if let Ok(mut p) = self.pending.lock() {
-                // Forget workers that already finished, so frequent rotations do not grow this list.
-                p.retain(|w| matches!(w.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty)));
-                p.push(done);
-            }
+        let done = [self.spans.retire(), self.logs.retire()];
+        if let Ok(mut p) = self.pending.lock() {
+            // Forget workers that already finished, so frequent rotations do not grow this list.
+            p.retain(|w| matches!(w.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty)));
+            p.extend(done.into_iter().flatten());
         }
     }
 }
 
-fn build_exporter(s: &OtlpSettings) -> Result<opentelemetry_otlp::SpanExporter, String> {
+fn build_span_exporter(s: &OtlpSettings) -> Result<opentelemetry_otlp::SpanExporter, String> {
+    use opentelemetry_otlp::SpanExporter as E;
     let built = match s.protocol {
-        OtlpProtocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(&s.endpoint)
-            .with_timeout(s.timeout)
-            .with_retry_policy(RetryPolicy::disabled())
-            .with_metadata(grpc_metadata(s.headers.as_ref())?)
-            .build(),
-        OtlpProtocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_protocol(Protocol::HttpBinary)
-            .with_endpoint(&s.endpoint)
-            .with_timeout(s.timeout)
-            .with_retry_policy(RetryPolicy::disabled())
-            .with_headers(http_headers(s.headers.as_ref()))
-            .build(),
+        OtlpProtocol::Grpc => grpc(E::builder().with_tonic(), s, &s.endpoint)?.build(),
+        OtlpProtocol::HttpProtobuf => http(E::builder().with_http(), s, &s.endpoint).build(),
     };
     let mut exporter = built.map_err(|e| format!("cannot build the OTLP exporter: {e}"))?;
     exporter.set_resource(&convert::resource(s));
     Ok(exporter)
+}
+
+fn build_log_exporter(s: &OtlpSettings) -> Result<opentelemetry_otlp::LogExporter, String> {
+    use opentelemetry_otlp::LogExporter as E;
+    let endpoint = logs_url(&s.endpoint, s.protocol);
+    let built = match s.protocol {
+        OtlpProtocol::Grpc => grpc(E::builder().with_tonic(), s, &endpoint)?.build(),
+        OtlpProtocol::HttpProtobuf => http(E::builder().with_http(), s, &endpoint).build(),
+    };
+    let mut exporter = built.map_err(|e| format!("cannot build the OTLP log exporter: {e}"))?;
+    exporter.set_resource(&convert::resource(s));
+    Ok(exporter)
+}
+
+/// Where log records go: the traces endpoint for gRPC (one server, another service); over HTTP, `/v1/logs`
+/// beside the `/v1/traces` that `traces_url` ends in.
+fn logs_url(traces_url: &str, protocol: OtlpProtocol) -> String {
+    match protocol {
+        OtlpProtocol::Grpc => traces_url.to_owned(),
+        OtlpProtocol::HttpProtobuf => {
+            let base = traces_url.trim_end_matches('/');
+            format!("{}/v1/logs", base.strip_suffix("/v1/traces").unwrap_or(base))
+        }
+    }
+}
+
+/// A gRPC exporter builder (spans or logs) with the sink's endpoint, timeout and headers, and no retries of its
+/// own (the worker's are counted).
+fn grpc<B: WithExportConfig + WithTonicConfig>(b: B, s: &OtlpSettings, endpoint: &str) -> Result<B, String> {
+    Ok(b.with_endpoint(endpoint)
+        .with_timeout(s.timeout)
+        .with_retry_policy(RetryPolicy::disabled())
+        .with_metadata(grpc_metadata(s.headers.as_ref())?))
+}
+
+/// An HTTP/protobuf exporter builder (spans or logs), as [`grpc`].
+fn http<B: WithExportConfig + WithHttpConfig>(b: B, s: &OtlpSettings, endpoint: &str) -> B {
+    b.with_protocol(Protocol::HttpBinary)
+        .with_endpoint(endpoint)
+        .with_timeout(s.timeout)
+        .with_retry_policy(RetryPolicy::disabled())
+        .with_headers(http_headers(s.headers.as_ref()))
 }
 
 /// The vault's headers as gRPC metadata, each value marked sensitive. The one place values are exposed for gRPC.

@@ -1,4 +1,5 @@
-//! The export loop: batch, export with retries and backoff, count every outcome.
+//! The export loop: batch, export with retries and backoff, count every outcome. One loop for every signal
+//! (spans, log records): what differs between them is a [`Signal`].
 //!
 //! The worker thread fills batches from the queue; each batch is exported (with its retries) by a task on the
 //! export runtime, and up to [`MAX_IN_FLIGHT`] batches are in flight at once. One batch at a time, its stages
@@ -11,14 +12,12 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
-use opentelemetry::InstrumentationScope;
-use opentelemetry_sdk::trace::SpanExporter as _;
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
-use super::{Msg, OtlpSettings, OtlpState, convert};
+use super::signal::Signal;
+use super::{Msg, OtlpSettings, OtlpState};
 use crate::counters::Counters;
-use crate::sinks::Record;
 
 /// Attempts per batch before it is given up (counted as dropped and as a failed batch).
 const MAX_ATTEMPTS: u32 = 5;
@@ -39,10 +38,10 @@ const RETIRED_HARD_LIMIT: Duration = Duration::from_secs(60);
 /// Batches exported at once.
 const MAX_IN_FLIGHT: usize = 2;
 
-pub(super) struct Worker {
-    rx: Receiver<Msg>,
+pub(super) struct Worker<S: Signal> {
+    rx: Receiver<Msg<S::Item>>,
     handle: Handle,
-    export: Arc<Export>,
+    export: Arc<Export<S>>,
     /// Exports in flight, oldest first, with their batch sizes.
     in_flight: VecDeque<(u64, JoinHandle<()>)>,
     batch_size: usize,
@@ -50,37 +49,37 @@ pub(super) struct Worker {
 }
 
 /// What an export task needs: shared by the worker and its tasks.
-struct Export {
-    exporter: opentelemetry_otlp::SpanExporter,
+struct Export<S> {
+    signal: S,
     counters: Arc<Counters>,
     state: Arc<OtlpState>,
     on_error: Arc<dyn Fn() + Send + Sync>,
-    scope: InstrumentationScope,
     timeout: Duration,
 }
 
-impl Worker {
+/// What a worker shares with the sink and the other workers of its sink.
+pub(super) struct Links {
+    pub(super) counters: Arc<Counters>,
+    pub(super) state: Arc<OtlpState>,
+    pub(super) on_error: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl<S: Signal> Worker<S> {
     pub(super) fn new(
-        exporter: opentelemetry_otlp::SpanExporter,
+        signal: S,
         s: &OtlpSettings,
-        rx: Receiver<Msg>,
+        rx: Receiver<Msg<S::Item>>,
         handle: Handle,
-        counters: Arc<Counters>,
-        state: Arc<OtlpState>,
-        on_error: Arc<dyn Fn() + Send + Sync>,
+        links: Links,
     ) -> Self {
-        let scope = InstrumentationScope::builder("livetel")
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build();
         Worker {
             rx,
             handle,
             export: Arc::new(Export {
-                exporter,
-                counters,
-                state,
-                on_error,
-                scope,
+                signal,
+                counters: links.counters,
+                state: links.state,
+                on_error: links.on_error,
                 timeout: s.timeout,
             }),
             in_flight: VecDeque::new(),
@@ -91,7 +90,7 @@ impl Worker {
 
     pub(super) fn run(mut self) {
         let mut waiting: Vec<mpsc::Sender<()>> = Vec::new();
-        let mut batch: Vec<Record> = Vec::with_capacity(self.batch_size);
+        let mut batch: Vec<S::Item> = Vec::with_capacity(self.batch_size);
         loop {
             let disconnected = self.fill(&mut batch, &mut waiting);
             if !batch.is_empty() {
@@ -108,17 +107,17 @@ impl Worker {
                 break;
             }
         }
-        let _ = self.export.exporter.shutdown_with_timeout(SHUTDOWN_LIMIT);
+        let _ = self.export.signal.shutdown(SHUTDOWN_LIMIT);
     }
 
     /// Hands a batch to an export task, first waiting for room among the batches in flight.
-    fn start_export(&mut self, batch: Vec<Record>) {
+    fn start_export(&mut self, batch: Vec<S::Item>) {
         self.wait_until_in_flight(MAX_IN_FLIGHT - 1);
         let n = batch.len() as u64;
         let export = Arc::clone(&self.export);
         // The first conversion runs here, beside the export runtime's thread, which has the protobuf transform
         // and the HTTP/2 work of every batch in flight.
-        let first = export.convert(&batch);
+        let first = export.signal.convert(&batch);
         let task = self.handle.spawn(async move { export.run(batch, first).await });
         self.in_flight.push_back((n, task));
     }
@@ -143,11 +142,11 @@ impl Worker {
     /// Collects up to a batch: polls the queue (never blocking in `recv`, so that a send never has to wake
     /// this thread), and returns when the batch is full, `delay` has passed since its first span, or a flush is
     /// asked for. Returns true when the sink is gone and the queue is empty.
-    fn fill(&mut self, batch: &mut Vec<Record>, waiting: &mut Vec<mpsc::Sender<()>>) -> bool {
+    fn fill(&mut self, batch: &mut Vec<S::Item>, waiting: &mut Vec<mpsc::Sender<()>>) -> bool {
         let mut deadline: Option<Instant> = None;
         loop {
             match self.rx.try_recv() {
-                Ok(Msg::Record(r)) => {
+                Ok(Msg::Item(r)) => {
                     batch.push(r);
                     deadline.get_or_insert_with(|| Instant::now() + self.delay);
                     if batch.len() >= self.batch_size {
@@ -170,16 +169,11 @@ impl Worker {
     }
 }
 
-impl Export {
-    /// The exporter's input for one attempt.
-    fn convert(&self, batch: &[Record]) -> Vec<opentelemetry_sdk::trace::SpanData> {
-        batch.iter().map(|r| convert::span_data(r, &self.scope)).collect()
-    }
-
+impl<S: Signal> Export<S> {
     /// Exports one batch (`first` is its conversion for the first attempt), retrying with backoff; gives up
     /// after [`MAX_ATTEMPTS`] or at the sink's deadline (past it, no attempt is made at all: a closing sink with
     /// a dead collector finishes in bounded time).
-    async fn run(&self, batch: Vec<Record>, first: Vec<opentelemetry_sdk::trace::SpanData>) {
+    async fn run(&self, batch: Vec<S::Item>, first: S::Batch) {
         let n = batch.len() as u64;
         let mut first = Some(first);
         let mut backoff = FIRST_BACKOFF;
@@ -187,24 +181,27 @@ impl Export {
             // Read on every attempt: the sink may close (shutdown, drain timeout) while a batch is retrying.
             let deadline = self.give_up_at();
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                self.note_error(format!("{n} spans not exported: the shutdown time limit passed"));
+                let noun = S::NOUN;
+                self.note_error(format!("{n} {noun} not exported: the shutdown time limit passed"));
                 break;
             }
             // The exporter consumes its input: a retry converts again, which is cheaper than cloning every
             // batch in case one fails.
-            let data = first.take().unwrap_or_else(|| self.convert(&batch));
+            let data = first.take().unwrap_or_else(|| self.signal.convert(&batch));
             match self.attempt(data).await {
                 Ok(()) => {
                     if let Ok(mut last) = self.state.last_export.lock() {
                         *last = Some(Instant::now());
                     }
-                    self.counters.exported.add(n);
-                    self.state.exported.fetch_add(n, Ordering::Relaxed);
+                    let f = S::figures(&self.counters, &self.state);
+                    f.total_exported.add(n);
+                    f.exported.fetch_add(n, Ordering::Relaxed);
                     return;
                 }
                 Err(e) => {
                     self.note_error(format!(
-                        "export of {n} spans failed (attempt {attempt}/{MAX_ATTEMPTS}): {e}"
+                        "export of {n} {} failed (attempt {attempt}/{MAX_ATTEMPTS}): {e}",
+                        S::NOUN
                     ));
                     let out_of_time = deadline.is_some_and(|d| Instant::now() + backoff >= d);
                     if attempt == MAX_ATTEMPTS || out_of_time {
@@ -220,13 +217,14 @@ impl Export {
 
     /// Counts a batch that will not be exported, and says why.
     fn give_up(&self, n: u64, why: String) {
-        self.note_error(format!("{n} spans not exported: {why}"));
+        self.note_error(format!("{n} {} not exported: {why}", S::NOUN));
         self.count_dropped(n);
     }
 
     fn count_dropped(&self, n: u64) {
-        self.counters.dropped.add(n);
-        self.state.dropped.fetch_add(n, Ordering::Relaxed);
+        let f = S::figures(&self.counters, &self.state);
+        f.total_dropped.add(n);
+        f.dropped.fetch_add(n, Ordering::Relaxed);
         self.state.failed_batches.fetch_add(1, Ordering::Relaxed);
         (self.on_error)();
     }
@@ -264,7 +262,7 @@ impl Export {
         }
     }
 
-    async fn attempt(&self, batch: Vec<opentelemetry_sdk::trace::SpanData>) -> Result<(), String> {
+    async fn attempt(&self, batch: S::Batch) -> Result<(), String> {
         let mut limit = self.timeout + Duration::from_secs(1);
         if let Some(d) = self.abort_at() {
             limit = limit.min(d.saturating_duration_since(Instant::now()));
@@ -281,7 +279,7 @@ impl Export {
             }
         };
         tokio::select! {
-            r = tokio::time::timeout(limit, self.exporter.export(batch)) => match r {
+            r = tokio::time::timeout(limit, self.signal.export(batch)) => match r {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(_) => Err(format!("no answer within {limit:?}")),
@@ -317,7 +315,115 @@ pub(super) fn retirement_limit(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicU32;
+
+    use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+
+    use super::super::signal::{Figures, Logs};
     use super::*;
+
+    /// A signal whose collector refuses the first `failures` attempts, then takes everything.
+    struct Flaky {
+        failures: AtomicU32,
+        taken: Arc<Mutex<Vec<u64>>>,
+    }
+
+    impl Signal for Flaky {
+        type Item = u64;
+        type Batch = Vec<u64>;
+        const NOUN: &'static str = "log records";
+
+        fn convert(&self, items: &[u64]) -> Vec<u64> {
+            items.to_vec()
+        }
+
+        fn export(&self, batch: Vec<u64>) -> impl Future<Output = OTelSdkResult> + Send {
+            let refuse = self
+                .failures
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok();
+            async move {
+                if refuse {
+                    return Err(OTelSdkError::InternalFailure("refused".into()));
+                }
+                self.taken
+                    .lock()
+                    .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))?
+                    .extend(batch);
+                Ok(())
+            }
+        }
+
+        fn shutdown(&self, _timeout: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+
+        fn figures<'a>(counters: &'a Counters, state: &'a OtlpState) -> Figures<'a> {
+            <Logs as Signal>::figures(counters, state)
+        }
+    }
+
+    /// Runs a worker over `items` with a collector that refuses `failures` attempts, until its queue is gone.
+    fn export(items: u64, failures: u32) -> (Arc<Counters>, Arc<OtlpState>, Vec<u64>) {
+        let config = crate::config::TelemetryConfig::default();
+        let settings = super::super::OtlpSettings::of(&crate::sinks::SinkInput {
+            config: &config,
+            headers: None,
+            session_id: "test",
+        });
+        let rt = super::super::runtime::ExportRuntime::new().expect("runtime");
+        let (counters, state) = (Arc::new(Counters::default()), Arc::new(OtlpState::default()));
+        let taken = Arc::new(Mutex::new(Vec::new()));
+        let flaky = Flaky {
+            failures: AtomicU32::new(failures),
+            taken: Arc::clone(&taken),
+        };
+        let (tx, rx) = mpsc::sync_channel(settings.max_queue_size);
+        let links = Links {
+            counters: Arc::clone(&counters),
+            state: Arc::clone(&state),
+            on_error: Arc::new(|| {}),
+        };
+        let worker = Worker::new(flaky, &settings, rx, rt.handle().clone(), links);
+        for i in 0..items {
+            assert!(tx.try_send(Msg::Item(i)).is_ok());
+        }
+        drop(tx);
+        worker.run();
+        let taken = taken.lock().map(|t| t.clone()).unwrap_or_default();
+        (counters, state, taken)
+    }
+
+    #[test]
+    fn a_signal_retried_after_a_refusal_is_counted_exported_in_its_own_figures() {
+        let (counters, state, taken) = export(5, 1);
+        assert_eq!(taken, [0, 1, 2, 3, 4]);
+        assert_eq!(
+            (counters.logs_exported.get(), counters.logs_dropped.get()),
+            (5, 0)
+        );
+        assert_eq!(state.logs_exported.load(Ordering::Relaxed), 5);
+        assert_eq!(
+            (counters.exported.get(), state.exported.load(Ordering::Relaxed)),
+            (0, 0),
+            "not spans"
+        );
+        let error = state.last_error.lock().map(|e| e.clone()).unwrap_or_default();
+        assert!(error.is_some_and(|e| e.contains("5 log records failed (attempt 1/5)")));
+    }
+
+    #[test]
+    fn a_signal_refused_at_every_attempt_is_counted_dropped() {
+        let (counters, state, taken) = export(3, MAX_ATTEMPTS);
+        assert!(taken.is_empty());
+        assert_eq!(
+            (counters.logs_exported.get(), counters.logs_dropped.get()),
+            (0, 3)
+        );
+        assert_eq!(state.logs_dropped.load(Ordering::Relaxed), 3);
+        assert_eq!(state.failed_batches.load(Ordering::Relaxed), 1);
+    }
 
     #[test]
     fn a_retired_worker_keeps_going_while_its_collector_answers_within_bounds() {
