@@ -64,3 +64,51 @@ fn an_event_in_a_sampled_span_is_written_once() {
         .collect();
     assert_eq!(kinds, ["i", "X"], "{events:?}");
 }
+
+/// `[telemetry.logs]` is live: its filter chooses the events that become instants, and `enabled = false` stops
+/// them, while spans go on; status names the filter in force.
+#[test]
+fn the_logs_filter_and_switch_apply_live() {
+    let f = Fixture::new("watch = false\nbackend = \"local\"\n[telemetry.logs]\nfilter = \"warn\"");
+    let t = f.start();
+    let d = t.dispatch().expect("own subscriber").clone();
+    let emit = |phase: u64| {
+        with_default(&d, || {
+            tracing::info_span!("phase", phase).in_scope(|| {
+                tracing::info!(phase, "info event");
+                tracing::warn!(phase, "warn event");
+            });
+        })
+    };
+    assert_eq!(t.refresh_status().logs_filter.as_deref(), Some("warn"));
+    emit(1);
+    f.write("watch = false\nbackend = \"local\"\n[telemetry.logs]\nenabled = false");
+    assert!(t.reload_trigger().reload_blocking().is_applied());
+    assert_eq!(t.refresh_status().logs_filter, None);
+    emit(2);
+    f.write("watch = false\nbackend = \"local\"");
+    assert!(t.reload_trigger().reload_blocking().is_applied());
+    // No filter of their own: the console's default, "info".
+    assert_eq!(t.refresh_status().logs_filter.as_deref(), Some("info"));
+    emit(3);
+    drop(t);
+    let files = trace_files(&f.traces);
+    let events: Vec<_> = files.iter().flat_map(|(_, e)| e.iter()).collect();
+    let instants: Vec<(u64, &str)> = events
+        .iter()
+        .filter(|e| e["ph"] == "i")
+        .map(|e| {
+            (
+                e["args"]["phase"].as_u64().unwrap_or(0),
+                e["args"]["message"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        instants,
+        [(1, "warn event"), (3, "info event"), (3, "warn event")],
+        "{events:?}"
+    );
+    let spans = events.iter().filter(|e| e["ph"] == "X").count();
+    assert_eq!(spans, 3, "spans recorded in every phase");
+}
