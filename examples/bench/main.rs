@@ -94,6 +94,8 @@ fn main() {
     }
     if wants("P1_event") {
         out.push(events::console(&scale));
+        out.push(events::local(&scale));
+        out.push(events::otlp(&scale, &sink, &rt));
     }
     if wants("P1_multi") {
         out.push(events::multi(&scale, &sink));

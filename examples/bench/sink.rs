@@ -61,15 +61,39 @@ impl tonic::server::UnaryService<CountRequest> for Export {
     }
 }
 
-#[derive(Clone, Default)]
-struct Counter(Arc<AtomicU64>);
+/// Counts spans (`Counter<Spans>`) or log records (`Counter<Logs>`): `ExportLogsServiceRequest` has the same
+/// shape and field numbers as the trace request (resource → scope → records, each at tag 2 under tag 1), and
+/// both responses are the same empty message, so one decoder and one response type serve both.
+struct Counter<K>(Arc<AtomicU64>, std::marker::PhantomData<K>);
 
-impl tonic::server::NamedService for Counter {
+impl<K> Clone for Counter<K> {
+    fn clone(&self) -> Self {
+        Counter(Arc::clone(&self.0), std::marker::PhantomData)
+    }
+}
+
+impl<K> Default for Counter<K> {
+    fn default() -> Self {
+        Counter(Arc::default(), std::marker::PhantomData)
+    }
+}
+
+/// The trace service.
+struct Spans;
+/// The logs service.
+struct Logs;
+
+impl tonic::server::NamedService for Counter<Spans> {
     const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
 }
 
-impl<B> Service<http::Request<B>> for Counter
+impl tonic::server::NamedService for Counter<Logs> {
+    const NAME: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
+}
+
+impl<K, B> Service<http::Request<B>> for Counter<K>
 where
+    Counter<K>: tonic::server::NamedService,
     B: Body + Send + 'static,
     B::Error: Into<StdError> + Send + 'static,
 {
@@ -84,7 +108,7 @@ where
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let spans = Arc::clone(&self.0);
         Box::pin(async move {
-            if req.uri().path() != "/opentelemetry.proto.collector.trace.v1.TraceService/Export" {
+            if !req.uri().path().ends_with("Service/Export") {
                 return Ok(tonic::Status::unimplemented("only Export").into_http());
             }
             let codec = tonic_prost::ProstCodec::<ExportTraceServiceResponse, CountRequest>::default();
@@ -97,6 +121,7 @@ where
 pub struct Sink {
     pub endpoint: String,
     spans: Arc<AtomicU64>,
+    logs: Arc<AtomicU64>,
     _rt: tokio::runtime::Runtime,
 }
 
@@ -106,8 +131,10 @@ impl Sink {
             .worker_threads(1)
             .enable_all()
             .build()?;
-        let counter = Counter::default();
+        let counter = Counter::<Spans>::default();
         let spans = Arc::clone(&counter.0);
+        let log_counter = Counter::<Logs>::default();
+        let logs = Arc::clone(&log_counter.0);
         let listener = rt.block_on(tokio::net::TcpListener::bind(SocketAddr::from((
             [127, 0, 0, 1],
             0,
@@ -123,17 +150,25 @@ impl Sink {
                 });
             let _ = tonic::transport::Server::builder()
                 .add_service(counter)
+                .add_service(log_counter)
                 .serve_with_incoming(incoming)
                 .await;
         });
         Ok(Sink {
             endpoint: format!("http://{addr}"),
             spans,
+            logs,
             _rt: rt,
         })
     }
 
+    /// Spans received.
     pub fn received(&self) -> u64 {
         self.spans.load(Ordering::Relaxed)
+    }
+
+    /// Log records received.
+    pub fn logs_received(&self) -> u64 {
+        self.logs.load(Ordering::Relaxed)
     }
 }

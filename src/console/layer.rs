@@ -1,7 +1,8 @@
 //! The console's `fmt` layers, built for the subscriber type `S` the recorder lives in.
 //!
 //! A [`ConsoleSpec`] knows nothing of `S`; the recorder does. [`ConsoleSlot`] builds the `fmt` layers for the
-//! current spec on first use after a reload and keeps them until the spec changes (compared by pointer).
+//! current spec on first use after a reload and keeps them in the spec itself (type-erased: one livetel instance
+//! has one subscriber type), so finding them costs no second atomic load per event.
 //!
 //! Span fields are formatted when a span begins, for the format in force then (tracing-subscriber's `fmt`
 //! layer keeps them in the span's extensions per field formatter). A span that began under another format, or
@@ -10,7 +11,6 @@
 
 use std::sync::Arc;
 
-use arc_swap::ArcSwapOption;
 use tracing_core::span::{Attributes, Id, Record as SpanRecord};
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
@@ -34,40 +34,35 @@ enum Terminal<S> {
 
 /// The layers of one spec.
 struct Built<S> {
-    spec: Arc<ConsoleSpec>,
     terminal: Terminal<S>,
     file: Option<fmt::Layer<S, JsonFields, Format<Json>, tracing_appender::non_blocking::NonBlocking>>,
 }
 
-/// The console's layers for the current spec.
+/// Builds and finds the console's layers for the subscriber type `S`.
 pub(crate) struct ConsoleSlot<S> {
-    built: ArcSwapOption<Built<S>>,
+    _subscriber: std::marker::PhantomData<fn(S)>,
 }
 
 impl<S> Default for ConsoleSlot<S> {
     fn default() -> Self {
         ConsoleSlot {
-            built: ArcSwapOption::empty(),
+            _subscriber: std::marker::PhantomData,
         }
     }
 }
 
 impl<S> ConsoleSlot<S>
 where
-    S: Subscriber + for<'a> LookupSpan<'a>,
+    S: Subscriber + for<'a> LookupSpan<'a> + 'static,
 {
-    /// Runs `f` with the layers for `spec`, built now if the slot holds another spec's. The common case is
-    /// one lock-free load and no reference count change.
+    /// Runs `f` with the layers for `spec`, built on first use.
     #[inline]
-    fn with_layers(&self, spec: &Arc<ConsoleSpec>, f: impl FnOnce(&Built<S>)) {
-        let current = self.built.load();
-        if let Some(b) = current.as_deref().filter(|b| Arc::ptr_eq(&b.spec, spec)) {
-            return f(b);
+    fn with_layers(&self, spec: &ConsoleSpec, f: impl FnOnce(&Built<S>)) {
+        let built = spec.layers.get_or_init(|| Box::new(Built::<S>::new(spec)));
+        // Always `Built<S>`: a spec belongs to one livetel instance, whose recorder has one subscriber type.
+        if let Some(b) = built.downcast_ref::<Built<S>>() {
+            f(b);
         }
-        drop(current);
-        let built = Arc::new(Built::new(Arc::clone(spec)));
-        self.built.store(Some(Arc::clone(&built)));
-        f(&built);
     }
 
     /// A new span the console's filter wants: its fields, formatted for the current format (and the file's).
@@ -169,9 +164,9 @@ where
 
 impl<S> Built<S>
 where
-    S: Subscriber + for<'a> LookupSpan<'a>,
+    S: Subscriber + for<'a> LookupSpan<'a> + 'static,
 {
-    fn new(spec: Arc<ConsoleSpec>) -> Self {
+    fn new(spec: &ConsoleSpec) -> Self {
         let base = fmt::layer()
             .with_ansi(spec.ansi)
             .with_writer(StdStream(spec.config.writer));
@@ -184,7 +179,7 @@ where
             .file
             .as_ref()
             .map(|f| fmt::layer().with_ansi(false).with_writer(f.writer()).json());
-        Built { spec, terminal, file }
+        Built { terminal, file }
     }
 }
 

@@ -27,6 +27,9 @@ pub(crate) struct ConsoleSpec {
     pub(crate) filter: EnvFilter,
     pub(crate) ansi: bool,
     pub(crate) file: Option<Arc<LogFile>>,
+    /// The `fmt` layers built from this spec for the recorder's subscriber type, on first use (see
+    /// `layer::ConsoleSlot`).
+    pub(crate) layers: std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl ConsoleSpec {
@@ -63,6 +66,7 @@ impl ConsoleSpec {
             config: cfg.clone(),
             filter,
             file,
+            layers: std::sync::OnceLock::new(),
         })))
     }
 

@@ -14,25 +14,24 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::live::Live;
+use super::generation::Generation;
 use super::state::SpanState;
 use crate::sinks::fields::Collect;
 use crate::sinks::record::{Fields, LogRecord, SpanIds};
 
-/// Hands `event` to the current generation's sinks that take logs, as a log record, when its logs filter takes
+/// Hands `event` to `generation`'s (the current one's) sinks that take logs, as a log record, when its logs filter takes
 /// it; does nothing (not even collect the fields) otherwise.
 #[inline]
-pub(crate) fn log_event<S>(live: &Live, event: &Event<'_>, ctx: &Context<'_, S>)
+pub(crate) fn log_event<S>(generation: &Generation, draining: bool, event: &Event<'_>, ctx: &Context<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let generation = live.current();
     let Some(filter) = &generation.logs_filter else {
         return;
     };
     // With the same directives as every other consumer, what was admitted is what the logs want — unless a
     // draining generation admitted it.
-    if (generation.filters_differ || live.has_draining())
+    if (generation.filters_differ || draining)
         && !<EnvFilter as Layer<S>>::enabled(filter, event.metadata(), ctx.clone())
     {
         return;

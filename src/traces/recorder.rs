@@ -162,15 +162,17 @@ where
         if crate::threads::is_untraced() {
             return;
         }
-        if self.live.console_on() {
-            let current = self.live.current();
-            if let Some(console) = &current.console {
-                // Admitted by the current generation alone (nothing draining), and the console wants all it admits.
-                let wanted = current.console_sees_all && !self.live.has_draining();
-                self.console.on_event(console, wanted, event, &ctx);
-            }
+        // One load of the current generation serves the console, the trace and the logs.
+        let current = self.live.current();
+        let draining = self.live.has_draining();
+        if let Some(console) = &current.console {
+            // Admitted by the current generation alone (nothing draining), and the console wants all it admits.
+            let wanted = current.console_sees_all && !draining;
+            self.console.on_event(console, wanted, event, &ctx);
         }
-        if gate::records(&self.live, event.metadata(), &ctx) {
+        // Spans are recorded by the current generation or by a draining one (a child of its open span).
+        let traced = current.sinks.records() || draining;
+        if traced && gate::records(&self.live, event.metadata(), &ctx) {
             if let state::EventTarget::Instant(generation) = state::route_event(&self.live, event, &ctx) {
                 let mut fields = Fields::new();
                 event.record(&mut Collect(&mut fields));
@@ -178,7 +180,7 @@ where
                 generation.sinks.send_instant(record, &generation.counters);
             }
         }
-        logs::log_event(&self.live, event, &ctx);
+        logs::log_event(&current, draining, event, &ctx);
     }
 
     /// Finishes the span in its own generation. Its state is left in the extensions (emptied) for the
