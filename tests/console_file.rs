@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Fixture, wait_status};
+use common::Fixture;
 use livetel::status::{LogFileStatus, TelemetryStatus};
 
 fn file_config(path: &Path) -> String {
@@ -110,7 +110,16 @@ fn a_full_disk_is_a_status_error_and_counted_drops() {
         f.error.as_deref().is_some_and(|e| e.contains("cannot write")),
         "{f:?}"
     );
-    wait_status(&t, "the app still logging", |s| s.console.is_some());
+    // The writer goes on: 200 more lines are each written or counted too.
+    log(&t, 200, 200, &pad);
+    let f = accounted(&t, 400);
+    assert_eq!(f.lines_written + f.lines_dropped, 400, "{f:?}");
+    // No line is left in part: the disk's last partial write was cut back.
+    let text = std::fs::read_to_string(&f.path).expect("the log file");
+    assert_eq!(text.lines().count() as u64, f.lines_written);
+    for line in text.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("every line whole");
+    }
     t.shutdown();
 }
 

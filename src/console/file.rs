@@ -24,8 +24,29 @@ pub(crate) struct LogFile {
     writer: NonBlocking,
     queue_drops: ErrorCounter,
     shared: Arc<Shared>,
-    /// Dropping it flushes the queue and stops the worker thread.
-    _guard: WorkerGuard,
+    /// Dropping it flushes the queue and stops the worker thread, waiting up to about a second: see `Drop`.
+    guard: Option<WorkerGuard>,
+}
+
+/// A log file can be released on an app thread (the last span of an old generation closing there): its worker's
+/// final flush then runs on a thread of its own, never on a thread that traces.
+impl Drop for LogFile {
+    fn drop(&mut self) {
+        let Some(guard) = self.guard.take() else { return };
+        if crate::threads::is_untraced() {
+            return drop(guard);
+        }
+        let spawned = std::thread::Builder::new()
+            .name("livetel-console-file-close".to_owned())
+            .spawn(move || {
+                let _untraced = crate::threads::untraced_while();
+                drop(guard);
+            });
+        // No thread to be had: nothing to flush it on but this one.
+        if let Err(e) = spawned {
+            drop(e);
+        }
+    }
 }
 
 /// What the worker thread reports.
@@ -38,8 +59,15 @@ struct Shared {
 }
 
 impl Shared {
+    /// Records a problem; status is published again only when the sentence changes (a full disk fails every
+    /// line the same way, and one status render per failed line would queue without bound).
     fn problem(&self, message: String) {
-        *self.last_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(message);
+        let mut last = self.last_error.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.as_deref() == Some(message.as_str()) {
+            return;
+        }
+        *last = Some(message);
+        drop(last);
         if let Some(f) = &self.on_change {
             f();
         }
@@ -68,6 +96,7 @@ impl LogFile {
             ..Shared::default()
         });
         let checked = CheckedFile {
+            day: todays_name(&name),
             dir,
             name,
             appender,
@@ -83,7 +112,7 @@ impl LogFile {
             queue_drops: writer.error_counter(),
             writer,
             shared,
-            _guard: guard,
+            guard: Some(guard),
         })
     }
 
@@ -146,15 +175,24 @@ struct CheckedFile {
     dir: PathBuf,
     name: String,
     appender: RollingFileAppender,
+    /// The day's file the appender writes (its name), to tell a new day's file from a deleted one.
+    day: String,
     shared: Arc<Shared>,
 }
 
 impl CheckedFile {
-    /// Reopens the day's file when it was deleted (or moved away) under the appender.
-    fn reopen_if_lost(&mut self) {
-        let current = self.dir.join(todays_name(&self.name));
-        if current.exists() {
-            return;
+    /// The length of the day's file before a line, reopening it when it was deleted (or moved away) under the
+    /// appender; `None` when no file can be had, and the line cannot be written.
+    fn prepare(&mut self) -> Option<u64> {
+        let today = todays_name(&self.name);
+        if today != self.day {
+            // A new day: the appender rolls over to a new file on this write.
+            self.day = today;
+            return Some(0);
+        }
+        let current = self.dir.join(&self.day);
+        if let Ok(meta) = std::fs::metadata(&current) {
+            return Some(meta.len());
         }
         match appender(&self.dir, &self.name) {
             Ok(fresh) => {
@@ -164,8 +202,27 @@ impl CheckedFile {
                     current.display(),
                     crate::status::now_rfc3339()
                 ));
+                Some(0)
             }
-            Err(e) => self.shared.problem(e),
+            Err(e) => {
+                self.shared.problem(e);
+                None
+            }
+        }
+    }
+
+    /// Cuts a line the disk took only in part, so the next line starts a line of its own.
+    fn cut_back(&self, len: u64) {
+        let path = self.dir.join(&self.day);
+        let cut = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_len(len));
+        if let Err(e) = cut {
+            self.shared.problem(format!(
+                "cannot cut a partial line from `{}`: {e}",
+                path.display()
+            ));
         }
     }
 }
@@ -177,13 +234,17 @@ impl Write for CheckedFile {
 
     /// One call per line (the worker's): the line is written whole or counted as dropped.
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.reopen_if_lost();
+        let Some(len) = self.prepare() else {
+            self.shared.failed.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        };
         match self.appender.write_all(buf) {
             Ok(()) => {
                 self.shared.written.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
             Err(e) => {
+                self.cut_back(len);
                 self.shared.failed.fetch_add(1, Ordering::Relaxed);
                 self.shared
                     .problem(format!("cannot write log file in `{}`: {e}", self.dir.display()));
@@ -206,6 +267,14 @@ impl Write for CheckedFile {
 mod tests {
     use super::*;
 
+    fn wait_written(file: &LogFile, n: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while file.figures().written < n {
+            assert!(std::time::Instant::now() < deadline, "{:?}", file.figures());
+            std::thread::yield_now();
+        }
+    }
+
     #[test]
     fn a_deleted_file_is_reopened_and_reported() {
         let dir = tempfile::tempdir().unwrap();
@@ -214,15 +283,11 @@ mod tests {
         w.write_all(b"one\n").unwrap();
         let current = file.figures().current;
         drop(w);
-        // The worker writes in order: wait for the first line by its count, not by time.
-        while file.figures().written < 1 {
-            std::thread::yield_now();
-        }
+        // The worker writes in order: wait for the first line by its count (a deadline only against a hang).
+        wait_written(&file, 1);
         std::fs::remove_file(&current).unwrap();
         file.writer().write_all(b"two\n").unwrap();
-        while file.figures().written < 2 {
-            std::thread::yield_now();
-        }
+        wait_written(&file, 2);
         let figures = file.figures();
         assert_eq!(std::fs::read_to_string(&current).unwrap(), "two\n");
         assert_eq!(figures.dropped, 0);

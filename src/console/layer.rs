@@ -6,8 +6,11 @@
 //!
 //! Span fields are formatted when a span begins, for the format in force then (tracing-subscriber's `fmt`
 //! layer keeps them in the span's extensions per field formatter). A span that began under another format, or
-//! that the console's filter left out, has none for the JSON formatter; the slot gives it an empty set rather
-//! than let that formatter fail.
+//! that the console's filter left out, has none for the current one; the `pretty` and `json` formatters would
+//! panic on such a span (they `expect` its fields), so before each of their lines the slot gives every span they
+//! may read (the event's scope, and the current span's, which they fall back to) an empty set. Such a span
+//! shows in the line by its name, without fields: the console's context is the subscriber's, not a per-layer
+//! filtered one.
 
 use std::sync::Arc;
 
@@ -126,7 +129,10 @@ where
         }
         self.with_layers(spec, |b| {
             if b.file.is_some() || matches!(b.terminal, Terminal::Json(_)) {
-                give_json_fields(event, ctx);
+                give_fields::<JsonFields, S>(event, ctx, "{}");
+            }
+            if matches!(b.terminal, Terminal::Pretty(_)) {
+                give_fields::<DefaultFields, S>(event, ctx, "");
             }
             match &b.terminal {
                 Terminal::Compact(l) => l.on_event(event, ctx.clone()),
@@ -146,18 +152,26 @@ fn wants<S: Subscriber>(filter: &EnvFilter, meta: &tracing_core::Metadata<'_>, c
     <EnvFilter as Layer<S>>::enabled(filter, meta, ctx.clone())
 }
 
-/// Gives every span around `event` a (possibly empty) JSON field set, which the JSON formatter requires.
-fn give_json_fields<S>(event: &Event<'_>, ctx: &Context<'_, S>)
+/// Gives every span a formatter may read for `event` a field set for the formatter `N` (`empty` when it has
+/// none): the spans of the event's scope, and those of the span the formatters fall back to (the event's explicit
+/// parent, else the current span), which a root event inside a span does not have in its scope.
+fn give_fields<N: 'static, S>(event: &Event<'_>, ctx: &Context<'_, S>, empty: &str)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let Some(scope) = ctx.event_scope(event) else {
-        return;
-    };
-    for span in scope {
+    let fallback = event
+        .parent()
+        .and_then(|id| ctx.span(id))
+        .or_else(|| ctx.lookup_current());
+    let spans = ctx
+        .event_scope(event)
+        .into_iter()
+        .flatten()
+        .chain(fallback.into_iter().flat_map(|s| s.scope()));
+    for span in spans {
         let mut ext = span.extensions_mut();
-        if ext.get_mut::<FormattedFields<JsonFields>>().is_none() {
-            ext.insert(FormattedFields::<JsonFields>::new("{}".to_owned()));
+        if ext.get_mut::<FormattedFields<N>>().is_none() {
+            ext.insert(FormattedFields::<N>::new(empty.to_owned()));
         }
     }
 }
