@@ -140,7 +140,12 @@ fn child() {
         assert!(outcome.is_applied(), "{outcome:?}");
         // Let the threads print a few hundred lines under this phase before the next flip (a count, not a time).
         let from = printed.load(Ordering::Relaxed);
+        let deadline = std::time::Instant::now() + common::PATIENCE;
         while printed.load(Ordering::Relaxed) < from + 400 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the workers stopped printing"
+            );
             std::thread::yield_now();
         }
     }

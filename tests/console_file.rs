@@ -49,6 +49,22 @@ fn accounted(t: &livetel::Telemetry, n: u64) -> LogFileStatus {
     }
 }
 
+/// Every daily file of `path` (`<path>.YYYY-MM-DD`), in name order, concatenated.
+fn read_all(path: &Path) -> String {
+    let dir = path.parent().expect("a directory");
+    let prefix = format!("{}.", path.file_name().and_then(|n| n.to_str()).expect("a name"));
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .expect("log dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|n| std::fs::read_to_string(dir.join(n)).expect("log file"))
+        .collect()
+}
+
 #[test]
 fn json_lines_reach_the_file_and_a_deleted_file_is_reopened() {
     let fx = Fixture::new("watch = false");
@@ -58,7 +74,8 @@ fn json_lines_reach_the_file_and_a_deleted_file_is_reopened() {
     log(&t, 0, 20, "");
     let first = accounted(&t, 20);
     assert_eq!((first.lines_written, first.lines_dropped), (20, 0));
-    let text = std::fs::read_to_string(&first.path).expect("today's file");
+    // Read by listing the directory, not by today's name: the run may cross midnight UTC.
+    let text = read_all(&path);
     let numbers: Vec<u64> = text
         .lines()
         .map(|l| {
@@ -69,7 +86,9 @@ fn json_lines_reach_the_file_and_a_deleted_file_is_reopened() {
         .collect();
     assert_eq!(numbers, (0..20).collect::<Vec<_>>());
 
-    std::fs::remove_file(&first.path).expect("delete the log file");
+    for entry in std::fs::read_dir(path.parent().expect("dir")).expect("log dir") {
+        std::fs::remove_file(entry.expect("entry").path()).expect("delete the log file");
+    }
     log(&t, 20, 5, "");
     let after = accounted(&t, 25);
     assert_eq!((after.lines_written, after.lines_dropped), (25, 0));
@@ -115,7 +134,7 @@ fn a_full_disk_is_a_status_error_and_counted_drops() {
     let f = accounted(&t, 400);
     assert_eq!(f.lines_written + f.lines_dropped, 400, "{f:?}");
     // No line is left in part: the disk's last partial write was cut back.
-    let text = std::fs::read_to_string(&f.path).expect("the log file");
+    let text = read_all(&mount.join("app.log"));
     assert_eq!(text.lines().count() as u64, f.lines_written);
     for line in text.lines() {
         serde_json::from_str::<serde_json::Value>(line).expect("every line whole");

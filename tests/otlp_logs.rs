@@ -148,10 +148,19 @@ fn logs_a_full_queue_cannot_take_are_counted_and_the_rest_arrive() {
         (s.layers[0].logs_exported, s.layers[0].logs_dropped),
         (s.logs.exported, s.logs.dropped)
     );
+    assert!(
+        s.logs.exported > 0,
+        "the queue's records reached the released collector: {:?}",
+        s.logs
+    );
     let exported = usize::try_from(s.logs.exported).expect("fits");
+    // Settled: every export is over, so nothing more arrives after this read.
+    let arrived = rx.wait_logs(exported);
+    let distinct: std::collections::HashSet<String> =
+        arrived.iter().map(|l| l["attributes"]["i"].to_string()).collect();
     assert_eq!(
-        rx.wait_logs(exported).len(),
-        exported,
+        (arrived.len(), distinct.len()),
+        (exported, exported),
         "every exported record arrived, once"
     );
     // No span was made, none dropped: logs have a queue of their own.

@@ -162,8 +162,8 @@ impl Sink for LocalSink {
     #[inline]
     fn send_log(&self, record: LogRecord, counters: &Counters) {
         if !super::try_queue(&self.tx, self.is_closed(), Msg::Log(record)) {
-            counters.logs_dropped.add(1);
             self.state.logs_dropped.fetch_add(1, Ordering::Relaxed);
+            counters.logs_dropped.add(1);
         }
     }
 

@@ -218,13 +218,13 @@ impl Writer {
             Ok(()) => {
                 self.pos += written;
                 self.counters.exported.add(n.spans);
-                self.counters.logs_exported.add(n.logs);
                 self.state.logs_exported.fetch_add(n.logs, Ordering::Relaxed);
+                self.counters.logs_exported.add(n.logs);
             }
             Err(e) => {
                 self.counters.dropped.add(n.spans);
-                self.counters.logs_dropped.add(n.logs);
                 self.state.logs_dropped.fetch_add(n.logs, Ordering::Relaxed);
+                self.counters.logs_dropped.add(n.logs);
                 // Cut the partial batch off and put the bracket back: the file stays loadable.
                 let _ = self
                     .file

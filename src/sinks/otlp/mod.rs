@@ -245,8 +245,8 @@ impl Sink for OtlpSink {
     #[inline]
     fn send(&self, record: Record, counters: &Counters) {
         if !self.spans.queue(self.is_closed(), record) {
-            counters.dropped.add(1);
             self.state.dropped.fetch_add(1, Ordering::Relaxed);
+            counters.dropped.add(1);
         }
     }
 
@@ -258,8 +258,8 @@ impl Sink for OtlpSink {
     #[inline]
     fn send_log(&self, record: LogRecord, counters: &Counters) {
         if !self.logs.queue(self.is_closed(), record) {
-            counters.logs_dropped.add(1);
             self.state.logs_dropped.fetch_add(1, Ordering::Relaxed);
+            counters.logs_dropped.add(1);
         }
     }
 

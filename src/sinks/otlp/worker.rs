@@ -194,8 +194,9 @@ impl<S: Signal> Export<S> {
                         *last = Some(Instant::now());
                     }
                     let f = S::figures(&self.counters, &self.state);
-                    f.total_exported.add(n);
+                    // The sink's own figure first: a test that saw the total settle reads it complete.
                     f.exported.fetch_add(n, Ordering::Relaxed);
+                    f.total_exported.add(n);
                     return;
                 }
                 Err(e) => {
@@ -223,8 +224,8 @@ impl<S: Signal> Export<S> {
 
     fn count_dropped(&self, n: u64) {
         let f = S::figures(&self.counters, &self.state);
-        f.total_dropped.add(n);
         f.dropped.fetch_add(n, Ordering::Relaxed);
+        f.total_dropped.add(n);
         self.state.failed_batches.fetch_add(1, Ordering::Relaxed);
         (self.on_error)();
     }
