@@ -41,7 +41,7 @@ pub(crate) trait Sink: Send + Sync + 'static {
 
     /// True when events inside spans travel with their span (OTLP span events) rather than as instants. A sink
     /// that answers `false` writes the events a span record carries as instants of its own, unless it
-    /// [`Sink::takes_logs`] (then it has them as log records already).
+    /// [`Sink::takes_logs`] (then it gets the events its logs filter takes as log records instead).
     fn events_in_spans(&self) -> bool {
         false
     }

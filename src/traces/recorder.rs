@@ -174,10 +174,12 @@ where
         let traced = current.sinks.records() || draining;
         if traced && gate::records(&self.live, event.metadata(), &ctx) {
             if let state::EventTarget::Instant(generation) = state::route_event(&self.live, event, &ctx) {
-                let mut fields = Fields::new();
-                event.record(&mut Collect(&mut fields));
-                let record = Record::instant(event.metadata(), fields);
-                generation.sinks.send_instant(record, &generation.counters);
+                if generation.sinks.takes_instants() {
+                    let mut fields = Fields::new();
+                    event.record(&mut Collect(&mut fields));
+                    let record = Record::instant(event.metadata(), fields);
+                    generation.sinks.send_instant(record, &generation.counters);
+                }
             }
         }
         logs::log_event(&current, draining, event, &ctx);

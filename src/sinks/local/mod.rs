@@ -14,7 +14,9 @@
 //! Each event is written once: this sink takes logs, so the instant path skips it
 //! ([`super::SinkSet::send_instant`] sends instants only to sinks that do not take logs), and its writer leaves
 //! out the events a span record carries (those are for OTLP span events; the same events reach this sink as log
-//! records).
+//! records when `[telemetry.logs]` takes them). So the file holds the events the logs filter takes, while this
+//! sink belongs to the current generation: with `[telemetry.logs] enabled = false`, or a logs filter narrower
+//! than the traces', the file has spans without (those) events — the config's choice, not a loss.
 
 mod writer;
 
