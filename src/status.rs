@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::Backends;
-pub use crate::counters::SpanCounts;
+pub use crate::counters::{SpanCounts, TraceCounts};
 use crate::error::ConfigError;
 
 /// What caused a reload.
@@ -136,6 +136,21 @@ impl EnvOverride {
     }
 }
 
+/// `[telemetry.sampling]` as applied, and its outcomes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SamplingStatus {
+    /// The head strategy (`always_on`, `always_off`, `probability`, `parent_based`).
+    pub strategy: crate::config::Strategy,
+    /// The head probability (`sample_rate`).
+    pub probability: f64,
+    /// Traces with a span in error are kept whatever the head decided.
+    pub always_sample_errors: bool,
+    /// Traces whose local root lasts longer are kept whatever the head decided.
+    pub always_sample_slow_seconds: Option<f64>,
+    /// Traces by outcome since start-up, and the tail buffer now.
+    pub traces: TraceCounts,
+}
+
 /// How reload attempts ended, since start-up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ReloadCounts {
@@ -188,6 +203,8 @@ pub struct TelemetryStatus {
     pub last_error: Option<LastError>,
     /// Span counts since start-up.
     pub counters: SpanCounts,
+    /// The sampling strategy and what it kept and dropped, per trace.
+    pub sampling: SamplingStatus,
     /// Reload attempts since start-up.
     pub reloads: ReloadCounts,
 }

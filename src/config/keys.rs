@@ -6,7 +6,9 @@ use toml::Spanned;
 use toml::de::DeValue;
 
 use super::load::Locator;
-use super::{BatchConfig, LocalConfig, OtlpConfig, SECRET_KEYS, TelemetryConfig, VaultConfig, alias};
+use super::{
+    BatchConfig, LocalConfig, OtlpConfig, SECRET_KEYS, SamplingConfig, TelemetryConfig, VaultConfig, alias,
+};
 use crate::error::{ConfigError, ConfigErrorKind};
 
 /// What a table accepts.
@@ -31,6 +33,7 @@ impl Keys {
             ("local", Keys::of::<LocalConfig>(Vec::new())),
             ("otlp", otlp),
             ("resource", Keys::Any),
+            ("sampling", Keys::of::<SamplingConfig>(Vec::new())),
             ("vault", Keys::of::<VaultConfig>(Vec::new())),
         ])
     }

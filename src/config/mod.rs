@@ -55,6 +55,7 @@ mod legacy;
 pub(crate) mod load;
 mod location;
 mod propagators;
+pub(crate) mod sampling;
 pub(crate) mod validate;
 
 use std::collections::BTreeMap;
@@ -68,6 +69,7 @@ pub use env::EnvOverrides;
 pub(crate) use load::load_file;
 pub use load::parse_str;
 pub use propagators::Propagator;
+pub use sampling::{SamplingConfig, Strategy};
 
 use crate::error::ConfigError;
 
@@ -241,7 +243,8 @@ pub struct TelemetryConfig {
     pub backend: Backends,
     /// Record function arguments of `#[livetel::instrument]` functions as span attributes.
     pub include_args: bool,
-    /// Fraction of traces kept, decided at the root span and inherited by its children (`0.0..=1.0`).
+    /// Fraction of traces kept, decided at the root span and inherited by its children (`0.0..=1.0`); the short
+    /// form of `sampling.probability`.
     pub sample_rate: f64,
     /// `EnvFilter` directives, e.g. `"info,my_crate=debug"`.
     pub filter: String,
@@ -259,6 +262,8 @@ pub struct TelemetryConfig {
     pub watch: bool,
     /// The header formats trace context travels in (`"tracecontext"`, `"baggage"`, `"b3"`, `"b3multi"`).
     pub propagators: Vec<Propagator>,
+    /// `[telemetry.sampling]`: the head strategy, and the errors and slow traces kept at their tail.
+    pub sampling: SamplingConfig,
     /// `[telemetry.local]`: the `local` backend.
     pub local: LocalConfig,
     /// `[telemetry.otlp]`: the `otlp` backend.
@@ -297,6 +302,7 @@ impl Default for TelemetryConfig {
             drain_timeout_ms: 10_000,
             watch: true,
             propagators: Propagator::defaults(),
+            sampling: SamplingConfig::default(),
             local: LocalConfig::default(),
             otlp: OtlpConfig::default(),
             vault: VaultConfig::default(),

@@ -14,6 +14,7 @@ use crate::sinks::{self, Sink, SinkContext, SinkInput, SinkSet};
 use crate::traces::codec::Propagators;
 use crate::traces::generation::Generation;
 use crate::traces::sampler::Sampler;
+use crate::traces::tail::TailPolicy;
 use crate::vault::SecretHeaders;
 
 /// What a prepare step needs besides the config; one per `Telemetry`.
@@ -82,7 +83,8 @@ fn build_generation(
         // In EnvFilter's syntax every span directive is bracketed (`[span{field=value}]=level`).
         filter_tracks_spans: filter.is_some() && next.filter.contains('['),
         filter,
-        sampler: Sampler::new(next.sample_rate),
+        sampler: Sampler::of(next.sampling.strategy, next.sample_rate),
+        tail: TailPolicy::of(&next.sampling),
         sinks,
         include_args: next.include_args,
         propagators: Propagators::of(&next.propagators),

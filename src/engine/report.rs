@@ -4,7 +4,8 @@ use crate::config::TelemetryConfig;
 use crate::engine::plan::BuildContext;
 use crate::engine::retire::Retirer;
 use crate::status::{
-    self, EnvOverride, LastError, ReloadCounts, SinkState, SinkStatus, TelemetryStatus, Trigger,
+    self, EnvOverride, LastError, ReloadCounts, SamplingStatus, SinkState, SinkStatus, TelemetryStatus,
+    Trigger,
 };
 use crate::traces::Placement;
 use crate::traces::generation::Generation;
@@ -89,6 +90,13 @@ impl View {
                 .collect(),
             last_error: self.last_error.clone(),
             counters: cx.sinks.counters.snapshot(),
+            sampling: SamplingStatus {
+                strategy: cfg.sampling.strategy,
+                probability: cfg.sample_rate,
+                always_sample_errors: cfg.sampling.always_sample_errors,
+                always_sample_slow_seconds: cfg.sampling.always_sample_slow_seconds,
+                traces: cx.sinks.counters.traces.snapshot(),
+            },
             reloads: self.reloads,
         }
     }

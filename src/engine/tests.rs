@@ -22,6 +22,7 @@ fn generation(id: u64, sinks: &[Arc<MemorySink>], counters: &Arc<Counters>) -> A
         filter: Some(EnvFilter::new("trace")),
         filter_tracks_spans: false,
         sampler: Sampler::new(1.0),
+        tail: None,
         sinks: SinkSet::new(sinks.iter().map(|s| Arc::clone(s) as Arc<dyn Sink>)),
         include_args: false,
         propagators: Default::default(),

@@ -4,7 +4,8 @@
 //! interest and `enabled` from the live generations; [`recorder`] turns spans and events into records and hands
 //! them to the generation's sinks; [`state`] is what a span carries (its generation, sampling decision, fields);
 //! [`live`] holds the current and draining generations behind one lock-free load; [`generation`] is one
-//! applied config's decisions; [`sampler`] decides whole traces at their root; [`propagation`] carries a span's
+//! applied config's decisions; [`sampler`] decides whole traces at their root; [`tail`] holds the traces it
+//! drops until their local root ends, to keep errors and slow ones; [`propagation`] carries a span's
 //! context across process boundaries (public as `livetel::propagation`).
 //!
 //! Nothing here imports the reload engine: the engine builds generations and swaps them into [`live::Live`].
@@ -18,6 +19,7 @@ pub mod propagation;
 pub(crate) mod recorder;
 pub(crate) mod sampler;
 pub(crate) mod state;
+pub(crate) mod tail;
 
 pub use layer::LiveLayer;
 pub(crate) use live::Placement;
