@@ -72,6 +72,9 @@ pub struct SamplingConfig {
     pub max_traces_in_flight: usize,
     /// Longest time a trace is held undecided, in milliseconds; an older one is dropped whole (and counted).
     pub max_age_ms: u64,
+    /// Bytes held for all undecided traces at once (the spans' estimated size); a trace whose next span would
+    /// go over is dropped whole (and counted).
+    pub max_buffered_bytes: u64,
 }
 
 impl Default for SamplingConfig {
@@ -84,6 +87,7 @@ impl Default for SamplingConfig {
             max_spans_per_trace: 1024,
             max_traces_in_flight: 4096,
             max_age_ms: 60_000,
+            max_buffered_bytes: 64 << 20,
         }
     }
 }
@@ -147,6 +151,15 @@ pub(crate) fn validate(s: &SamplingConfig) -> Result<(), (&'static str, ConfigEr
         return invalid(
             "sampling.max_age_ms",
             format!("must be 1..=3600000 (1 h), got {}", s.max_age_ms),
+        );
+    }
+    if !(1 << 10..=1 << 34).contains(&s.max_buffered_bytes) {
+        return invalid(
+            "sampling.max_buffered_bytes",
+            format!(
+                "must be 1024..=17179869184 (16 GiB), got {}",
+                s.max_buffered_bytes
+            ),
         );
     }
     if let Some(secs) = s.always_sample_slow_seconds {

@@ -8,8 +8,9 @@
 //! closing later. A trace is whole or absent in every sink, never torn.
 //!
 //! Bounds, all counted (`dropped_by_bound`, per span and per trace): a trace with more than `max_spans_per_trace`
-//! spans, or held longer than `max_age_ms`, is dropped whole when a span of it closes past the bound; a trace
-//! beginning while `max_traces_in_flight` are held is never held. The per-trace lock is taken only by the app
+//! spans, held longer than `max_age_ms`, or whose next span would take the bytes held for all traces over
+//! `max_buffered_bytes`, is dropped whole when a span of it closes past the bound; a trace beginning while
+//! `max_traces_in_flight` are held is never held. The per-trace lock is taken only by the app
 //! threads that close the trace's spans, for a push or a decision: never by an exporter (sinks take records
 //! through their non-blocking queues, after the lock is released).
 
@@ -35,6 +36,7 @@ pub(crate) struct TailPolicy {
     pub(crate) max_spans: usize,
     pub(crate) max_traces: u64,
     pub(crate) max_age_ns: u64,
+    pub(crate) max_bytes: u64,
 }
 
 impl TailPolicy {
@@ -46,6 +48,7 @@ impl TailPolicy {
             max_spans: cfg.max_spans_per_trace,
             max_traces: cfg.max_traces_in_flight as u64,
             max_age_ns: cfg.max_age_ms.saturating_mul(1_000_000),
+            max_bytes: cfg.max_buffered_bytes,
         })
     }
 }
@@ -139,12 +142,14 @@ impl TailTrace {
             Phase::Dropped => self.counters.sampled_out.add(generation.sinks.len()),
             Phase::Bounded => self.counters.dropped_by_bound.add(generation.sinks.len()),
             Phase::Held => {
-                let over = held.spans.len() >= self.policy.max_spans
-                    || clock::now_ns().saturating_sub(self.start_ns) > self.policy.max_age_ns;
                 let bytes = record_bytes(&record);
+                let traces = &self.counters.traces;
+                let over = held.spans.len() >= self.policy.max_spans
+                    || traces.buffered_bytes.get() + bytes > self.policy.max_bytes
+                    || clock::now_ns().saturating_sub(self.start_ns) > self.policy.max_age_ns;
                 held.spans.push((Arc::clone(generation), record));
                 held.bytes += bytes;
-                self.counters.traces.hold_bytes(bytes);
+                traces.hold_bytes(bytes);
                 if over {
                     self.settle(held, Phase::Bounded);
                 } else if local_root {
