@@ -61,7 +61,8 @@ pub fn held_bytes(traces: u64) -> Figure {
     });
     let t = l.tel.refresh_status().sampling.traces;
     let note = format!(
-        "{traces} traces of 4 spans in flight: {:.0} bytes a trace; after: held {} bytes, dropped by sampling {}",
+        "{traces} traces in flight (3 closed spans held each, 2 fields and 1 event a span, root open): {:.0} \
+         bytes a trace; after: held {} bytes, dropped by sampling {}",
         t.peak_buffered_bytes as f64 / traces as f64,
         t.buffered_bytes,
         t.dropped_by_sampling
