@@ -312,3 +312,43 @@ fn a_tiny_buffer_counts_what_it_drops_and_keeps_the_rest_whole() {
     assert_eq!(got[&0].0, ["job", "step"]);
     assert_eq!(got[&11].0, ["job", "step", "step", "step"]);
 }
+
+/// A server span that joins a caller's trace the caller did not sample is held like any local root: an error in
+/// it keeps it, whole, under the caller's trace id.
+#[test]
+fn a_span_joining_an_unsampled_caller_is_held_and_kept_on_error() {
+    let f = Fixture::new("watch = false\nsampling.always_sample_errors = true");
+    let t = f.start();
+    with_default(t.dispatch().expect("own subscriber"), || {
+        for (i, error) in [(0u64, true), (1, false)] {
+            let headers: HashMap<String, String> = [(
+                "traceparent".to_owned(),
+                format!("00-4bf92f3577b34da6a3ce929d0e0e47{i:02x}-00f067aa0ba902b7-00"),
+            )]
+            .into();
+            let server = tracing::info_span!(parent: None, "job", i);
+            assert!(livetel::propagation::set_parent(
+                &server,
+                &livetel::propagation::extract(&headers)
+            ));
+            server.in_scope(|| {
+                let step = tracing::info_span!("step", i, error = tracing::field::Empty);
+                if error {
+                    step.record("error", "refused");
+                }
+            });
+        }
+    });
+    let counts = wait_settled(&t);
+    let traces = t.refresh_status().sampling.traces;
+    drop(t);
+    assert_eq!(
+        (traces.kept_by_error, traces.dropped_by_sampling),
+        (1, 1),
+        "{traces:?}"
+    );
+    assert_eq!((counts.started, counts.exported, counts.sampled_out), (4, 2, 2));
+    let got = chrome_traces(&f);
+    assert_eq!(got.keys().copied().collect::<Vec<_>>(), [0]);
+    assert_eq!(got[&0].0, ["job", "step"]);
+}

@@ -130,35 +130,45 @@ impl SpanState {
 
     /// Adopts a parent from another process: its trace id, its span as parent, and the decision the
     /// generation's sampler makes for it (`flag`: the caller's sampled flag, `None` when the caller deferred).
-    /// Counters stay balanced when the decision flips; a root the head now drops is held for the tail.
+    /// The span becomes the first of the caller's trace here (its local root); counters stay balanced when the
+    /// decision changes, and a root the head now drops is held for the tail.
     pub(crate) fn adopt_remote_parent(&mut self, trace_id: u128, parent_span_id: u64, flag: Option<bool>) {
         let sampler = &self.generation.sampler;
         let sampled = match flag {
             None if sampler.honours_remote() => self.sampled,
             flag => sampler.keeps_remote(flag, trace_id),
         };
-        if sampled != self.sampled {
-            let (c, copies) = (&self.generation.counters, self.generation.sinks.len());
-            if sampled {
-                match self.tail.take() {
-                    Some(held) => held.abandon(),
-                    None => c.sampled_out.sub(copies),
-                }
-            } else {
-                self.tail = self
-                    .generation
-                    .tail
-                    .map(|policy| TailTrace::begin(policy, c, self.start_ns));
-                if self.tail.is_none() {
-                    c.sampled_out.add(copies);
-                    self.fields.clear();
-                }
-            }
+        if sampled != self.sampled || !self.local_root {
+            self.redecide(sampled);
         }
-        self.sampled = sampled;
         self.ids.trace_id = trace_id;
         self.ids.parent_span_id = parent_span_id;
         self.ids.parent_remote = true;
+    }
+
+    /// Undoes the decision made when the span began, and makes `sampled` the decision of a local root.
+    fn redecide(&mut self, sampled: bool) {
+        let (c, copies) = (&self.generation.counters, self.generation.sinks.len());
+        match self.tail.take() {
+            // Its spans so far were made before it joined: they count as sampled out.
+            Some(held) if self.local_root => held.abandon(),
+            // It leaves the trace it was held in; that trace's root still decides the rest.
+            Some(_) => {}
+            None if !self.sampled => c.sampled_out.sub(copies),
+            None => {}
+        }
+        self.local_root = true;
+        self.sampled = sampled;
+        if !sampled {
+            self.tail = self
+                .generation
+                .tail
+                .map(|policy| TailTrace::begin(policy, c, self.start_ns));
+            if self.tail.is_none() {
+                c.sampled_out.add(copies);
+                self.fields.clear();
+            }
+        }
     }
 
     /// Hands the finished span to the sinks of the generation it began in, or to its trace held for the tail.
