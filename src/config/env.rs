@@ -241,6 +241,15 @@ mod tests {
             (cfg.sampling.strategy, cfg.sample_rate),
             (Strategy::AlwaysOff, 0.0)
         );
+        let o = env(&[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+        ]);
+        o.apply(&mut cfg);
+        assert_eq!(
+            (cfg.sampling.strategy, cfg.sample_rate),
+            (Strategy::Probability, 0.25)
+        );
     }
 
     #[test]
