@@ -2,7 +2,8 @@
 //!
 //! Settings that concern one backend live in a table of their own: `[telemetry.local]` for the Chrome trace
 //! files, `[telemetry.otlp]` (and `[telemetry.otlp.batch]`) for OTLP export, `[telemetry.vault]` for where
-//! secrets come from. Everything else stands at the top of `[telemetry]`. Every key has a default, so an empty
+//! secrets come from. `[telemetry.sampling]` holds the sampling strategy and what is kept at a trace's tail
+//! (errors, slow traces) within its bounds. Everything else stands at the top of `[telemetry]`. Every key has a default, so an empty
 //! table is valid.
 //!
 //! The flat keys of earlier versions (`trace_dir`, `otlp_endpoint`, `otlp_protocol`, `otlp_timeout_ms`,
