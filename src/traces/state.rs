@@ -54,32 +54,31 @@ impl SpanState {
                     Some(s.sampled),
                     s.ids,
                     s.remote.clone(),
-                    s.tail.clone(),
                 ));
             }
             // A parent livetel does not record but that forwards a caller's context: join the caller's trace.
             ext.get::<Forwarded>()
-                .map(|f| (None, f.sampled(), f.ids(), f.remote.clone(), None))
+                .map(|f| (None, f.sampled(), f.ids(), f.remote.clone()))
         });
         // A forwarding parent stands for the caller's span: the new span's parent is remote.
         let parent_remote = matches!(inherited, Some((None, ..)));
-        // `held`: the parent's trace held for the tail. `None` for the first span of its trace here: no parent,
-        // a remote one, or a parent whose generation closed (the span then begins a trace of its own).
-        let (generation, sampled, trace_id, parent_span_id, remote, held) = match inherited {
-            Some((Some(generation), Some(sampled), ids, remote, held)) if generation.is_open() => {
-                (generation, sampled, ids.trace_id, ids.span_id, remote, Some(held))
+        // `local_root`: the first span of its trace here: no parent, a remote one, or a parent whose generation
+        // closed (the span then begins a trace of its own).
+        let (generation, sampled, trace_id, parent_span_id, remote, local_root) = match inherited {
+            Some((Some(generation), Some(sampled), ids, remote)) if generation.is_open() => {
+                (generation, sampled, ids.trace_id, ids.span_id, remote, false)
             }
-            Some((None, sampled, ids, remote, _)) => {
+            Some((None, sampled, ids, remote)) => {
                 let generation = live.current_full();
                 // A caller that deferred the decision (B3 without a flag) leaves it to this generation's sampler.
                 let sampled = generation.sampler.keeps_remote(sampled, ids.trace_id);
-                (generation, sampled, ids.trace_id, ids.span_id, remote, None)
+                (generation, sampled, ids.trace_id, ids.span_id, remote, true)
             }
             _ => {
                 let generation = live.current_full();
                 let trace_id = sampler::trace_id();
                 let sampled = generation.sampler.keeps(trace_id);
-                (generation, sampled, trace_id, 0, None, None)
+                (generation, sampled, trace_id, 0, None, true)
             }
         };
         if !generation.sinks.records() {
@@ -89,17 +88,11 @@ impl SpanState {
         let copies = generation.sinks.len();
         generation.counters.started.add(copies);
         let start_ns = clock::now_ns();
-        let local_root = held.is_none();
-        let tail = match held {
-            _ if sampled => None,
-            Some(parents) => parents,
-            None => generation
-                .tail
-                .map(|policy| TailTrace::begin(policy, &generation.counters, start_ns)),
+        let tail = if sampled {
+            None
+        } else {
+            unsampled(&generation, span, local_root, copies, start_ns)
         };
-        if !sampled && tail.is_none() {
-            generation.counters.sampled_out.add(copies);
-        }
         // A root keeps its fields even when the sampler drops it: `set_parent` may still make it join a sampled
         // remote trace (a server span gets its caller's headers right after it is made). Children of an
         // unsampled trace never become sampled, so they skip the work, unless their trace is held for the tail.
@@ -208,6 +201,33 @@ impl SpanState {
             events: std::mem::take(&mut self.events),
         }
     }
+}
+
+/// The trace a span the head dropped is held in for the tail, when `generation` keeps errors or slow traces:
+/// a new one for a local root, else its parent's (in the same generation). Without one the span is counted as
+/// sampled out now. Out of line, so that the head-only path stays as it was.
+#[inline(never)]
+fn unsampled<'a, S>(
+    generation: &Arc<Generation>,
+    span: &SpanRef<'a, S>,
+    local_root: bool,
+    copies: u64,
+    start_ns: u64,
+) -> Option<Arc<TailTrace>>
+where
+    S: Subscriber + LookupSpan<'a>,
+{
+    let tail = match generation.tail {
+        None => None,
+        Some(policy) if local_root => Some(TailTrace::begin(policy, &generation.counters, start_ns)),
+        Some(_) => span
+            .parent()
+            .and_then(|p| p.extensions().get::<SpanState>().and_then(|s| s.tail.clone())),
+    };
+    if tail.is_none() {
+        generation.counters.sampled_out.add(copies);
+    }
+    tail
 }
 
 /// The generation span `id` began in, if livetel records it.
