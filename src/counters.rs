@@ -1,5 +1,6 @@
-//! Counters shared by every generation. Spans: started = exported + dropped + sampled out + in flight. Log
-//! records: made = exported + dropped + in flight.
+//! Counters shared by every generation. Spans: started = exported + dropped + sampled out + dropped by a bound
+//! + in flight; the sampling figures per trace ([`TraceCounts`]). Log records: made = exported + dropped + in
+//! flight.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -14,6 +15,12 @@ impl Padded {
     #[inline]
     pub(crate) fn add(&self, n: u64) {
         self.0.fetch_add(n, Relaxed);
+    }
+
+    /// Adds `n`; returns the new value.
+    #[inline]
+    pub(crate) fn add_get(&self, n: u64) -> u64 {
+        self.0.fetch_add(n, Relaxed) + n
     }
 
     #[inline]
@@ -37,6 +44,68 @@ pub(crate) struct Counters {
     pub(crate) logs_made: Padded,
     pub(crate) logs_exported: Padded,
     pub(crate) logs_dropped: Padded,
+    /// Spans of traces a tail-sampling bound dropped whole.
+    pub(crate) dropped_by_bound: Padded,
+    /// Per-trace sampling outcomes and the tail buffer's gauges.
+    pub(crate) traces: TraceCounters,
+}
+
+/// How local roots ended (one count per trace, however many sinks), and what the tail buffer holds.
+#[derive(Default)]
+pub(crate) struct TraceCounters {
+    pub(crate) kept_by_head: Padded,
+    pub(crate) kept_by_error: Padded,
+    pub(crate) kept_by_latency: Padded,
+    pub(crate) dropped_by_sampling: Padded,
+    pub(crate) dropped_by_bound: Padded,
+    /// Undecided traces held now.
+    pub(crate) buffered: Padded,
+    /// Estimated bytes of the spans held now, and the most ever held.
+    pub(crate) buffered_bytes: Padded,
+    pub(crate) peak_bytes: Padded,
+}
+
+impl TraceCounters {
+    /// `n` more bytes held; raises the peak.
+    pub(crate) fn hold_bytes(&self, n: u64) {
+        let now = self.buffered_bytes.add_get(n);
+        self.peak_bytes.0.fetch_max(now, Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> TraceCounts {
+        TraceCounts {
+            kept_by_head: self.kept_by_head.get(),
+            kept_by_error: self.kept_by_error.get(),
+            kept_by_latency: self.kept_by_latency.get(),
+            dropped_by_sampling: self.dropped_by_sampling.get(),
+            dropped_by_bound: self.dropped_by_bound.get(),
+            buffered: self.buffered.get(),
+            buffered_bytes: self.buffered_bytes.get(),
+            peak_buffered_bytes: self.peak_bytes.get(),
+        }
+    }
+}
+
+/// Traces by sampling outcome since start-up (one count per trace, at its local root's end), and the tail
+/// buffer now. A trace kept for an error that was also slow counts as kept by error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TraceCounts {
+    /// Kept by the head decision.
+    pub kept_by_head: u64,
+    /// Dropped by the head, kept because a span ended in error (`always_sample_errors`).
+    pub kept_by_error: u64,
+    /// Dropped by the head, kept because the local root was slow (`always_sample_slow_seconds`).
+    pub kept_by_latency: u64,
+    /// Not kept: dropped by the head, and by the tail when it looked.
+    pub dropped_by_sampling: u64,
+    /// Dropped whole by a tail bound (`max_spans_per_trace`, `max_traces_in_flight`, `max_age_ms`).
+    pub dropped_by_bound: u64,
+    /// Undecided traces held now.
+    pub buffered: u64,
+    /// Estimated bytes of the spans held now.
+    pub buffered_bytes: u64,
+    /// The most bytes ever held at once.
+    pub peak_buffered_bytes: u64,
 }
 
 impl Counters {
@@ -45,11 +114,13 @@ impl Counters {
         let exported = self.exported.get();
         let dropped = self.dropped.get();
         let sampled_out = self.sampled_out.get();
+        let dropped_by_bound = self.dropped_by_bound.get();
         SpanCounts {
             started: self.started.get(),
             exported,
             dropped,
             sampled_out,
+            dropped_by_bound,
         }
     }
 
@@ -67,7 +138,8 @@ impl Counters {
 
 /// Span counts since start-up. They only grow. With several backends (`backend = ["local", "otlp"]`) a span
 /// counts once per backend of its generation, since each backend writes or drops its copy on its own: the
-/// balance `started = exported + dropped + sampled_out` (once nothing is in flight) holds either way.
+/// balance `started = exported + dropped + sampled_out + dropped_by_bound` (once nothing is in flight) holds
+/// either way.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SpanCounts {
     /// Spans created while a recording backend was active.
@@ -78,13 +150,16 @@ pub struct SpanCounts {
     pub dropped: u64,
     /// Spans of traces the sampler did not keep.
     pub sampled_out: u64,
+    /// Spans of traces a tail-sampling bound dropped whole.
+    pub dropped_by_bound: u64,
 }
 
 impl SpanCounts {
-    /// Spans started but not yet exported, dropped or sampled out (open spans and queued records).
+    /// Spans started but not yet exported, dropped or sampled out (open spans, spans held undecided by tail
+    /// sampling, and queued records).
     pub fn in_flight(&self) -> u64 {
         self.started
-            .saturating_sub(self.exported + self.dropped + self.sampled_out)
+            .saturating_sub(self.exported + self.dropped + self.sampled_out + self.dropped_by_bound)
     }
 }
 

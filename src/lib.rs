@@ -106,4 +106,10 @@ pub mod __private {
                 .is_some_and(crate::traces::live::Live::include_args)
         })
     }
+
+    /// Restarts the calling thread's trace and span id sequence from `seed`, so that its head sampling decisions
+    /// are the same on every run. For tests and benchmarks; not part of the API.
+    pub fn seed_thread_ids(seed: u64) {
+        crate::traces::sampler::seed_thread(seed);
+    }
 }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::Backends;
-pub use crate::counters::{LogCounts, SpanCounts};
+pub use crate::counters::{LogCounts, SpanCounts, TraceCounts};
 use crate::error::ConfigError;
 
 /// What caused a reload.
@@ -168,6 +168,21 @@ impl EnvOverride {
     }
 }
 
+/// `[telemetry.sampling]` as applied, and its outcomes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SamplingStatus {
+    /// The head strategy (`always_on`, `always_off`, `probability`, `parent_based`).
+    pub strategy: crate::config::Strategy,
+    /// The head probability (`sample_rate`).
+    pub probability: f64,
+    /// Traces with a span in error are kept whatever the head decided.
+    pub always_sample_errors: bool,
+    /// Traces whose local root lasts longer are kept whatever the head decided.
+    pub always_sample_slow_seconds: Option<f64>,
+    /// Traces by outcome since start-up, and the tail buffer now.
+    pub traces: TraceCounts,
+}
+
 /// How reload attempts ended, since start-up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ReloadCounts {
@@ -227,6 +242,8 @@ pub struct TelemetryStatus {
     pub counters: SpanCounts,
     /// Log record counts since start-up, over every backend that takes logs.
     pub logs: LogCounts,
+    /// The sampling strategy and what it kept and dropped, per trace.
+    pub sampling: SamplingStatus,
     /// Reload attempts since start-up.
     pub reloads: ReloadCounts,
 }

@@ -289,7 +289,7 @@ impl Telemetry {
     }
 
     /// Shuts down now, as dropping the guard does, and returns the final counts: with nothing left in flight,
-    /// `started == exported + dropped + sampled_out` (unless a span outlived the shutdown drain).
+    /// `started == exported + dropped + sampled_out + dropped_by_bound` (unless a span outlived the shutdown drain).
     pub fn shutdown(mut self) -> SpanCounts {
         self.stop();
         self.counters.snapshot()

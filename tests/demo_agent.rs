@@ -263,3 +263,41 @@ fn each_change_prints_one_status_line() {
         "one line at start and one per change: {printed:#?}"
     );
 }
+
+/// `--error-rate` and `--slow-rate` make the traces tail sampling keeps: with the head keeping none, every
+/// failed tool call is in the files, and the summary counts the turns of each kind.
+#[test]
+fn error_and_slow_turns_are_kept_when_the_head_keeps_nothing() {
+    let f = Fixture::new(
+        "sampling.strategy = \"always_off\"\nsampling.always_sample_errors = true\n\
+         sampling.always_sample_slow_seconds = 0.015",
+    );
+    let args = [
+        "--duration",
+        "1",
+        "--rate",
+        "400",
+        "--error-rate",
+        "0.1",
+        "--slow-rate",
+        "0.05",
+        "--slow-ms",
+        "20",
+    ];
+    let (statuses, summary) = finish(start(&f, &args), None);
+    assert_eq!(statuses[0]["sampling"]["strategy"], "always_off");
+    let s = &summary["summary"];
+    let (errors, slow) = (s["error_turns"].as_u64(), s["slow_turns"].as_u64());
+    assert!(errors > Some(0) && slow > Some(0), "{summary}");
+    let mut failed_tools = 0;
+    let mut turns = 0;
+    for (path, events) in trace_files(&f.traces) {
+        common::assert_well_formed(&path, &events);
+        for e in common::spans(&events) {
+            turns += u64::from(e["name"] == "agent.turn");
+            failed_tools += u64::from(e["name"] == "tool.execute" && e["args"]["error"].is_string());
+        }
+    }
+    assert_eq!(Some(failed_tools), errors, "every failed tool call is kept");
+    assert!(Some(turns) >= errors.max(slow), "{turns} turns kept; {summary}");
+}

@@ -140,6 +140,7 @@ fn env_overrides_win_and_are_listed() {
         [
             ("service_name", "service_name"),
             ("sample_rate", "sample_rate"),
+            ("sampling.strategy", "sampling.strategy"),
             ("otlp_endpoint", "otlp.endpoint")
         ]
     );

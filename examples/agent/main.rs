@@ -43,11 +43,22 @@ struct Args {
     /// Panic on the main thread, inside an instrumented span, after this many seconds (fault injection).
     #[arg(long)]
     panic_main_after: Option<f64>,
+    /// Fraction of turns whose last `tool.execute` fails (its span ends in error, status ERROR): traces that
+    /// `[telemetry.sampling] always_sample_errors` keeps.
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+    /// Fraction of turns that take at least `--slow-ms` longer: traces that `always_sample_slow_seconds` keeps.
+    #[arg(long, default_value_t = 0.0)]
+    slow_rate: f64,
+    /// How much longer a slow turn takes, in milliseconds.
+    #[arg(long, default_value_t = 250)]
+    slow_ms: u64,
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     turn::configure(args.work_scale, args.panic_rate);
+    turn::configure_faults(args.error_rate, args.slow_rate, args.slow_ms);
     if args.panic_rate > 0.0 || args.panic_main_after.is_some() {
         // Injected panics are expected: keep stderr to one line each.
         std::panic::set_hook(Box::new(|info| eprintln!("agent: injected panic: {info}")));

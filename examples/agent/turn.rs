@@ -26,6 +26,8 @@ pub struct Counts {
     spans: [AtomicU64; SPAN_NAMES.len()],
     turns: AtomicU64,
     crashes: AtomicU64,
+    error_turns: AtomicU64,
+    slow_turns: AtomicU64,
 }
 
 impl Counts {
@@ -37,7 +39,7 @@ impl Counts {
         }
     }
 
-    /// `{"summary":{"spans_created":N,"turns":T,"by_name":{...}}}`
+    /// `{"summary":{"spans_created":N,"turns":T,"error_turns":E,"slow_turns":S,"by_name":{...}}}`
     pub fn summary_json(&self) -> String {
         let by_name: BTreeMap<&str, u64> = SPAN_NAMES
             .iter()
@@ -50,6 +52,8 @@ impl Counts {
                 "spans_created": total,
                 "turns": self.turns.load(Relaxed),
                 "crashed_tasks": self.crashes.load(Relaxed),
+                "error_turns": self.error_turns.load(Relaxed),
+                "slow_turns": self.slow_turns.load(Relaxed),
                 "by_name": by_name
             }
         });
@@ -64,6 +68,25 @@ pub static PANIC_PPM: AtomicU64 = AtomicU64::new(0);
 pub fn configure(work_scale: f64, panic_rate: f64) {
     WORK_SCALE.store((work_scale.max(0.0) * 1000.0) as u64, Relaxed);
     PANIC_PPM.store((panic_rate.clamp(0.0, 1.0) * 1e6) as u64, Relaxed);
+}
+
+/// Turns whose last tool fails, and turns made slow, in parts per million (`--error-rate`, `--slow-rate`).
+static ERROR_PPM: AtomicU64 = AtomicU64::new(0);
+static SLOW_PPM: AtomicU64 = AtomicU64::new(0);
+/// How much longer a slow turn takes (`--slow-ms`).
+static SLOW_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Sets the fraction of turns that end in error and that are slow, and how slow.
+pub fn configure_faults(error_rate: f64, slow_rate: f64, slow_ms: u64) {
+    ERROR_PPM.store((error_rate.clamp(0.0, 1.0) * 1e6) as u64, Relaxed);
+    SLOW_PPM.store((slow_rate.clamp(0.0, 1.0) * 1e6) as u64, Relaxed);
+    SLOW_MS.store(slow_ms, Relaxed);
+}
+
+/// True for about `ppm` per million turns, spread by a hash of the turn (`salt` tells the faults apart).
+fn picked(ppm: &AtomicU64, turn: u64, salt: u64) -> bool {
+    let ppm = ppm.load(Relaxed);
+    ppm > 0 && ((turn ^ salt).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 44) % 1_000_000 < ppm
 }
 
 /// Panics inside an instrumented span on the calling (main) thread: the process dies, its files must not.
@@ -107,7 +130,9 @@ fn turn(worker: usize, turn: u64, counts: &Counts) {
     let context = prepare_context(turn, counts);
     let prompt = format!("turn {turn} of worker {worker}: {context}");
     let reply = llm_chat("sim-small-1", &prompt, counts);
-    tool_loop(&reply, counts);
+    let fails = picked(&ERROR_PPM, turn, worker as u64 + 0x5eed);
+    counts.error_turns.fetch_add(u64::from(fails), Relaxed);
+    tool_loop(&reply, fails, counts);
     let ppm = PANIC_PPM.load(Relaxed);
     if ppm > 0 && (turn.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 44) % 1_000_000 < ppm {
         counts.span("tool.crash");
@@ -120,6 +145,10 @@ fn turn(worker: usize, turn: u64, counts: &Counts) {
     }
     a2a_call(&reply, counts);
     persist_message(&reply, counts);
+    if picked(&SLOW_PPM, turn, worker as u64 + 0x510e) {
+        counts.slow_turns.fetch_add(1, Relaxed);
+        std::thread::sleep(Duration::from_millis(SLOW_MS.load(Relaxed)));
+    }
 }
 
 /// Calls another agent in-process, as if over the network: the W3C headers are the only link.
@@ -188,19 +217,26 @@ fn llm_chat(model: &str, prompt: &str, counts: &Counts) -> String {
     format!("{model} replies with {output_tokens} tokens")
 }
 
+/// Runs one to three tools; with `fails`, the last one fails (and the turn goes on).
 #[livetel::instrument(name = "agent.tool_loop", skip_all)]
-fn tool_loop(reply: &str, counts: &Counts) {
+fn tool_loop(reply: &str, fails: bool, counts: &Counts) {
     counts.span("agent.tool_loop");
     let calls = 1 + reply.len() % 3;
     for i in 0..calls {
-        tool_execute(if i % 2 == 0 { "search" } else { "calculator" }, counts);
+        let tool = if i % 2 == 0 { "search" } else { "calculator" };
+        let _ = tool_execute(tool, fails && i + 1 == calls, counts);
     }
 }
 
-#[livetel::instrument(name = "tool.execute", skip(counts))]
-fn tool_execute(tool: &str, counts: &Counts) {
+/// A tool call; a failure ends its span in error (`error` field, status ERROR, an ERROR event).
+#[livetel::instrument(name = "tool.execute", err, skip(counts, fail))]
+fn tool_execute(tool: &str, fail: bool, counts: &Counts) -> Result<(), String> {
     counts.span("tool.execute");
     black_box(work(32_000 + tool.len() as u64));
+    if fail {
+        return Err(format!("{tool}: simulated failure"));
+    }
+    Ok(())
 }
 
 #[livetel::instrument(name = "agent.persist_message", skip_all)]

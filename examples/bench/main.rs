@@ -17,6 +17,7 @@ mod reload_stack;
 mod sink;
 mod stacks;
 mod swaps;
+mod tail;
 
 use measure::Figure;
 
@@ -138,6 +139,10 @@ fn main() {
     }
     if wants("P8") {
         figures_each(&mut out, hop::hops(&scale));
+    }
+    if wants("P10") {
+        out.push(tail::cost(&scale));
+        out.push(tail::held_bytes(1_000));
     }
     if wants("P9") {
         out.push(figures::rss_over_reloads(if a.quick { 2_000 } else { 10_000 }));

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `OTEL_SDK_DISABLED=true` | `enabled = false` |
 //! | `OTEL_SERVICE_NAME` | `service_name` |
-//! | `OTEL_TRACES_SAMPLER` (`always_on`, `always_off`, `traceidratio`, `parentbased_*`) | `sample_rate` |
+//! | `OTEL_TRACES_SAMPLER` (`always_on`, `always_off`, `traceidratio`, `parentbased_*`) | `sampling.strategy`, `sample_rate` |
 //! | `OTEL_TRACES_SAMPLER_ARG` (ratio for `*traceidratio`) | `sample_rate` |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` (base URL; `/v1/traces` is appended for HTTP) | `otlp.endpoint` |
 //! | `OTEL_EXPORTER_OTLP_PROTOCOL` (`grpc`, `http/protobuf`) | `otlp.protocol` |
@@ -18,18 +18,20 @@
 //! | `RUST_LOG` (`EnvFilter` directives) | `console.filter` |
 //! | `OTEL_PROPAGATORS` (`tracecontext`, `baggage`, `b3`, `b3multi`, comma-separated; `none`) | `propagators` |
 //!
-//! livetel always samples at the trace root and lets children inherit the decision, so the plain and
-//! `parentbased_` forms of a sampler behave the same. Invalid values are ignored with a warning, as the
-//! OpenTelemetry specification asks.
+//! livetel samples at the trace root and lets local children inherit the decision, so traces stay whole. The
+//! `parentbased_` forms set `strategy = "parent_based"` (a caller's sampled flag decides); `always_on`,
+//! `always_off` and `traceidratio` set the strategy of that name, which decides whatever a caller's flag says.
+//! `parentbased_always_on`/`_off` are `parent_based` with probability 1 / 0. Invalid values are ignored with a
+//! warning, as the OpenTelemetry specification asks.
 
-use super::{Backend, Backends, OtlpProtocol, Propagator, TelemetryConfig, propagators};
+use super::{Backend, Backends, OtlpProtocol, Propagator, Strategy, TelemetryConfig, propagators};
 
 /// The overrides found in the environment, and warnings about values that were ignored.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EnvOverrides {
     sdk_disabled: bool,
     service_name: Option<String>,
-    sample_rate: Option<f64>,
+    sampler: Option<(Strategy, f64)>,
     otlp_endpoint: Option<String>,
     otlp_protocol: Option<OtlpProtocol>,
     otlp_timeout_ms: Option<u64>,
@@ -54,7 +56,7 @@ impl EnvOverrides {
             ..Default::default()
         };
         if let Some(sampler) = get("OTEL_TRACES_SAMPLER") {
-            o.sample_rate = o.sampler(sampler.trim(), get("OTEL_TRACES_SAMPLER_ARG"));
+            o.sampler = o.parse_sampler(sampler.trim(), get("OTEL_TRACES_SAMPLER_ARG"));
         }
         o.otlp_endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT")
             .map(|s| s.trim().to_owned())
@@ -128,27 +130,41 @@ impl EnvOverrides {
         }
     }
 
-    fn sampler(&mut self, name: &str, arg: Option<String>) -> Option<f64> {
+    fn parse_sampler(&mut self, name: &str, arg: Option<String>) -> Option<(Strategy, f64)> {
         match name {
-            "always_on" | "parentbased_always_on" => Some(1.0),
-            "always_off" | "parentbased_always_off" => Some(0.0),
-            "traceidratio" | "parentbased_traceidratio" => match arg.as_deref().map(str::trim) {
-                None => Some(1.0),
-                Some(a) => match a.parse::<f64>() {
-                    Ok(r) if (0.0..=1.0).contains(&r) => Some(r),
-                    _ => {
-                        self.warnings.push(format!(
-                            "OTEL_TRACES_SAMPLER_ARG=`{a}` is not a ratio in 0..=1; ignored"
-                        ));
-                        None
-                    }
-                },
-            },
+            "always_on" => Some((Strategy::AlwaysOn, 1.0)),
+            "always_off" => Some((Strategy::AlwaysOff, 0.0)),
+            "parentbased_always_on" => Some((Strategy::ParentBased, 1.0)),
+            "parentbased_always_off" => Some((Strategy::ParentBased, 0.0)),
+            "traceidratio" | "parentbased_traceidratio" => {
+                let strategy = if name == "traceidratio" {
+                    Strategy::Probability
+                } else {
+                    Strategy::ParentBased
+                };
+                self.ratio(arg).map(|r| (strategy, r))
+            }
             other => {
                 self.warnings
                     .push(format!("OTEL_TRACES_SAMPLER=`{other}` is not supported; ignored"));
                 None
             }
+        }
+    }
+
+    /// `OTEL_TRACES_SAMPLER_ARG` for the ratio samplers: 1.0 when unset.
+    fn ratio(&mut self, arg: Option<String>) -> Option<f64> {
+        match arg.as_deref().map(str::trim) {
+            None => Some(1.0),
+            Some(a) => match a.parse::<f64>() {
+                Ok(r) if (0.0..=1.0).contains(&r) => Some(r),
+                _ => {
+                    self.warnings.push(format!(
+                        "OTEL_TRACES_SAMPLER_ARG=`{a}` is not a ratio in 0..=1; ignored"
+                    ));
+                    None
+                }
+            },
         }
     }
 
@@ -164,9 +180,12 @@ impl EnvOverrides {
             cfg.service_name.clone_from(name);
             applied.push(("service_name", "OTEL_SERVICE_NAME"));
         }
-        if let Some(rate) = self.sample_rate {
+        if let Some((strategy, rate)) = self.sampler {
             cfg.sample_rate = rate;
+            cfg.sampling.probability = None;
+            cfg.sampling.strategy = strategy;
             applied.push(("sample_rate", "OTEL_TRACES_SAMPLER"));
+            applied.push(("sampling.strategy", "OTEL_TRACES_SAMPLER"));
         }
         if let Some(ep) = &self.otlp_endpoint {
             cfg.otlp.endpoint = Some(ep.clone());
@@ -236,7 +255,23 @@ mod tests {
         assert!(!cfg.enabled);
         assert_eq!(cfg.service_name, "svc");
         assert_eq!(cfg.sample_rate, 0.1);
-        assert_eq!(applied.len(), 3);
+        assert_eq!(cfg.sampling.strategy, Strategy::ParentBased);
+        assert_eq!(applied.len(), 4);
+        let mut cfg = TelemetryConfig::default();
+        env(&[("OTEL_TRACES_SAMPLER", "always_off")]).apply(&mut cfg);
+        assert_eq!(
+            (cfg.sampling.strategy, cfg.sample_rate),
+            (Strategy::AlwaysOff, 0.0)
+        );
+        let o = env(&[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+        ]);
+        o.apply(&mut cfg);
+        assert_eq!(
+            (cfg.sampling.strategy, cfg.sample_rate),
+            (Strategy::Probability, 0.25)
+        );
     }
 
     #[test]

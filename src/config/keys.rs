@@ -6,7 +6,9 @@ use toml::Spanned;
 use toml::de::DeValue;
 
 use super::load::Locator;
-use super::{BatchConfig, LocalConfig, OtlpConfig, SECRET_KEYS, TelemetryConfig, VaultConfig, alias};
+use super::{
+    BatchConfig, LocalConfig, OtlpConfig, SECRET_KEYS, SamplingConfig, TelemetryConfig, VaultConfig, alias,
+};
 use crate::error::{ConfigError, ConfigErrorKind};
 
 /// What a table accepts.
@@ -33,6 +35,7 @@ impl Keys {
             ("console", Keys::of::<super::ConsoleConfig>(Vec::new())),
             ("logs", Keys::of::<super::LogsConfig>(Vec::new())),
             ("resource", Keys::Any),
+            ("sampling", Keys::of::<SamplingConfig>(Vec::new())),
             ("vault", Keys::of::<VaultConfig>(Vec::new())),
         ])
     }

@@ -9,7 +9,7 @@ use toml::de::{DeTable, DeValue};
 use super::keys;
 use super::legacy::LegacyDoc;
 use super::location::{Position, lookup, value_span};
-use super::{TelemetryConfig, alias, validate};
+use super::{TelemetryConfig, alias, sampling, validate};
 use crate::error::{ConfigError, ConfigErrorKind};
 
 /// Config files larger than this are refused: a telemetry section is a few hundred bytes.
@@ -101,13 +101,16 @@ pub(crate) fn from_text(label: &Path, text: String) -> Result<Loaded, ConfigErro
 
 /// A typed config changed in code, validated as a file's section would be. Errors name the key, with no
 /// position (there is no text).
-pub(crate) fn from_config(label: &Path, config: TelemetryConfig) -> Result<Loaded, ConfigError> {
-    validate::validate(&config).map_err(|(key, kind)| ConfigError {
+pub(crate) fn from_config(label: &Path, mut config: TelemetryConfig) -> Result<Loaded, ConfigError> {
+    let unplaced = |(key, kind)| ConfigError {
         path: label.to_path_buf(),
         position: None,
         key: Some(format!("telemetry.{key}")),
         kind,
-    })?;
+    };
+    validate::validate(&config).map_err(unplaced)?;
+    // In code `sampling.probability`, when set, replaces `sample_rate`.
+    sampling::fold_probability(&mut config, false).map_err(unplaced)?;
     Ok(Loaded {
         content_hash: hash_bytes(format!("{config:?}").as_bytes()),
         config,
@@ -187,11 +190,16 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<(TelemetryConfig, Vec<Str
         TelemetryConfig::default()
     };
     // Aliases were moved in `root`, keeping their places: a nested key finds its flat spelling.
-    validate::validate(&config).map_err(|(key, kind)| {
+    let place = |(key, kind): (&str, ConfigErrorKind)| {
         let path: Vec<&str> = std::iter::once("telemetry").chain(key.split('.')).collect();
         let span = value_span(root.get_ref(), &path);
         err.at(span.map(|s| s.start), Some(format!("telemetry.{key}")), kind)
-    })?;
+    };
+    let mut config = config;
+    validate::validate(&config).map_err(place)?;
+    let written = |path: &[&str]| value_span(root.get_ref(), path).is_some();
+    let both = written(&["telemetry", "sample_rate"]) && written(&["telemetry", "sampling", "probability"]);
+    sampling::fold_probability(&mut config, both).map_err(place)?;
     Ok((config, warnings))
 }
 

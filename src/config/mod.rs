@@ -3,7 +3,8 @@
 //! Settings that concern one backend live in a table of their own: `[telemetry.local]` for the Chrome trace
 //! files, `[telemetry.otlp]` (and `[telemetry.otlp.batch]`) for OTLP export, `[telemetry.vault]` for where
 //! secrets come from, `[telemetry.console]` for printed event lines, `[telemetry.logs]` for events as log records.
-//! Everything else stands at the top of `[telemetry]`. Every key has a default, so an empty
+//! `[telemetry.sampling]` holds the sampling strategy and what is kept at a trace's tail (errors, slow traces)
+//! within its bounds. Everything else stands at the top of `[telemetry]`. Every key has a default, so an empty
 //! table is valid.
 //!
 //! The flat keys of earlier versions (`trace_dir`, `otlp_endpoint`, `otlp_protocol`, `otlp_timeout_ms`,
@@ -57,6 +58,7 @@ mod legacy;
 pub(crate) mod load;
 mod location;
 mod propagators;
+pub(crate) mod sampling;
 pub(crate) mod validate;
 
 use std::collections::BTreeMap;
@@ -71,6 +73,7 @@ pub use env::EnvOverrides;
 pub(crate) use load::load_file;
 pub use load::parse_str;
 pub use propagators::Propagator;
+pub use sampling::{SamplingConfig, Strategy};
 
 use crate::error::ConfigError;
 
@@ -244,7 +247,8 @@ pub struct TelemetryConfig {
     pub backend: Backends,
     /// Record function arguments of `#[livetel::instrument]` functions as span attributes.
     pub include_args: bool,
-    /// Fraction of traces kept, decided at the root span and inherited by its children (`0.0..=1.0`).
+    /// Fraction of traces kept, decided at the root span and inherited by its children (`0.0..=1.0`); the short
+    /// form of `sampling.probability`.
     pub sample_rate: f64,
     /// `EnvFilter` directives, e.g. `"info,my_crate=debug"`.
     pub filter: String,
@@ -262,6 +266,8 @@ pub struct TelemetryConfig {
     pub watch: bool,
     /// The header formats trace context travels in (`"tracecontext"`, `"baggage"`, `"b3"`, `"b3multi"`).
     pub propagators: Vec<Propagator>,
+    /// `[telemetry.sampling]`: the head strategy, and the errors and slow traces kept at their tail.
+    pub sampling: SamplingConfig,
     /// `[telemetry.local]`: the `local` backend.
     pub local: LocalConfig,
     /// `[telemetry.otlp]`: the `otlp` backend.
@@ -304,6 +310,7 @@ impl Default for TelemetryConfig {
             drain_timeout_ms: 10_000,
             watch: true,
             propagators: Propagator::defaults(),
+            sampling: SamplingConfig::default(),
             local: LocalConfig::default(),
             otlp: OtlpConfig::default(),
             vault: VaultConfig::default(),

@@ -18,6 +18,7 @@ pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, Confi
             format!("must be between 0.0 and 1.0, got {}", cfg.sample_rate),
         );
     }
+    super::sampling::validate(&cfg.sampling)?;
     if !(1..=60_000).contains(&cfg.reload_debounce_ms) {
         return invalid(
             "reload_debounce_ms",

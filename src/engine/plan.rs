@@ -15,6 +15,7 @@ use crate::sinks::{self, Sink, SinkContext, SinkInput, SinkSet};
 use crate::traces::codec::Propagators;
 use crate::traces::generation::Generation;
 use crate::traces::sampler::Sampler;
+use crate::traces::tail::TailPolicy;
 use crate::vault::SecretHeaders;
 
 /// What a prepare step needs besides the config; one per `Telemetry`.
@@ -121,7 +122,8 @@ fn build_generation(
         logs_filter,
         filters_differ,
         console_sees_all,
-        sampler: Sampler::new(next.sample_rate),
+        sampler: Sampler::of(next.sampling.strategy, next.sample_rate),
+        tail: TailPolicy::of(&next.sampling),
         sinks,
         include_args: next.include_args,
         propagators: Propagators::of(&next.propagators),

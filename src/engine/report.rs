@@ -5,8 +5,8 @@ use crate::console::ConsoleSpec;
 use crate::engine::plan::BuildContext;
 use crate::engine::retire::Retirer;
 use crate::status::{
-    self, ConsoleStatus, EnvOverride, LastError, LogFileStatus, ReloadCounts, SinkState, SinkStatus,
-    TelemetryStatus, Trigger,
+    self, ConsoleStatus, EnvOverride, LastError, LogFileStatus, ReloadCounts, SamplingStatus, SinkState,
+    SinkStatus, TelemetryStatus, Trigger,
 };
 use crate::traces::Placement;
 use crate::traces::generation::Generation;
@@ -97,6 +97,13 @@ impl View {
             last_error: self.last_error.clone(),
             counters: cx.sinks.counters.snapshot(),
             logs: cx.sinks.counters.log_snapshot(),
+            sampling: SamplingStatus {
+                strategy: cfg.sampling.strategy,
+                probability: cfg.sample_rate,
+                always_sample_errors: cfg.sampling.always_sample_errors,
+                always_sample_slow_seconds: cfg.sampling.always_sample_slow_seconds,
+                traces: cx.sinks.counters.traces.snapshot(),
+            },
             reloads: self.reloads,
         }
     }

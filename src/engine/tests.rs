@@ -37,6 +37,7 @@ fn sampled_generation(
         filters_differ: false,
         console_sees_all: false,
         sampler: Sampler::new(rate),
+        tail: None,
         sinks,
         include_args: false,
         propagators: Default::default(),

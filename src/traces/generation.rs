@@ -11,6 +11,7 @@ use crate::counters::Counters;
 use crate::sinks::SinkSet;
 use crate::traces::codec::Propagators;
 use crate::traces::sampler::Sampler;
+use crate::traces::tail::TailPolicy;
 
 /// Immutable once built; swapped in whole. A span keeps an `Arc` to the generation it began in and finishes
 /// there, so a flip never tears a trace.
@@ -32,6 +33,8 @@ pub(crate) struct Generation {
     /// them those callbacks are no-ops that still take the filter's lock; the layer skips them.
     pub(crate) filter_tracks_spans: bool,
     pub(crate) sampler: Sampler,
+    /// What traces the sampler drops are held for: errors and slow traces kept at their tail. `None`: head only.
+    pub(crate) tail: Option<TailPolicy>,
     /// Where its spans go; empty when it records nothing.
     pub(crate) sinks: SinkSet,
     pub(crate) include_args: bool,
@@ -52,6 +55,7 @@ impl Generation {
             console_sees_all: false,
             filter_tracks_spans: false,
             sampler: Sampler::new(0.0),
+            tail: None,
             sinks: SinkSet::default(),
             include_args: false,
             propagators: Propagators::DEFAULT,

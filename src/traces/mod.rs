@@ -5,7 +5,8 @@
 //! them to the generation's sinks; [`logs`] hands events as log records to the sinks that take logs; [`state`] is
 //! what a span carries (its generation, sampling decision, fields); [`live`] holds the current and draining
 //! generations behind one lock-free load; [`generation`] is one applied config's decisions; [`sampler`] decides
-//! whole traces at their root; [`propagation`] carries a span's context across process boundaries (public as
+//! whole traces at their root; [`tail`] holds the traces it drops until their local root ends, to keep errors and
+//! slow ones; [`propagation`] carries a span's context across process boundaries (public as
 //! `livetel::propagation`).
 //!
 //! Nothing here imports the reload engine: the engine builds generations and swaps them into [`live::Live`].
@@ -20,6 +21,7 @@ pub mod propagation;
 pub(crate) mod recorder;
 pub(crate) mod sampler;
 pub(crate) mod state;
+pub(crate) mod tail;
 
 pub use layer::LiveLayer;
 pub(crate) use live::Placement;

@@ -93,12 +93,8 @@ pub fn set_parent(span: &tracing::Span, parent: &Context) -> bool {
     let remote = Remote::shared(list, parent);
     with_span(span, |ext| match ext.get_mut::<SpanState>() {
         Some(state) => {
-            let sampled = if follow_sampled {
-                caller.sampled
-            } else {
-                state.sampled
-            };
-            state.adopt_remote_parent(caller.trace_id, caller.span_id, sampled);
+            let flag = follow_sampled.then_some(caller.sampled);
+            state.adopt_remote_parent(caller.trace_id, caller.span_id, flag);
             state.remote = remote;
         }
         None => {

@@ -134,7 +134,7 @@ where
         if let Some(f) = state.generation.span_filter() {
             <EnvFilter as Layer<S>>::on_record(f, id, values, ctx.clone());
         }
-        if state.sampled {
+        if state.sampled || state.tail.is_some() {
             values.record(&mut Collect(&mut state.fields));
         }
     }

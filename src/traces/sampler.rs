@@ -2,11 +2,15 @@
 //!
 //! A root span draws a random 128-bit trace id, and the trace is kept when the id's low 64 bits fall below
 //! `ratio × 2⁶⁴` (trace-id ratio sampling). Children inherit the decision, so traces are whole in every
-//! backend; a span whose parent came from another process follows that parent's sampled flag (parent-based).
-//! The ratio lives in the generation, so a reload changes it for the next root.
+//! backend. A span whose parent came from another process follows that parent's sampled flag under the
+//! `parent_based` strategy; the other strategies decide by the trace id whatever the flag says. The sampler lives
+//! in the generation, so a reload changes it for the next root. Traces the head drops may still be kept at their
+//! tail: see [`super::tail`].
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::config::Strategy;
 
 /// A trace-id ratio sampler.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -14,16 +18,55 @@ pub(crate) struct Sampler {
     /// Keep when the trace id's low 64 bits are below this.
     threshold: u64,
     all: bool,
+    /// A remote parent's sampled flag decides (`parent_based`).
+    honours_remote: bool,
 }
 
 impl Sampler {
+    /// A `parent_based` sampler keeping `ratio` of the traces that begin here.
     pub(crate) fn new(ratio: f64) -> Self {
         let ratio = ratio.clamp(0.0, 1.0);
         // `as` saturates; 2^64 * ratio fits below u64::MAX for ratio < 1.
         Sampler {
             threshold: (ratio * 18_446_744_073_709_551_616.0) as u64,
             all: ratio >= 1.0,
+            honours_remote: true,
         }
+    }
+
+    /// The sampler of `strategy` (`probability` is used by `probability` and `parent_based`).
+    pub(crate) fn of(strategy: Strategy, probability: f64) -> Self {
+        match strategy {
+            Strategy::AlwaysOn => Sampler {
+                honours_remote: false,
+                ..Sampler::new(1.0)
+            },
+            Strategy::AlwaysOff => Sampler {
+                honours_remote: false,
+                ..Sampler::new(0.0)
+            },
+            Strategy::Probability => Sampler {
+                honours_remote: false,
+                ..Sampler::new(probability)
+            },
+            Strategy::ParentBased => Sampler::new(probability),
+        }
+    }
+
+    /// The decision for a span whose parent is in another process: its `flag` (`None`: deferred, B3 without a
+    /// flag) under `parent_based`, else by the trace id.
+    #[inline]
+    pub(crate) fn keeps_remote(&self, flag: Option<bool>, trace_id: u128) -> bool {
+        match flag {
+            Some(sampled) if self.honours_remote => sampled,
+            _ => self.keeps(trace_id),
+        }
+    }
+
+    /// True when a remote parent's sampled flag decides.
+    #[inline]
+    pub(crate) fn honours_remote(&self) -> bool {
+        self.honours_remote
     }
 
     /// True when the trace with this id is kept.
@@ -57,6 +100,12 @@ pub(crate) fn span_id() -> u64 {
 
 thread_local! {
     static STATE: Cell<u64> = Cell::new(seed());
+}
+
+/// Restarts the calling thread's id sequence from `seed`: its trace and span ids, and so its head decisions,
+/// are then the same on every run (tests and benchmarks that need reproducible sampling).
+pub(crate) fn seed_thread(seed: u64) {
+    STATE.with(|s| s.set(seed));
 }
 
 fn seed() -> u64 {
@@ -108,6 +157,16 @@ mod tests {
                 "ratio {ratio}: kept {kept}"
             );
         }
+    }
+
+    #[test]
+    fn strategies_decide_remote_parents_their_way() {
+        let id = u128::from(u64::MAX);
+        assert!(Sampler::of(Strategy::ParentBased, 0.0).keeps_remote(Some(true), id));
+        assert!(!Sampler::of(Strategy::Probability, 0.5).keeps_remote(Some(true), id));
+        assert!(Sampler::of(Strategy::AlwaysOn, 0.0).keeps_remote(Some(false), id));
+        assert!(!Sampler::of(Strategy::AlwaysOff, 1.0).keeps_remote(Some(true), 1));
+        assert!(Sampler::of(Strategy::ParentBased, 1.0).keeps_remote(None, id));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::traces::codec::{Forwarded, Remote, is_carrier};
 use crate::traces::generation::Generation;
 use crate::traces::live::Live;
 use crate::traces::sampler;
+use crate::traces::tail::{self, TailTrace};
 
 /// Stored in the span's extensions: the generation it began in, its ids and whether its trace is kept.
 pub(crate) struct SpanState {
@@ -26,6 +27,10 @@ pub(crate) struct SpanState {
     tid: u64,
     pub(crate) fields: Fields,
     pub(crate) events: Vec<EventRecord>,
+    /// Its trace, held until the local root decides, when the head dropped it and tail sampling is on.
+    pub(crate) tail: Option<Arc<TailTrace>>,
+    /// The first span of its trace in this process: the one whose end decides at the tail.
+    local_root: bool,
 }
 
 impl SpanState {
@@ -57,21 +62,23 @@ impl SpanState {
         });
         // A forwarding parent stands for the caller's span: the new span's parent is remote.
         let parent_remote = matches!(inherited, Some((None, ..)));
-        let (generation, sampled, trace_id, parent_span_id, remote) = match inherited {
+        // `local_root`: the first span of its trace here: no parent, a remote one, or a parent whose generation
+        // closed (the span then begins a trace of its own).
+        let (generation, sampled, trace_id, parent_span_id, remote, local_root) = match inherited {
             Some((Some(generation), Some(sampled), ids, remote)) if generation.is_open() => {
-                (generation, sampled, ids.trace_id, ids.span_id, remote)
+                (generation, sampled, ids.trace_id, ids.span_id, remote, false)
             }
             Some((None, sampled, ids, remote)) => {
                 let generation = live.current_full();
                 // A caller that deferred the decision (B3 without a flag) leaves it to this generation's sampler.
-                let sampled = sampled.unwrap_or_else(|| generation.sampler.keeps(ids.trace_id));
-                (generation, sampled, ids.trace_id, ids.span_id, remote)
+                let sampled = generation.sampler.keeps_remote(sampled, ids.trace_id);
+                (generation, sampled, ids.trace_id, ids.span_id, remote, true)
             }
             _ => {
                 let generation = live.current_full();
                 let trace_id = sampler::trace_id();
                 let sampled = generation.sampler.keeps(trace_id);
-                (generation, sampled, trace_id, 0, None)
+                (generation, sampled, trace_id, 0, None, true)
             }
         };
         if !generation.sinks.records() {
@@ -80,15 +87,18 @@ impl SpanState {
         // With several sinks a span counts once per sink, as each exports or drops it on its own.
         let copies = generation.sinks.len();
         generation.counters.started.add(copies);
-        if !sampled {
-            generation.counters.sampled_out.add(copies);
-        }
+        let start_ns = clock::now_ns();
+        let tail = if sampled {
+            None
+        } else {
+            unsampled(&generation, span, local_root, copies, start_ns)
+        };
         // A root keeps its fields even when the sampler drops it: `set_parent` may still make it join a sampled
         // remote trace (a server span gets its caller's headers right after it is made). Children of an
-        // unsampled trace never become sampled, so they skip the work.
+        // unsampled trace never become sampled, so they skip the work, unless their trace is held for the tail.
         let is_root = parent_span_id == 0 && !parent_remote;
         let mut fields = Fields::new();
-        if (sampled || is_root) && !attrs.fields().is_empty() {
+        if (sampled || is_root || tail.is_some()) && !attrs.fields().is_empty() {
             attrs.record(&mut Collect(&mut fields));
         }
         let ids = SpanIds {
@@ -102,39 +112,86 @@ impl SpanState {
             sampled,
             ids,
             remote,
-            start_ns: clock::now_ns(),
+            start_ns,
             tid: clock::tid(),
             fields,
             events: Vec::new(),
+            tail,
+            local_root,
         })
     }
 
-    /// Adopts a parent from another process: its trace id, its span as parent, its sampling decision.
-    /// Counters stay balanced when the decision flips.
-    pub(crate) fn adopt_remote_parent(&mut self, trace_id: u128, parent_span_id: u64, sampled: bool) {
-        if sampled != self.sampled {
-            let (c, copies) = (&self.generation.counters, self.generation.sinks.len());
-            if sampled {
-                c.sampled_out.sub(copies);
-            } else {
-                c.sampled_out.add(copies);
-                self.fields.clear();
-            }
+    /// Adopts a parent from another process: its trace id, its span as parent, and the decision the
+    /// generation's sampler makes for it (`flag`: the caller's sampled flag, `None` when the caller deferred).
+    /// The span becomes the first of the caller's trace here (its local root); counters stay balanced when the
+    /// decision changes, and a root the head now drops is held for the tail.
+    pub(crate) fn adopt_remote_parent(&mut self, trace_id: u128, parent_span_id: u64, flag: Option<bool>) {
+        let sampler = &self.generation.sampler;
+        let sampled = match flag {
+            None if sampler.honours_remote() => self.sampled,
+            flag => sampler.keeps_remote(flag, trace_id),
+        };
+        if sampled != self.sampled || !self.local_root {
+            self.redecide(sampled);
         }
-        self.sampled = sampled;
         self.ids.trace_id = trace_id;
         self.ids.parent_span_id = parent_span_id;
         self.ids.parent_remote = true;
     }
 
-    /// Hands the finished span to the sink of the generation it began in. Takes the fields and events out in
-    /// place: the state itself stays in the span's extensions until the `Registry` clears them, so the whole
-    /// state is never moved out of its box.
+    /// Undoes the decision made when the span began, and makes `sampled` the decision of a local root.
+    fn redecide(&mut self, sampled: bool) {
+        let (c, copies) = (&self.generation.counters, self.generation.sinks.len());
+        match self.tail.take() {
+            // Its spans so far were made before it joined: they count as sampled out.
+            Some(held) if self.local_root => held.abandon(),
+            // It leaves the trace it was held in; that trace's root still decides the rest.
+            Some(_) => {}
+            None if !self.sampled => c.sampled_out.sub(copies),
+            None => {}
+        }
+        self.local_root = true;
+        self.sampled = sampled;
+        if !sampled {
+            self.tail = self
+                .generation
+                .tail
+                .map(|policy| TailTrace::begin(policy, c, self.start_ns));
+            if self.tail.is_none() {
+                c.sampled_out.add(copies);
+                self.fields.clear();
+            }
+        }
+    }
+
+    /// Hands the finished span to the sinks of the generation it began in, or to its trace held for the tail.
+    /// Takes the fields and events out in place: the state itself stays in the span's extensions until the
+    /// `Registry` clears them, so the whole state is never moved out of its box.
     pub(crate) fn finish(&mut self, meta: &'static Metadata<'static>) {
         if !self.sampled {
+            self.finish_unsampled(meta);
             return;
         }
-        let record = Record {
+        if self.local_root {
+            self.generation.counters.traces.kept_by_head.add(1);
+        }
+        let record = self.take_record(meta);
+        self.generation.sinks.send(record, &self.generation.counters);
+    }
+
+    fn finish_unsampled(&mut self, meta: &'static Metadata<'static>) {
+        match self.tail.take() {
+            Some(held) => {
+                let record = self.take_record(meta);
+                held.close(&self.generation, record, self.local_root);
+            }
+            None if self.local_root => self.generation.counters.traces.dropped_by_sampling.add(1),
+            None => {}
+        }
+    }
+
+    fn take_record(&mut self, meta: &'static Metadata<'static>) -> Record {
+        Record {
             meta,
             start_ns: self.start_ns,
             dur_ns: Some(clock::now_ns().saturating_sub(self.start_ns)),
@@ -142,9 +199,35 @@ impl SpanState {
             fields: std::mem::take(&mut self.fields),
             ids: self.ids,
             events: std::mem::take(&mut self.events),
-        };
-        self.generation.sinks.send(record, &self.generation.counters);
+        }
     }
+}
+
+/// The trace a span the head dropped is held in for the tail, when `generation` keeps errors or slow traces:
+/// a new one for a local root, else its parent's (in the same generation). Without one the span is counted as
+/// sampled out now. Out of line, so that the head-only path stays as it was.
+#[inline(never)]
+fn unsampled<'a, S>(
+    generation: &Arc<Generation>,
+    span: &SpanRef<'a, S>,
+    local_root: bool,
+    copies: u64,
+    start_ns: u64,
+) -> Option<Arc<TailTrace>>
+where
+    S: Subscriber + LookupSpan<'a>,
+{
+    let tail = match generation.tail {
+        None => None,
+        Some(policy) if local_root => Some(TailTrace::begin(policy, &generation.counters, start_ns)),
+        Some(_) => span
+            .parent()
+            .and_then(|p| p.extensions().get::<SpanState>().and_then(|s| s.tail.clone())),
+    };
+    if tail.is_none() {
+        generation.counters.sampled_out.add(copies);
+    }
+    tail
 }
 
 /// The generation span `id` began in, if livetel records it.
@@ -188,7 +271,11 @@ where
         return EventTarget::Nowhere;
     };
     if !state.sampled {
-        return EventTarget::Nowhere;
+        return if tail::hold_event(state, event) {
+            EventTarget::Attached
+        } else {
+            EventTarget::Nowhere
+        };
     }
     if state.generation.sinks.events_in_spans() {
         let mut fields = Fields::new();
