@@ -234,6 +234,8 @@ fn tool_execute(tool: &str, fail: bool, counts: &Counts) -> Result<(), String> {
     counts.span("tool.execute");
     black_box(work(32_000 + tool.len() as u64));
     if fail {
+        // Inside the span: a WARN log record with this span's ids (and `err` adds the ERROR event on return).
+        tracing::warn!(tool, "tool failed");
         return Err(format!("{tool}: simulated failure"));
     }
     Ok(())
