@@ -82,7 +82,15 @@ where
     if !live.has_draining() {
         return false;
     }
-    let Some(parent) = ctx.lookup_current() else {
+    let Some(current) = ctx.lookup_current() else {
+        return false;
+    };
+    // The nearest span livetel records: with a console or logs filter wider than the traces', the current span
+    // may be one only they wanted.
+    let Some(parent) = current
+        .scope()
+        .find(|p| !live.filters_differ() || p.extensions().get::<SpanState>().is_some())
+    else {
         return false;
     };
     let ext = parent.extensions();

@@ -46,7 +46,8 @@ impl SpanState {
     where
         S: Subscriber + LookupSpan<'a>,
     {
-        let inherited = span.parent().and_then(|p| {
+        let parent = recorded_parent(live, span);
+        let inherited = parent.as_ref().and_then(|p| {
             let ext = p.extensions();
             if let Some(s) = ext.get::<SpanState>() {
                 return Some((
@@ -91,7 +92,7 @@ impl SpanState {
         let tail = if sampled {
             None
         } else {
-            unsampled(&generation, span, local_root, copies, start_ns)
+            unsampled(&generation, parent.as_ref(), local_root, copies, start_ns)
         };
         // A root keeps its fields even when the sampler drops it: `set_parent` may still make it join a sampled
         // remote trace (a server span gets its caller's headers right after it is made). Children of an
@@ -209,7 +210,7 @@ impl SpanState {
 #[inline(never)]
 fn unsampled<'a, S>(
     generation: &Arc<Generation>,
-    span: &SpanRef<'a, S>,
+    parent: Option<&SpanRef<'a, S>>,
     local_root: bool,
     copies: u64,
     start_ns: u64,
@@ -220,14 +221,28 @@ where
     let tail = match generation.tail {
         None => None,
         Some(policy) if local_root => Some(TailTrace::begin(policy, &generation.counters, start_ns)),
-        Some(_) => span
-            .parent()
-            .and_then(|p| p.extensions().get::<SpanState>().and_then(|s| s.tail.clone())),
+        Some(_) => parent.and_then(|p| p.extensions().get::<SpanState>().and_then(|s| s.tail.clone())),
     };
     if tail.is_none() {
         generation.counters.sampled_out.add(copies);
     }
     tail
+}
+
+/// The span a new span's trace continues: its parent, or — when a console or logs filter admits spans the
+/// traces filter does not record — its nearest ancestor livetel records or that forwards a caller's context (a
+/// span only the console wanted is no link of the trace, as a per-layer-filtered span is none for its layer).
+fn recorded_parent<'a, S>(live: &Live, span: &SpanRef<'a, S>) -> Option<SpanRef<'a, S>>
+where
+    S: Subscriber + LookupSpan<'a>,
+{
+    if !live.filters_differ() {
+        return span.parent();
+    }
+    span.scope().skip(1).find(|p| {
+        let ext = p.extensions();
+        ext.get::<SpanState>().is_some() || ext.get::<Forwarded>().is_some()
+    })
 }
 
 /// The generation span `id` began in, if livetel records it.
@@ -259,7 +274,14 @@ where
     // livetel's server span when it only carries context stands for no parent.
     let recorded =
         |p: &SpanRef<'_, S>| !is_carrier(p.metadata()) || p.extensions().get::<SpanState>().is_some();
-    let Some(parent) = ctx.event_span(event).filter(recorded) else {
+    // With a console or logs filter wider than the traces', the nearest span livetel records.
+    let parent = if live.filters_differ() {
+        ctx.event_scope(event)
+            .and_then(|mut scope| scope.find(|p| p.extensions().get::<SpanState>().is_some()))
+    } else {
+        ctx.event_span(event).filter(recorded)
+    };
+    let Some(parent) = parent else {
         let generation = live.current_full();
         if !generation.sinks.takes_instants() || !generation.sampler.keeps(sampler::trace_id()) {
             return EventTarget::Nowhere;
