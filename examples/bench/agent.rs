@@ -107,7 +107,10 @@ pub fn agent_throughput(agents: &(PathBuf, PathBuf), sink: &Sink, rounds: usize,
     ] {
         let config = dir.path().join(format!("{name}.toml"));
         let traces = dir.path().join("traces").display().to_string();
-        let text = format!("[telemetry]\nwatch = false\n{body}\n[telemetry.local]\ntrace_dir = {traces:?}\n");
+        // The console off, as before it existed: P6 is the cost of the spans; the console's is P1_event_console.
+        let text = format!(
+            "[telemetry]\nwatch = false\n{body}\n[telemetry.local]\ntrace_dir = {traces:?}\n[telemetry.console]\nenabled = false\n"
+        );
         std::fs::write(&config, text).expect("config");
         let m = ab(
             rounds,
