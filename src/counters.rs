@@ -1,6 +1,6 @@
-//! Counters shared by every generation. Spans: started = exported + dropped + sampled out + dropped by a bound
-//! + in flight; the sampling figures per trace ([`TraceCounts`]). Log records: made = exported + dropped + in
-//! flight.
+//! Counters shared by every generation. Spans: started = exported + dropped + sampled out + dropped by a
+//! bound + in flight; the sampling figures per trace ([`TraceCounts`]). Log records: made = exported +
+//! dropped + in flight.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
