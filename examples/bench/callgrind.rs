@@ -47,7 +47,8 @@ pub fn instructions(agents: &(std::path::PathBuf, std::path::PathBuf)) -> Result
     let config = dir.path().join("local.toml");
     let traces = dir.path().join("traces").display().to_string();
     let text = format!(
-        "[telemetry]\nwatch = false\nbackend = \"local\"\n[telemetry.local]\ntrace_dir = {traces:?}\n"
+        "[telemetry]\nwatch = false\nbackend = \"local\"\n[telemetry.local]\ntrace_dir = {traces:?}\n\
+         [telemetry.console]\nenabled = false\n"
     );
     std::fs::write(&config, text).map_err(|e| e.to_string())?;
     let out = dir.path().join("callgrind.out");

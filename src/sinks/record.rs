@@ -36,6 +36,19 @@ pub(crate) struct EventRecord {
     pub(crate) fields: Fields,
 }
 
+impl EventRecord {
+    /// `event`, stamped now, with its fields.
+    pub(crate) fn of(event: &tracing_core::Event<'_>) -> EventRecord {
+        let mut fields = Fields::new();
+        event.record(&mut crate::sinks::fields::Collect(&mut fields));
+        EventRecord {
+            meta: event.metadata(),
+            ts_ns: crate::clock::now_ns(),
+            fields,
+        }
+    }
+}
+
 /// What a writer needs to emit one trace event. Allocates only for recorded fields and span events. Cloned only
 /// to fan out to a second sink.
 #[derive(Debug, Clone)]

@@ -300,13 +300,7 @@ where
         };
     }
     if state.generation.sinks.events_in_spans() {
-        let mut fields = Fields::new();
-        event.record(&mut Collect(&mut fields));
-        state.events.push(EventRecord {
-            meta: event.metadata(),
-            ts_ns: clock::now_ns(),
-            fields,
-        });
+        state.events.push(EventRecord::of(event));
         return EventTarget::Attached;
     }
     EventTarget::Instant(state.generation.clone())

@@ -22,7 +22,6 @@ use tracing_core::{Event, Level};
 use crate::clock;
 use crate::config::SamplingConfig;
 use crate::counters::Counters;
-use crate::sinks::fields::Collect;
 use crate::sinks::record::{EventRecord, FieldValue, Fields, Record};
 use crate::traces::generation::Generation;
 use crate::traces::state::SpanState;
@@ -248,13 +247,7 @@ pub(crate) fn hold_event(state: &mut SpanState, event: &Event<'_>) -> bool {
     if *event.metadata().level() == Level::ERROR {
         tail.mark_error();
     }
-    let mut fields = Fields::new();
-    event.record(&mut Collect(&mut fields));
-    state.events.push(EventRecord {
-        meta: event.metadata(),
-        ts_ns: clock::now_ns(),
-        fields,
-    });
+    state.events.push(EventRecord::of(event));
     true
 }
 
