@@ -63,12 +63,6 @@ impl Sampler {
         }
     }
 
-    /// True when a remote parent's sampled flag decides.
-    #[inline]
-    pub(crate) fn honours_remote(&self) -> bool {
-        self.honours_remote
-    }
-
     /// True when the trace with this id is kept.
     #[inline]
     pub(crate) fn keeps(&self, trace_id: u128) -> bool {

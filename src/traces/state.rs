@@ -127,11 +127,9 @@ impl SpanState {
     /// The span becomes the first of the caller's trace here (its local root); counters stay balanced when the
     /// decision changes, and a root the head now drops is held for the tail.
     pub(crate) fn adopt_remote_parent(&mut self, trace_id: u128, parent_span_id: u64, flag: Option<bool>) {
-        let sampler = &self.generation.sampler;
-        let sampled = match flag {
-            None if sampler.honours_remote() => self.sampled,
-            flag => sampler.keeps_remote(flag, trace_id),
-        };
+        // A deferred decision (`None`) is made on the caller's trace id, as a span under a forwarding parent
+        // makes it: the same caller gets the same decision whichever way it arrives.
+        let sampled = self.generation.sampler.keeps_remote(flag, trace_id);
         if sampled != self.sampled || !self.local_root {
             self.redecide(sampled);
         }

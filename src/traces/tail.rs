@@ -80,6 +80,9 @@ pub(crate) struct TailTrace {
     start_ns: u64,
     /// Some span ended in error, or an ERROR event happened inside the trace.
     error: AtomicBool,
+    /// Refused at its start by `max_traces_in_flight`, and counted as dropped by a bound then (until its root
+    /// joins a trace the head keeps: see [`TailTrace::abandon`]).
+    refused: AtomicBool,
     counters: Arc<Counters>,
     held: Mutex<Held>,
 }
@@ -107,6 +110,7 @@ impl TailTrace {
             policy,
             start_ns,
             error: AtomicBool::new(false),
+            refused: AtomicBool::new(phase == Phase::Bounded),
             counters: Arc::clone(counters),
             held: Mutex::new(Held {
                 phase,
@@ -143,9 +147,12 @@ impl TailTrace {
             Phase::Held => {
                 let bytes = record_bytes(&record);
                 let traces = &self.counters.traces;
+                // The root's own close decides: age bounds the spans that close before it, not the decision (a
+                // trace slower than `max_age_ms` can still be kept for latency or an error).
                 let over = held.spans.len() >= self.policy.max_spans
                     || traces.buffered_bytes.get() + bytes > self.policy.max_bytes
-                    || clock::now_ns().saturating_sub(self.start_ns) > self.policy.max_age_ns;
+                    || (!local_root
+                        && clock::now_ns().saturating_sub(self.start_ns) > self.policy.max_age_ns);
                 held.spans.push((Arc::clone(generation), record));
                 held.bytes += bytes;
                 traces.hold_bytes(bytes);
@@ -212,8 +219,13 @@ impl TailTrace {
     /// far, from before it joined, count as sampled out), and no trace outcome is counted for it.
     pub(crate) fn abandon(&self) {
         let held = self.lock();
-        if held.phase == Phase::Held {
-            self.settle(held, Phase::Dropped);
+        match held.phase {
+            Phase::Held => self.settle(held, Phase::Dropped),
+            // Refused at its start and counted then; the root's own outcome (kept by head) is the trace's now.
+            Phase::Bounded if self.refused.swap(false, Ordering::Relaxed) => {
+                self.counters.traces.dropped_by_bound.sub(1);
+            }
+            _ => {}
         }
     }
 }
@@ -247,7 +259,11 @@ pub(crate) fn hold_event(state: &mut SpanState, event: &Event<'_>) -> bool {
     if *event.metadata().level() == Level::ERROR {
         tail.mark_error();
     }
-    state.events.push(EventRecord::of(event));
+    // Only for sinks that carry events with their span (OTLP); the others have every event as a log record
+    // already, and a long-held root must not grow with events nobody will write.
+    if state.generation.sinks.events_in_spans() {
+        state.events.push(EventRecord::of(event));
+    }
     true
 }
 

@@ -57,10 +57,11 @@ fn balanced(c: &Counters) {
     assert_eq!(c.traces.buffered_bytes.get(), 0);
 }
 
+/// No latency threshold here: a stalled thread must not make "plain" slow (the next test has the slow root).
 #[test]
-fn error_fields_error_events_and_slow_roots_keep_whole_traces_and_the_rest_is_dropped() {
+fn error_fields_error_events_and_error_status_keep_whole_traces_and_the_rest_is_dropped() {
     let (sink, c) = run(
-        |_| {},
+        |p| p.slow_ns = None,
         || {
             tracing::info_span!("plain").in_scope(|| tracing::info_span!("plain.child").in_scope(|| {}));
             tracing::info_span!("failed").in_scope(|| {
@@ -73,11 +74,6 @@ fn error_fields_error_events_and_slow_roots_keep_whole_traces_and_the_rest_is_dr
             tracing::info_span!("logged").in_scope(|| {
                 tracing::info_span!("logged.child").in_scope(|| tracing::error!("went wrong"));
             });
-            tracing::info_span!("slow").in_scope(|| {
-                tracing::info_span!("slow.child").in_scope(|| {});
-                // At least 1 ms: the threshold is a lower bound that a sleep always reaches.
-                std::thread::sleep(std::time::Duration::from_millis(3));
-            });
         },
     );
     assert_eq!(
@@ -88,9 +84,7 @@ fn error_fields_error_events_and_slow_roots_keep_whole_traces_and_the_rest_is_dr
             "status.child",
             "status",
             "logged.child",
-            "logged",
-            "slow.child",
-            "slow"
+            "logged"
         ]
     );
     let t = c.traces.snapshot();
@@ -101,11 +95,32 @@ fn error_fields_error_events_and_slow_roots_keep_whole_traces_and_the_rest_is_dr
             t.dropped_by_sampling,
             t.kept_by_head
         ),
-        (3, 1, 1, 0)
+        (3, 0, 1, 0)
     );
     let s = c.snapshot();
-    assert_eq!((s.started, s.exported, s.sampled_out), (10, 8, 2));
+    assert_eq!((s.started, s.exported, s.sampled_out), (8, 6, 2));
     assert!(t.peak_buffered_bytes > 0);
+    balanced(&c);
+}
+
+#[test]
+fn a_slow_root_keeps_its_whole_trace() {
+    let (sink, c) = run(
+        |_| {},
+        || {
+            tracing::info_span!("slow").in_scope(|| {
+                tracing::info_span!("slow.child").in_scope(|| {});
+                // At least 1 ms: the threshold is a lower bound that a sleep always reaches.
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            });
+        },
+    );
+    assert_eq!(sink.span_names(), ["slow.child", "slow"]);
+    let t = c.traces.snapshot();
+    assert_eq!(
+        (t.kept_by_latency, t.kept_by_error, t.dropped_by_sampling),
+        (1, 0, 0)
+    );
     balanced(&c);
 }
 
