@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tracing_core::span::{Attributes, Id, Record as SpanRecord};
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::format::{Compact, DefaultFields, Format, Json, JsonFields, Pretty};
+use tracing_subscriber::fmt::format::{DefaultFields, Format, Json, JsonFields};
 use tracing_subscriber::fmt::writer::MakeWriter;
 use tracing_subscriber::fmt::{self, FormattedFields};
 use tracing_subscriber::layer::{Context, Layer};
@@ -26,18 +26,11 @@ use tracing_subscriber::registry::LookupSpan;
 use super::ConsoleSpec;
 use crate::config::{ConsoleFormat, ConsoleWriter};
 
-type Line<S, N, E> = fmt::Layer<S, N, Format<E>, StdStream>;
-
-/// The terminal's layer, one per format.
-enum Terminal<S> {
-    Compact(Line<S, DefaultFields, Compact>),
-    Pretty(Line<S, DefaultFields, Pretty>),
-    Json(Line<S, JsonFields, Json>),
-}
-
-/// The layers of one spec.
+/// The layers of one spec: the terminal's `fmt` layer in the spec's format (one virtual call per callback, next
+/// to the formatting it leads to), and the file's.
 struct Built<S> {
-    terminal: Terminal<S>,
+    format: ConsoleFormat,
+    terminal: Box<dyn Layer<S> + Send + Sync>,
     file: Option<fmt::Layer<S, JsonFields, Format<Json>, tracing_appender::non_blocking::NonBlocking>>,
 }
 
@@ -80,11 +73,7 @@ where
             return;
         }
         self.with_layers(spec, |b| {
-            match &b.terminal {
-                Terminal::Compact(l) => l.on_new_span(attrs, id, ctx.clone()),
-                Terminal::Pretty(l) => l.on_new_span(attrs, id, ctx.clone()),
-                Terminal::Json(l) => l.on_new_span(attrs, id, ctx.clone()),
-            }
+            b.terminal.on_new_span(attrs, id, ctx.clone());
             if let Some(f) = &b.file {
                 f.on_new_span(attrs, id, ctx.clone());
             }
@@ -104,11 +93,7 @@ where
             return;
         }
         self.with_layers(spec, |b| {
-            match &b.terminal {
-                Terminal::Compact(l) => l.on_record(id, values, ctx.clone()),
-                Terminal::Pretty(l) => l.on_record(id, values, ctx.clone()),
-                Terminal::Json(l) => l.on_record(id, values, ctx.clone()),
-            }
+            b.terminal.on_record(id, values, ctx.clone());
             if let Some(f) = &b.file {
                 f.on_record(id, values, ctx.clone());
             }
@@ -128,17 +113,13 @@ where
             return;
         }
         self.with_layers(spec, |b| {
-            if b.file.is_some() || matches!(b.terminal, Terminal::Json(_)) {
+            if b.file.is_some() || b.format == ConsoleFormat::Json {
                 give_fields::<JsonFields, S>(event, ctx, "{}");
             }
-            if matches!(b.terminal, Terminal::Pretty(_)) {
+            if b.format == ConsoleFormat::Pretty {
                 give_fields::<DefaultFields, S>(event, ctx, "");
             }
-            match &b.terminal {
-                Terminal::Compact(l) => l.on_event(event, ctx.clone()),
-                Terminal::Pretty(l) => l.on_event(event, ctx.clone()),
-                Terminal::Json(l) => l.on_event(event, ctx.clone()),
-            }
+            b.terminal.on_event(event, ctx.clone());
             if let Some(f) = &b.file {
                 f.on_event(event, ctx.clone());
             }
@@ -184,16 +165,20 @@ where
         let base = fmt::layer()
             .with_ansi(spec.ansi)
             .with_writer(StdStream(spec.config.writer));
-        let terminal = match spec.format() {
-            ConsoleFormat::Compact => Terminal::Compact(base.compact()),
-            ConsoleFormat::Pretty => Terminal::Pretty(base.pretty().fmt_fields(DefaultFields::new())),
-            ConsoleFormat::Json => Terminal::Json(base.json()),
+        let terminal: Box<dyn Layer<S> + Send + Sync> = match spec.format() {
+            ConsoleFormat::Compact => Box::new(base.compact()),
+            ConsoleFormat::Pretty => Box::new(base.pretty().fmt_fields(DefaultFields::new())),
+            ConsoleFormat::Json => Box::new(base.json()),
         };
         let file = spec
             .file
             .as_ref()
             .map(|f| fmt::layer().with_ansi(false).with_writer(f.writer()).json());
-        Built { terminal, file }
+        Built {
+            format: spec.format(),
+            terminal,
+            file,
+        }
     }
 }
 

@@ -109,12 +109,13 @@ where
 }
 
 /// True for a span admitted only to carry context: livetel's server span when the generation does not record it.
+/// The recorder asks after [`records`], which already turned away what only the console or logs wanted.
 #[inline]
 pub(crate) fn carries_only<S>(live: &Live, meta: &Metadata<'_>, ctx: &Context<'_, S>) -> bool
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    is_carrier(meta) && !(enabled(live, meta, ctx) && records(live, meta, ctx))
+    is_carrier(meta) && !enabled(live, meta, ctx)
 }
 
 /// The most verbose level any live generation records.
