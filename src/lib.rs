@@ -34,10 +34,10 @@
 //!
 //! # Layout
 //! Dependencies point one way, from the top of this list down; the hot path (`traces`, `sinks`) imports
-//! nothing of the engine.
+//! nothing of the reload path.
 //!
-//! - `telemetry` — [`Builder`] and [`Telemetry`]: start-up hands the config to the engine's reload path.
-//! - `engine` — the reload lifecycle (enter → validate → prepare → activate → retire), on livetel's own thread:
+//! - `telemetry` — [`Builder`] and [`Telemetry`]: start-up hands the config to the reload path.
+//! - `reload` — the reload lifecycle (enter → validate → prepare → activate → retire), on livetel's own thread:
 //!   `inputs/` (file watcher and debounce, secret files, SIGHUP, [`ReloadTrigger`], [`Handle`]) send a command;
 //!   `control` runs it; `plan` builds an activation; `retire` drains what it replaced; `report` renders status.
 //! - `traces` — the layer, its per-layer filter, the live generations, span state, sampling, propagation.
@@ -54,7 +54,7 @@ pub mod status;
 mod clock;
 mod console;
 mod counters;
-mod engine;
+mod reload;
 mod error;
 mod sinks;
 mod telemetry;
@@ -62,7 +62,7 @@ mod threads;
 mod traces;
 mod vault;
 
-pub use engine::{Handle, ReloadOutcome, ReloadTrigger};
+pub use reload::{Handle, ReloadOutcome, ReloadTrigger};
 pub use error::{ConfigError, ConfigErrorKind, InitError, Position};
 pub use telemetry::{Builder, Telemetry};
 pub use traces::{LiveLayer, propagation};

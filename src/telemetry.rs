@@ -15,10 +15,10 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::env::EnvOverrides;
 use crate::counters::{Counters, SpanCounts};
-use crate::engine::ReloadTrigger;
-use crate::engine::command::Command;
-use crate::engine::control::{Control, Parts};
-use crate::engine::inputs::{signal, watcher};
+use crate::reload::ReloadTrigger;
+use crate::reload::command::Command;
+use crate::reload::control::{Control, Parts};
+use crate::reload::inputs::{signal, watcher};
 use crate::error::InitError;
 use crate::status::TelemetryStatus;
 use crate::traces::live::Live;
@@ -137,7 +137,7 @@ impl Builder {
         Ok((LiveLayer::new(live), telemetry))
     }
 
-    /// Applies the config through the engine's reload path (the same as every later change) and starts the
+    /// Applies the config through the reload path (the same as every later change) and starts the
     /// control thread.
     fn start(self, placement: Placement, console_on: bool) -> Result<(Arc<Live>, Telemetry), InitError> {
         let (commands, command_rx) = mpsc::unbounded_channel();

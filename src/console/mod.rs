@@ -1,7 +1,7 @@
 //! The console: event lines for people, formatted by tracing-subscriber's own `fmt` layer, and optionally
 //! JSON lines to a daily-rolling file ([`file`]).
 //!
-//! A reload builds a [`ConsoleSpec`] (off the hot path, in `engine::plan`) and the new generation carries it;
+//! A reload builds a [`ConsoleSpec`] (off the hot path, in `reload::plan`) and the new generation carries it;
 //! the recorder hands each event to the current generation's console ([`layer::ConsoleSlot`]), which builds its
 //! `fmt` layers once per spec. Format and writer switch between two lines: each line is formatted into one
 //! buffer and written with one `write_all` under the writer's lock, so no line is interleaved or cut.

@@ -18,7 +18,7 @@ pub(crate) struct MemorySink {
     pub(crate) takes_logs: bool,
     pub(crate) flushes: AtomicUsize,
     closed: AtomicBool,
-    /// The name it answers to, so the engine's registry can be asked to reuse it.
+    /// The name it answers to, so the reload path's registry can be asked to reuse it.
     pub(crate) name: &'static str,
     /// Its answer to `reusable_for`.
     pub(crate) reusable: bool,

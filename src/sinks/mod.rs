@@ -2,7 +2,7 @@
 //!
 //! A backend is a [`SinkKind`] (the config value that names it, and how to build its sink from the config) and
 //! the [`Sink`] it builds (send, flush, close, its own status row, and whether it can serve a new config as it
-//! is). The engine asks [`kinds_for`] which kinds a config wants and nothing else about them; a generation holds
+//! is). The reload path asks [`kinds_for`] which kinds a config wants and nothing else about them; a generation holds
 //! a [`SinkSet`], so several backends at once is fan-out over the set.
 //!
 //! | config value | module | sink |

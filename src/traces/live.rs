@@ -130,7 +130,7 @@ impl Live {
         self.console_on.load(Ordering::Relaxed)
     }
 
-    /// Makes `next` current. Infallible. (The engine publishes the replaced generation as draining first, so
+    /// Makes `next` current. Infallible. (The reload path publishes the replaced generation as draining first, so
     /// a child of one of its open spans always finds it.)
     pub(crate) fn swap(&self, next: Arc<Generation>) {
         // Raised before the swap, lowered only when the set of live generations is published again.

@@ -9,7 +9,7 @@
 //! slow ones; [`propagation`] carries a span's context across process boundaries (public as
 //! `livetel::propagation`).
 //!
-//! Nothing here imports the reload engine: the engine builds generations and swaps them into [`live::Live`].
+//! Nothing here imports the reload path: `crate::reload` builds generations and swaps them into [`live::Live`].
 
 pub(crate) mod codec;
 pub(crate) mod gate;

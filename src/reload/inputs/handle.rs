@@ -4,7 +4,7 @@
 use tokio::sync::mpsc;
 
 use crate::config::TelemetryConfig;
-use crate::engine::command::{Command, ReloadOutcome, Source, answer, answer_blocking, request};
+use crate::reload::command::{Command, ReloadOutcome, Source, answer, answer_blocking, request};
 use crate::status::Trigger;
 
 /// A clonable handle that applies a config held in memory, through the same validate → prepare → activate →

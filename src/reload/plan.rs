@@ -181,7 +181,7 @@ mod tests {
         }
     }
 
-    /// The engine asks each running sink, through the trait, whether it can serve the new config.
+    /// The reload path asks each running sink, through the trait, whether it can serve the new config.
     fn rebuilt(running: &Arc<MemorySink>) -> SinkSet {
         let config = TelemetryConfig {
             backend: Backend::Otlp.into(),

@@ -32,7 +32,7 @@ fn sampled_generation(
         filter: Some(EnvFilter::new("trace")),
         filter_tracks_spans: false,
         console: None,
-        // As the engine builds it: the traces' directives, when a sink takes logs.
+        // As the reload path builds it: the traces' directives, when a sink takes logs.
         logs_filter: sinks.takes_logs().then(|| EnvFilter::new("trace")),
         filters_differ: false,
         console_sees_all: false,
@@ -72,7 +72,7 @@ fn a_sink_defined_in_a_test_records_fans_out_and_retires_through_the_trait() {
     let counts = counters.snapshot();
     assert_eq!((counts.started, counts.exported, counts.dropped), (4, 4, 0));
 
-    // Retiring: the engine closes and flushes each sink of the replaced generation through the trait.
+    // Retiring: the reload path closes and flushes each sink of the replaced generation through the trait.
     let mut retirer = Retirer::default();
     retirer.hand_over(
         &live,

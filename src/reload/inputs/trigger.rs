@@ -2,7 +2,7 @@
 
 use tokio::sync::mpsc;
 
-use crate::engine::command::{Command, ReloadOutcome, Source, answer, answer_blocking, request};
+use crate::reload::command::{Command, ReloadOutcome, Source, answer, answer_blocking, request};
 use crate::status::Trigger;
 
 /// A clonable handle that reloads the config file now.

@@ -2,7 +2,7 @@
 
 use tokio::sync::mpsc;
 
-use crate::engine::command::{Command, Source};
+use crate::reload::command::{Command, Source};
 use crate::status::Trigger;
 
 /// The installed SIGHUP handler (`None` off unix).

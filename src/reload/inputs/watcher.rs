@@ -12,7 +12,7 @@ use std::time::Duration;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use crate::engine::command::{Command, Source};
+use crate::reload::command::{Command, Source};
 use crate::error::InitError;
 use crate::status::Trigger;
 

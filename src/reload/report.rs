@@ -2,8 +2,8 @@
 
 use crate::config::TelemetryConfig;
 use crate::console::ConsoleSpec;
-use crate::engine::plan::BuildContext;
-use crate::engine::retire::Retirer;
+use crate::reload::plan::BuildContext;
+use crate::reload::retire::Retirer;
 use crate::status::{
     self, ConsoleStatus, EnvOverride, LastError, LogFileStatus, ReloadCounts, SamplingStatus, SinkState,
     SinkStatus, TelemetryStatus, Trigger,
