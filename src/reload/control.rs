@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
+use super::activation::{Activation, Committed};
 use super::command::{Command, ReloadOutcome, Source};
 use super::inputs::secret_files::SecretWatch;
-use super::plan::{self, Activation, BuildContext};
+use super::plan::{self, BuildContext};
 use super::report::View;
 use super::retire::{self, Retirer};
 use super::secrets;
-use crate::config::{self, TelemetryConfig, env::EnvOverrides};
+use crate::config::{self, ConfigDiff, TelemetryConfig, env::EnvOverrides};
 use crate::counters::Counters;
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::sinks::SinkContext;
@@ -62,6 +63,10 @@ pub(crate) struct Parts {
     pub(crate) placement: Placement,
     /// The console's default when the config leaves `console.enabled` unset.
     pub(crate) console_on_by_default: bool,
+    /// The signals besides traces, console and logs ([`super::signal::builtin`]).
+    pub(crate) signals: Vec<Arc<dyn super::signal::Signal>>,
+    /// The backends that can be built ([`crate::sinks::REGISTRY`]).
+    pub(crate) sink_registry: &'static [&'static dyn crate::sinks::SinkKind],
 }
 
 pub(crate) struct Control {
@@ -96,8 +101,9 @@ impl Control {
             cx: BuildContext {
                 config_path: parts.config_path,
                 session_id: parts.session_id,
-                sinks: SinkContext::new(parts.counters, Arc::clone(&on_change)),
+                sinks: SinkContext::new(parts.counters, Arc::clone(&on_change), parts.sink_registry),
                 console_on_by_default: parts.console_on_by_default,
+                signals: parts.signals,
             },
             live: Arc::new(Live::new(off, on_change, on_unsettled)),
             running: None,
@@ -235,8 +241,17 @@ impl Control {
             self.publish();
             return ReloadOutcome::Unchanged { generation };
         }
+        let running_config = self.running.as_ref().map(|r| &*r.config);
+        let headers_changed = self
+            .running
+            .as_ref()
+            .is_some_and(|r| r.headers != resolved.headers);
+        let diff = ConfigDiff::between(running_config, &next).with_headers_changed(headers_changed);
         let current = self.live.current_full();
-        let running = self.running.as_ref().map(|_| &*current);
+        let running = self.running.as_ref().map(|_| plan::Running {
+            generation: &current,
+            diff: &diff,
+        });
         let id = self.view.generation + 1;
         match plan::prepare(&self.cx, running, next, resolved.headers, id) {
             Ok(activation) => {
@@ -304,22 +319,20 @@ impl Control {
 
     /// Commits a prepared activation. Cannot fail: everything fallible happened in prepare.
     fn activate(&mut self, activation: Activation, content_hash: u64, trigger: Trigger) -> u64 {
-        let Activation {
+        let Committed {
+            generation,
             config,
             headers,
-            traces,
-        } = activation;
+        } = activation.commit(&self.live.current_full());
         self.debounce_ms
             .store(config.reload_debounce_ms, Ordering::Relaxed);
-        if let Some(generation) = traces {
-            self.view.generation = generation.id;
-            match &self.running {
-                // Nothing ran before: the placeholder generation recorded nothing and holds no span.
-                None => self.live.install_first(generation),
-                Some(old) => {
-                    let drain = Duration::from_millis(old.config.drain_timeout_ms);
-                    self.retirer.hand_over(&self.live, generation, drain);
-                }
+        self.view.generation = generation.id;
+        match &self.running {
+            // Nothing ran before: the placeholder generation recorded nothing and holds no span.
+            None => self.live.install_first(generation),
+            Some(old) => {
+                let drain = Duration::from_millis(old.config.drain_timeout_ms);
+                self.retirer.hand_over(&self.live, generation, drain);
             }
         }
         self.startup.get_or_insert_with(|| Arc::clone(&config));

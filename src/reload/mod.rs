@@ -36,6 +36,7 @@
 //! control thread (the first reload on the caller's thread, marked as livetel's own while it runs). The hot path (`crate::traces`) reads the live generations with no lock and imports nothing
 //! from here.
 
+pub(crate) mod activation;
 pub(crate) mod command;
 pub(crate) mod control;
 pub(crate) mod inputs;
@@ -43,8 +44,11 @@ pub(crate) mod plan;
 pub(crate) mod report;
 pub(crate) mod retire;
 pub(crate) mod secrets;
+pub(crate) mod signal;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod toy_signal_tests;
 
 pub use command::ReloadOutcome;
 pub use inputs::{Handle, ReloadTrigger};

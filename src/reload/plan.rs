@@ -1,21 +1,25 @@
 //! The fallible half of a reload: build everything the new config needs, touching nothing that runs.
 //!
-//! Each provider (today: traces) compares its slice of the old and new config and returns a new value or
-//! `None`; the result is one [`Activation`], which [`super::control::Control::activate`] commits without any
-//! way to fail. A sink that can serve the new config as it is ([`crate::sinks::Sink::reusable_for`]) is
-//! reused, so a new sample rate or filter keeps the same file and the same connection.
+//! Each signal compares its slice of the config through the reload's [`ConfigDiff`] and builds a new part only
+//! when its slice changed (always at start-up); the parts make one [`Activation`], which
+//! [`Activation::commit`] turns into the next generation without any way to fail. The order is fixed: traces
+//! first (its sinks decide whether events can become log records), then the console, the logs, and the other
+//! signals ([`super::signal`]). A sink that can serve the new config as it is
+//! ([`crate::sinks::Sink::reusable_for`]) is reused, so a new sample rate or filter keeps the same file and the
+//! same connection.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::{TelemetryConfig, validate};
+use super::activation::Activation;
+use super::signal::{Signal, SignalInput};
+use crate::config::{ConfigDiff, TelemetryConfig, validate};
 use crate::console::ConsoleSpec;
 use crate::error::{ConfigError, ConfigErrorKind};
-use crate::sinks::{self, Sink, SinkContext, SinkInput, SinkSet};
+use crate::sinks::{Sink, SinkContext, SinkInput, SinkSet, Takes};
 use crate::traces::codec::Propagators;
-use crate::traces::generation::Generation;
-use crate::traces::sampler::Sampler;
-use crate::traces::tail::TailPolicy;
+use crate::traces::generation::{Directives, Generation, Traces};
+use crate::traces::sampler::{Sampler, TailPolicy};
 use crate::vault::SecretHeaders;
 
 /// What a prepare step needs besides the config; one per `Telemetry`.
@@ -25,109 +29,178 @@ pub(crate) struct BuildContext {
     pub(crate) sinks: SinkContext,
     /// The console's default when `[telemetry.console] enabled` is unset: on with `init`.
     pub(crate) console_on_by_default: bool,
+    /// The signals besides traces, console and logs ([`super::signal::builtin`]).
+    pub(crate) signals: Vec<Arc<dyn Signal>>,
 }
 
-/// Everything a reload changes, built and ready: one optional new value per provider. Committing it cannot
-/// fail. A signal added later (console, logs, metrics) adds its field here and its slice comparison in
-/// [`prepare`].
-pub(crate) struct Activation {
-    pub(crate) config: Arc<TelemetryConfig>,
-    /// The vault's headers the config was built with.
-    pub(crate) headers: Option<SecretHeaders>,
-    /// The traces provider: a new generation (sinks reused where they can be), or `None` to keep the running
-    /// one. Every applied config gets a new generation today: its id is what status counts.
-    pub(crate) traces: Option<Arc<Generation>>,
+/// The keys the reload loop itself reads: no signal's part depends on them.
+const RELOAD_KEYS: &[&str] = &["reload_debounce_ms", "drain_timeout_ms", "watch"];
+/// The keys the console reads.
+const CONSOLE_KEYS: &[&str] = &["console"];
+/// The keys the logs read: their table, the console's filter (their default), and what decides whether a sink
+/// takes log records.
+const LOGS_KEYS: &[&str] = &["logs", "console.filter", "enabled", "backend"];
+
+/// What a reload is prepared against: the running generation, and what changed since its config.
+pub(crate) struct Running<'a> {
+    pub(crate) generation: &'a Generation,
+    pub(crate) diff: &'a ConfigDiff,
 }
 
-/// Builds the activation for `next` against the running generation (`None` at start-up).
+impl Running<'_> {
+    /// True when the diff touches one of `keys`.
+    fn touches(&self, keys: &[&str]) -> bool {
+        keys.iter().any(|k| self.diff.touches(k))
+    }
+
+    /// True when the traces signal's slice changed: any key that the reload loop, the console, the logs' own
+    /// table or another signal's own table does not hold. Counted this way, a key added to the config later
+    /// rebuilds traces until someone says otherwise.
+    fn traces_changed(&self, signals: &[Arc<dyn Signal>]) -> bool {
+        self.diff.changed().iter().any(|key| {
+            let top = key.split('.').next().unwrap_or(key);
+            let elsewhere = RELOAD_KEYS.contains(&top)
+                || CONSOLE_KEYS.contains(&top)
+                || top == "logs"
+                || signals.iter().any(|s| s.name() == top);
+            !elsewhere
+        })
+    }
+}
+
+/// Builds the activation for `next`: a new part for each signal whose slice changed since `running` (every
+/// part at start-up, when `running` is `None`).
 ///
 /// # Errors
-/// A filter that does not parse, or a sink that cannot be built, with the key concerned (no position: the
-/// caller places it in the file).
+/// A filter that does not parse, or a sink or signal that cannot be built, with the key concerned (no position:
+/// the caller places it in the file).
 pub(crate) fn prepare(
     cx: &BuildContext,
-    running: Option<&Generation>,
+    running: Option<Running<'_>>,
     next: TelemetryConfig,
     headers: Option<SecretHeaders>,
     id: u64,
 ) -> Result<Activation, ConfigError> {
-    let generation = build_generation(cx, running, &next, headers.as_ref(), id)?;
+    let old = running.as_ref().map(|r| r.generation);
+    let changed = |keys: &[&str]| running.as_ref().is_none_or(|r| r.touches(keys));
+    let traces = match &running {
+        Some(r) if !r.traces_changed(&cx.signals) => None,
+        _ => Some(build_traces(cx, old, &next, headers.as_ref())?),
+    };
+    let empty = SinkSet::default();
+    let sinks = match (&traces, old) {
+        (Some(t), _) => &t.sinks,
+        (None, Some(g)) => &g.sinks,
+        (None, None) => &empty,
+    };
+    let console = match changed(CONSOLE_KEYS) {
+        true => Some(build_console(cx, old, &next)?),
+        false => None,
+    };
+    let logs = match changed(LOGS_KEYS) {
+        true => Some(build_logs(cx, &next, sinks)?),
+        false => None,
+    };
+    let mut signals = Vec::new();
+    for signal in cx.signals.iter().filter(|s| changed(s.reads())) {
+        let part = build_signal(cx, &**signal, old, &next, sinks)?;
+        signals.push((signal.name(), part));
+    }
     Ok(Activation {
         config: Arc::new(next),
         headers,
-        traces: Some(Arc::new(generation)),
+        id,
+        traces,
+        console,
+        logs,
+        signals,
     })
 }
 
-fn build_generation(
+/// The traces signal's part: its sinks (running ones reused), filter, sampler and tail policy.
+fn build_traces(
     cx: &BuildContext,
     running: Option<&Generation>,
     next: &TelemetryConfig,
     headers: Option<&SecretHeaders>,
-    id: u64,
-) -> Result<Generation, ConfigError> {
+) -> Result<Traces, ConfigError> {
     let input = SinkInput {
         config: next,
         headers,
         session_id: &cx.session_id,
     };
     let sinks = build_sinks(cx, running.map(|g| &g.sinks), &input)?;
-    let filter = if sinks.records() {
-        let parsed = validate::parse_filter(&next.filter).map_err(|e| {
+    let filter = match sinks.records() {
+        true => Some(validate::parse_filter(&next.filter).map_err(|e| {
             let message = format!("invalid filter: {e}");
             error(cx, "filter", ConfigErrorKind::InvalidValue { message })
-        })?;
-        Some(parsed)
-    } else {
-        None
-    };
-    let console = ConsoleSpec::build(
-        &next.console,
-        cx.console_on_by_default,
-        running.and_then(|g| g.console.as_ref()),
-        &cx.sinks.on_change,
-    )
-    .map_err(|(key, message)| error(cx, key, ConfigErrorKind::Build { message }))?;
-    let logs_directives =
-        (next.enabled && next.logs.enabled && sinks.takes_logs()).then(|| next.logs_filter());
-    let logs_filter = match logs_directives {
-        Some(d) => Some(validate::event_filter(d).map_err(|message| {
-            let key = if next.logs.filter.is_some() {
-                "logs.filter"
-            } else {
-                "console.filter"
-            };
-            error(cx, key, ConfigErrorKind::InvalidValue { message })
         })?),
-        None => None,
+        false => None,
     };
-    let traces_directives = filter.is_some().then_some(next.filter.as_str());
-    let console_directives = console.as_ref().map(|c| c.config.filter.as_str());
-    let filters_differ = console_directives
-        .into_iter()
-        .chain(logs_directives)
-        .any(|d| Some(d) != traces_directives);
-    let console_sees_all = console_directives.is_some_and(|c| {
-        traces_directives
-            .into_iter()
-            .chain(logs_directives)
-            .all(|d| d == c)
-    });
-    Ok(Generation {
-        id,
+    Ok(Traces {
         // In EnvFilter's syntax every span directive is bracketed (`[span{field=value}]=level`).
         filter_tracks_spans: filter.is_some() && next.filter.contains('['),
-        filter,
-        console,
-        logs_filter,
-        filters_differ,
-        console_sees_all,
+        filter: filter.map(|f| Directives::new(&next.filter, f)),
         sampler: Sampler::of(next.sampling.strategy, next.sample_rate),
         tail: TailPolicy::of(&next.sampling),
         sinks,
         include_args: next.include_args,
         propagators: Propagators::of(&next.propagators),
-        counters: Arc::clone(&cx.sinks.counters),
+    })
+}
+
+/// The console's part: its spec (the running one when its config is the same), or `None` when it is off.
+fn build_console(
+    cx: &BuildContext,
+    running: Option<&Generation>,
+    next: &TelemetryConfig,
+) -> Result<Option<Arc<ConsoleSpec>>, ConfigError> {
+    ConsoleSpec::build(
+        &next.console,
+        cx.console_on_by_default,
+        running.and_then(|g| g.console.as_ref()),
+        &cx.sinks.on_change,
+    )
+    .map_err(|(key, message)| error(cx, key, ConfigErrorKind::Build { message }))
+}
+
+/// The logs' part: which events become log records, when logs are on and a sink of `sinks` takes them.
+fn build_logs(
+    cx: &BuildContext,
+    next: &TelemetryConfig,
+    sinks: &SinkSet,
+) -> Result<Option<Directives>, ConfigError> {
+    if !(next.enabled && next.logs.enabled && sinks.takes(Takes::LOGS)) {
+        return Ok(None);
+    }
+    let directives = next.logs_filter();
+    let filter = validate::event_filter(directives).map_err(|message| {
+        let key = match next.logs.filter {
+            Some(_) => "logs.filter",
+            None => "console.filter",
+        };
+        error(cx, key, ConfigErrorKind::InvalidValue { message })
+    })?;
+    Ok(Some(Directives::new(directives, filter)))
+}
+
+/// Another signal's part, built by the signal itself.
+fn build_signal(
+    cx: &BuildContext,
+    signal: &dyn Signal,
+    running: Option<&Generation>,
+    next: &TelemetryConfig,
+    sinks: &SinkSet,
+) -> Result<Option<Arc<dyn crate::traces::hooks::SpanHook>>, ConfigError> {
+    let running = running.and_then(|g| g.hooks.iter().find(|(n, _)| *n == signal.name()));
+    let input = SignalInput {
+        config: next,
+        sinks,
+        running: running.map(|(_, hook)| hook),
+    };
+    signal.prepare(&input).map_err(|e| {
+        let kind = ConfigErrorKind::Build { message: e.message };
+        error(cx, &e.key, kind)
     })
 }
 
@@ -138,11 +211,11 @@ fn build_sinks(
     input: &SinkInput<'_>,
 ) -> Result<SinkSet, ConfigError> {
     let mut built: Vec<Arc<dyn Sink>> = Vec::new();
-    for kind in sinks::kinds_for(input.config) {
+    for kind in cx.sinks.kinds_for(input.config) {
         let reused = old
             .into_iter()
             .flat_map(SinkSet::iter)
-            .find(|s| s.name() == kind.name() && s.reusable_for(input));
+            .find(|s| s.backend() == kind.backend() && s.reusable_for(input));
         let sink = match reused {
             Some(s) => Arc::clone(s),
             None => kind.build(input, &cx.sinks).map_err(|e| {
@@ -176,8 +249,13 @@ mod tests {
         BuildContext {
             config_path: PathBuf::from("t.toml"),
             session_id: "s".to_owned(),
-            sinks: SinkContext::new(Arc::new(Counters::default()), Arc::new(|| {})),
+            sinks: SinkContext::new(
+                Arc::new(Counters::default()),
+                Arc::new(|| {}),
+                crate::sinks::REGISTRY,
+            ),
             console_on_by_default: false,
+            signals: Vec::new(),
         }
     }
 
@@ -198,14 +276,14 @@ mod tests {
 
     #[test]
     fn a_running_sink_is_reused_when_it_says_so_and_replaced_when_not() {
-        let keeps = Arc::new(MemorySink::named("otlp", true));
+        let keeps = Arc::new(MemorySink::named(Backend::Otlp, true));
         let set = rebuilt(&keeps);
         assert!(set.contains(&(Arc::clone(&keeps) as Arc<dyn Sink>)));
 
-        let declines = Arc::new(MemorySink::named("otlp", false));
+        let declines = Arc::new(MemorySink::named(Backend::Otlp, false));
         let set = rebuilt(&declines);
         assert!(!set.contains(&(Arc::clone(&declines) as Arc<dyn Sink>)));
-        let names: Vec<_> = set.iter().map(|s| s.name()).collect();
-        assert_eq!(names, ["otlp"], "a new OTLP sink was built instead");
+        let backends: Vec<_> = set.iter().map(|s| s.backend()).collect();
+        assert_eq!(backends, [Backend::Otlp], "a new OTLP sink was built instead");
     }
 }

@@ -10,8 +10,9 @@ use tracing_subscriber::{EnvFilter, Registry};
 use super::retire::Retirer;
 use crate::counters::Counters;
 use crate::sinks::memory::MemorySink;
-use crate::sinks::{Sink, SinkSet};
-use crate::traces::generation::Generation;
+use crate::sinks::{Sink, SinkSet, Takes};
+use crate::traces::generation::{Directives, Generation, Traces};
+use crate::traces::hooks::Hooks;
 use crate::traces::live::Live;
 use crate::traces::sampler::Sampler;
 use crate::traces::{Placement, Recorder};
@@ -27,22 +28,24 @@ fn sampled_generation(
     rate: f64,
 ) -> Arc<Generation> {
     let sinks = SinkSet::new(sinks.iter().map(|s| Arc::clone(s) as Arc<dyn Sink>));
-    Arc::new(Generation {
-        id,
-        filter: Some(EnvFilter::new("trace")),
-        filter_tracks_spans: false,
-        console: None,
-        // As the reload path builds it: the traces' directives, when a sink takes logs.
-        logs_filter: sinks.takes_logs().then(|| EnvFilter::new("trace")),
-        filters_differ: false,
-        console_sees_all: false,
+    // As the reload path builds it: the traces' directives, when a sink takes logs.
+    let logs = sinks
+        .takes(Takes::LOGS)
+        .then(|| Directives::new("trace", EnvFilter::new("trace")));
+    let traces = Traces {
+        filter: Some(Directives::new("trace", EnvFilter::new("trace"))),
         sampler: Sampler::new(rate),
-        tail: None,
         sinks,
-        include_args: false,
-        propagators: Default::default(),
-        counters: Arc::clone(counters),
-    })
+        ..Traces::off()
+    };
+    Arc::new(Generation::assemble(
+        id,
+        traces,
+        None,
+        logs,
+        Hooks::new(),
+        Arc::clone(counters),
+    ))
 }
 
 fn nothing() -> Arc<dyn Fn() + Send + Sync> {

@@ -4,41 +4,58 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use super::{LogRecord, Record, Sink, SinkInput};
+use super::{Item, LogRecord, Sink, SinkInput, Takes};
+use crate::config::Backend;
 use crate::counters::Counters;
 use crate::status::{SinkState, SinkStatus};
 
 /// What a [`MemorySink`] was handed: each record's name, and whether it was a span (it has a duration).
-#[derive(Default)]
 pub(crate) struct MemorySink {
     pub(crate) records: Mutex<Vec<(&'static str, bool)>>,
     /// The log records it was handed, when it takes logs.
     pub(crate) logs: Mutex<Vec<LogRecord>>,
-    /// Its answer to `takes_logs`.
-    pub(crate) takes_logs: bool,
+    /// Its answer to `takes`.
+    pub(crate) takes: Takes,
     pub(crate) flushes: AtomicUsize,
     closed: AtomicBool,
-    /// The name it answers to, so the reload path's registry can be asked to reuse it.
-    pub(crate) name: &'static str,
+    /// The backend it stands for, so the reload path can be asked to reuse it.
+    pub(crate) backend: Backend,
     /// Its answer to `reusable_for`.
     pub(crate) reusable: bool,
 }
 
+impl Default for MemorySink {
+    /// A sink that takes spans and instants, as a backend without logs would.
+    fn default() -> Self {
+        MemorySink::taking(Takes::SPANS.and(Takes::INSTANTS))
+    }
+}
+
 impl MemorySink {
-    pub(crate) fn named(name: &'static str, reusable: bool) -> Self {
+    /// A sink that takes `takes`.
+    pub(crate) fn taking(takes: Takes) -> Self {
         MemorySink {
-            name,
+            records: Mutex::default(),
+            logs: Mutex::default(),
+            takes,
+            flushes: AtomicUsize::default(),
+            closed: AtomicBool::default(),
+            backend: Backend::Local,
+            reusable: false,
+        }
+    }
+
+    pub(crate) fn named(backend: Backend, reusable: bool) -> Self {
+        MemorySink {
+            backend,
             reusable,
             ..MemorySink::default()
         }
     }
 
-    /// A sink that takes logs.
+    /// A sink that takes logs (and so, like `local`, no instants).
     pub(crate) fn logging() -> Self {
-        MemorySink {
-            takes_logs: true,
-            ..MemorySink::default()
-        }
+        MemorySink::taking(Takes::SPANS.and(Takes::LOGS))
     }
 
     /// Names of the spans it received, in order.
@@ -50,14 +67,31 @@ impl MemorySink {
             .map(|(n, _)| n)
             .collect()
     }
+
+    fn log(&self, record: LogRecord, counters: &Counters) {
+        let kept = !self.is_closed() && self.logs.lock().map(|mut l| l.push(record)).is_ok();
+        if kept {
+            counters.logs_exported.add(1);
+        } else {
+            counters.logs_dropped.add(1);
+        }
+    }
 }
 
 impl Sink for MemorySink {
-    fn name(&self) -> &'static str {
-        self.name
+    fn backend(&self) -> Backend {
+        self.backend
     }
 
-    fn send(&self, record: Record, counters: &Counters) {
+    fn takes(&self) -> Takes {
+        self.takes
+    }
+
+    fn send(&self, item: Item, counters: &Counters) {
+        let record = match item {
+            Item::Span(r) | Item::Instant(r) => r,
+            Item::Log(r) => return self.log(r, counters),
+        };
         let is_span = record.dur_ns.is_some();
         let kept = !self.is_closed()
             && self
@@ -69,19 +103,6 @@ impl Sink for MemorySink {
             (true, true) => counters.exported.add(1),
             (true, false) => counters.dropped.add(1),
             (false, _) => {}
-        }
-    }
-
-    fn takes_logs(&self) -> bool {
-        self.takes_logs
-    }
-
-    fn send_log(&self, record: LogRecord, counters: &Counters) {
-        let kept = !self.is_closed() && self.logs.lock().map(|mut l| l.push(record)).is_ok();
-        if kept {
-            counters.logs_exported.add(1);
-        } else {
-            counters.logs_dropped.add(1);
         }
     }
 
@@ -99,7 +120,7 @@ impl Sink for MemorySink {
 
     fn status(&self, generation: u64, state: SinkState) -> SinkStatus {
         SinkStatus {
-            backend: self.name,
+            backend: self.backend.as_str(),
             generation,
             state: super::shown_state(self.is_closed(), state),
             trace_file: None,

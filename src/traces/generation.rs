@@ -10,19 +10,79 @@ use crate::console::ConsoleSpec;
 use crate::counters::Counters;
 use crate::sinks::SinkSet;
 use crate::traces::codec::Propagators;
+use crate::traces::hooks::Hooks;
 use crate::traces::sampler::Sampler;
-use crate::traces::tail::TailPolicy;
+use crate::traces::sampler::TailPolicy;
+
+/// An `EnvFilter` with the directives it was parsed from; shared by the generations whose directives are the same.
+#[derive(Clone)]
+pub(crate) struct Directives {
+    pub(crate) text: Arc<str>,
+    filter: Arc<EnvFilter>,
+}
+
+impl Directives {
+    pub(crate) fn new(text: &str, filter: EnvFilter) -> Self {
+        Directives {
+            text: text.into(),
+            filter: Arc::new(filter),
+        }
+    }
+}
+
+impl std::ops::Deref for Directives {
+    type Target = EnvFilter;
+
+    fn deref(&self) -> &EnvFilter {
+        &self.filter
+    }
+}
+
+/// The traces signal's part of a generation: what its spans record, how they are sampled, where they go.
+#[derive(Clone)]
+pub(crate) struct Traces {
+    /// `None` when it records no spans (backend `none`, or disabled).
+    pub(crate) filter: Option<Directives>,
+    /// The filter has span directives (`[span{field}]`), so it must see spans enter, exit and close.
+    pub(crate) filter_tracks_spans: bool,
+    pub(crate) sampler: Sampler,
+    pub(crate) tail: Option<TailPolicy>,
+    pub(crate) sinks: SinkSet,
+    pub(crate) include_args: bool,
+    pub(crate) propagators: Propagators,
+}
+
+impl Traces {
+    /// Records nothing: no filter, no sink.
+    pub(crate) fn off() -> Self {
+        Traces {
+            filter: None,
+            filter_tracks_spans: false,
+            sampler: Sampler::new(0.0),
+            tail: None,
+            sinks: SinkSet::default(),
+            include_args: false,
+            propagators: Propagators::DEFAULT,
+        }
+    }
+}
 
 /// Immutable once built; swapped in whole. A span keeps an `Arc` to the generation it began in and finishes
 /// there, so a flip never tears a trace.
+///
+/// A generation is assembled from one part per signal ([`Generation::assemble`]): the traces part (its fields
+/// are laid out flat, as the hot path reads them), the console, the logs filter, and the hooks of other
+/// signals. A reload that leaves a signal's slice of the config alone carries that signal's part over as it is.
 pub(crate) struct Generation {
     pub(crate) id: u64,
     /// What its spans record; `None` when it records no spans (backend `none`, or disabled).
-    pub(crate) filter: Option<EnvFilter>,
+    pub(crate) filter: Option<Directives>,
     /// The console, when it is on: every event its filter takes is printed while this generation is current.
     pub(crate) console: Option<Arc<ConsoleSpec>>,
     /// Which events become log records, when logs are on and a sink takes them.
-    pub(crate) logs_filter: Option<EnvFilter>,
+    pub(crate) logs_filter: Option<Directives>,
+    /// The other signals that are on (metrics, profiling): told about each span that closes.
+    pub(crate) hooks: Hooks,
     /// The console's or the logs' directives differ from `filter`'s: what livetel admits (the union) is then
     /// more than what it records as spans, and the recorder asks `filter` again ([`Generation::records`]).
     pub(crate) filters_differ: bool,
@@ -46,27 +106,67 @@ pub(crate) struct Generation {
 impl Generation {
     /// A generation that records nothing.
     pub(crate) fn off(id: u64, counters: Arc<Counters>) -> Self {
+        Generation::assemble(id, Traces::off(), None, None, Hooks::new(), counters)
+    }
+
+    /// The generation made of these parts; what follows from them together (whether the consumers' filters
+    /// differ) is worked out here.
+    pub(crate) fn assemble(
+        id: u64,
+        traces: Traces,
+        console: Option<Arc<ConsoleSpec>>,
+        logs_filter: Option<Directives>,
+        hooks: Hooks,
+        counters: Arc<Counters>,
+    ) -> Self {
+        let traces_directives = traces.filter.as_ref().map(|d| &*d.text);
+        let console_directives = console.as_deref().map(|c| c.config.filter.as_str());
+        let logs_directives = logs_filter.as_ref().map(|d| &*d.text);
+        let filters_differ = console_directives
+            .into_iter()
+            .chain(logs_directives)
+            .any(|d| Some(d) != traces_directives);
+        let console_sees_all = console_directives.is_some_and(|c| {
+            traces_directives
+                .into_iter()
+                .chain(logs_directives)
+                .all(|d| d == c)
+        });
         Generation {
             id,
-            filter: None,
-            console: None,
-            logs_filter: None,
-            filters_differ: false,
-            console_sees_all: false,
-            filter_tracks_spans: false,
-            sampler: Sampler::new(0.0),
-            tail: None,
-            sinks: SinkSet::default(),
-            include_args: false,
-            propagators: Propagators::DEFAULT,
+            filter: traces.filter,
+            console,
+            logs_filter,
+            hooks,
+            filters_differ,
+            console_sees_all,
+            filter_tracks_spans: traces.filter_tracks_spans,
+            sampler: traces.sampler,
+            tail: traces.tail,
+            sinks: traces.sinks,
+            include_args: traces.include_args,
+            propagators: traces.propagators,
             counters,
+        }
+    }
+
+    /// Its traces part, to carry over into a generation whose traces slice is the same.
+    pub(crate) fn traces(&self) -> Traces {
+        Traces {
+            filter: self.filter.clone(),
+            filter_tracks_spans: self.filter_tracks_spans,
+            sampler: self.sampler,
+            tail: self.tail,
+            sinks: self.sinks.clone(),
+            include_args: self.include_args,
+            propagators: self.propagators,
         }
     }
 
     /// The filter, when it needs to see this span's lifecycle (it has span directives).
     #[inline]
     pub(crate) fn span_filter(&self) -> Option<&EnvFilter> {
-        self.filter.as_ref().filter(|_| self.filter_tracks_spans)
+        self.filter.as_deref().filter(|_| self.filter_tracks_spans)
     }
 
     /// True while spans may still be handed to this generation's sinks.
@@ -78,9 +178,10 @@ impl Generation {
     /// The filters of its consumers: spans, console, logs.
     fn filters(&self) -> impl Iterator<Item = &EnvFilter> {
         self.filter
-            .iter()
+            .as_deref()
+            .into_iter()
             .chain(self.console.as_deref().map(|c| &c.filter))
-            .chain(self.logs_filter.as_ref())
+            .chain(self.logs_filter.as_deref())
     }
 
     /// The union of its consumers' interest. Every filter is asked: `EnvFilter` keeps per-callsite state here.

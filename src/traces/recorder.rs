@@ -13,6 +13,7 @@ use tracing_subscriber::registry::LookupSpan;
 use super::state::{self, SpanState};
 use super::{gate, logs};
 use crate::console::layer::ConsoleSlot;
+use crate::sinks::Takes;
 use crate::sinks::fields::Collect;
 use crate::sinks::record::{Fields, Record};
 use crate::traces::generation::Generation;
@@ -174,7 +175,7 @@ where
         let traced = current.sinks.records() || draining;
         if traced && gate::records(&self.live, event.metadata(), &ctx) {
             if let state::EventTarget::Instant(generation) = state::route_event(&self.live, event, &ctx) {
-                if generation.sinks.takes_instants() {
+                if generation.sinks.takes(Takes::INSTANTS) {
                     let mut fields = Fields::new();
                     event.record(&mut Collect(&mut fields));
                     let record = Record::instant(event.metadata(), fields);

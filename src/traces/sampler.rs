@@ -10,7 +10,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::config::Strategy;
+use crate::config::{SamplingConfig, Strategy};
 
 /// A trace-id ratio sampler.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -120,6 +120,32 @@ fn next_u64() -> u64 {
         let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
         ((t >> 64) as u64) ^ (t as u64)
     })
+}
+
+/// What a generation keeps at the tail, copied into each trace it holds (a reload applies to later traces).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct TailPolicy {
+    pub(crate) errors: bool,
+    /// Keep when the local root lasts longer than this.
+    pub(crate) slow_ns: Option<u64>,
+    pub(crate) max_spans: usize,
+    pub(crate) max_traces: u64,
+    pub(crate) max_age_ns: u64,
+    pub(crate) max_bytes: u64,
+}
+
+impl TailPolicy {
+    /// The policy of `cfg`; `None` when nothing is kept at the tail (head decisions alone).
+    pub(crate) fn of(cfg: &SamplingConfig) -> Option<TailPolicy> {
+        cfg.tail_enabled().then(|| TailPolicy {
+            errors: cfg.always_sample_errors,
+            slow_ns: cfg.always_sample_slow_seconds.map(|s| (s * 1e9) as u64),
+            max_spans: cfg.max_spans_per_trace,
+            max_traces: cfg.max_traces_in_flight as u64,
+            max_age_ns: cfg.max_age_ms.saturating_mul(1_000_000),
+            max_bytes: cfg.max_buffered_bytes,
+        })
+    }
 }
 
 #[cfg(test)]

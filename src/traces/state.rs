@@ -3,18 +3,20 @@
 use std::sync::Arc;
 
 use tracing_core::span::Attributes;
-use tracing_core::{Event, Metadata, Subscriber};
+use tracing_core::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use crate::clock;
+use crate::sinks::Takes;
 use crate::sinks::fields::Collect;
 use crate::sinks::record::{EventRecord, Fields, Record, SpanIds};
 use crate::traces::codec::{Forwarded, Remote, is_carrier};
 use crate::traces::generation::Generation;
+use crate::traces::hooks::ClosedSpan;
 use crate::traces::live::Live;
 use crate::traces::sampler;
-use crate::traces::tail::{self, TailTrace};
+use crate::traces::tail::TailTrace;
 
 /// Stored in the span's extensions: the generation it began in, its ids and whether its trace is kept.
 pub(crate) struct SpanState {
@@ -86,7 +88,7 @@ impl SpanState {
             return None;
         }
         // With several sinks a span counts once per sink, as each exports or drops it on its own.
-        let copies = generation.sinks.len();
+        let copies = generation.sinks.span_copies();
         generation.counters.started.add(copies);
         let start_ns = clock::now_ns();
         let tail = if sampled {
@@ -140,7 +142,7 @@ impl SpanState {
 
     /// Undoes the decision made when the span began, and makes `sampled` the decision of a local root.
     fn redecide(&mut self, sampled: bool) {
-        let (c, copies) = (&self.generation.counters, self.generation.sinks.len());
+        let (c, copies) = (&self.generation.counters, self.generation.sinks.span_copies());
         match self.tail.take() {
             // Its spans so far were made before it joined: they count as sampled out.
             Some(held) if self.local_root => held.abandon(),
@@ -167,21 +169,41 @@ impl SpanState {
     /// Takes the fields and events out in place: the state itself stays in the span's extensions until the
     /// `Registry` clears them, so the whole state is never moved out of its box.
     pub(crate) fn finish(&mut self, meta: &'static Metadata<'static>) {
+        let dur_ns = clock::now_ns().saturating_sub(self.start_ns);
+        if !self.generation.hooks.is_empty() {
+            self.tell_hooks(meta, dur_ns);
+        }
         if !self.sampled {
-            self.finish_unsampled(meta);
+            self.finish_unsampled(meta, dur_ns);
             return;
         }
         if self.local_root {
             self.generation.counters.traces.kept_by_head.add(1);
         }
-        let record = self.take_record(meta);
-        self.generation.sinks.send(record, &self.generation.counters);
+        let record = self.take_record(meta, dur_ns);
+        self.generation.sinks.send_span(record, &self.generation.counters);
     }
 
-    fn finish_unsampled(&mut self, meta: &'static Metadata<'static>) {
+    /// Tells the generation's other signals (metrics, profiling) that the span closed. Out of line: with every
+    /// signal off, the span path pays one check of an empty list.
+    #[inline(never)]
+    fn tell_hooks(&self, meta: &'static Metadata<'static>, duration_ns: u64) {
+        let span = ClosedSpan {
+            meta,
+            duration_ns,
+            ids: self.ids,
+            sampled: self.sampled,
+            fields: &self.fields,
+        };
+        for (_, hook) in &self.generation.hooks {
+            hook.on_close(&span);
+        }
+    }
+
+    fn finish_unsampled(&mut self, meta: &'static Metadata<'static>, dur_ns: u64) {
         match self.tail.take() {
             Some(held) => {
-                let record = self.take_record(meta);
+                let record = self.take_record(meta, dur_ns);
                 held.close(&self.generation, record, self.local_root);
             }
             None if self.local_root => self.generation.counters.traces.dropped_by_sampling.add(1),
@@ -189,11 +211,11 @@ impl SpanState {
         }
     }
 
-    fn take_record(&mut self, meta: &'static Metadata<'static>) -> Record {
+    fn take_record(&mut self, meta: &'static Metadata<'static>, dur_ns: u64) -> Record {
         Record {
             meta,
             start_ns: self.start_ns,
-            dur_ns: Some(clock::now_ns().saturating_sub(self.start_ns)),
+            dur_ns: Some(dur_ns),
             tid: self.tid,
             fields: std::mem::take(&mut self.fields),
             ids: self.ids,
@@ -253,6 +275,23 @@ where
     ext.get::<SpanState>().map(|s| s.generation.clone())
 }
 
+/// Holds an event inside a span of a trace the head dropped, with its span (so a kept trace has it, in every
+/// sink); an ERROR event marks the trace in error. False when the trace is not held (not recorded).
+fn hold_event(state: &mut SpanState, event: &Event<'_>) -> bool {
+    let Some(tail) = &state.tail else {
+        return false;
+    };
+    if *event.metadata().level() == Level::ERROR {
+        tail.mark_error();
+    }
+    // Only for sinks that carry events with their span (OTLP); the others have every event as a log record
+    // already, and a long-held root must not grow with events nobody will write.
+    if state.generation.sinks.takes(Takes::SPAN_EVENTS) {
+        state.events.push(EventRecord::of(event));
+    }
+    true
+}
+
 /// Where an event goes.
 pub(crate) enum EventTarget {
     /// Record it as an instant event of this generation (Chrome).
@@ -281,7 +320,7 @@ where
     };
     let Some(parent) = parent else {
         let generation = live.current_full();
-        if !generation.sinks.takes_instants() || !generation.sampler.keeps(sampler::trace_id()) {
+        if !generation.sinks.takes(Takes::INSTANTS) || !generation.sampler.keeps(sampler::trace_id()) {
             return EventTarget::Nowhere;
         }
         return EventTarget::Instant(generation);
@@ -291,13 +330,13 @@ where
         return EventTarget::Nowhere;
     };
     if !state.sampled {
-        return if tail::hold_event(state, event) {
+        return if hold_event(state, event) {
             EventTarget::Attached
         } else {
             EventTarget::Nowhere
         };
     }
-    if state.generation.sinks.events_in_spans() {
+    if state.generation.sinks.takes(Takes::SPAN_EVENTS) {
         state.events.push(EventRecord::of(event));
         return EventTarget::Attached;
     }

@@ -17,40 +17,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tracing_core::{Event, Level};
-
 use crate::clock;
-use crate::config::SamplingConfig;
 use crate::counters::Counters;
 use crate::sinks::record::{EventRecord, FieldValue, Fields, Record};
 use crate::traces::generation::Generation;
-use crate::traces::state::SpanState;
-
-/// What a generation keeps at the tail, copied into each trace it holds (a reload applies to later traces).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct TailPolicy {
-    pub(crate) errors: bool,
-    /// Keep when the local root lasts longer than this.
-    pub(crate) slow_ns: Option<u64>,
-    pub(crate) max_spans: usize,
-    pub(crate) max_traces: u64,
-    pub(crate) max_age_ns: u64,
-    pub(crate) max_bytes: u64,
-}
-
-impl TailPolicy {
-    /// The policy of `cfg`; `None` when nothing is kept at the tail (head decisions alone).
-    pub(crate) fn of(cfg: &SamplingConfig) -> Option<TailPolicy> {
-        cfg.tail_enabled().then(|| TailPolicy {
-            errors: cfg.always_sample_errors,
-            slow_ns: cfg.always_sample_slow_seconds.map(|s| (s * 1e9) as u64),
-            max_spans: cfg.max_spans_per_trace,
-            max_traces: cfg.max_traces_in_flight as u64,
-            max_age_ns: cfg.max_age_ms.saturating_mul(1_000_000),
-            max_bytes: cfg.max_buffered_bytes,
-        })
-    }
-}
+use crate::traces::sampler::TailPolicy;
 
 /// Where a held trace is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,10 +111,10 @@ impl TailTrace {
         match held.phase {
             Phase::Kept => {
                 drop(held);
-                generation.sinks.send(record, &generation.counters);
+                generation.sinks.send_span(record, &generation.counters);
             }
-            Phase::Dropped => self.counters.sampled_out.add(generation.sinks.len()),
-            Phase::Bounded => self.counters.dropped_by_bound.add(generation.sinks.len()),
+            Phase::Dropped => self.counters.sampled_out.add(generation.sinks.span_copies()),
+            Phase::Bounded => self.counters.dropped_by_bound.add(generation.sinks.span_copies()),
             Phase::Held => {
                 let bytes = record_bytes(&record);
                 let traces = &self.counters.traces;
@@ -200,9 +171,9 @@ impl TailTrace {
             self.counters.traces.dropped_by_bound.add(1);
         }
         for (generation, record) in spans {
-            let copies = generation.sinks.len();
+            let copies = generation.sinks.span_copies();
             match phase {
-                Phase::Kept => generation.sinks.send(record, &generation.counters),
+                Phase::Kept => generation.sinks.send_span(record, &generation.counters),
                 Phase::Bounded => self.counters.dropped_by_bound.add(copies),
                 Phase::Dropped | Phase::Held => self.counters.sampled_out.add(copies),
             }
@@ -248,23 +219,6 @@ fn is_error((name, value): &(&'static str, FieldValue)) -> bool {
         ("otel.status_code", FieldValue::Str(s)) => s.eq_ignore_ascii_case("error"),
         _ => false,
     }
-}
-
-/// Holds an event inside a span of a trace the head dropped, with its span (so a kept trace has it, in every
-/// sink); an ERROR event marks the trace in error. False when the trace is not held (not recorded).
-pub(crate) fn hold_event(state: &mut SpanState, event: &Event<'_>) -> bool {
-    let Some(tail) = &state.tail else {
-        return false;
-    };
-    if *event.metadata().level() == Level::ERROR {
-        tail.mark_error();
-    }
-    // Only for sinks that carry events with their span (OTLP); the others have every event as a log record
-    // already, and a long-held root must not grow with events nobody will write.
-    if state.generation.sinks.events_in_spans() {
-        state.events.push(EventRecord::of(event));
-    }
-    true
 }
 
 /// About how many bytes `record` holds: itself and what it owns on the heap.

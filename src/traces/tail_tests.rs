@@ -9,7 +9,8 @@ use super::TailPolicy;
 use crate::counters::Counters;
 use crate::sinks::memory::MemorySink;
 use crate::sinks::{Sink, SinkSet};
-use crate::traces::generation::Generation;
+use crate::traces::generation::{Directives, Generation, Traces};
+use crate::traces::hooks::Hooks;
 use crate::traces::live::Live;
 use crate::traces::sampler::Sampler;
 use crate::traces::{Placement, Recorder};
@@ -28,21 +29,21 @@ fn run(tweak: impl FnOnce(&mut TailPolicy), app: impl FnOnce()) -> (Arc<MemorySi
     tweak(&mut policy);
     let counters = Arc::new(Counters::default());
     let sink = Arc::new(MemorySink::default());
-    let generation = Arc::new(Generation {
-        id: 1,
-        filter: Some(EnvFilter::new("trace")),
-        filter_tracks_spans: false,
-        console: None,
-        logs_filter: None,
-        filters_differ: false,
-        console_sees_all: false,
+    let traces = Traces {
+        filter: Some(Directives::new("trace", EnvFilter::new("trace"))),
         sampler: Sampler::new(0.0),
         tail: Some(policy),
         sinks: SinkSet::new([Arc::clone(&sink) as Arc<dyn Sink>]),
-        include_args: false,
-        propagators: Default::default(),
-        counters: Arc::clone(&counters),
-    });
+        ..Traces::off()
+    };
+    let generation = Arc::new(Generation::assemble(
+        1,
+        traces,
+        None,
+        None,
+        Hooks::new(),
+        Arc::clone(&counters),
+    ));
     let nothing: Arc<dyn Fn() + Send + Sync> = Arc::new(|| {});
     let live = Arc::new(Live::new(generation, Arc::clone(&nothing), nothing));
     let recorder = Recorder::new(live, Placement::Alone);

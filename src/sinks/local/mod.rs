@@ -8,11 +8,11 @@
 //! bracket. A process killed at any moment leaves a file that loads, up to its last batch.
 //!
 //! Spans are written as complete (`"ph":"X"`) events when they close, so a file never holds an end without its
-//! begin, however a flip cuts through a trace. Events arrive as log records ([`Sink::send_log`]) and are written
+//! begin, however a flip cuts through a trace. Events arrive as log records ([`super::Item::Log`]) and are written
 //! as instant events (`"ph":"i"`, thread scope, fields in `args`), inside a span or not.
 //!
-//! Each event is written once: this sink takes logs, so the instant path skips it
-//! ([`super::SinkSet::send_instant`] sends instants only to sinks that do not take logs), and its writer leaves
+//! Each event is written once: this sink takes logs and no instants ([`Sink::takes`]), so the instant path skips
+//! it, and its writer leaves
 //! out the events a span record carries (those are for OTLP span events; the same events reach this sink as log
 //! records when `[telemetry.logs]` takes them). So the file holds the events the logs filter takes, while this
 //! sink belongs to the current generation: with `[telemetry.logs] enabled = false`, or a logs filter narrower
@@ -26,7 +26,8 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{BuildError, LogRecord, Record, Sink, SinkContext, SinkInput, SinkKind};
+use super::{BuildError, Item, LogRecord, Record, Sink, SinkContext, SinkInput, SinkKind, Takes};
+use crate::config::Backend;
 use crate::counters::Counters;
 use crate::status::{SinkState, SinkStatus};
 use writer::{SendTimeout, Writer, create_unique};
@@ -86,8 +87,8 @@ impl LocalSettings {
 pub(crate) struct Kind;
 
 impl SinkKind for Kind {
-    fn name(&self) -> &'static str {
-        "local"
+    fn backend(&self) -> Backend {
+        Backend::Local
     }
 
     fn build(&self, input: &SinkInput<'_>, cx: &SinkContext) -> Result<Arc<dyn Sink>, BuildError> {
@@ -142,30 +143,34 @@ impl LocalSink {
 }
 
 impl Sink for LocalSink {
-    fn name(&self) -> &'static str {
-        Kind.name()
+    fn backend(&self) -> Backend {
+        Backend::Local
     }
 
-    /// Queues a record without blocking; a span that cannot be queued is counted as dropped.
+    /// Spans, and events as log records (written as instants): never instants of their own, so no event is
+    /// written twice.
+    fn takes(&self) -> Takes {
+        Takes::SPANS.and(Takes::LOGS)
+    }
+
+    /// Queues the item without blocking; a span or log record that cannot be queued is counted as dropped.
     #[inline]
-    fn send(&self, record: Record, counters: &Counters) {
-        let is_span = record.dur_ns.is_some();
-        let queued = super::try_queue(&self.tx, self.is_closed(), Msg::Record(record));
-        if !queued && is_span {
-            counters.dropped.add(1);
-        }
-    }
-
-    fn takes_logs(&self) -> bool {
-        true
-    }
-
-    /// Queues a log record without blocking; one that cannot be queued is counted as dropped.
-    #[inline]
-    fn send_log(&self, record: LogRecord, counters: &Counters) {
-        if !super::try_queue(&self.tx, self.is_closed(), Msg::Log(record)) {
-            self.state.logs_dropped.fetch_add(1, Ordering::Relaxed);
-            counters.logs_dropped.add(1);
+    fn send(&self, item: Item, counters: &Counters) {
+        let closed = self.is_closed();
+        match item {
+            Item::Span(record) => {
+                if !super::try_queue(&self.tx, closed, Msg::Record(record)) {
+                    counters.dropped.add(1);
+                }
+            }
+            // Not in `takes` (events come as log records), but the writer can write one: nothing is lost.
+            Item::Instant(record) => drop(super::try_queue(&self.tx, closed, Msg::Record(record))),
+            Item::Log(record) => {
+                if !super::try_queue(&self.tx, closed, Msg::Log(record)) {
+                    self.state.logs_dropped.fetch_add(1, Ordering::Relaxed);
+                    counters.logs_dropped.add(1);
+                }
+            }
         }
     }
 
@@ -190,7 +195,7 @@ impl Sink for LocalSink {
 
     fn status(&self, generation: u64, state: SinkState) -> SinkStatus {
         SinkStatus {
-            backend: self.name(),
+            backend: Backend::Local.as_str(),
             generation,
             state: super::shown_state(self.is_closed(), state),
             trace_file: Some(self.path.clone()),

@@ -32,8 +32,8 @@ use opentelemetry_sdk::logs::LogExporter as _;
 use opentelemetry_sdk::trace::SpanExporter as _;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 
-use super::{BuildError, LogRecord, Record, Sink, SinkContext, SinkInput, SinkKind};
-use crate::config::OtlpProtocol;
+use super::{BuildError, Item, LogRecord, Record, Sink, SinkContext, SinkInput, SinkKind, Takes};
+use crate::config::{Backend, OtlpProtocol};
 use crate::counters::Counters;
 use crate::status::{OtlpStatus, SinkState, SinkStatus};
 
@@ -113,8 +113,8 @@ impl Shared {
 pub(crate) struct Kind;
 
 impl SinkKind for Kind {
-    fn name(&self) -> &'static str {
-        "otlp"
+    fn backend(&self) -> Backend {
+        Backend::Otlp
     }
 
     fn uses_secret_headers(&self) -> bool {
@@ -237,38 +237,35 @@ impl OtlpSink {
 }
 
 impl Sink for OtlpSink {
-    fn name(&self) -> &'static str {
-        Kind.name()
+    fn backend(&self) -> Backend {
+        Backend::Otlp
     }
 
-    /// Queues a finished span without blocking; a span that cannot be queued is counted as dropped.
+    /// Spans with their events (OTLP span events), and log records on a lane of their own.
+    fn takes(&self) -> Takes {
+        Takes::SPANS.and(Takes::SPAN_EVENTS).and(Takes::LOGS)
+    }
+
+    /// Queues the item without blocking; a span or log record that cannot be queued is counted as dropped.
     #[inline]
-    fn send(&self, record: Record, counters: &Counters) {
-        if !self.spans.queue(self.is_closed(), record) {
-            self.state.dropped.fetch_add(1, Ordering::Relaxed);
-            counters.dropped.add(1);
+    fn send(&self, item: Item, counters: &Counters) {
+        let closed = self.is_closed();
+        match item {
+            Item::Span(record) => {
+                if !self.spans.queue(closed, record) {
+                    self.state.dropped.fetch_add(1, Ordering::Relaxed);
+                    counters.dropped.add(1);
+                }
+            }
+            Item::Log(record) => {
+                if !self.logs.queue(closed, record) {
+                    self.state.logs_dropped.fetch_add(1, Ordering::Relaxed);
+                    counters.logs_dropped.add(1);
+                }
+            }
+            // Not taken (see `takes`): the set never hands one over.
+            Item::Instant(_) => {}
         }
-    }
-
-    fn takes_logs(&self) -> bool {
-        true
-    }
-
-    /// Queues a log record without blocking; one that cannot be queued is counted as dropped.
-    #[inline]
-    fn send_log(&self, record: LogRecord, counters: &Counters) {
-        if !self.logs.queue(self.is_closed(), record) {
-            self.state.logs_dropped.fetch_add(1, Ordering::Relaxed);
-            counters.logs_dropped.add(1);
-        }
-    }
-
-    fn events_in_spans(&self) -> bool {
-        true
-    }
-
-    fn takes_instants(&self) -> bool {
-        false
     }
 
     /// Waits, until `deadline` at the latest, for everything queued so far to be exported or given up on.
@@ -292,7 +289,7 @@ impl Sink for OtlpSink {
     fn status(&self, generation: u64, state: SinkState) -> SinkStatus {
         let figure = |n: &AtomicU64| n.load(Ordering::Relaxed);
         SinkStatus {
-            backend: self.name(),
+            backend: Backend::Otlp.as_str(),
             generation,
             state: super::shown_state(self.is_closed(), state),
             trace_file: None,

@@ -1,0 +1,58 @@
+//! The reload half of the seam a new signal plugs into (its hot-path half is [`crate::traces::hooks`]).
+//!
+//! A signal beyond traces, console and logs (metrics and profiling arrive this way) is one module that
+//! implements [`Signal`]: the keys of the config it reads, and how to build its running part — a
+//! [`SpanHook`] that the generation holds — off the hot path. The reload path asks it only when the reload's
+//! diff touches what it reads; otherwise the running part is carried over as it is, and a signal that failed to
+//! build leaves everything running as it was (the reload is rejected at the signal's key).
+
+use std::sync::Arc;
+
+use crate::config::TelemetryConfig;
+use crate::sinks::SinkSet;
+use crate::traces::hooks::SpanHook;
+
+/// One signal's reload: its slice of the config, and its running part built from it.
+pub(crate) trait Signal: Send + Sync {
+    /// Its name: its entry in the activation and in each generation's hooks (`metrics`, `profiling`).
+    fn name(&self) -> &'static str;
+
+    /// The dotted keys (relative to `[telemetry]`) it reads; a key stands for everything below it. A reload
+    /// whose diff touches none of them leaves the signal's running part untouched.
+    fn reads(&self) -> &'static [&'static str];
+
+    /// Builds its running part for `input.config`; `Ok(None)` when the signal is off. May block and may fail;
+    /// touches nothing that runs.
+    ///
+    /// # Errors
+    /// What could not be built, and the key concerned.
+    fn prepare(&self, input: &SignalInput<'_>) -> Result<Option<Arc<dyn SpanHook>>, SignalError>;
+}
+
+/// What a signal is built from.
+#[allow(
+    dead_code,
+    reason = "for the signals to come (metrics, profiling); the tests' toy signal reads part of it now"
+)]
+pub(crate) struct SignalInput<'a> {
+    pub(crate) config: &'a TelemetryConfig,
+    /// The sinks of the generation being built: a signal may ask what they take.
+    pub(crate) sinks: &'a SinkSet,
+    /// Its running part, if it is on: to reuse what can be kept (a listener, a registry).
+    pub(crate) running: Option<&'a Arc<dyn SpanHook>>,
+}
+
+/// A signal that could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct SignalError {
+    /// The key concerned, relative to `[telemetry]`.
+    pub(crate) key: String,
+    pub(crate) message: String,
+}
+
+/// The signals livetel builds besides traces, console and logs. None yet: metrics and profiling will be listed
+/// here, each a module of its own.
+pub(crate) fn builtin() -> Vec<Arc<dyn Signal>> {
+    Vec::new()
+}
