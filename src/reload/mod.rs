@@ -7,24 +7,34 @@
 //!    loop ([`control`]), which runs on livetel's own thread, never on one that traces. [`crate::Builder`] runs
 //!    the first one, [`control::Control::start`], on the caller's thread before the loop starts.
 //! 2. **Validate** — the file (or the handle's config) is read, parsed and checked ([`crate::config`]);
-//!    `OTEL_*` overrides apply; the OTLP secret is resolved from the vault ([`secrets`]). If the effective config
-//!    and secret equal the running ones, the outcome is `Unchanged`.
-//! 3. **Prepare** (fallible, [`plan`]) — each provider builds its new value into one [`plan::Activation`]. The
-//!    traces provider builds a generation: filter, sampler, and one sink per backend, a running sink reused
-//!    when it can serve the new config ([`crate::sinks::Sink::reusable_for`]). A failure here changes nothing
-//!    and is reported with file (or `<handle>`), line and column where there is one.
-//! 4. **Activate** (infallible, `Control::activate`) — the running generation is published as draining, then
-//!    one `ArcSwap` store makes the new one current ([`retire::Retirer::hand_over`]: in that order, a child of an
-//!    open span always finds its parent's generation); the hot path sees the new generation on its next span.
+//!    `OTEL_*` overrides apply; the OTLP secret is resolved from the vault ([`secrets`]). The running and the new
+//!    config are compared once into a [`crate::config::ConfigDiff`]: the dotted keys that changed (and
+//!    `otlp.headers` when the secret did). An empty diff is the outcome `Unchanged`.
+//! 3. **Prepare** (fallible, [`plan`]) — each signal whose slice of the config the diff touches builds its new
+//!    part into one [`activation::Activation`]; the others get `None`. Traces first: filter, sampler, and one sink
+//!    per backend, a running sink reused when it can serve the new config
+//!    ([`crate::sinks::Sink::reusable_for`]); then the console, the logs (on when a sink takes log records), and
+//!    every other signal ([`signal`]). A failure here changes nothing and is reported with file (or
+//!    `<handle>`), line and column where there is one.
+//! 4. **Activate** (infallible, [`activation::Activation::commit`], then `Control::activate`) — one function per
+//!    signal puts its new part in place or carries the running one over untouched, which makes the next
+//!    generation; the running generation is published as draining, then one `ArcSwap` store makes the new one
+//!    current ([`retire::Retirer::hand_over`]: in that order, a child of an open span always finds its parent's
+//!    generation); the hot path sees the new generation on its next span.
 //! 5. **Retire** ([`retire`]) — the old generation drains: its open spans and their children finish in it. When
 //!    no span holds it (or its drain timeout passes) it is dropped on the control thread, and each of its sinks
-//!    that no newer generation shares is flushed and closed there.
+//!    that no newer generation shares is flushed and closed there (a signal's part is dropped there too, with
+//!    the last generation that holds it).
 //!
 //! Every step ends by publishing [`crate::status::TelemetryStatus`] ([`report`]).
 //!
-//! **Adding a signal** (console, logs, metrics): a field in [`plan::Activation`] holding its optional new
-//! value, its slice comparison in [`plan::prepare`], and its swap in `Control::activate`. **Adding a backend**:
-//! a module under `crate::sinks` with a `SinkKind` and a `Sink`; nothing here changes.
+//! **Adding a signal** (metrics, profiling): a module of its own that implements [`signal::Signal`] (the keys it
+//! reads, and how to build its running part) and [`crate::traces::hooks::SpanHook`] (what it does when a span
+//! closes), and its entry in [`signal::builtin`]. If it needs a sink to carry its records, it names a
+//! capability of its own ([`crate::sinks::Takes::bit`]) and the sinks that take it say so. Nothing here,
+//! in the traces or in the other signals changes: `toy_signal_tests.rs` is such a signal, whole, in one file.
+//! **Adding a backend**: a module under `crate::sinks` with a `SinkKind` and a `Sink`, and its line in
+//! [`crate::sinks::REGISTRY`]; nothing here changes.
 //!
 //! **Settling callsites.** tracing-core asks for a callsite's interest at its first use (or in another
 //! subscriber's rebuild) and stores the answer afterwards, so a reload's rebuild in between would be

@@ -4,9 +4,8 @@
 //! when its slice changed (always at start-up); the parts make one [`Activation`], which
 //! [`Activation::commit`] turns into the next generation without any way to fail. The order is fixed: traces
 //! first (its sinks decide whether events can become log records), then the console, the logs, and the other
-//! signals ([`super::signal`]). A sink that can serve the new config as it is
-//! ([`crate::sinks::Sink::reusable_for`]) is reused, so a new sample rate or filter keeps the same file and the
-//! same connection.
+//! signals ([`super::signal`]). A running sink whose keys the diff leaves alone ([`crate::sinks::SinkKind::reads`])
+//! is reused, so a new sample rate or filter keeps the same file and the same connection.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -85,7 +84,7 @@ pub(crate) fn prepare(
     let changed = |keys: &[&str]| running.as_ref().is_none_or(|r| r.touches(keys));
     let traces = match &running {
         Some(r) if !r.traces_changed(&cx.signals) => None,
-        _ => Some(build_traces(cx, old, &next, headers.as_ref())?),
+        _ => Some(build_traces(cx, running.as_ref(), &next, headers.as_ref())?),
     };
     let empty = SinkSet::default();
     let sinks = match (&traces, old) {
@@ -120,7 +119,7 @@ pub(crate) fn prepare(
 /// The traces signal's part: its sinks (running ones reused), filter, sampler and tail policy.
 fn build_traces(
     cx: &BuildContext,
-    running: Option<&Generation>,
+    running: Option<&Running<'_>>,
     next: &TelemetryConfig,
     headers: Option<&SecretHeaders>,
 ) -> Result<Traces, ConfigError> {
@@ -129,7 +128,7 @@ fn build_traces(
         headers,
         session_id: &cx.session_id,
     };
-    let sinks = build_sinks(cx, running.map(|g| &g.sinks), &input)?;
+    let sinks = build_sinks(cx, running, &input)?;
     let filter = match sinks.records() {
         true => Some(validate::parse_filter(&next.filter).map_err(|e| {
             let message = format!("invalid filter: {e}");
@@ -204,18 +203,18 @@ fn build_signal(
     })
 }
 
-/// One sink per backend the config names: the running one where it can serve the new config, else a new one.
+/// One sink per backend the config names: the running one while the diff leaves its kind's keys alone, else a
+/// new one.
 fn build_sinks(
     cx: &BuildContext,
-    old: Option<&SinkSet>,
+    running: Option<&Running<'_>>,
     input: &SinkInput<'_>,
 ) -> Result<SinkSet, ConfigError> {
     let mut built: Vec<Arc<dyn Sink>> = Vec::new();
     for kind in cx.sinks.kinds_for(input.config) {
-        let reused = old
-            .into_iter()
-            .flat_map(SinkSet::iter)
-            .find(|s| s.backend() == kind.backend() && s.reusable_for(input));
+        let reused = running
+            .filter(|r| !r.touches(kind.reads()))
+            .and_then(|r| r.generation.sinks.iter().find(|s| s.backend() == kind.backend()));
         let sink = match reused {
             Some(s) => Arc::clone(s),
             None => kind.build(input, &cx.sinks).map_err(|e| {
@@ -259,8 +258,8 @@ mod tests {
         }
     }
 
-    /// The reload path asks each running sink, through the trait, whether it can serve the new config.
-    fn rebuilt(running: &Arc<MemorySink>) -> SinkSet {
+    /// The sinks built for an OTLP config after `running`'s, by a reload whose diff is `diff`.
+    fn rebuilt(running: &Arc<MemorySink>, diff: &ConfigDiff) -> SinkSet {
         let config = TelemetryConfig {
             backend: Backend::Otlp.into(),
             ..TelemetryConfig::default()
@@ -270,20 +269,41 @@ mod tests {
             headers: None,
             session_id: "s",
         };
-        let old = SinkSet::new([Arc::clone(running) as Arc<dyn Sink>]);
-        build_sinks(&context(), Some(&old), &input).unwrap()
+        let traces = Traces {
+            sinks: SinkSet::new([Arc::clone(running) as Arc<dyn Sink>]),
+            ..Traces::off()
+        };
+        let counters = Arc::new(Counters::default());
+        let generation = Generation::assemble(1, traces, None, None, Default::default(), counters);
+        let running = Running {
+            generation: &generation,
+            diff,
+        };
+        build_sinks(&context(), Some(&running), &input).unwrap()
     }
 
     #[test]
-    fn a_running_sink_is_reused_when_it_says_so_and_replaced_when_not() {
-        let keeps = Arc::new(MemorySink::named(Backend::Otlp, true));
-        let set = rebuilt(&keeps);
-        assert!(set.contains(&(Arc::clone(&keeps) as Arc<dyn Sink>)));
+    fn a_running_sink_is_reused_unless_the_diff_touches_its_keys() {
+        let old = TelemetryConfig {
+            backend: Backend::Otlp.into(),
+            ..TelemetryConfig::default()
+        };
+        let rate = TelemetryConfig {
+            sample_rate: 0.5,
+            ..old.clone()
+        };
+        let running = Arc::new(MemorySink::named(Backend::Otlp));
+        let set = rebuilt(&running, &ConfigDiff::between(Some(&old), &rate));
+        assert!(set.contains(&(Arc::clone(&running) as Arc<dyn Sink>)));
 
-        let declines = Arc::new(MemorySink::named(Backend::Otlp, false));
-        let set = rebuilt(&declines);
-        assert!(!set.contains(&(Arc::clone(&declines) as Arc<dyn Sink>)));
+        let mut endpoint = old.clone();
+        endpoint.otlp.endpoint = Some("http://127.0.0.1:1".to_owned());
+        let set = rebuilt(&running, &ConfigDiff::between(Some(&old), &endpoint));
+        assert!(!set.contains(&(Arc::clone(&running) as Arc<dyn Sink>)));
         let backends: Vec<_> = set.iter().map(|s| s.backend()).collect();
         assert_eq!(backends, [Backend::Otlp], "a new OTLP sink was built instead");
+
+        let rotated = ConfigDiff::between(Some(&old), &old).with_headers_changed(true);
+        assert!(!rebuilt(&running, &rotated).contains(&(Arc::clone(&running) as Arc<dyn Sink>)));
     }
 }

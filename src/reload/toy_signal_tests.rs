@@ -81,16 +81,16 @@ struct ToyBackend;
 
 fn the_sink() -> &'static Arc<MemorySink> {
     static SINK: OnceLock<Arc<MemorySink>> = OnceLock::new();
-    SINK.get_or_init(|| {
-        let mut sink = MemorySink::taking(Takes::SPANS.and(Takes::LOGS).and(TOY));
-        sink.reusable = true;
-        Arc::new(sink)
-    })
+    SINK.get_or_init(|| Arc::new(MemorySink::taking(Takes::SPANS.and(Takes::LOGS).and(TOY))))
 }
 
 impl SinkKind for ToyBackend {
     fn backend(&self) -> Backend {
         Backend::Local
+    }
+
+    fn reads(&self) -> &'static [&'static str] {
+        &["local"]
     }
 
     fn build(&self, _: &SinkInput<'_>, _: &SinkContext) -> Result<Arc<dyn Sink>, BuildError> {

@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use super::{Item, LogRecord, Sink, SinkInput, Takes};
+use super::{Item, LogRecord, Sink, Takes};
 use crate::config::Backend;
 use crate::counters::Counters;
 use crate::status::{SinkState, SinkStatus};
@@ -20,8 +20,6 @@ pub(crate) struct MemorySink {
     closed: AtomicBool,
     /// The backend it stands for, so the reload path can be asked to reuse it.
     pub(crate) backend: Backend,
-    /// Its answer to `reusable_for`.
-    pub(crate) reusable: bool,
 }
 
 impl Default for MemorySink {
@@ -41,14 +39,13 @@ impl MemorySink {
             flushes: AtomicUsize::default(),
             closed: AtomicBool::default(),
             backend: Backend::Local,
-            reusable: false,
         }
     }
 
-    pub(crate) fn named(backend: Backend, reusable: bool) -> Self {
+    /// A sink standing for `backend`.
+    pub(crate) fn named(backend: Backend) -> Self {
         MemorySink {
             backend,
-            reusable,
             ..MemorySink::default()
         }
     }
@@ -129,9 +126,5 @@ impl Sink for MemorySink {
             logs_dropped: 0,
             otlp: None,
         }
-    }
-
-    fn reusable_for(&self, _next: &SinkInput<'_>) -> bool {
-        self.reusable
     }
 }

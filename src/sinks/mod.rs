@@ -14,8 +14,8 @@
 //! **Adding a backend**: a module here with its `Kind` and `Sink`, one line in [`REGISTRY`], and its name in
 //! [`Backend`] (the config's typed value). Nothing in the reload path or the hot path changes.
 //!
-//! A sink is shared by every generation whose config it answers [`Sink::reusable_for`], so a change of sample
-//! rate or filter keeps the same file and the same connection.
+//! A sink is shared by every generation until a reload's diff touches a key its kind [`SinkKind::reads`], so a
+//! change of sample rate or filter keeps the same file and the same connection.
 
 pub(crate) mod fields;
 pub(crate) mod local;
@@ -60,15 +60,16 @@ pub(crate) trait Sink: Send + Sync + 'static {
 
     /// Its row in status, as part of `generation` in `state` (closed overrides `state`).
     fn status(&self, generation: u64, state: SinkState) -> SinkStatus;
-
-    /// True when this sink serves `next` exactly as a new one would (same file, same connection and headers).
-    fn reusable_for(&self, next: &SinkInput<'_>) -> bool;
 }
 
 /// One backend: the config value that selects it and how to build its sink.
 pub(crate) trait SinkKind: Sync {
     /// The config value that selects it (`backend = "..."`): its name is [`Backend::as_str`].
     fn backend(&self) -> Backend;
+
+    /// The dotted keys (relative to `[telemetry]`) its sinks are built from; a key stands for everything below
+    /// it. A running sink is reused by the next generation unless the reload's diff touches one of them.
+    fn reads(&self) -> &'static [&'static str];
 
     /// True when its sinks send the OTLP auth headers from the vault (so the secret is resolved for them).
     fn uses_secret_headers(&self) -> bool {

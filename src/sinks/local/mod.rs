@@ -59,14 +59,12 @@ pub(crate) struct LocalSink {
     tx: SyncSender<Msg>,
     closed: AtomicBool,
     path: PathBuf,
-    settings: LocalSettings,
     state: Arc<WriterState>,
     done: Mutex<Option<Receiver<()>>>,
     shutdown_timeout: Duration,
 }
 
-/// Settings a sink is built from; equal settings share one sink.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a sink is built from.
 struct LocalSettings {
     dir: PathBuf,
     session_id: String,
@@ -89,6 +87,11 @@ pub(crate) struct Kind;
 impl SinkKind for Kind {
     fn backend(&self) -> Backend {
         Backend::Local
+    }
+
+    /// Its directory and the service name in the file's metadata (the session id never changes).
+    fn reads(&self) -> &'static [&'static str] {
+        &["local", "service_name"]
     }
 
     fn build(&self, input: &SinkInput<'_>, cx: &SinkContext) -> Result<Arc<dyn Sink>, BuildError> {
@@ -130,7 +133,6 @@ impl LocalSink {
             tx,
             closed: AtomicBool::new(false),
             path,
-            settings,
             state,
             done: Mutex::new(Some(done_rx)),
             shutdown_timeout: Duration::from_secs(5),
@@ -204,11 +206,6 @@ impl Sink for LocalSink {
             logs_dropped: self.state.logs_dropped.load(Ordering::Relaxed),
             otlp: None,
         }
-    }
-
-    /// Same directory, session and service name: the same file keeps being written.
-    fn reusable_for(&self, next: &SinkInput<'_>) -> bool {
-        self.settings == LocalSettings::of(next)
     }
 }
 

@@ -37,7 +37,7 @@ use crate::config::{Backend, OtlpProtocol};
 use crate::counters::Counters;
 use crate::status::{OtlpStatus, SinkState, SinkStatus};
 
-/// Settings an OTLP sink is built from; equal settings share one sink (and one exporter).
+/// What an OTLP sink is built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OtlpSettings {
     pub(crate) protocol: OtlpProtocol,
@@ -115,6 +115,12 @@ pub(crate) struct Kind;
 impl SinkKind for Kind {
     fn backend(&self) -> Backend {
         Backend::Otlp
+    }
+
+    /// Its table (endpoint, protocol, batching, and `otlp.headers`: the secret's values) and the resource it
+    /// exports with.
+    fn reads(&self) -> &'static [&'static str] {
+        &["otlp", "service_name", "service_version", "resource"]
     }
 
     fn uses_secret_headers(&self) -> bool {
@@ -310,11 +316,6 @@ impl Sink for OtlpSink {
                     .unwrap_or_default(),
             }),
         }
-    }
-
-    /// Same endpoint, protocol, batching, resource and header values: the same exporter keeps its connection.
-    fn reusable_for(&self, next: &SinkInput<'_>) -> bool {
-        self.settings == OtlpSettings::of(next)
     }
 }
 
