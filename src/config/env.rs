@@ -95,12 +95,11 @@ impl EnvOverrides {
     fn exporters(&mut self, list: &str) -> Option<Backends> {
         let mut backends = Vec::new();
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            match name {
-                "otlp" => backends.push(Backend::Otlp),
-                "none" => backends.push(Backend::None),
-                "local" => backends.push(Backend::Local),
-                other => self.warnings.push(format!(
-                    "OTEL_TRACES_EXPORTER: `{other}` is not supported (otlp, none, local); skipped"
+            match Backend::from_name(name) {
+                Some(backend) => backends.push(backend),
+                None => self.warnings.push(format!(
+                    "OTEL_TRACES_EXPORTER: `{name}` is not supported ({}); skipped",
+                    Backend::ALL.map(Backend::as_str).join(", ")
                 )),
             }
         }

@@ -103,6 +103,20 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// Every backend, in the order they are listed to people.
+    pub const ALL: [Backend; 3] = [Backend::Otlp, Backend::None, Backend::Local];
+
+    /// The backend named `name` as config files write it (`OTEL_TRACES_EXPORTER` uses the same names).
+    ///
+    /// ```
+    /// use livetel::config::Backend;
+    /// assert_eq!(Backend::from_name("otlp"), Some(Backend::Otlp));
+    /// assert_eq!(Backend::from_name("zipkin"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Backend> {
+        Backend::ALL.into_iter().find(|b| b.as_str() == name)
+    }
+
     /// The name used in config files and status.
     pub fn as_str(self) -> &'static str {
         match self {
