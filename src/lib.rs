@@ -39,10 +39,15 @@
 //! - `telemetry` — [`Builder`] and [`Telemetry`]: start-up hands the config to the reload path.
 //! - `reload` — the reload lifecycle (enter → validate → prepare → activate → retire), on livetel's own thread:
 //!   `inputs/` (file watcher and debounce, secret files, SIGHUP, [`ReloadTrigger`], [`Handle`]) send a command;
-//!   `control` runs it; `plan` builds an activation; `retire` drains what it replaced; `report` renders status.
-//! - `traces` — the layer, its per-layer filter, the live generations, span state, sampling, propagation.
+//!   `control` runs it and compares the running and new config once ([`config::ConfigDiff`]); `plan` prepares a
+//!   new part for each signal whose slice changed; `activation` commits them, one function per signal;
+//!   `signal` is the seam a new signal (metrics, profiling) plugs into; `retire` drains what was replaced;
+//!   `report` renders status.
+//! - `traces` — the layer, its per-layer filter, the live generations (one part per signal), span state,
+//!   sampling, propagation, and the hooks other signals see spans through.
 //! - `http` (feature `http`) — tower-http's `TraceLayer` hook and a reqwest injector over [`propagation`].
-//! - `sinks` — one module per backend behind the `Sink` trait: `local` (Chrome trace JSON), `otlp`.
+//! - `sinks` — one module per backend behind the `Sink` trait, listed in one registry: `local` (Chrome trace
+//!   JSON), `otlp`; each declares what it takes (spans, span events, instants, log records) in one value.
 //! - [`status`], [`config`] — the published state and the config's types, validation and overrides.
 //! - `vault` (OTLP header secrets) and `error` — leaves that import nothing else of the crate.
 
