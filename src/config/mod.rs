@@ -52,6 +52,7 @@ mod alias;
 pub(crate) use alias::flat_name;
 mod backends;
 mod console;
+mod diff;
 pub(crate) mod env;
 mod keys;
 mod legacy;
@@ -69,6 +70,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::vault::{SourceKind, VaultConfig};
 pub use backends::Backends;
 pub use console::{Ansi, ConsoleConfig, ConsoleFormat, ConsoleWriter, LogsConfig};
+pub use diff::ConfigDiff;
 pub use env::EnvOverrides;
 pub(crate) use load::load_file;
 pub use load::parse_str;
@@ -337,11 +339,6 @@ impl TelemetryConfig {
 
     /// Names of the restart-only fields whose value differs between `self` and `other`.
     pub fn restart_required_changes(&self, other: &TelemetryConfig) -> Vec<&'static str> {
-        let mut changed = Vec::new();
-        if self.watch != other.watch {
-            changed.push("watch");
-        }
-        debug_assert!(changed.iter().all(|f| RESTART_REQUIRED.contains(f)));
-        changed
+        ConfigDiff::between(Some(self), other).split_restart_required()
     }
 }
