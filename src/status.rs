@@ -194,6 +194,58 @@ pub struct ReloadCounts {
     pub rejected: u64,
 }
 
+/// How a reload attempt ended: [`LastReload::outcome`]. The kind of a [`crate::ReloadOutcome`], without its
+/// payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReloadOutcomeKind {
+    /// The config became the running one.
+    Applied,
+    /// The effective config (and its secret) was the running one already.
+    Unchanged,
+    /// Invalid or could not be built; the last good config kept running.
+    Rejected,
+}
+
+/// The last reload attempt, whatever its outcome: [`TelemetryStatus::last_reload`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct LastReload {
+    /// How it ended.
+    pub outcome: ReloadOutcomeKind,
+    /// What asked for it.
+    pub trigger: Trigger,
+    /// When it ended (RFC 3339, UTC).
+    pub at: String,
+    /// The generation running after it: the new one when applied, the one kept otherwise.
+    pub generation: u64,
+    /// The dotted keys under `[telemetry]` it changed, sorted (`["otlp.endpoint", "sampling.probability"]`;
+    /// the head probability is always named `sampling.probability`, and `otlp.headers` says the OTLP headers
+    /// resolved from the vault changed, never what they hold). Empty when unchanged or rejected: the running
+    /// config did not change. At start-up (trigger `init`, outcome `applied`) the keys whose value differs from
+    /// the defaults, environment overrides included. Restart-only keys are listed in
+    /// [`TelemetryStatus::restart_required`] instead.
+    pub changed: Vec<String>,
+}
+
+impl LastReload {
+    pub(crate) fn new(
+        outcome: ReloadOutcomeKind,
+        trigger: Trigger,
+        generation: u64,
+        changed: Vec<String>,
+    ) -> Self {
+        LastReload {
+            outcome,
+            trigger,
+            at: now_rfc3339(),
+            generation,
+            changed,
+        }
+    }
+}
+
 /// Everything a person or a tool needs to know about what is running.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TelemetryStatus {
@@ -246,6 +298,8 @@ pub struct TelemetryStatus {
     pub sampling: SamplingStatus,
     /// Reload attempts since start-up.
     pub reloads: ReloadCounts,
+    /// The last reload attempt (start-up is the first) and the keys it changed. Set in every published status.
+    pub last_reload: Option<LastReload>,
 }
 
 pub(crate) fn now_rfc3339() -> String {

@@ -233,6 +233,18 @@ fn each_change_prints_one_status_line() {
         assert_eq!(line.contains(" ERROR: "), error.is_some(), "{line}");
         printed.push(line);
     }
+    // Each line names the keys its reload changed; a rejected edit changed none.
+    assert!(
+        printed[1].contains(" changed=sampling.probability"),
+        "{}",
+        printed[1]
+    );
+    assert!(printed[2].contains(" changed=- "), "{}", printed[2]);
+    assert!(
+        printed[3].contains(" changed=include_args,sampling.probability"),
+        "{}",
+        printed[3]
+    );
     let pid = run.0.id().to_string();
     assert!(
         Command::new("kill")

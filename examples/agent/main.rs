@@ -272,8 +272,14 @@ fn print_status(s: &livetel::status::TelemetryStatus, json: bool) {
     for w in &s.warnings {
         notes.push_str(&format!(" WARNING: {w}"));
     }
+    // The keys the last reload changed (none when it was rejected or changed nothing).
+    let changed = s
+        .last_reload
+        .as_ref()
+        .filter(|r| !r.changed.is_empty())
+        .map_or_else(|| "-".to_owned(), |r| r.changed.join(","));
     println!(
-        "generation {} ({:?}): backend={} sample_rate={} include_args={} filter={:?} file={} spans started={} exported={}{}",
+        "generation {} ({:?}): backend={} sample_rate={} include_args={} filter={:?} file={} spans started={} exported={} changed={}{}",
         s.generation,
         s.trigger,
         s.backend,
@@ -283,6 +289,7 @@ fn print_status(s: &livetel::status::TelemetryStatus, json: bool) {
         file,
         s.counters.started,
         s.counters.exported,
+        changed,
         notes
     );
 }

@@ -353,11 +353,6 @@ impl TelemetryConfig {
 
     /// Names of the restart-only fields whose value differs between `self` and `other`.
     pub fn restart_required_changes(&self, other: &TelemetryConfig) -> Vec<&'static str> {
-        let mut changed = Vec::new();
-        if self.watch != other.watch {
-            changed.push("watch");
-        }
-        debug_assert!(changed.iter().all(|f| RESTART_REQUIRED.contains(f)));
-        changed
+        ConfigDiff::between(Some(self), other).split_restart_required()
     }
 }

@@ -19,7 +19,7 @@ use crate::config::{self, ConfigDiff, TelemetryConfig, env::EnvOverrides};
 use crate::counters::Counters;
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::sinks::SinkContext;
-use crate::status::{LastError, TelemetryStatus, Trigger};
+use crate::status::{LastError, ReloadOutcomeKind, TelemetryStatus, Trigger};
 use crate::traces::Placement;
 use crate::traces::generation::Generation;
 use crate::traces::live::Live;
@@ -217,8 +217,10 @@ impl Control {
                 .cloned()
                 .collect(),
         };
+        // Compared once, after the overrides: every "did this change" question below reads it.
+        let mut diff = ConfigDiff::between(self.running.as_ref().map(|r| &*r.config), &next);
         if let Some(startup) = &self.startup {
-            pending.restart_required = startup.restart_required_changes(&next);
+            pending.restart_required = diff.split_restart_required();
             next.watch = startup.watch;
         }
         let secret_target = secrets::watch_target(&next);
@@ -231,22 +233,20 @@ impl Control {
             }
         };
         pending.warnings.extend(resolved.warnings);
-        if let Some(generation) = self.unchanged(&loaded, &next, resolved.headers.as_ref()) {
+        let running_headers = self.running.as_ref().and_then(|r| r.headers.as_ref());
+        let diff = diff.with_headers_changed(resolved.headers.as_ref() != running_headers);
+        if let Some(generation) = self.unchanged(&loaded, &next, &diff) {
             if let Some(r) = self.running.as_mut() {
                 r.content_hash = loaded.content_hash;
             }
             self.commit(pending, secret_target);
             self.view.last_error = None;
             self.view.reloads.unchanged += 1;
+            self.view.not_applied(ReloadOutcomeKind::Unchanged, trigger);
             self.publish();
             return ReloadOutcome::Unchanged { generation };
         }
-        let running_config = self.running.as_ref().map(|r| &*r.config);
-        let headers_changed = self
-            .running
-            .as_ref()
-            .is_some_and(|r| r.headers != resolved.headers);
-        let diff = ConfigDiff::between(running_config, &next).with_headers_changed(headers_changed);
+        let changed = self.changed_for_status(&diff, &next, resolved.headers.is_some());
         let current = self.live.current_full();
         let running = self.running.as_ref().map(|_| plan::Running {
             generation: &current,
@@ -256,7 +256,7 @@ impl Control {
         match plan::prepare(&self.cx, running, next, resolved.headers, id) {
             Ok(activation) => {
                 self.commit(pending, secret_target);
-                let generation = self.activate(activation, loaded.content_hash, trigger);
+                let generation = self.activate(activation, loaded.content_hash, trigger, changed);
                 ReloadOutcome::Applied { generation }
             }
             Err(mut e) => {
@@ -269,20 +269,35 @@ impl Control {
         }
     }
 
-    /// The running generation, when `next` (with its secret) is what is running already.
+    /// The running generation, when `next` (with its secret: `diff`) is what is running already.
     fn unchanged(
         &self,
         loaded: &config::load::Loaded,
         next: &TelemetryConfig,
-        headers: Option<&SecretHeaders>,
+        diff: &ConfigDiff,
     ) -> Option<u64> {
         let running = self.running.as_ref()?;
         // A secret can change while the file does not: the byte-hash shortcut is only for configs without one.
         let content_same = loaded.content_hash == running.content_hash
             && self.view.last_error.is_none()
             && next.otlp.headers_vault_key.is_none();
-        let same = content_same || (*next == *running.config && headers == running.headers.as_ref());
+        let same = content_same || diff.is_empty();
         same.then_some(self.view.generation)
+    }
+
+    /// The keys status lists for an applied reload: the diff's, or at start-up what `next` sets away from the
+    /// defaults (`has_headers`: its secret resolved to headers).
+    fn changed_for_status(
+        &self,
+        diff: &ConfigDiff,
+        next: &TelemetryConfig,
+        has_headers: bool,
+    ) -> Vec<String> {
+        if self.running.is_some() {
+            return diff.changed().to_vec();
+        }
+        let from_defaults = ConfigDiff::between(Some(&TelemetryConfig::default()), next);
+        from_defaults.with_headers_changed(has_headers).changed().to_vec()
     }
 
     /// Reads and validates the config a reload asks for.
@@ -318,7 +333,13 @@ impl Control {
     }
 
     /// Commits a prepared activation. Cannot fail: everything fallible happened in prepare.
-    fn activate(&mut self, activation: Activation, content_hash: u64, trigger: Trigger) -> u64 {
+    fn activate(
+        &mut self,
+        activation: Activation,
+        content_hash: u64,
+        trigger: Trigger,
+        changed: Vec<String>,
+    ) -> u64 {
         let Committed {
             generation,
             config,
@@ -341,7 +362,7 @@ impl Control {
             headers,
             content_hash,
         });
-        self.view.applied(trigger);
+        self.view.applied(trigger, changed);
         // Status counts reloads since start-up: the start itself is not one.
         if trigger != Trigger::Init {
             self.view.reloads.applied += 1;
@@ -353,6 +374,7 @@ impl Control {
     fn reject(&mut self, e: ConfigError, trigger: Trigger) -> ReloadOutcome {
         self.view.last_error = Some(LastError::new(&e, trigger));
         self.view.reloads.rejected += 1;
+        self.view.not_applied(ReloadOutcomeKind::Rejected, trigger);
         self.publish();
         ReloadOutcome::Rejected { error: Arc::new(e) }
     }

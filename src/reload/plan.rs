@@ -49,7 +49,7 @@ pub(crate) struct Running<'a> {
 impl Running<'_> {
     /// True when the diff touches one of `keys`.
     fn touches(&self, keys: &[&str]) -> bool {
-        keys.iter().any(|k| self.diff.touches(k))
+        self.diff.touches_any(keys)
     }
 
     /// True when the traces signal's slice changed: any key that the reload loop, the console, the logs' own

@@ -5,8 +5,8 @@ use crate::console::ConsoleSpec;
 use crate::reload::plan::BuildContext;
 use crate::reload::retire::Retirer;
 use crate::status::{
-    self, ConsoleStatus, EnvOverride, LastError, LogFileStatus, ReloadCounts, SamplingStatus, SinkState,
-    SinkStatus, TelemetryStatus, Trigger,
+    self, ConsoleStatus, EnvOverride, LastError, LastReload, LogFileStatus, ReloadCounts, ReloadOutcomeKind,
+    SamplingStatus, SinkState, SinkStatus, TelemetryStatus, Trigger,
 };
 use crate::traces::Placement;
 use crate::traces::generation::Generation;
@@ -22,6 +22,8 @@ pub(crate) struct View {
     pub(crate) warnings: Vec<String>,
     pub(crate) last_error: Option<LastError>,
     pub(crate) reloads: ReloadCounts,
+    /// The last reload attempt and the keys it changed.
+    pub(crate) last_reload: Option<LastReload>,
     /// Where the layer is installed: alone, or in the user's stack.
     pub(crate) placement: Placement,
 }
@@ -37,15 +39,23 @@ impl View {
             warnings: Vec::new(),
             last_error: None,
             reloads: ReloadCounts::default(),
+            last_reload: None,
             placement,
         }
     }
 
-    /// A config was applied (its generation is already in `generation`).
-    pub(crate) fn applied(&mut self, trigger: Trigger) {
+    /// A config was applied (its generation is already in `generation`); `changed`: its keys for status.
+    pub(crate) fn applied(&mut self, trigger: Trigger, changed: Vec<String>) {
         self.trigger = trigger;
-        self.applied_at = status::now_rfc3339();
         self.last_error = None;
+        let reload = LastReload::new(ReloadOutcomeKind::Applied, trigger, self.generation, changed);
+        self.applied_at.clone_from(&reload.at);
+        self.last_reload = Some(reload);
+    }
+
+    /// A reload attempt ended without a new config (unchanged or rejected): it changed no key.
+    pub(crate) fn not_applied(&mut self, outcome: ReloadOutcomeKind, trigger: Trigger) {
+        self.last_reload = Some(LastReload::new(outcome, trigger, self.generation, Vec::new()));
     }
 
     pub(crate) fn render(
@@ -105,6 +115,7 @@ impl View {
                 traces: cx.sinks.counters.traces.snapshot(),
             },
             reloads: self.reloads,
+            last_reload: self.last_reload.clone(),
         }
     }
 }
