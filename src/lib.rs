@@ -54,16 +54,16 @@ pub mod status;
 mod clock;
 mod console;
 mod counters;
-mod reload;
 mod error;
+mod reload;
 mod sinks;
 mod telemetry;
 mod threads;
 mod traces;
 mod vault;
 
-pub use reload::{Handle, ReloadOutcome, ReloadTrigger};
 pub use error::{ConfigError, ConfigErrorKind, InitError, Position};
+pub use reload::{Handle, ReloadOutcome, ReloadTrigger};
 pub use telemetry::{Builder, Telemetry};
 pub use traces::{LiveLayer, propagation};
 

@@ -15,11 +15,11 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::env::EnvOverrides;
 use crate::counters::{Counters, SpanCounts};
+use crate::error::InitError;
 use crate::reload::ReloadTrigger;
 use crate::reload::command::Command;
 use crate::reload::control::{Control, Parts};
 use crate::reload::inputs::{signal, watcher};
-use crate::error::InitError;
 use crate::status::TelemetryStatus;
 use crate::traces::live::Live;
 use crate::traces::{LiveLayer, Placement, Recorder};

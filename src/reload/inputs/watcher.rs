@@ -12,8 +12,8 @@ use std::time::Duration;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use crate::reload::command::{Command, Source};
 use crate::error::InitError;
+use crate::reload::command::{Command, Source};
 use crate::status::Trigger;
 
 /// Starts watching `config`'s directory; events go to `raw`, to be debounced by [`debounce`].
