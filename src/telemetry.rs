@@ -16,7 +16,7 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::config::env::EnvOverrides;
 use crate::counters::{Counters, SpanCounts};
 use crate::error::InitError;
-use crate::reload::ReloadTrigger;
+use crate::reload::{Handle, ReloadTrigger};
 use crate::reload::command::Command;
 use crate::reload::control::{Control, Parts};
 use crate::reload::inputs::{signal, watcher};
@@ -260,8 +260,8 @@ impl Telemetry {
 
     /// A clonable handle that applies a config held in memory (`modify`, `apply_toml`) through the same
     /// reload path as a file change.
-    pub fn handle(&self) -> crate::Handle {
-        crate::Handle {
+    pub fn handle(&self) -> Handle {
+        Handle {
             tx: self.commands.clone(),
         }
     }
