@@ -11,7 +11,8 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 
 use crate::config::Backends;
 pub use crate::counters::{LogCounts, SpanCounts, TraceCounts};
@@ -47,7 +48,7 @@ pub enum SinkState {
     Closed,
 }
 
-/// One sink of a live generation: an entry of [`TelemetryStatus::layers`].
+/// One sink of a live generation: an entry of [`TelemetryStatus::sinks`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SinkStatus {
     /// The backend: `local`, `otlp`, or `none` for a generation that records nothing.
@@ -68,7 +69,7 @@ pub struct SinkStatus {
     pub otlp: Option<OtlpStatus>,
 }
 
-/// What an OTLP layer has done.
+/// What an OTLP sink has done.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OtlpStatus {
     /// Where it exports (the full URL).
@@ -280,8 +281,12 @@ pub struct TelemetryStatus {
     /// `None` otherwise.
     pub logs_filter: Option<String>,
     /// One entry per sink of the current generation and of the ones still draining (a generation that records
-    /// nothing shows one `none` entry). The JSON name `layers` is kept from earlier versions.
-    pub layers: Vec<SinkStatus>,
+    /// nothing shows one `none` entry).
+    ///
+    /// In JSON the rows stand under `"sinks"`, and the same rows again under `"layers"`, their name in earlier
+    /// versions: **deprecated**, kept so that tools reading it still work; read `"sinks"`.
+    #[serde(flatten, serialize_with = "sinks_and_deprecated_layers")]
+    pub sinks: Vec<SinkStatus>,
     /// Fields changed in the file that take effect only after a restart.
     pub restart_required: Vec<String>,
     /// Fields whose file value is shadowed by an `OTEL_*` variable.
@@ -302,8 +307,91 @@ pub struct TelemetryStatus {
     pub last_reload: Option<LastReload>,
 }
 
+/// Writes the sink rows of [`TelemetryStatus::sinks`] under `"sinks"` and, for readers of earlier versions, the
+/// same rows under their deprecated name `"layers"` (flattened into the status object).
+fn sinks_and_deprecated_layers<S: Serializer>(rows: &[SinkStatus], s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(2))?;
+    map.serialize_entry("sinks", rows)?;
+    map.serialize_entry("layers", rows)?;
+    map.end()
+}
+
 pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_with(sinks: Vec<SinkStatus>) -> TelemetryStatus {
+        let sampling = crate::config::SamplingConfig::default();
+        TelemetryStatus {
+            generation: 1,
+            trigger: Trigger::Init,
+            applied_at: now_rfc3339(),
+            config_path: PathBuf::from("telemetry.toml"),
+            backend: Backends::default(),
+            enabled: true,
+            sample_rate: 1.0,
+            include_args: false,
+            filter: "info".to_owned(),
+            service_name: "livetel".to_owned(),
+            propagators: Vec::new(),
+            trace_file: None,
+            console: None,
+            logs_filter: None,
+            sinks,
+            restart_required: Vec::new(),
+            env_overrides: Vec::new(),
+            warnings: Vec::new(),
+            last_error: None,
+            counters: SpanCounts::default(),
+            logs: LogCounts::default(),
+            sampling: SamplingStatus {
+                strategy: sampling.strategy,
+                probability: 1.0,
+                always_sample_errors: sampling.always_sample_errors,
+                always_sample_slow_seconds: sampling.always_sample_slow_seconds,
+                traces: TraceCounts::default(),
+            },
+            reloads: ReloadCounts::default(),
+            last_reload: None,
+        }
+    }
+
+    fn sink(backend: &'static str, generation: u64, state: SinkState) -> SinkStatus {
+        SinkStatus {
+            backend,
+            generation,
+            state,
+            trace_file: Some(PathBuf::from(format!("trace-{generation}.json"))),
+            error: None,
+            logs_exported: 3,
+            logs_dropped: 0,
+            otlp: None,
+        }
+    }
+
+    #[test]
+    fn json_has_the_sinks_under_sinks_and_under_the_deprecated_layers() {
+        let rows = vec![
+            sink("local", 2, SinkState::Active),
+            sink("local", 1, SinkState::Draining),
+        ];
+        let json = serde_json::to_value(status_with(rows.clone())).unwrap();
+        assert_eq!(json["sinks"], serde_json::to_value(&rows).unwrap());
+        assert_eq!(json["layers"], json["sinks"]);
+        assert_eq!(json["sinks"][1]["state"], "draining");
+        assert_eq!(json["generation"], 1, "the other fields stay where they were");
+    }
+
+    #[test]
+    fn no_sinks_are_an_empty_list_under_both_names() {
+        let json = serde_json::to_value(status_with(Vec::new())).unwrap();
+        assert_eq!(json["sinks"], serde_json::json!([]));
+        assert_eq!(json["layers"], serde_json::json!([]));
+    }
 }

@@ -16,10 +16,10 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::config::env::EnvOverrides;
 use crate::counters::{Counters, SpanCounts};
 use crate::error::InitError;
-use crate::reload::ReloadTrigger;
 use crate::reload::command::Command;
 use crate::reload::control::{Control, Parts};
 use crate::reload::inputs::{signal, watcher};
+use crate::reload::{Handle, ReloadTrigger};
 use crate::status::TelemetryStatus;
 use crate::traces::live::Live;
 use crate::traces::{LiveLayer, Placement, Recorder};
@@ -262,8 +262,8 @@ impl Telemetry {
 
     /// A clonable handle that applies a config held in memory (`modify`, `apply_toml`) through the same
     /// reload path as a file change.
-    pub fn handle(&self) -> crate::Handle {
-        crate::Handle {
+    pub fn handle(&self) -> Handle {
+        Handle {
             tx: self.commands.clone(),
         }
     }

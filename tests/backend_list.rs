@@ -52,7 +52,7 @@ fn list_flips_reach_every_backend_whole_and_keep_the_local_file_when_only_otlp_c
     let f = Fixture::new(&configs[0]);
     let tel = Arc::new(f.start());
     assert_eq!(
-        tel.status().borrow().layers.len(),
+        tel.status().borrow().sinks.len(),
         2,
         "one status entry per backend"
     );

@@ -17,16 +17,16 @@ fn retires_when_its_last_span_closes() {
     });
     f.write("watch = false\nbackend = \"none\"");
     assert!(t.reload_trigger().reload_blocking().is_applied());
-    let s = wait_status(&t, "a draining layer", |s| {
-        s.layers.iter().any(|l| l.state == SinkState::Draining)
+    let s = wait_status(&t, "a draining sink", |s| {
+        s.sinks.iter().any(|sink| sink.state == SinkState::Draining)
     });
-    assert_eq!(s.layers[1].trace_file.as_ref(), Some(&first_file));
+    assert_eq!(s.sinks[1].trace_file.as_ref(), Some(&first_file));
     // A child created after the flip joins its parent's (draining) generation.
     with_default(t.dispatch().expect("own subscriber"), || {
         root.in_scope(|| tracing::info_span!("child_after_flip").in_scope(|| {}));
     });
     drop(root);
-    wait_status(&t, "the drained layer gone", |s| s.layers.len() == 1);
+    wait_status(&t, "the drained sink gone", |s| s.sinks.len() == 1);
     let c = t.counters();
     assert_eq!((c.started, c.exported, c.dropped), (2, 2, 0), "{c:?}");
     drop(t);
@@ -52,7 +52,7 @@ fn drain_timeout_closes_the_old_file() {
     std::fs::write(&f.config, second).unwrap();
     assert!(t.reload_trigger().reload_blocking().is_applied());
     // The old generation is retired by its timeout although a span still holds it.
-    wait_status(&t, "the timed-out layer retired", |s| s.layers.len() == 1);
+    wait_status(&t, "the timed-out sink retired", |s| s.sinks.len() == 1);
     drop(stuck);
     let c = t.counters();
     assert_eq!(

@@ -79,7 +79,7 @@ fn down_at_start_then_up() {
     let deadline = Instant::now() + common::PATIENCE;
     let refused = loop {
         let s = t.refresh_status();
-        if let Some(e) = s.layers[0].error.clone() {
+        if let Some(e) = s.sinks[0].error.clone() {
             break e;
         }
         assert!(

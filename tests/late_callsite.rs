@@ -31,7 +31,7 @@ fn a_callsite_registered_during_a_flip_into_recording_is_recorded() {
     let f = Fixture::new("watch = false\nbackend = \"none\"");
     let t = f.start();
     let d = t.dispatch().expect("own subscriber").clone();
-    wait_status(&t, "nothing draining", |s| s.layers.len() == 1);
+    wait_status(&t, "nothing draining", |s| s.sinks.len() == 1);
     let (held_tx, held_rx) = mpsc::channel();
     let (go_tx, go_rx) = mpsc::channel();
     *LATE.hold.lock().expect("hold") = Some((held_tx, go_rx));
@@ -53,7 +53,7 @@ fn a_callsite_registered_during_a_flip_into_recording_is_recorded() {
         .expect("the registration is held between its two steps");
     f.write("watch = false\nbackend = \"local\"");
     assert!(t.reload_trigger().reload_blocking().is_applied());
-    wait_status(&t, "the none generation retired", |s| s.layers.len() == 1);
+    wait_status(&t, "the none generation retired", |s| s.sinks.len() == 1);
     std::thread::sleep(Duration::from_millis(100)); // every retire tick's rebuild has run
     go_tx.send(()).expect("release");
     let enabled = worker.join().expect("worker");

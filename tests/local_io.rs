@@ -27,9 +27,9 @@ fn disk_full_shows_in_status_and_never_stalls() {
         }
     });
     let s = wait_status(&t, "the disk-full error", |s| {
-        s.layers.iter().any(|l| l.error.is_some())
+        s.sinks.iter().any(|sink| sink.error.is_some())
     });
-    let error = s.layers[0].error.clone().unwrap_or_default();
+    let error = s.sinks[0].error.clone().unwrap_or_default();
     assert!(error.contains("No space left"), "{error}");
     let c = t.counters();
     assert!(c.dropped > 0 && c.exported > 0, "{c:?}");

@@ -49,9 +49,9 @@ fn an_event_in_a_sampled_span_is_written_once() {
     while t.refresh_status().logs.in_flight() > 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    let layer = t.refresh_status().layers[0].clone();
+    let sink = t.refresh_status().sinks[0].clone();
     assert_eq!(
-        (layer.backend, layer.logs_exported, layer.logs_dropped),
+        (sink.backend, sink.logs_exported, sink.logs_dropped),
         ("local", 1, 0)
     );
     drop(t);

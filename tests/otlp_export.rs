@@ -19,7 +19,7 @@ fn export_a_trace(protocol: &str, endpoint: String, rx: &Receiver) -> Vec<Value>
     let f = Fixture::new(&otlp_body(protocol, &endpoint));
     let t = f.start();
     let s = t.status().borrow().clone();
-    let otlp = s.layers[0].otlp.clone().expect("otlp status");
+    let otlp = s.sinks[0].otlp.clone().expect("otlp status");
     assert_eq!(otlp.protocol, protocol);
     with_default(t.dispatch().expect("own subscriber"), || {
         tracing::info_span!("parent.op", user = "ada", n = 7u64, ok = true, ratio = 0.5).in_scope(|| {
@@ -84,7 +84,7 @@ fn status_counts_exports() {
     let deadline = std::time::Instant::now() + common::PATIENCE;
     while std::time::Instant::now() < deadline {
         let s = t.refresh_status();
-        o = s.layers[0].otlp.clone().filter(|o| o.spans_exported == 100);
+        o = s.sinks[0].otlp.clone().filter(|o| o.spans_exported == 100);
         if o.is_some() {
             break;
         }

@@ -81,7 +81,7 @@ fn receiver_killed_and_restarted() {
     let deadline = Instant::now() + common::PATIENCE;
     let down = loop {
         let s = tel.refresh_status();
-        if s.layers[0].error.is_some() {
+        if s.sinks[0].error.is_some() {
             break s;
         }
         assert!(
@@ -90,8 +90,8 @@ fn receiver_killed_and_restarted() {
         );
         std::thread::sleep(Duration::from_millis(5));
     };
-    let otlp = down.layers[0].otlp.clone().expect("otlp status");
-    assert!(otlp.spans_dropped > 0, "the layer counts its drops: {otlp:?}");
+    let otlp = down.sinks[0].otlp.clone().expect("otlp status");
+    assert!(otlp.spans_dropped > 0, "the sink counts its drops: {otlp:?}");
 
     let rx2 = Receiver::start_with(Faults::default(), Some(ports));
     let resumed_from = made.load(SeqCst);

@@ -73,8 +73,8 @@ fn hundred_flips_between_local_grpc_http_lose_and_duplicate_nothing() {
         std::thread::spawn(move || {
             let mut seen = std::collections::BTreeSet::new();
             while watching.load(SeqCst) {
-                for l in &status.borrow().layers {
-                    seen.extend(l.error.clone());
+                for sink in &status.borrow().sinks {
+                    seen.extend(sink.error.clone());
                 }
                 std::thread::sleep(Duration::from_millis(2));
             }

@@ -65,7 +65,7 @@ fn exports_logs_with_their_spans(protocol: &str, endpoint: impl Fn(&Receiver) ->
         "{:?}",
         s.logs
     );
-    assert_eq!((s.layers[0].logs_exported, s.layers[0].logs_dropped), (3, 0));
+    assert_eq!((s.sinks[0].logs_exported, s.sinks[0].logs_dropped), (3, 0));
     drop(t);
     let spans = rx.wait_spans(2);
     let logs = rx.wait_logs(3);
@@ -145,7 +145,7 @@ fn logs_a_full_queue_cannot_take_are_counted_and_the_rest_arrive() {
         s.logs
     );
     assert_eq!(
-        (s.layers[0].logs_exported, s.layers[0].logs_dropped),
+        (s.sinks[0].logs_exported, s.sinks[0].logs_dropped),
         (s.logs.exported, s.logs.dropped)
     );
     assert!(
@@ -180,7 +180,7 @@ fn a_reload_that_keeps_the_otlp_sink_keeps_its_log_lane() {
     };
     log(1);
     log(2);
-    assert_eq!(settled(&t).layers[0].logs_exported, 2);
+    assert_eq!(settled(&t).sinks[0].logs_exported, 2);
     // A new sample rate is a new generation served by the same sink (same exporters, same connections).
     f.write(&body.replace("[telemetry.otlp]", "sample_rate = 0.5\n[telemetry.otlp]"));
     assert!(t.reload_trigger().reload_blocking().is_applied());
@@ -188,10 +188,10 @@ fn a_reload_that_keeps_the_otlp_sink_keeps_its_log_lane() {
     let s = settled(&t);
     assert_eq!(s.sample_rate, 0.5);
     assert_eq!(
-        (s.layers[0].logs_exported, s.logs.exported),
+        (s.sinks[0].logs_exported, s.logs.exported),
         (3, 3),
         "the figures of one sink across both generations: {:?}",
-        s.layers
+        s.sinks
     );
     assert_eq!(rx.wait_logs(3).len(), 3);
 }

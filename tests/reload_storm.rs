@@ -185,7 +185,7 @@ fn reload_while_an_exporter_is_still_retiring() {
             continue;
         }
         wait_status(&t, "the OTLP generation retired", |s| {
-            s.layers.iter().all(|l| l.generation != replaced)
+            s.sinks.iter().all(|sink| sink.generation != replaced)
         });
         let c = t.counters();
         assert_eq!(

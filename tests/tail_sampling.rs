@@ -129,10 +129,10 @@ fn every_error_and_slow_trace_arrives_whole_and_the_head_keeps_its_fraction_of_t
     let counts = wait_settled(&t);
     let status = t.refresh_status();
     let otlp_exported = status
-        .layers
+        .sinks
         .iter()
-        .find_map(|l| l.otlp.as_ref())
-        .expect("otlp layer")
+        .find_map(|sink| sink.otlp.as_ref())
+        .expect("otlp sink")
         .spans_exported;
     let sampling = status.sampling.traces;
     assert_eq!((counts.dropped, counts.dropped_by_bound), (0, 0), "{counts:?}");

@@ -162,7 +162,7 @@ struct Headline {
     error: bool,
     restart_required: Vec<String>,
     warnings: Vec<String>,
-    /// The active layer's sink error (disk full, collector down) appeared or went away.
+    /// The first active sink's error (disk full, collector down) appeared or went away.
     sink_error: bool,
 }
 
@@ -174,7 +174,7 @@ impl Headline {
             error: s.last_error.is_some(),
             restart_required: s.restart_required.clone(),
             warnings: s.warnings.clone(),
-            sink_error: s.layers.first().is_some_and(|l| l.error.is_some()),
+            sink_error: s.sinks.first().is_some_and(|sink| sink.error.is_some()),
         }
     }
 }
@@ -184,7 +184,7 @@ impl Headline {
 struct Printer {
     json: bool,
     last: Option<Headline>,
-    /// Layers draining in the last status, as seen then.
+    /// Sinks draining in the last status, as seen then.
     draining: Vec<livetel::status::SinkStatus>,
 }
 
@@ -201,7 +201,7 @@ impl Printer {
         for gone in self
             .draining
             .iter()
-            .filter(|d| !s.layers.iter().any(|l| l.generation == d.generation))
+            .filter(|d| !s.sinks.iter().any(|sink| sink.generation == d.generation))
         {
             let dropped = gone.otlp.as_ref().map_or(0, |o| o.spans_dropped);
             let failed = gone.otlp.as_ref().map_or(0, |o| o.failed_batches);
@@ -210,9 +210,9 @@ impl Printer {
             }
         }
         self.draining = s
-            .layers
+            .sinks
             .iter()
-            .filter(|l| l.generation != s.generation)
+            .filter(|sink| sink.generation != s.generation)
             .cloned()
             .collect();
         let headline = Headline::of(s);
@@ -223,25 +223,25 @@ impl Printer {
     }
 }
 
-fn print_retired(l: &livetel::status::SinkStatus, json: bool) {
+fn print_retired(sink: &livetel::status::SinkStatus, json: bool) {
     if json {
-        match serde_json::to_string(&serde_json::json!({ "retired": l })) {
+        match serde_json::to_string(&serde_json::json!({ "retired": sink })) {
             Ok(line) => println!("{line}"),
             Err(e) => eprintln!("agent: status not serializable: {e}"),
         }
         return;
     }
-    let (dropped, failed) = l
+    let (dropped, failed) = sink
         .otlp
         .as_ref()
         .map_or((0, 0), |o| (o.spans_dropped, o.failed_batches));
     println!(
         "generation {} retired: backend={} spans dropped={} failed batches={}{}",
-        l.generation,
-        l.backend,
+        sink.generation,
+        sink.backend,
         dropped,
         failed,
-        l.error
+        sink.error
             .as_ref()
             .map_or_else(String::new, |e| format!(" ERROR: {e}"))
     );
@@ -263,7 +263,7 @@ fn print_status(s: &livetel::status::TelemetryStatus, json: bool) {
     if let Some(e) = &s.last_error {
         notes.push_str(&format!(" ERROR: {}", e.message));
     }
-    if let Some(e) = s.layers.first().and_then(|l| l.error.as_ref()) {
+    if let Some(e) = s.sinks.first().and_then(|sink| sink.error.as_ref()) {
         notes.push_str(&format!(" SINK ERROR: {e}"));
     }
     if !s.restart_required.is_empty() {

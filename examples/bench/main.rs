@@ -14,6 +14,7 @@ mod figures;
 mod hop;
 mod measure;
 mod reload_stack;
+mod reload_swaps;
 mod sink;
 mod stacks;
 mod swaps;

@@ -1,13 +1,14 @@
 //! P1_reload: why livetel does not put its backends behind `tracing_subscriber::reload`, the design it started
 //! from. What the reload stacks cost on P1's workload (against livetel's local and otlp backends, the OTLP pair
-//! at equal delivery), and what their swaps lose, tear or misroute (see [`crate::swaps`]).
+//! at equal delivery), and what their swaps lose, tear or misroute (see [`crate::swaps`], [`crate::reload_swaps`]).
 
 use crate::exporting::{Exporting, Offer, pair};
 use crate::figures::{Scale, local_against};
 use crate::measure::Figure;
+use crate::reload_swaps::{ChromeSwaps, OtelSwaps, Retire};
 use crate::sink::Sink;
 use crate::stacks::{Livetel, chrome_layer, otel_layer, otlp_body, otlp_provider, reloadable};
-use crate::swaps::{self, ChromeSwaps, Flips, OtelSwaps, Retire, SWAPS, Tally};
+use crate::swaps::{self, Flips, SWAPS, Tally};
 
 /// Every P1_reload figure.
 pub fn figures(s: &Scale, sink: &Sink, rt: &tokio::runtime::Runtime) -> Vec<Figure> {

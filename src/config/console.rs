@@ -1,4 +1,4 @@
-//! `[telemetry.console]` and `[telemetry.logs]`: what livetel prints, and which events become log records.
+//! `[telemetry.console]`: what livetel prints.
 
 use std::path::PathBuf;
 
@@ -127,26 +127,6 @@ impl<'de> Deserialize<'de> for Ansi {
             Raw::Word(w) => Err(serde::de::Error::custom(format!(
                 "invalid ansi `{w}`: expected \"auto\", true or false"
             ))),
-        }
-    }
-}
-
-/// `[telemetry.logs]`: events as log records, to every backend that takes them (OTLP log records; Chrome
-/// instant events for `local`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LogsConfig {
-    /// On or off.
-    pub enabled: bool,
-    /// `EnvFilter` directives; unset: the console's filter.
-    pub filter: Option<String>,
-}
-
-impl Default for LogsConfig {
-    fn default() -> Self {
-        LogsConfig {
-            enabled: true,
-            filter: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use toml::Spanned;
 use toml::de::DeValue;
 
-use super::load::Locator;
+use super::location::Locator;
 use super::{
     BatchConfig, LocalConfig, OtlpConfig, SECRET_KEYS, SamplingConfig, TelemetryConfig, VaultConfig, alias,
 };

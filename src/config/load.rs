@@ -1,6 +1,6 @@
 //! Reading a config file and finding its `[telemetry]` section.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -8,7 +8,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::keys;
 use super::legacy::LegacyDoc;
-use super::location::{Position, lookup, value_span};
+use super::location::{Locator, Position, lookup, value_span};
 use super::{TelemetryConfig, alias, sampling, validate};
 use crate::error::{ConfigError, ConfigErrorKind};
 
@@ -161,7 +161,7 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
 /// Parses and validates the `[telemetry]` section of `text` (or migrates the legacy sections); returns it with
 /// its warnings. `path` only labels errors.
 pub(crate) fn parse(path: &Path, text: &str) -> Result<(TelemetryConfig, Vec<String>), ConfigError> {
-    let err = Locator { path, text };
+    let err = Locator::new(path, text);
     let mut root = DeTable::parse(text).map_err(|e| err.toml(&e, None))?;
     let legacy: LegacyDoc = toml::from_str(text).map_err(|e| err.toml(&e, None))?;
     let mut warnings = Vec::new();
@@ -225,56 +225,4 @@ fn read_section(
     warnings.extend(moved);
     let de = toml::de::Deserializer::from(Spanned::new(span, table.clone()));
     TelemetryConfig::deserialize(de).map_err(|e| err.toml(&e, Some(section)))
-}
-
-/// Turns offsets into the errors' file, line and column.
-pub(super) struct Locator<'a> {
-    path: &'a Path,
-    text: &'a str,
-}
-
-impl Locator<'_> {
-    /// An error at byte `offset`, about `key`.
-    pub(super) fn at(
-        &self,
-        offset: Option<usize>,
-        key: Option<String>,
-        kind: ConfigErrorKind,
-    ) -> ConfigError {
-        ConfigError {
-            path: PathBuf::from(self.path),
-            position: offset.map(|o| Position::of_offset(self.text, o)),
-            key,
-            kind,
-        }
-    }
-
-    /// A TOML error, with the `telemetry.*` key (at any depth) whose key or value contains the error's span when
-    /// the `[telemetry]` table `section` is given.
-    fn toml(&self, e: &toml::de::Error, section: Option<&Spanned<DeValue<'_>>>) -> ConfigError {
-        let span = e.span();
-        let key = span
-            .clone()
-            .zip(section)
-            .and_then(|(s, section)| key_at(section, "telemetry", s.start));
-        let message = e.message().trim_end().to_owned();
-        let kind = if key.is_some() {
-            ConfigErrorKind::InvalidValue { message }
-        } else {
-            ConfigErrorKind::Syntax { message }
-        };
-        self.at(span.map(|s| s.start), key, kind)
-    }
-}
-
-/// The dotted key under `table` (named `prefix`), deepest first, whose key or value contains `offset`.
-fn key_at(table: &Spanned<DeValue<'_>>, prefix: &str, offset: usize) -> Option<String> {
-    let DeValue::Table(entries) = table.get_ref() else {
-        return None;
-    };
-    entries.iter().find_map(|(k, v)| {
-        let dotted = format!("{prefix}.{}", k.get_ref());
-        key_at(v, &dotted, offset)
-            .or_else(|| (v.span().contains(&offset) || k.span().contains(&offset)).then_some(dotted))
-    })
 }

@@ -58,6 +58,7 @@ mod keys;
 mod legacy;
 pub(crate) mod load;
 mod location;
+mod logs;
 mod propagators;
 pub(crate) mod sampling;
 pub(crate) mod validate;
@@ -69,11 +70,12 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::vault::{SourceKind, VaultConfig};
 pub use backends::Backends;
-pub use console::{Ansi, ConsoleConfig, ConsoleFormat, ConsoleWriter, LogsConfig};
+pub use console::{Ansi, ConsoleConfig, ConsoleFormat, ConsoleWriter};
 pub use diff::ConfigDiff;
 pub use env::EnvOverrides;
 pub(crate) use load::load_file;
 pub use load::parse_str;
+pub use logs::LogsConfig;
 pub use propagators::Propagator;
 pub use sampling::{SamplingConfig, Strategy};
 

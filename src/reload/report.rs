@@ -66,12 +66,12 @@ impl View {
         cx: &BuildContext,
     ) -> TelemetryStatus {
         let current = live.current_full();
-        let mut layers = rows(&current, SinkState::Active);
+        let mut sinks = rows(&current, SinkState::Active);
         // The current generation's rows come first: its file is the first one they name.
-        let trace_file = layers.iter().find_map(|l| l.trace_file.clone());
+        let trace_file = sinks.iter().find_map(|s| s.trace_file.clone());
         let draining = retirer.draining_ids();
         for g in live.draining().iter().filter(|g| draining.contains(&g.id)) {
-            layers.extend(rows(g, SinkState::Draining));
+            sinks.extend(rows(g, SinkState::Draining));
         }
         TelemetryStatus {
             generation: self.generation,
@@ -91,7 +91,7 @@ impl View {
                 .logs_filter
                 .is_some()
                 .then(|| cfg.logs_filter().to_owned()),
-            layers,
+            sinks,
             restart_required: self.restart_required.iter().map(|s| (*s).to_owned()).collect(),
             env_overrides: self
                 .env_overrides

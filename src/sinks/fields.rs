@@ -1,8 +1,23 @@
-//! Span and event fields into [`Fields`].
+//! The fields of spans and events: their values ([`FieldValue`], [`Fields`]), the visitor that collects them
+//! ([`Collect`]), and their JSON.
 
 use tracing_core::field::{Field, Visit};
 
-use super::record::{FieldValue, Fields};
+/// A recorded field value. Debug-formatted values arrive as strings.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FieldValue {
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+    /// Up to 24 bytes inline: a short value allocates nothing on the traced thread and leaves nothing for the
+    /// writer thread to free (cross-thread frees contend on the allocator's arena lock).
+    Str(compact_str::CompactString),
+}
+
+/// Fields in the order they were recorded; up to four live inline, so a typical span allocates no vector that
+/// its writer thread would have to free (cross-thread frees contend on the allocator's arena lock).
+pub(crate) type Fields = smallvec::SmallVec<[(&'static str, FieldValue); 4]>;
 
 /// Appends every visited field.
 pub(crate) struct Collect<'a>(pub(crate) &'a mut Fields);

@@ -1,21 +1,9 @@
 //! A finished span or an event, as handed from the hot path to a backend's writer. Encoding (JSON, protobuf)
 //! happens on the writer's thread, not here.
 
-/// A recorded field value. Debug-formatted values arrive as strings.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum FieldValue {
-    I64(i64),
-    U64(u64),
-    F64(f64),
-    Bool(bool),
-    /// Up to 24 bytes inline: a short value allocates nothing on the traced thread and leaves nothing for the
-    /// writer thread to free (cross-thread frees contend on the allocator's arena lock).
-    Str(compact_str::CompactString),
-}
-
-/// Fields in the order they were recorded; up to four live inline, so a typical span allocates no vector that
-/// its writer thread would have to free (cross-thread frees contend on the allocator's arena lock).
-pub(crate) type Fields = smallvec::SmallVec<[(&'static str, FieldValue); 4]>;
+use super::fields::Collect;
+/// A record's fields, defined with their visitor in [`super::fields`]; also named from here, beside the records.
+pub(crate) use super::fields::{FieldValue, Fields};
 
 /// W3C ids of a span: what OTLP exports and propagation injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,7 +28,7 @@ impl EventRecord {
     /// `event`, stamped now, with its fields.
     pub(crate) fn of(event: &tracing_core::Event<'_>) -> EventRecord {
         let mut fields = Fields::new();
-        event.record(&mut crate::sinks::fields::Collect(&mut fields));
+        event.record(&mut Collect(&mut fields));
         EventRecord {
             meta: event.metadata(),
             ts_ns: crate::clock::now_ns(),

@@ -38,7 +38,7 @@ pub fn exports_canary(f: &Fixture, rx: &Receiver, canary: &str) {
         assert!(!text.contains(canary), "the secret leaked: {text}");
     }
     assert_eq!(
-        status.layers[0].otlp.as_ref().unwrap().header_names,
+        status.sinks[0].otlp.as_ref().unwrap().header_names,
         ["authorization", "x-tenant"]
     );
     drop(t);

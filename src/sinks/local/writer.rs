@@ -179,7 +179,7 @@ impl Writer {
         ts_ns: u64,
         dur_ns: Option<u64>,
         tid: u64,
-        fields: &crate::sinks::record::Fields,
+        fields: &crate::sinks::fields::Fields,
     ) {
         self.buf.push_str(match dur_ns {
             Some(_) => ",\n{\"ph\":\"X\",",

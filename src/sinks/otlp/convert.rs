@@ -11,7 +11,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use super::OtlpSettings;
 use crate::clock;
-use crate::sinks::record::{FieldValue, Fields, LogRecord, Record};
+use crate::sinks::fields::{FieldValue, Fields};
+use crate::sinks::record::{LogRecord, Record};
 
 pub(super) fn resource(s: &OtlpSettings) -> Resource {
     let mut attrs: Vec<KeyValue> = s
