@@ -14,8 +14,12 @@ type Sinks = SmallVec<[Arc<dyn Sink>; 2]>;
 #[derive(Clone, Default)]
 pub(crate) struct SinkSet {
     sinks: Sinks,
+    /// What each sink takes, in the order of `sinks` (asked once: routing an item reads no vtable).
+    each_takes: SmallVec<[Takes; 2]>,
     /// The sinks that take spans: the per-span path fans out over these without asking.
     span_takers: Sinks,
+    /// How many sinks take log records: each record counts once per sink as made.
+    log_takers: u64,
     /// What the sinks take together.
     takes: Takes,
 }
@@ -23,15 +27,20 @@ pub(crate) struct SinkSet {
 impl SinkSet {
     pub(crate) fn new(sinks: impl IntoIterator<Item = Arc<dyn Sink>>) -> Self {
         let sinks: Sinks = sinks.into_iter().collect();
+        let each_takes: SmallVec<[Takes; 2]> = sinks.iter().map(|s| s.takes()).collect();
         let span_takers = sinks
             .iter()
-            .filter(|s| s.takes().contains(Takes::SPANS))
-            .cloned()
+            .zip(&each_takes)
+            .filter(|(_, t)| t.contains(Takes::SPANS))
+            .map(|(s, _)| Arc::clone(s))
             .collect();
-        let takes = sinks.iter().fold(Takes::default(), |all, s| all.and(s.takes()));
+        let log_takers = each_takes.iter().filter(|t| t.contains(Takes::LOGS)).count() as u64;
+        let takes = each_takes.iter().fold(Takes::default(), |all, t| all.and(*t));
         SinkSet {
             sinks,
+            each_takes,
             span_takers,
+            log_takers,
             takes,
         }
     }
@@ -83,15 +92,15 @@ impl SinkSet {
     }
 
     /// Hands a log record to every sink that takes logs, counting it once per sink as made; never blocks.
-    #[inline]
+    /// Always inlined, as `send` is: the record is then built in the item it travels in, not copied into it.
+    #[inline(always)]
     pub(crate) fn send_log(&self, record: LogRecord, counters: &Counters) {
-        let takers = self.takers(Takes::LOGS).count() as u64;
-        counters.logs_made.add(takers);
+        counters.logs_made.add(self.log_takers);
         self.send(Item::Log(record), counters);
     }
 
     /// Hands `item` to every sink that takes its kind: a clone to all but the last, which gets the item itself.
-    #[inline]
+    #[inline(always)]
     fn send(&self, item: Item, counters: &Counters) {
         let mut takers = self.takers(item.needs());
         let Some(mut current) = takers.next() else {
@@ -105,7 +114,11 @@ impl SinkSet {
     }
 
     fn takers(&self, what: Takes) -> impl Iterator<Item = &Arc<dyn Sink>> {
-        self.sinks.iter().filter(move |s| s.takes().contains(what))
+        self.sinks
+            .iter()
+            .zip(&self.each_takes)
+            .filter(move |(_, t)| t.contains(what))
+            .map(|(s, _)| s)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<dyn Sink>> {
