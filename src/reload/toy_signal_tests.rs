@@ -24,8 +24,8 @@ use crate::traces::{Placement, Recorder};
 /// The toy's capability: a sink that takes it lets the toy run.
 const TOY: Takes = Takes::bit(16);
 
-/// What the toy's hooks saw: the label each was built with, and the span that closed.
-type Seen = Arc<Mutex<Vec<(String, &'static str)>>>;
+/// What the toy's hooks saw: the label each was built with, the span that closed, and whether it ended in error.
+type Seen = Arc<Mutex<Vec<(String, &'static str, bool)>>>;
 
 /// The signal: its slice of the config, and how to build its hook.
 struct Toy {
@@ -71,7 +71,7 @@ struct ToyHook {
 impl SpanHook for ToyHook {
     fn on_close(&self, span: &ClosedSpan<'_>) {
         if let Ok(mut seen) = self.seen.lock() {
-            seen.push((self.label.clone(), span.meta.name()));
+            seen.push((self.label.clone(), span.meta.name(), span.error));
         }
     }
 }
@@ -143,7 +143,7 @@ fn a_toy_signal_flips_live_beside_traces_and_logs_through_its_own_seams() {
     let traffic = |name: &'static str| {
         tracing::dispatcher::with_default(&dispatch, || match name {
             "one" => tracing::info_span!("one").in_scope(|| tracing::info!("in one")),
-            "two" => tracing::info_span!("two").in_scope(|| tracing::info!("in two")),
+            "two" => tracing::info_span!("two").in_scope(|| tracing::error!("in two")),
             _ => tracing::info_span!("three").in_scope(|| tracing::info!("in three")),
         })
     };
@@ -179,8 +179,8 @@ fn a_toy_signal_flips_live_beside_traces_and_logs_through_its_own_seams() {
     traffic("three");
 
     let seen = seen.lock().unwrap().clone();
-    let seen: Vec<(&str, &str)> = seen.iter().map(|(l, n)| (l.as_str(), *n)).collect();
-    assert_eq!(seen, [("a", "one"), ("b", "two")]);
+    let seen: Vec<(&str, &str, bool)> = seen.iter().map(|(l, n, e)| (l.as_str(), *n, *e)).collect();
+    assert_eq!(seen, [("a", "one", false), ("b", "two", true)]);
     assert_eq!(the_sink().span_names(), ["one", "two", "three"]);
     assert_eq!(the_sink().logs.lock().unwrap().len(), 3);
 }

@@ -54,6 +54,17 @@ impl Visit for Collect<'_> {
     }
 }
 
+/// True for a field that marks its span in error: `error` (anything but `false`), or `otel.status_code` = ERROR.
+/// The one definition the tail sampler and every signal that counts errors share.
+pub(crate) fn marks_error((name, value): &(&'static str, FieldValue)) -> bool {
+    match (*name, value) {
+        ("error", FieldValue::Bool(b)) => *b,
+        ("error", _) => true,
+        ("otel.status_code", FieldValue::Str(s)) => s.eq_ignore_ascii_case("error"),
+        _ => false,
+    }
+}
+
 /// Writes fields as the inside of a JSON object (`"a":1,"b":"x"`).
 pub(crate) fn write_json(out: &mut String, fields: &[(&'static str, FieldValue)]) {
     use std::fmt::Write as _;

@@ -3,8 +3,9 @@
 //!
 //! A generation holds one [`SpanHook`] per signal that is on. The recorder tells each hook about every span of
 //! that generation when it closes, sampled or not, on the thread that closes it; with no hook (every signal off)
-//! the cost is one check of an empty list. Limits, today: a hook sees the spans of a generation that records (a
-//! sink set), and an unsampled span's fields only when it was held for a tail decision.
+//! the cost is one check of an empty list. While a generation has hooks, every span it records keeps its fields
+//! (sampled or not), so a hook can read them. Limit, today: a hook sees the spans of a generation that records
+//! (one with a sink); at `backend = "none"` no span reaches it.
 
 use std::sync::Arc;
 
@@ -24,6 +25,9 @@ pub(crate) struct ClosedSpan<'a> {
     pub(crate) ids: SpanIds,
     /// Whether its trace is kept by the head sampler.
     pub(crate) sampled: bool,
+    /// It ended in error, as the tail sampler defines it: an `error` field (`#[livetel::instrument(err)]` sets
+    /// one), `otel.status_code = "ERROR"`, or an ERROR event inside it.
+    pub(crate) error: bool,
     /// Its recorded fields (empty for a span no sink will get).
     pub(crate) fields: &'a Fields,
 }

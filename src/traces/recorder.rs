@@ -135,7 +135,7 @@ where
         if let Some(f) = state.generation.span_filter() {
             <EnvFilter as Layer<S>>::on_record(f, id, values, ctx.clone());
         }
-        if state.sampled || state.tail.is_some() {
+        if state.sampled || state.tail.is_some() || !state.generation.hooks.is_empty() {
             values.record(&mut Collect(&mut state.fields));
         }
     }

@@ -10,6 +10,7 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use crate::clock;
 use crate::sinks::Takes;
 use crate::sinks::fields::Collect;
+use crate::sinks::fields::marks_error;
 use crate::sinks::record::{EventRecord, Fields, Record, SpanIds};
 use crate::traces::codec::{Forwarded, Remote, is_carrier};
 use crate::traces::generation::Generation;
@@ -33,6 +34,8 @@ pub(crate) struct SpanState {
     pub(crate) tail: Option<Arc<TailTrace>>,
     /// The first span of its trace in this process: the one whose end decides at the tail.
     local_root: bool,
+    /// An ERROR event happened inside it (for the generation's hooks: the span ended in error).
+    error_event: bool,
 }
 
 impl SpanState {
@@ -101,7 +104,9 @@ impl SpanState {
         // unsampled trace never become sampled, so they skip the work, unless their trace is held for the tail.
         let is_root = parent_span_id == 0 && !parent_remote;
         let mut fields = Fields::new();
-        if (sampled || is_root || tail.is_some()) && !attrs.fields().is_empty() {
+        // Other signals' hooks read the fields of every span, sampled or not.
+        let keep_fields = sampled || is_root || tail.is_some() || !generation.hooks.is_empty();
+        if keep_fields && !attrs.fields().is_empty() {
             attrs.record(&mut Collect(&mut fields));
         }
         let ids = SpanIds {
@@ -121,6 +126,7 @@ impl SpanState {
             events: Vec::new(),
             tail,
             local_root,
+            error_event: false,
         })
     }
 
@@ -160,7 +166,9 @@ impl SpanState {
                 .map(|policy| TailTrace::begin(policy, c, self.start_ns));
             if self.tail.is_none() {
                 c.sampled_out.add(copies);
-                self.fields.clear();
+                if self.generation.hooks.is_empty() {
+                    self.fields.clear();
+                }
             }
         }
     }
@@ -193,6 +201,7 @@ impl SpanState {
             duration_ns,
             ids: self.ids,
             sampled: self.sampled,
+            error: self.error_event || self.fields.iter().any(marks_error),
             fields: &self.fields,
         };
         for (_, hook) in &self.generation.hooks {
@@ -329,6 +338,9 @@ where
     let Some(state) = ext.get_mut::<SpanState>() else {
         return EventTarget::Nowhere;
     };
+    if *event.metadata().level() == Level::ERROR {
+        state.error_event = true;
+    }
     if !state.sampled {
         return if hold_event(state, event) {
             EventTarget::Attached

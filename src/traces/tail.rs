@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::clock;
 use crate::counters::Counters;
+use crate::sinks::fields::marks_error;
 use crate::sinks::record::{EventRecord, FieldValue, Fields, Record};
 use crate::traces::generation::Generation;
 use crate::traces::sampler::TailPolicy;
@@ -104,7 +105,7 @@ impl TailTrace {
 
     /// A span of the trace closed in `generation`; `local_root` when it is the span that decides.
     pub(crate) fn close(&self, generation: &Arc<Generation>, record: Record, local_root: bool) {
-        if self.policy.errors && record.fields.iter().any(is_error) {
+        if self.policy.errors && record.fields.iter().any(marks_error) {
             self.mark_error();
         }
         let mut held = self.lock();
@@ -208,16 +209,6 @@ impl Drop for TailTrace {
         if held.phase == Phase::Held {
             self.settle(held, Phase::Bounded);
         }
-    }
-}
-
-/// True for a field that marks its span in error: `error` (anything but `false`), or `otel.status_code` = ERROR.
-fn is_error((name, value): &(&'static str, FieldValue)) -> bool {
-    match (*name, value) {
-        ("error", FieldValue::Bool(b)) => *b,
-        ("error", _) => true,
-        ("otel.status_code", FieldValue::Str(s)) => s.eq_ignore_ascii_case("error"),
-        _ => false,
     }
 }
 
