@@ -60,6 +60,7 @@ mod clock;
 mod console;
 mod counters;
 mod error;
+mod metrics;
 mod reload;
 mod sinks;
 mod telemetry;

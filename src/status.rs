@@ -114,6 +114,19 @@ pub struct LogFileStatus {
     pub error: Option<String>,
 }
 
+/// Span metrics, when they are on: [`TelemetryStatus::metrics`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MetricsStatus {
+    /// Always `true` (the entry is `None` when metrics are off).
+    pub enabled: bool,
+    /// The address `/metrics` is served on, as bound (the chosen port when `listen` says port 0).
+    pub listen: Option<std::net::SocketAddr>,
+    /// Label sets held, the overflow series not counted.
+    pub series: usize,
+    /// The metric families that reached `max_series` (their new label sets count in the overflow series).
+    pub overflowed: Vec<String>,
+}
+
 /// The error of the last reload that did not take effect.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LastError {
@@ -305,6 +318,8 @@ pub struct TelemetryStatus {
     pub reloads: ReloadCounts,
     /// The last reload attempt (start-up is the first) and the keys it changed. Set in every published status.
     pub last_reload: Option<LastReload>,
+    /// Span metrics, when they are on (`[telemetry.metrics]`).
+    pub metrics: Option<MetricsStatus>,
 }
 
 /// Writes the sink rows of [`TelemetryStatus::sinks`] under `"sinks"` and, for readers of earlier versions, the
@@ -359,6 +374,7 @@ mod tests {
             },
             reloads: ReloadCounts::default(),
             last_reload: None,
+            metrics: None,
         }
     }
 

@@ -152,7 +152,7 @@ impl Builder {
             raw_events: raw_tx.clone(),
             placement,
             console_on_by_default: console_on,
-            signals: crate::reload::signal::builtin(),
+            signals: crate::reload::signal::builtin(&counters),
             sink_registry: crate::sinks::REGISTRY,
         });
         let status = control.start()?;

@@ -2,7 +2,8 @@
 //!
 //! Settings that concern one backend live in a table of their own: `[telemetry.local]` for the Chrome trace
 //! files, `[telemetry.otlp]` (and `[telemetry.otlp.batch]`) for OTLP export, `[telemetry.vault]` for where
-//! secrets come from, `[telemetry.console]` for printed event lines, `[telemetry.logs]` for events as log records.
+//! secrets come from, `[telemetry.console]` for printed event lines, `[telemetry.logs]` for events as log records,
+//! `[telemetry.metrics]` for span metrics and `/metrics`.
 //! `[telemetry.sampling]` holds the sampling strategy and what is kept at a trace's tail (errors, slow traces)
 //! within its bounds. Everything else stands at the top of `[telemetry]`. Every key has a default, so an empty
 //! table is valid.
@@ -59,6 +60,7 @@ mod legacy;
 pub(crate) mod load;
 mod location;
 mod logs;
+pub(crate) mod metrics;
 mod propagators;
 pub(crate) mod sampling;
 pub(crate) mod validate;
@@ -76,6 +78,7 @@ pub use env::EnvOverrides;
 pub(crate) use load::load_file;
 pub use load::parse_str;
 pub use logs::LogsConfig;
+pub use metrics::{MetricsConfig, Temporality};
 pub use propagators::Propagator;
 pub use sampling::{SamplingConfig, Strategy};
 
@@ -296,10 +299,12 @@ pub struct TelemetryConfig {
     pub console: ConsoleConfig,
     /// `[telemetry.logs]`: events as log records.
     pub logs: LogsConfig,
+    /// `[telemetry.metrics]`: span metrics, served on `/metrics`.
+    pub metrics: MetricsConfig,
 }
 
 /// Fields that only take effect after a restart; a change to one is reported in status, never ignored.
-pub(crate) const RESTART_REQUIRED: &[&str] = &["watch"];
+pub(crate) const RESTART_REQUIRED: &[&str] = &["watch", "metrics.buckets"];
 
 /// Dotted keys (relative to `[telemetry]`) that would put secret header values into the file; rejected with a
 /// pointer to the vault.
@@ -334,6 +339,7 @@ impl Default for TelemetryConfig {
             vault: VaultConfig::default(),
             console: ConsoleConfig::default(),
             logs: LogsConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

@@ -222,6 +222,7 @@ impl Control {
         if let Some(startup) = &self.startup {
             pending.restart_required = diff.split_restart_required();
             next.watch = startup.watch;
+            next.metrics.buckets.clone_from(&startup.metrics.buckets);
         }
         let secret_target = secrets::watch_target(&next);
         let resolved = match secrets::resolve(&next, &loaded, &origin) {

@@ -73,7 +73,7 @@ impl View {
         for g in live.draining().iter().filter(|g| draining.contains(&g.id)) {
             sinks.extend(rows(g, SinkState::Draining));
         }
-        TelemetryStatus {
+        let mut status = TelemetryStatus {
             generation: self.generation,
             trigger: self.trigger,
             applied_at: self.applied_at.clone(),
@@ -116,7 +116,13 @@ impl View {
             },
             reloads: self.reloads,
             last_reload: self.last_reload.clone(),
+            metrics: None,
+        };
+        for signal in &cx.signals {
+            let running = current.hooks.iter().find(|(n, _)| *n == signal.name());
+            signal.report(running.map(|(_, hook)| hook), &mut status);
         }
+        status
     }
 }
 

@@ -9,7 +9,10 @@
 use std::sync::Arc;
 
 use crate::config::TelemetryConfig;
+use crate::counters::Counters;
+use crate::metrics::MetricsSignal;
 use crate::sinks::SinkSet;
+use crate::status::TelemetryStatus;
 use crate::traces::hooks::SpanHook;
 
 /// One signal's reload: its slice of the config, and its running part built from it.
@@ -27,6 +30,11 @@ pub(crate) trait Signal: Send + Sync {
     /// # Errors
     /// What could not be built, and the key concerned.
     fn prepare(&self, input: &SignalInput<'_>) -> Result<Option<Arc<dyn SpanHook>>, SignalError>;
+
+    /// Adds what it has to say to `status`; `running` is its hook in the current generation, if it is on.
+    fn report(&self, running: Option<&Arc<dyn SpanHook>>, status: &mut TelemetryStatus) {
+        let _ = (running, status);
+    }
 }
 
 /// What a signal is built from.
@@ -51,8 +59,30 @@ pub(crate) struct SignalError {
     pub(crate) message: String,
 }
 
-/// The signals livetel builds besides traces, console and logs. None yet: metrics and profiling will be listed
-/// here, each a module of its own.
-pub(crate) fn builtin() -> Vec<Arc<dyn Signal>> {
-    Vec::new()
+/// The signals livetel builds besides traces, console and logs, each a module of its own: metrics (which
+/// serves `counters` beside span metrics). Profiling is next.
+pub(crate) fn builtin(counters: &Arc<Counters>) -> Vec<Arc<dyn Signal>> {
+    vec![Arc::new(MetricsSignal::new(Some(Arc::clone(counters))))]
+}
+
+/// The metrics signal ([`crate::metrics`]) in the reload path: the module itself never imports `reload`.
+impl Signal for MetricsSignal {
+    fn name(&self) -> &'static str {
+        MetricsSignal::NAME
+    }
+
+    fn reads(&self) -> &'static [&'static str] {
+        MetricsSignal::READS
+    }
+
+    fn prepare(&self, input: &SignalInput<'_>) -> Result<Option<Arc<dyn SpanHook>>, SignalError> {
+        MetricsSignal::prepare(self, input.config).map_err(|e| SignalError {
+            key: e.key.to_owned(),
+            message: e.message,
+        })
+    }
+
+    fn report(&self, running: Option<&Arc<dyn SpanHook>>, status: &mut TelemetryStatus) {
+        MetricsSignal::report(self, running, status);
+    }
 }

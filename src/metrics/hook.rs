@@ -1,0 +1,187 @@
+//! The metrics' hook on the hot path: every span that closes is counted in its series.
+//!
+//! Per span, on a label set seen before: one `ArcSwap` load of this hook's snapshot of its series (no lock), a
+//! hash of the callsite pointer, kind and status (and of the `span_labels` values, when configured), a binary
+//! search of the bucket, two relaxed atomic adds, and for a sampled span one `try_lock` of the bucket's
+//! exemplar slot. A label set not seen before by this hook goes through [`Store::series_for`] (a lock) once,
+//! and the snapshot is copied with the new entry (copy on write: label sets are few and bounded).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use compact_str::CompactString;
+use smallvec::SmallVec;
+
+use super::store::{Kind, Labels, Series, Store};
+use crate::sinks::record::FieldValue;
+use crate::traces::hooks::{ClosedSpan, SpanHook};
+
+/// What identifies a series within one hook (whose service name and `span_labels` are fixed).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct HotKey {
+    callsite: usize,
+    kind: Kind,
+    error: bool,
+    extra: SmallVec<[Option<CompactString>; 2]>,
+}
+
+/// A snapshot bigger than this is not copied further: label sets beyond it take the store's lock per span
+/// (they can only be overflow spans, as `max_series` is at most this).
+const MAX_CACHED: usize = 1 << 20;
+
+/// The running part of the metrics signal: counts spans into the shared [`Store`].
+pub(crate) struct MetricsHook {
+    store: Arc<Store>,
+    service: Arc<str>,
+    /// `span_labels`: the field names, and their label names.
+    span_labels: Box<[(String, Arc<str>)]>,
+    cache: ArcSwap<HashMap<HotKey, Arc<Series>, BuildHasherDefault<Fx>>>,
+    /// Label sets kept per metric (`max_series`).
+    pub(crate) max_series: usize,
+    /// Kept alive while a generation holds this hook: the `/metrics` server, if any.
+    pub(crate) server: Option<Arc<super::server::Server>>,
+}
+
+impl MetricsHook {
+    /// A hook counting into `store`, for spans of service `service`, with the values of `span_labels` fields
+    /// as labels.
+    pub(crate) fn new(
+        store: Arc<Store>,
+        service: &str,
+        span_labels: &[String],
+        max_series: usize,
+        server: Option<Arc<super::server::Server>>,
+    ) -> MetricsHook {
+        MetricsHook {
+            store,
+            service: service.into(),
+            span_labels: span_labels
+                .iter()
+                .map(|f| (f.clone(), crate::config::metrics::label_name(f).into()))
+                .collect(),
+            cache: ArcSwap::default(),
+            max_series,
+            server,
+        }
+    }
+
+    fn key(&self, span: &ClosedSpan<'_>) -> HotKey {
+        let mut kind = Kind::Internal;
+        for (name, value) in span.fields.iter() {
+            if *name == "otel.kind" {
+                if let FieldValue::Str(s) = value {
+                    kind = Kind::of(s);
+                }
+            }
+        }
+        let extra = self
+            .span_labels
+            .iter()
+            .map(|(field, _)| {
+                span.fields
+                    .iter()
+                    .find(|(n, _)| n == field)
+                    .map(|(_, v)| text_of(v))
+            })
+            .collect();
+        HotKey {
+            callsite: std::ptr::from_ref(span.meta) as usize,
+            kind,
+            error: span.error,
+            extra,
+        }
+    }
+
+    /// The series of `key` for a span named `name`, through the store; remembered in the snapshot.
+    #[cold]
+    fn miss(&self, key: HotKey, name: &'static str) -> Arc<Series> {
+        let extra = self
+            .span_labels
+            .iter()
+            .zip(&key.extra)
+            .filter_map(|((_, label), v)| v.clone().map(|v| (Arc::clone(label), v)))
+            .collect();
+        let labels = Labels {
+            span_name: name,
+            kind: key.kind,
+            error: key.error,
+            service: Arc::clone(&self.service),
+            extra,
+        };
+        let series = self.store.series_for(labels, self.max_series);
+        if self.cache.load().len() < MAX_CACHED {
+            self.cache.rcu(|map| {
+                let mut map = HashMap::clone(map);
+                map.insert(key.clone(), Arc::clone(&series));
+                map
+            });
+        }
+        series
+    }
+}
+
+impl SpanHook for MetricsHook {
+    fn on_close(&self, span: &ClosedSpan<'_>) {
+        let key = self.key(span);
+        let bucket = self.store.bucket_of(span.duration_ns);
+        let exemplar = span.sampled.then_some((span.ids.trace_id, span.ids.span_id));
+        let cache = self.cache.load();
+        match cache.get(&key) {
+            Some(series) => series.record(bucket, span.duration_ns, exemplar),
+            None => {
+                drop(cache);
+                self.miss(key, span.meta.name())
+                    .record(bucket, span.duration_ns, exemplar);
+            }
+        }
+    }
+}
+
+/// A field's value as label text.
+fn text_of(value: &FieldValue) -> CompactString {
+    match value {
+        FieldValue::Str(s) => s.clone(),
+        FieldValue::I64(v) => CompactString::from(itoa::Buffer::new().format(*v)),
+        FieldValue::U64(v) => CompactString::from(itoa::Buffer::new().format(*v)),
+        FieldValue::F64(v) => compact_str::format_compact!("{v}"),
+        FieldValue::Bool(v) => CompactString::const_new(if *v { "true" } else { "false" }),
+    }
+}
+
+/// The Fx hash (rustc's): a few cycles per word. Keys are callsite pointers and small enums, plus
+/// `span_labels` values when configured (whose number of distinct sets a hook remembers is bounded).
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
