@@ -1,0 +1,287 @@
+//! `/metrics` end to end: livetel with metrics on and `listen` on a loopback port chosen by the system (read
+//! back from status). Spans are counted exactly through reloads that flip the backend, change the sample rate
+//! and turn metrics off and on: every `_total` only grows and the histogram's `_count` equals the spans made
+//! while metrics were on. Text 0.0.4 passes `promtool check metrics` (lint clean); OpenMetrics carries an
+//! exemplar of a recorded trace, and a real Prometheus 2 (the same Debian package) scrapes it, stores the
+//! exemplar and reads the counts.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Fixture, PATIENCE, wait_status};
+use livetel::Telemetry;
+
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// `[telemetry]` with metrics `on`, backend `backend` (a TOML value) and an OTLP endpoint that refuses.
+fn body(metrics_on: bool, backend: &str, rate: f64, closed: u16) -> String {
+    format!(
+        "watch = false\nbackend = {backend}\nsample_rate = {rate}\notlp.endpoint = \"http://127.0.0.1:{closed}\"\n\
+         [telemetry.metrics]\nenabled = {metrics_on}\nlisten = \"127.0.0.1:0\"\nbuckets = [0.001, 0.01, 0.1, 1]\n"
+    )
+}
+
+/// A loopback port nothing listens on (bound, then released).
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("its address").port()
+}
+
+/// The app makes `n` root spans `m.op` (kind server; every fifth in error); returns their trace ids.
+fn make(tel: &Telemetry, n: usize) -> BTreeSet<String> {
+    let d = tel.dispatch().expect("own subscriber").clone();
+    tracing::dispatcher::with_default(&d, || {
+        (0..n)
+            .map(|i| {
+                let span = match i % 5 {
+                    0 => tracing::info_span!("m.op", otel.kind = "server", error = true),
+                    _ => tracing::info_span!("m.op", otel.kind = "server"),
+                };
+                let id = livetel::propagation::trace_id(&span).unwrap_or_default();
+                span.in_scope(|| {});
+                id
+            })
+            .collect()
+    })
+}
+
+/// `GET /metrics` over plain TCP: the `Content-Type` and the body.
+pub fn scrape(addr: SocketAddr, accept: Option<&str>) -> std::io::Result<(String, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let accept = accept.map(|a| format!("Accept: {a}\r\n")).unwrap_or_default();
+    write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{accept}Connection: close\r\n\r\n")?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw)?;
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no header end in {raw:?}")))?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(std::io::Error::other(format!("answered {head}")));
+    }
+    let content_type = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-type: "))
+        .unwrap_or_default()
+        .to_owned();
+    Ok((content_type, body.to_owned()))
+}
+
+/// `promtool check metrics` on a text 0.0.4 body: parses, and no lint problem.
+fn promtool(body: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs (.ci/run installs the `prometheus` package)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body.as_bytes())
+        .expect("feed promtool");
+    let out = child.wait_with_output().expect("promtool ends");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}\n{body}");
+}
+
+/// Every sample of a text 0.0.4 body: the series (name and labels) and its value.
+fn samples(body: &str) -> BTreeMap<String, f64> {
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.rsplit_once(' '))
+        .map(|(series, v)| (series.to_owned(), v.parse().unwrap_or(f64::NAN)))
+        .collect()
+}
+
+/// The sum of the samples named `name` with `span_name="m.op"`.
+fn of_m_op(all: &BTreeMap<String, f64>, name: &str) -> f64 {
+    all.iter()
+        .filter(|(k, _)| k.starts_with(&format!("{name}{{")) && k.contains("span_name=\"m.op\""))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+/// Scrapes text 0.0.4 and checks it against what came before: lint clean, every `_total` at least as high,
+/// `_count` and `calls_total` of `m.op` equal to `made`.
+fn check(addr: SocketAddr, made: usize, seen: &mut BTreeMap<String, f64>, phase: &str) {
+    let (content_type, body) = scrape(addr, None).expect("scrape");
+    assert_eq!(content_type, TEXT, "{phase}");
+    promtool(&body);
+    let now = samples(&body);
+    for (series, before) in seen.iter().filter(|(k, _)| k.contains("_total")) {
+        let after = now.get(series).copied().unwrap_or(f64::NAN);
+        assert!(after >= *before, "{phase}: {series} went from {before} to {after}");
+    }
+    assert_eq!(of_m_op(&now, "livetel_span_duration_seconds_count"), made as f64, "{phase}");
+    assert_eq!(of_m_op(&now, "livetel_span_calls_total"), made as f64, "{phase}");
+    assert_eq!(of_m_op(&now, "livetel_span_errors_total"), (made / 5) as f64, "{phase}");
+    assert!(now.keys().any(|k| k.starts_with("livetel_spans_started_total")), "{body}");
+    *seen = now;
+}
+
+fn listen_of(tel: &Telemetry) -> SocketAddr {
+    let s = wait_status(tel, "metrics served", |s| s.metrics.as_ref().is_some_and(|m| m.listen.is_some()));
+    s.metrics.as_ref().and_then(|m| m.listen).expect("bound address")
+}
+
+fn reload(f: &Fixture, tel: &Telemetry, body: &str) {
+    f.write(body);
+    let outcome = tel.reload_trigger().reload_blocking();
+    assert!(outcome.is_applied(), "{outcome:?}");
+}
+
+#[test]
+fn counts_survive_every_reload_and_text_passes_promtool() {
+    let closed = free_port();
+    let f = Fixture::new(&body(true, "\"local\"", 1.0, closed));
+    let tel = f.start();
+    let addr = listen_of(&tel);
+    let mut seen = BTreeMap::new();
+    let mut made = 0;
+    let mut traces = make(&tel, 50);
+    made += 50;
+    check(addr, made, &mut seen, "start");
+
+    reload(&f, &tel, &body(true, r#"["local", "otlp"]"#, 1.0, closed));
+    traces.extend(make(&tel, 50));
+    made += 50;
+    check(addr, made, &mut seen, "backend local+otlp");
+
+    reload(&f, &tel, &body(true, r#"["local", "otlp"]"#, 0.5, closed));
+    traces.extend(make(&tel, 50));
+    made += 50;
+    check(addr, made, &mut seen, "sample_rate 0.5");
+
+    reload(&f, &tel, &body(false, "\"local\"", 0.5, closed));
+    assert!(tel.status().borrow().metrics.is_none(), "metrics off in status");
+    make(&tel, 50); // not counted: metrics are off
+
+    reload(&f, &tel, &body(true, "\"local\"", 1.0, closed));
+    let addr = listen_of(&tel);
+    traces.extend(make(&tel, 50));
+    made += 50;
+    check(addr, made, &mut seen, "metrics off then on");
+    let status = tel.refresh_status();
+    let m = status.metrics.as_ref().expect("metrics status");
+    assert_eq!((m.series, m.overflowed.len()), (2, 0), "{m:?}");
+
+    let (content_type, om) = scrape(addr, Some("application/openmetrics-text")).expect("scrape");
+    assert_eq!(content_type, OPENMETRICS);
+    assert!(om.ends_with("# EOF\n"), "{om}");
+    let exemplars: Vec<&str> = om
+        .match_indices("trace_id=\"")
+        .map(|(at, _)| &om[at + 10..at + 42])
+        .collect();
+    assert!(!exemplars.is_empty(), "{om}");
+    assert!(
+        exemplars.iter().all(|t| traces.contains(*t)),
+        "every exemplar is a recorded trace: {exemplars:?}"
+    );
+}
+
+#[test]
+fn a_port_in_use_is_rejected_at_metrics_listen_and_the_last_config_keeps_serving() {
+    let closed = free_port();
+    let f = Fixture::new(&body(true, "\"local\"", 1.0, closed));
+    let tel = f.start();
+    let addr = listen_of(&tel);
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let text = body(true, "\"local\"", 1.0, closed).replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    f.write(&text);
+    let outcome = tel.reload_trigger().reload_blocking();
+    let status = tel.status().borrow().clone();
+    let e = status.last_error.as_ref().expect("rejected");
+    assert!(!outcome.is_applied(), "{outcome:?}");
+    assert_eq!(e.key.as_deref(), Some("telemetry.metrics.listen"), "{e:?}");
+    assert_eq!((e.line, e.column), (Some(10), Some(10)), "{}", e.message);
+    make(&tel, 5);
+    let (_, body) = scrape(addr, None).expect("the running server still answers");
+    assert_eq!(of_m_op(&samples(&body), "livetel_span_calls_total"), 5.0);
+}
+
+/// Kills and reaps the process when dropped.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET path` of the Prometheus API on `port`, as JSON.
+fn api(port: u16, path: &str) -> Option<serde_json::Value> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let (_, body) = raw.split_once("\r\n\r\n")?;
+    serde_json::from_str(body).ok()
+}
+
+#[test]
+fn prometheus_scrapes_openmetrics_and_stores_an_exemplar_of_a_recorded_trace() {
+    let f = Fixture::new(&body(true, "\"local\"", 1.0, free_port()));
+    let tel = f.start();
+    let addr = listen_of(&tel);
+    let traces = make(&tel, 20);
+    let port = free_port();
+    let config = f.dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: livetel\n    static_configs:\n      - targets: ['{addr}']\n"
+        ),
+    )
+    .expect("prometheus config");
+    let _prometheus = Reaped(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", f.dir.path().join("tsdb").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--enable-feature=exemplar-storage")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus runs (.ci/run installs the `prometheus` package)"),
+    );
+    let deadline = Instant::now() + PATIENCE * 3;
+    let query = "/api/v1/query?query=sum(livetel_span_calls_total%7Bspan_name%3D%22m.op%22%7D)";
+    let exemplars = "/api/v1/query_exemplars?query=livetel_span_duration_seconds_bucket&start=0&end=4000000000";
+    loop {
+        let calls = api(port, query).and_then(|v| v["data"]["result"][0]["value"][1].as_str().map(str::to_owned));
+        let found: Vec<String> = api(port, exemplars)
+            .map(|v| {
+                v["data"].as_array().into_iter().flatten()
+                    .flat_map(|series| series["exemplars"].as_array().into_iter().flatten())
+                    .filter_map(|e| e["labels"]["trace_id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if calls.as_deref() == Some("20") && !found.is_empty() {
+            assert!(found.iter().all(|t| traces.contains(t)), "{found:?}");
+            let targets = api(port, "/api/v1/targets").expect("targets");
+            let target = &targets["data"]["activeTargets"][0];
+            assert_eq!(target["health"], "up", "{target}");
+            assert_eq!(target["lastError"], "", "{target}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "prometheus never showed 20 calls and an exemplar: {calls:?} {found:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
