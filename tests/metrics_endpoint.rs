@@ -56,7 +56,10 @@ pub fn scrape(addr: SocketAddr, accept: Option<&str>) -> std::io::Result<(String
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let accept = accept.map(|a| format!("Accept: {a}\r\n")).unwrap_or_default();
-    write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{accept}Connection: close\r\n\r\n")?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{accept}Connection: close\r\n\r\n"
+    )?;
     let mut raw = String::new();
     s.read_to_string(&mut raw)?;
     let (head, body) = raw
@@ -94,7 +97,10 @@ fn promtool(body: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}\n{body}");
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool: {said}\n{body}"
+    );
 }
 
 /// Every sample of a text 0.0.4 body: the series (name and labels) and its value.
@@ -123,17 +129,33 @@ fn check(addr: SocketAddr, made: usize, seen: &mut BTreeMap<String, f64>, phase:
     let now = samples(&body);
     for (series, before) in seen.iter().filter(|(k, _)| k.contains("_total")) {
         let after = now.get(series).copied().unwrap_or(f64::NAN);
-        assert!(after >= *before, "{phase}: {series} went from {before} to {after}");
+        assert!(
+            after >= *before,
+            "{phase}: {series} went from {before} to {after}"
+        );
     }
-    assert_eq!(of_m_op(&now, "livetel_span_duration_seconds_count"), made as f64, "{phase}");
+    assert_eq!(
+        of_m_op(&now, "livetel_span_duration_seconds_count"),
+        made as f64,
+        "{phase}"
+    );
     assert_eq!(of_m_op(&now, "livetel_span_calls_total"), made as f64, "{phase}");
-    assert_eq!(of_m_op(&now, "livetel_span_errors_total"), (made / 5) as f64, "{phase}");
-    assert!(now.keys().any(|k| k.starts_with("livetel_spans_started_total")), "{body}");
+    assert_eq!(
+        of_m_op(&now, "livetel_span_errors_total"),
+        (made / 5) as f64,
+        "{phase}"
+    );
+    assert!(
+        now.keys().any(|k| k.starts_with("livetel_spans_started_total")),
+        "{body}"
+    );
     *seen = now;
 }
 
 fn listen_of(tel: &Telemetry) -> SocketAddr {
-    let s = wait_status(tel, "metrics served", |s| s.metrics.as_ref().is_some_and(|m| m.listen.is_some()));
+    let s = wait_status(tel, "metrics served", |s| {
+        s.metrics.as_ref().is_some_and(|m| m.listen.is_some())
+    });
     s.metrics.as_ref().and_then(|m| m.listen).expect("bound address")
 }
 
@@ -227,7 +249,11 @@ impl Drop for Reaped {
 fn api(port: u16, path: &str) -> Option<serde_json::Value> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut raw = String::new();
     s.read_to_string(&mut raw).ok()?;
     let (_, body) = raw.split_once("\r\n\r\n")?;
@@ -252,7 +278,10 @@ fn prometheus_scrapes_openmetrics_and_stores_an_exemplar_of_a_recorded_trace() {
     let _prometheus = Reaped(
         Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", f.dir.path().join("tsdb").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                f.dir.path().join("tsdb").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--enable-feature=exemplar-storage")
             .stdout(Stdio::null())
@@ -262,12 +291,17 @@ fn prometheus_scrapes_openmetrics_and_stores_an_exemplar_of_a_recorded_trace() {
     );
     let deadline = Instant::now() + PATIENCE * 3;
     let query = "/api/v1/query?query=sum(livetel_span_calls_total%7Bspan_name%3D%22m.op%22%7D)";
-    let exemplars = "/api/v1/query_exemplars?query=livetel_span_duration_seconds_bucket&start=0&end=4000000000";
+    let exemplars =
+        "/api/v1/query_exemplars?query=livetel_span_duration_seconds_bucket&start=0&end=4000000000";
     loop {
-        let calls = api(port, query).and_then(|v| v["data"]["result"][0]["value"][1].as_str().map(str::to_owned));
+        let calls =
+            api(port, query).and_then(|v| v["data"]["result"][0]["value"][1].as_str().map(str::to_owned));
         let found: Vec<String> = api(port, exemplars)
             .map(|v| {
-                v["data"].as_array().into_iter().flatten()
+                v["data"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
                     .flat_map(|series| series["exemplars"].as_array().into_iter().flatten())
                     .filter_map(|e| e["labels"]["trace_id"].as_str().map(str::to_owned))
                     .collect()
@@ -281,7 +315,10 @@ fn prometheus_scrapes_openmetrics_and_stores_an_exemplar_of_a_recorded_trace() {
             assert_eq!(target["lastError"], "", "{target}");
             return;
         }
-        assert!(Instant::now() < deadline, "prometheus never showed 20 calls and an exemplar: {calls:?} {found:?}");
+        assert!(
+            Instant::now() < deadline,
+            "prometheus never showed 20 calls and an exemplar: {calls:?} {found:?}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }

@@ -18,7 +18,11 @@ const IDLE: usize = 100;
 fn scrape(addr: SocketAddr) -> Option<String> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut raw = String::new();
     s.read_to_string(&mut raw).ok()?;
     raw.starts_with("HTTP/1.1 200").then_some(raw)
@@ -47,7 +51,9 @@ fn idle_and_slow_clients_never_hold_the_app_or_the_server() {
         "watch = false\nbackend = \"local\"\n[telemetry.metrics]\nenabled = true\nlisten = \"127.0.0.1:0\"\n",
     );
     let tel = Arc::new(f.start());
-    let s = wait_status(&tel, "metrics served", |s| s.metrics.as_ref().is_some_and(|m| m.listen.is_some()));
+    let s = wait_status(&tel, "metrics served", |s| {
+        s.metrics.as_ref().is_some_and(|m| m.listen.is_some())
+    });
     let addr = s.metrics.as_ref().and_then(|m| m.listen).expect("bound");
 
     let mut idle: Vec<TcpStream> = (0..IDLE)
@@ -59,7 +65,11 @@ fn idle_and_slow_clients_never_hold_the_app_or_the_server() {
         let stop = Arc::clone(&stop);
         std::thread::spawn(move || {
             let mut s = TcpStream::connect(addr).expect("connect");
-            for b in b"GET /metrics HTTP/1.1\r\nHost: slow\r\nX-Pad: ".iter().chain([b'a'; 4096].iter()).cycle() {
+            for b in b"GET /metrics HTTP/1.1\r\nHost: slow\r\nX-Pad: "
+                .iter()
+                .chain([b'a'; 4096].iter())
+                .cycle()
+            {
                 if stop.load(SeqCst) || s.write_all(&[*b]).is_err() {
                     break;
                 }
@@ -88,7 +98,11 @@ fn idle_and_slow_clients_never_hold_the_app_or_the_server() {
     };
     let deadline = Instant::now() + PATIENCE;
     while !app.is_finished() {
-        assert!(Instant::now() < deadline, "the app is held: {} spans made", made.load(SeqCst));
+        assert!(
+            Instant::now() < deadline,
+            "the app is held: {} spans made",
+            made.load(SeqCst)
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     app.join().expect("app thread");
@@ -109,10 +123,17 @@ fn idle_and_slow_clients_never_hold_the_app_or_the_server() {
 
     // The server closes every idle connection and the slow one itself, within its bounds (plus slack).
     let bound = Instant::now() + Duration::from_secs(10);
-    let open = idle.iter_mut().map(|s| closed_by_server(s, bound)).filter(|closed| !closed).count();
+    let open = idle
+        .iter_mut()
+        .map(|s| closed_by_server(s, bound))
+        .filter(|closed| !closed)
+        .count();
     assert_eq!(open, 0, "idle connections the server left open");
     let (slow_closed, after) = slow.join().expect("slow client");
     stop.store(true, SeqCst);
     assert!(slow_closed, "the slow client was never cut off");
-    assert!(after < Duration::from_secs(10), "the slow client was held for {after:?}");
+    assert!(
+        after < Duration::from_secs(10),
+        "the slow client was held for {after:?}"
+    );
 }

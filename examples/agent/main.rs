@@ -53,6 +53,11 @@ struct Args {
     /// How much longer a slow turn takes, in milliseconds.
     #[arg(long, default_value_t = 250)]
     slow_ms: u64,
+    /// Serve `/metrics` on this address (`127.0.0.1:9464`; port 0 picks one, shown as `metrics=` in the status
+    /// line), with metrics on: set through `livetel::Handle` after start, so the next edit of the file (which
+    /// wins) replaces it.
+    #[arg(long)]
+    metrics_listen: Option<String>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -70,6 +75,16 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let Some(listen) = args.metrics_listen.clone() {
+        let outcome = telemetry.handle().modify_blocking(move |cfg| {
+            cfg.metrics.enabled = true;
+            cfg.metrics.listen = Some(listen);
+        });
+        if let livetel::ReloadOutcome::Rejected { error } = outcome {
+            eprintln!("agent: --metrics-listen: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let counts = Arc::new(turn::Counts::default());
     let workers: Vec<_> = (0..args.threads.max(1))
@@ -271,6 +286,10 @@ fn print_status(s: &livetel::status::TelemetryStatus, json: bool) {
     }
     for w in &s.warnings {
         notes.push_str(&format!(" WARNING: {w}"));
+    }
+    if let Some(m) = &s.metrics {
+        let listen = m.listen.map_or_else(|| "-".to_owned(), |a| a.to_string());
+        notes.insert_str(0, &format!(" series={} metrics={listen}", m.series));
     }
     // The keys the last reload changed (none when it was rejected or changed nothing).
     let changed = s
