@@ -48,6 +48,16 @@ pub(crate) struct Counters {
     pub(crate) dropped_by_bound: Padded,
     /// Per-trace sampling outcomes and the tail buffer's gauges.
     pub(crate) traces: TraceCounters,
+    /// Reload attempts by outcome since start-up (as status `reloads`), for `/metrics`.
+    pub(crate) reloads: ReloadCounters,
+}
+
+/// Reload attempts by outcome (the start itself is not one).
+#[derive(Default)]
+pub(crate) struct ReloadCounters {
+    pub(crate) applied: Padded,
+    pub(crate) unchanged: Padded,
+    pub(crate) rejected: Padded,
 }
 
 /// How local roots ended (one count per trace, however many sinks), and what the tail buffer holds.

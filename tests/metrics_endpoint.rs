@@ -199,6 +199,7 @@ fn counts_survive_every_reload_and_text_passes_promtool() {
     let status = tel.refresh_status();
     let m = status.metrics.as_ref().expect("metrics status");
     assert_eq!((m.series, m.overflowed.len()), (2, 0), "{m:?}");
+    assert_eq!(seen.get("livetel_reloads_total{outcome=\"applied\"}"), Some(&4.0));
 
     let (content_type, om) = scrape(addr, Some("application/openmetrics-text")).expect("scrape");
     assert_eq!(content_type, OPENMETRICS);
@@ -232,7 +233,54 @@ fn a_port_in_use_is_rejected_at_metrics_listen_and_the_last_config_keeps_serving
     assert_eq!((e.line, e.column), (Some(10), Some(10)), "{}", e.message);
     make(&tel, 5);
     let (_, body) = scrape(addr, None).expect("the running server still answers");
-    assert_eq!(of_m_op(&samples(&body), "livetel_span_calls_total"), 5.0);
+    let now = samples(&body);
+    assert_eq!(of_m_op(&now, "livetel_span_calls_total"), 5.0);
+    assert_eq!(now.get("livetel_reloads_total{outcome=\"rejected\"}"), Some(&1.0));
+}
+
+#[test]
+fn new_buckets_wait_for_a_restart_and_label_sets_beyond_max_series_overflow() {
+    let closed = free_port();
+    let f = Fixture::new(&body(true, "\"local\"", 1.0, closed));
+    let tel = f.start();
+    let addr = listen_of(&tel);
+    make(&tel, 5); // two label sets: m.op ok and error
+    let changed = body(true, "\"local\"", 1.0, closed).replace(
+        "buckets = [0.001, 0.01, 0.1, 1]",
+        "buckets = [0.5, 1]\nmax_series = 2",
+    );
+    reload(&f, &tel, &changed);
+    let d = tel.dispatch().expect("own subscriber").clone();
+    tracing::dispatcher::with_default(&d, || {
+        tracing::info_span!("m.other").in_scope(|| {});
+        tracing::info_span!("m.third").in_scope(|| {});
+    });
+    make(&tel, 5);
+    let status = tel.refresh_status();
+    assert_eq!(status.restart_required, ["metrics.buckets"]);
+    let m = status.metrics.as_ref().expect("metrics status");
+    assert_eq!(m.series, 2);
+    assert_eq!(m.overflowed.len(), 3, "{m:?}");
+    assert_eq!(
+        status
+            .warnings
+            .iter()
+            .filter(|w| w.contains("max_series"))
+            .count(),
+        3,
+        "{:?}",
+        status.warnings
+    );
+    let (_, text) = scrape(addr, None).expect("scrape");
+    promtool(&text);
+    let now = samples(&text);
+    assert_eq!(of_m_op(&now, "livetel_span_calls_total"), 10.0);
+    assert_eq!(
+        now.get("livetel_span_calls_total{otel_metric_overflow=\"true\"}"),
+        Some(&2.0)
+    );
+    assert!(text.contains("le=\"0.001\""), "the first layout stays: {text}");
+    assert!(!text.contains("le=\"0.5\""), "{text}");
 }
 
 /// Kills and reaps the process when dropped.

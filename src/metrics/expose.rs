@@ -186,6 +186,14 @@ fn own_counters(
     for (name, help, value) in counters {
         registry.register(format.counter(name), help, Total(value))?;
     }
+    let r = &c.reloads;
+    let reloads = Reloads([
+        ("applied", r.applied.get()),
+        ("unchanged", r.unchanged.get()),
+        ("rejected", r.rejected.get()),
+    ]);
+    let help = "Reload attempts since start-up, by outcome";
+    registry.register(format.counter("livetel_reloads"), help, reloads)?;
     let held = i64::try_from(traces.buffered_bytes).unwrap_or(i64::MAX);
     let help = "Estimated bytes of the spans held for tail decisions";
     registry.register_with_unit("livetel_tail_held", help, Unit::Bytes, Level(held))?;
@@ -300,6 +308,26 @@ impl MetricLabelSet for Total {
 impl EncodeMetric for Total {
     fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
         encoder.encode_counter(&self.0, None, None)
+    }
+}
+
+/// `livetel_reloads_total`, one series per outcome.
+struct Reloads([(&'static str, u64); 3]);
+
+impl TypedMetric for Reloads {
+    const TYPE: MetricType = MetricType::Counter;
+}
+
+impl MetricLabelSet for Reloads {
+    type LabelSet = ();
+}
+
+impl EncodeMetric for Reloads {
+    fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
+        for (outcome, n) in self.0 {
+            encoder.encode(&[("outcome", outcome)], &Total(n))?;
+        }
+        Ok(())
     }
 }
 

@@ -243,6 +243,7 @@ impl Control {
             self.commit(pending, secret_target);
             self.view.last_error = None;
             self.view.reloads.unchanged += 1;
+            self.cx.sinks.counters.reloads.unchanged.add(1);
             self.view.not_applied(ReloadOutcomeKind::Unchanged, trigger);
             self.publish();
             return ReloadOutcome::Unchanged { generation };
@@ -367,6 +368,7 @@ impl Control {
         // Status counts reloads since start-up: the start itself is not one.
         if trigger != Trigger::Init {
             self.view.reloads.applied += 1;
+            self.cx.sinks.counters.reloads.applied.add(1);
         }
         self.publish();
         self.view.generation
@@ -375,6 +377,7 @@ impl Control {
     fn reject(&mut self, e: ConfigError, trigger: Trigger) -> ReloadOutcome {
         self.view.last_error = Some(LastError::new(&e, trigger));
         self.view.reloads.rejected += 1;
+        self.cx.sinks.counters.reloads.rejected.add(1);
         self.view.not_applied(ReloadOutcomeKind::Rejected, trigger);
         self.publish();
         ReloadOutcome::Rejected { error: Arc::new(e) }
