@@ -53,6 +53,21 @@ fn bench(c: &mut Criterion) {
     g.bench_function("livetel_local_sampled_out", |b| {
         with_default(sampled_out.dispatch().expect("own subscriber"), || b.iter(tree))
     });
+    // Span metrics on (no `/metrics` server): the hook's cost per span, against the two cases above.
+    let metrics = "\n[telemetry.metrics]\nenabled = true";
+    let local_metrics = livetel(dir.path(), &format!("backend = \"local\"{metrics}"));
+    g.bench_function("livetel_local_metrics", |b| {
+        with_default(local_metrics.dispatch().expect("own subscriber"), || b.iter(tree))
+    });
+    let sampled_out_metrics = livetel(
+        dir.path(),
+        &format!("backend = \"local\"\nsample_rate = 0.0{metrics}"),
+    );
+    g.bench_function("livetel_local_sampled_out_metrics", |b| {
+        with_default(sampled_out_metrics.dispatch().expect("own subscriber"), || {
+            b.iter(tree)
+        })
+    });
     g.finish();
 }
 

@@ -1,14 +1,17 @@
 //! The metrics' hook on the hot path: every span that closes is counted in its series.
 //!
-//! Per span, on a label set seen before: one `ArcSwap` load of this hook's snapshot of its series (no lock), a
-//! hash of the callsite pointer, kind and status (and of the `span_labels` values, when configured), a binary
-//! search of the bucket, two relaxed atomic adds, and for a sampled span one `try_lock` of the bucket's
-//! exemplar slot. A label set not seen before by this hook goes through [`Store::series_for`] (a lock) once,
-//! and the snapshot is copied with the new entry (copy on write: label sets are few and bounded).
+//! Per span, on a label set seen before, with no `span_labels` configured: a scan of the span's fields for
+//! `otel.kind`, a probe of the hook's callsite table (open addressing on the callsite pointer, slots claimed once
+//! by a `OnceLock` and never freed: no lock, no hashing of strings), a binary search of the bucket, two relaxed
+//! atomic adds, and for a sampled span one `try_lock` of the bucket's exemplar slot. With `span_labels` (or a
+//! callsite whose probe sequence is full) the series is found instead in this hook's map from (callsite, kind,
+//! status, label values) to series, read through one `ArcSwap` load. A label set not seen before by this hook
+//! goes through [`Store::series_for`] (a lock) once, and the map is copied with the new entry (copy on write:
+//! label sets are few and bounded).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use compact_str::CompactString;
@@ -31,8 +34,20 @@ struct HotKey {
 /// (they can only be overflow spans, as `max_series` is at most this).
 const MAX_CACHED: usize = 1 << 20;
 
+/// Slots of the callsite table (a power of two), and how many are probed before the map is used instead.
+const SLOTS: usize = 512;
+const PROBES: usize = 8;
+
+/// One callsite's series, by kind and status: the fast path when no `span_labels` are configured.
+struct Callsite {
+    callsite: usize,
+    series: [OnceLock<Arc<Series>>; 10],
+}
+
 /// The running part of the metrics signal: counts spans into the shared [`Store`].
 pub(crate) struct MetricsHook {
+    /// Callsite pointer → its series (no `span_labels`): open addressing, slots claimed once, never freed.
+    callsites: Box<[OnceLock<Callsite>]>,
     store: Arc<Store>,
     service: Arc<str>,
     /// `span_labels`: the field names, and their label names.
@@ -55,6 +70,7 @@ impl MetricsHook {
         server: Option<Arc<super::server::Server>>,
     ) -> MetricsHook {
         MetricsHook {
+            callsites: (0..SLOTS).map(|_| OnceLock::new()).collect(),
             store,
             service: service.into(),
             span_labels: span_labels
@@ -67,15 +83,22 @@ impl MetricsHook {
         }
     }
 
-    fn key(&self, span: &ClosedSpan<'_>) -> HotKey {
-        let mut kind = Kind::Internal;
-        for (name, value) in span.fields.iter() {
-            if *name == "otel.kind" {
-                if let FieldValue::Str(s) = value {
-                    kind = Kind::of(s);
-                }
-            }
-        }
+    /// The cell of `callsite`'s series of `kind` and status in the callsite table; `None` when its probe
+    /// sequence is full (the map serves it then).
+    #[inline]
+    fn cell(&self, callsite: usize, kind: Kind, error: bool) -> Option<&OnceLock<Arc<Series>>> {
+        let start = (callsite as u64 >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 55;
+        (0..PROBES).find_map(|i| {
+            let slot = &self.callsites[(start as usize + i) & (SLOTS - 1)];
+            let entry = slot.get_or_init(|| Callsite {
+                callsite,
+                series: Default::default(),
+            });
+            (entry.callsite == callsite).then(|| &entry.series[kind as usize * 2 + usize::from(error)])
+        })
+    }
+
+    fn key(&self, span: &ClosedSpan<'_>, kind: Kind) -> HotKey {
         let extra = self
             .span_labels
             .iter()
@@ -124,9 +147,28 @@ impl MetricsHook {
 
 impl SpanHook for MetricsHook {
     fn on_close(&self, span: &ClosedSpan<'_>) {
-        let key = self.key(span);
+        let kind = kind_of(span);
         let bucket = self.store.bucket_of(span.duration_ns);
         let exemplar = span.sampled.then_some((span.ids.trace_id, span.ids.span_id));
+        let callsite = std::ptr::from_ref(span.meta) as usize;
+        if self.span_labels.is_empty() {
+            if let Some(cell) = self.cell(callsite, kind, span.error) {
+                let series = match cell.get() {
+                    Some(series) => series,
+                    None => {
+                        let key = self.key(span, kind);
+                        let _ = cell.set(self.miss(key, span.meta.name()));
+                        match cell.get() {
+                            Some(series) => series,
+                            None => return,
+                        }
+                    }
+                };
+                series.record(bucket, span.duration_ns, exemplar);
+                return;
+            }
+        }
+        let key = self.key(span, kind);
         let cache = self.cache.load();
         match cache.get(&key) {
             Some(series) => series.record(bucket, span.duration_ns, exemplar),
@@ -137,6 +179,20 @@ impl SpanHook for MetricsHook {
             }
         }
     }
+}
+
+/// The span's `otel.kind`; `internal` when it has none.
+#[inline]
+fn kind_of(span: &ClosedSpan<'_>) -> Kind {
+    let mut kind = Kind::Internal;
+    for (name, value) in span.fields.iter() {
+        if *name == "otel.kind" {
+            if let FieldValue::Str(s) = value {
+                kind = Kind::of(s);
+            }
+        }
+    }
+    kind
 }
 
 /// A field's value as label text.
