@@ -55,7 +55,7 @@ impl Format {
     }
 
     /// A counter family's name: `base` in OpenMetrics (samples get `_total`), `base_total` in 0.0.4.
-    fn counter(self, base: &'static str) -> String {
+    pub(crate) fn counter(self, base: &'static str) -> String {
         match self {
             Format::Text => format!("{base}_total"),
             Format::OpenMetrics => base.to_owned(),
@@ -100,104 +100,11 @@ pub(crate) fn render(
     let help = "Spans closed in error, by span name and kind";
     registry.register(format.counter("livetel_span_errors"), help, errors)?;
     if let Some(c) = counters {
-        own_counters(&mut registry, c, format)?;
+        super::own::register(&mut registry, c, format)?;
     }
     let mut body = String::with_capacity(4096);
     text::encode(&mut body, &registry, format.profile())?;
     Ok(body)
-}
-
-/// livetel's own counters, read now.
-fn own_counters(
-    registry: &mut Registry,
-    c: &Counters,
-    format: Format,
-) -> Result<(), fastmetrics::error::Error> {
-    let spans = c.snapshot();
-    let logs = c.log_snapshot();
-    let traces = c.traces.snapshot();
-    let counters: [(&'static str, &'static str, u64); 13] = [
-        (
-            "livetel_spans_started",
-            "Spans created while a backend recorded",
-            spans.started,
-        ),
-        (
-            "livetel_spans_exported",
-            "Spans written or accepted by their backend",
-            spans.exported,
-        ),
-        (
-            "livetel_spans_dropped",
-            "Spans a backend could not take",
-            spans.dropped,
-        ),
-        (
-            "livetel_spans_sampled_out",
-            "Spans of traces the sampler did not keep",
-            spans.sampled_out,
-        ),
-        (
-            "livetel_spans_dropped_by_bound",
-            "Spans of traces a tail bound dropped whole",
-            spans.dropped_by_bound,
-        ),
-        (
-            "livetel_log_records_made",
-            "Log records handed to a backend",
-            logs.made,
-        ),
-        (
-            "livetel_log_records_exported",
-            "Log records written or accepted",
-            logs.exported,
-        ),
-        (
-            "livetel_log_records_dropped",
-            "Log records a backend could not take",
-            logs.dropped,
-        ),
-        (
-            "livetel_traces_kept_by_head",
-            "Traces kept by the head decision",
-            traces.kept_by_head,
-        ),
-        (
-            "livetel_traces_kept_by_error",
-            "Traces kept at their tail for an error",
-            traces.kept_by_error,
-        ),
-        (
-            "livetel_traces_kept_by_latency",
-            "Traces kept at their tail for latency",
-            traces.kept_by_latency,
-        ),
-        (
-            "livetel_traces_dropped_by_sampling",
-            "Traces not kept",
-            traces.dropped_by_sampling,
-        ),
-        (
-            "livetel_traces_dropped_by_bound",
-            "Traces a tail bound dropped whole",
-            traces.dropped_by_bound,
-        ),
-    ];
-    for (name, help, value) in counters {
-        registry.register(format.counter(name), help, Total(value))?;
-    }
-    let r = &c.reloads;
-    let reloads = Reloads([
-        ("applied", r.applied.get()),
-        ("unchanged", r.unchanged.get()),
-        ("rejected", r.rejected.get()),
-    ]);
-    let help = "Reload attempts since start-up, by outcome";
-    registry.register(format.counter("livetel_reloads"), help, reloads)?;
-    let held = i64::try_from(traces.buffered_bytes).unwrap_or(i64::MAX);
-    let help = "Estimated bytes of the spans held for tail decisions";
-    registry.register_with_unit("livetel_tail_held", help, Unit::Bytes, Level(held))?;
-    Ok(())
 }
 
 /// `livetel_span_duration_seconds`: one histogram per series, with exemplars in OpenMetrics.
@@ -295,7 +202,7 @@ impl EncodeMetric for Counts {
 }
 
 /// A counter's value.
-struct Total(u64);
+pub(crate) struct Total(pub(crate) u64);
 
 impl TypedMetric for Total {
     const TYPE: MetricType = MetricType::Counter;
@@ -308,43 +215,6 @@ impl MetricLabelSet for Total {
 impl EncodeMetric for Total {
     fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
         encoder.encode_counter(&self.0, None, None)
-    }
-}
-
-/// `livetel_reloads_total`, one series per outcome.
-struct Reloads([(&'static str, u64); 3]);
-
-impl TypedMetric for Reloads {
-    const TYPE: MetricType = MetricType::Counter;
-}
-
-impl MetricLabelSet for Reloads {
-    type LabelSet = ();
-}
-
-impl EncodeMetric for Reloads {
-    fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
-        for (outcome, n) in self.0 {
-            encoder.encode(&[("outcome", outcome)], &Total(n))?;
-        }
-        Ok(())
-    }
-}
-
-/// A gauge's value.
-struct Level(i64);
-
-impl TypedMetric for Level {
-    const TYPE: MetricType = MetricType::Gauge;
-}
-
-impl MetricLabelSet for Level {
-    type LabelSet = ();
-}
-
-impl EncodeMetric for Level {
-    fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
-        encoder.encode_gauge(&self.0)
     }
 }
 

@@ -26,22 +26,28 @@
 //! `metrics.overflowed`.
 //!
 //! # Why fastmetrics writes `/metrics`
-//! The store is our own (atomics, read by OTLP export next), so the exposition crate must write exemplars from
-//! values it does not own. prometheus-client 0.26 cannot: its `Exemplar` has no public constructor, so
-//! exemplars come only from its own `HistogramWithExemplars` (a lock per observation, and no getters for OTLP).
-//! fastmetrics 0.7 writes Prometheus text 0.0.4 and OpenMetrics 1.0 from any type implementing its encoder
-//! traits, exemplars included (`EncodeExemplar`): verified in its sources, and by `promtool check metrics` on
-//! both formats in `tests/metrics_endpoint.rs`. It is a young single-maintainer crate; what it sees of ours is
-//! [`expose`] alone, so swapping it is one file.
+//! The store is our own (atomics, which OTLP export will read next), so the exposition crate must write
+//! exemplars from values it does not own. prometheus-client 0.26 cannot: its `Exemplar` has no public
+//! constructor, so exemplars come only from its own `HistogramWithExemplars` (a lock per observation, and no
+//! getters for OTLP). fastmetrics 0.7 writes Prometheus text 0.0.4 and OpenMetrics 1.0 from any type implementing
+//! its encoder traits, exemplars included (`EncodeExemplar`): read in its sources, and checked end to end in
+//! `tests/metrics_endpoint.rs` — `promtool check metrics` (lint clean) on the text, and a real Prometheus 2.42
+//! scraping the OpenMetrics and storing its exemplars (promtool reads text 0.0.4 only). It is a young
+//! single-maintainer crate; what it sees of ours is [`expose`] alone, so swapping it is one file.
 //!
 //! # Hot path
 //! [`hook::MetricsHook::on_close`] runs on the thread that closes the span: a scan of the span's fields for
-//! `otel.kind` (and the `span_labels`), an `ArcSwap` load of the hook's map from (callsite pointer, kind, status,
-//! label values) to its series, a binary search of the bucket, two relaxed atomic adds (bucket count, sum in
-//! integer nanoseconds), and for a sampled span a `try_lock` of the bucket's exemplar slot (skipped when
-//! contended). No lock and no allocation on a label set seen before (label values up to 24 bytes live inline).
-//! A new label set takes the store's lock once per hook. Counters are not sharded per thread: two cores share
-//! each series' cache lines.
+//! `otel.kind`, a probe of the hook's callsite table (slots claimed once on the callsite pointer, no lock, no
+//! string hashing), a binary search of the bucket, two relaxed atomic adds (bucket count, sum in integer
+//! nanoseconds), and for a sampled span a `try_lock` of the bucket's exemplar slot (skipped when contended).
+//! With `span_labels`, the series is found in a map read through one `ArcSwap` load, keyed with the label
+//! values (inline up to 24 bytes: no allocation). A new label set takes the store's lock once per hook.
+//! Counters are not sharded per thread: threads closing spans of one series share its cache lines.
+//!
+//! Measured (release, this 2-core machine, one thread): the hook alone costs 17 ns per unsampled span and
+//! 26 ns per sampled one (exemplar included). On `cargo bench --bench hot_path -- livetel_local` (a tree of
+//! three spans), metrics on cost 1.13–1.19× off: the hook, plus the seam keeping the fields of unsampled spans
+//! while a hook is on.
 //!
 //! # `/metrics`
 //! [`server`]: hyper 1 on a thread of its own (never the application's runtime), marked untraced, bounded
@@ -60,6 +66,7 @@
 
 pub(crate) mod expose;
 pub(crate) mod hook;
+pub(crate) mod own;
 pub(crate) mod server;
 pub(crate) mod signal;
 pub(crate) mod store;
