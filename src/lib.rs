@@ -41,10 +41,13 @@
 //!   `inputs/` (file watcher and debounce, secret files, SIGHUP, [`ReloadTrigger`], [`Handle`]) send a command;
 //!   `control` runs it and compares the running and new config once ([`config::ConfigDiff`]); `plan` prepares a
 //!   new part for each signal whose slice changed; `activation` commits them, one function per signal;
-//!   `signal` is the seam a new signal (metrics, profiling) plugs into; `retire` drains what was replaced;
+//!   `signal` is the seam a new signal (metrics today, profiling next) plugs into; `retire` drains what was replaced;
 //!   `report` renders status.
 //! - `traces` — the layer, its per-layer filter, the live generations (one part per signal), span state,
 //!   sampling, propagation, and the hooks other signals see spans through.
+//! - `metrics` — span metrics (`[telemetry.metrics]`): a store no reload resets, the hook that counts each
+//!   closed span, and `/metrics` (fastmetrics on hyper, a thread of its own). `reload::signal` plugs it in; it
+//!   imports `traces::hooks`, `config` and `counters`, never `reload`.
 //! - `http` (feature `http`) — tower-http's `TraceLayer` hook and a reqwest injector over [`propagation`].
 //! - `sinks` — one module per backend behind the `Sink` trait, listed in one registry: `local` (Chrome trace
 //!   JSON), `otlp`; each declares what it takes (spans, span events, instants, log records) in one value.

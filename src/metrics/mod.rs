@@ -36,7 +36,7 @@
 //! single-maintainer crate; what it sees of ours is [`expose`] alone, so swapping it is one file.
 //!
 //! # Hot path
-//! [`hook::MetricsHook::on_close`] runs on the thread that closes the span: a scan of the span's fields for
+//! `MetricsHook::on_close` ([`hook`]) runs on the thread that closes the span: a scan of the span's fields for
 //! `otel.kind`, a probe of the hook's callsite table (slots claimed once on the callsite pointer, no lock, no
 //! string hashing), a binary search of the bucket, two relaxed atomic adds (bucket count, sum in integer
 //! nanoseconds), and for a sampled span a `try_lock` of the bucket's exemplar slot (skipped when contended).
