@@ -115,6 +115,14 @@ pub(crate) fn validate(m: &MetricsConfig) -> Result<(), (&'static str, ConfigErr
             format!("`{l}` collides with a label livetel sets itself"),
         );
     }
+    let mut names: Vec<String> = m.span_labels.iter().map(|l| label_name(l)).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return invalid(
+            "metrics.span_labels",
+            format!("two fields become the same label `{}`", w[0]),
+        );
+    }
     if !(100..=3_600_000).contains(&m.export_interval_ms) {
         return invalid(
             "metrics.export_interval_ms",
@@ -185,6 +193,10 @@ mod tests {
         assert_eq!(e.key.as_deref(), Some("telemetry.metrics.max_series"));
         let e = section("temporality = \"sometimes\"").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("telemetry.metrics.temporality"));
+        let e = section("span_labels = [\"a.b\", \"a_b\"]").unwrap_err();
+        assert!(e.to_string().contains("same label `a_b`"), "{e}");
+        let e = section("span_labels = [\"service.name\"]").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("telemetry.metrics.span_labels"));
         let e = section("buckets = [-1.0]").unwrap_err();
         assert!(e.to_string().contains("above 0"), "{e}");
     }

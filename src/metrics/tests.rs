@@ -149,3 +149,62 @@ fn accept_headers_choose_the_format() {
     assert_eq!(Format::from_accept(Some("text/plain")), Format::Text);
     assert_eq!(Format::from_accept(None), Format::Text);
 }
+
+/// Sends `request` to `addr`; the status line of the answer, and its body.
+fn ask(addr: std::net::SocketAddr, request: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut raw = String::new();
+    let _ = s.read_to_string(&mut raw);
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    (
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    )
+}
+
+#[test]
+fn the_server_answers_get_of_metrics_only_and_stops_when_dropped() {
+    let render: super::server::Render = Arc::new(|f: Format| Ok(format!("# {f:?}\n")));
+    let server = super::server::Server::start("127.0.0.1:0", render).unwrap();
+    let addr = server.bound;
+    let get = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert_eq!(
+        ask(addr, get),
+        ("HTTP/1.1 200 OK".to_owned(), "# Text\n".to_owned())
+    );
+    let om = "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text\r\n\r\n";
+    assert_eq!(ask(addr, om).1, "# OpenMetrics\n");
+    let post = "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab";
+    assert!(ask(addr, post).0.starts_with("HTTP/1.1 405"));
+    let body = "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab";
+    assert!(ask(addr, body).0.starts_with("HTTP/1.1 400"));
+    let other = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert!(ask(addr, other).0.starts_with("HTTP/1.1 404"));
+    let huge = format!(
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(64 << 10)
+    );
+    assert!(
+        !ask(addr, &huge).0.starts_with("HTTP/1.1 200"),
+        "headers over the buffer are refused"
+    );
+    drop(server);
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "nothing listens after the drop"
+    );
+}
+
+#[test]
+fn a_bad_or_taken_address_is_an_error_not_a_panic() {
+    let render: super::server::Render = Arc::new(|_| Ok(String::new()));
+    assert!(super::server::Server::start("nowhere", Arc::clone(&render)).is_err());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let e = super::server::Server::start(&addr, render).err().unwrap();
+    assert!(e.to_string().starts_with("cannot listen on"), "{e}");
+}
