@@ -28,9 +28,10 @@
 //!
 //! Every step ends by publishing [`crate::status::TelemetryStatus`] ([`report`]).
 //!
-//! **Adding a signal** (metrics, profiling): a module of its own that implements [`signal::Signal`] (the keys it
-//! reads, and how to build its running part) and [`crate::traces::hooks::SpanHook`] (what it does when a span
-//! closes), and its entry in [`signal::builtin`]. If it needs a sink to carry its records, it names a
+//! **Adding a signal** (metrics is the first, `crate::metrics`; profiling is next): a module of its own that
+//! implements [`signal::Signal`] (the keys it reads, how to build its running part, and optionally what it adds
+//! to status) and [`crate::traces::hooks::SpanHook`] (what it does when a span closes), and its entry in
+//! [`signal::builtin`]. If it needs a sink to carry its records, it names a
 //! capability of its own ([`crate::sinks::Takes::bit`]) and the sinks that take it say so. Nothing here,
 //! in the traces or in the other signals changes: `toy_signal_tests.rs` is such a signal, whole, in one file.
 //! **Adding a backend**: a module under `crate::sinks` with a `SinkKind` and a `Sink`, and its line in

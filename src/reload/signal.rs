@@ -1,6 +1,6 @@
 //! The reload half of the seam a new signal plugs into (its hot-path half is [`crate::traces::hooks`]).
 //!
-//! A signal beyond traces, console and logs (metrics and profiling arrive this way) is one module that
+//! A signal beyond traces, console and logs (metrics is one, in `crate::metrics`; profiling arrives this way next) is one module that
 //! implements [`Signal`]: the keys of the config it reads, and how to build its running part — a
 //! [`SpanHook`] that the generation holds — off the hot path. The reload path asks it only when the reload's
 //! diff touches what it reads; otherwise the running part is carried over as it is, and a signal that failed to
@@ -40,7 +40,7 @@ pub(crate) trait Signal: Send + Sync {
 /// What a signal is built from.
 #[allow(
     dead_code,
-    reason = "for the signals to come (metrics, profiling); the tests' toy signal reads part of it now"
+    reason = "metrics reads the config; `sinks` and `running` are for the signals to come (profiling) and the tests' toy signal"
 )]
 pub(crate) struct SignalInput<'a> {
     pub(crate) config: &'a TelemetryConfig,

@@ -14,10 +14,6 @@ use smallvec::SmallVec;
 use crate::sinks::record::{Fields, SpanIds};
 
 /// A span that just closed, as a hook sees it.
-#[allow(
-    dead_code,
-    reason = "for the signals to come (metrics, profiling); the tests' toy signal reads part of it now"
-)]
 pub(crate) struct ClosedSpan<'a> {
     /// The callsite: its name, target and level.
     pub(crate) meta: &'static tracing_core::Metadata<'static>,
