@@ -76,6 +76,15 @@ impl Keys {
     }
 }
 
+/// Every key `[telemetry]` accepts, dotted (its tables and their keys alike; `resource` takes any key below
+/// it), for the check that the JSON Schema holds exactly these.
+#[cfg(all(test, feature = "schema"))]
+pub(super) fn accepted() -> Vec<String> {
+    let mut out = Vec::new();
+    Keys::telemetry().spellings("", &mut out);
+    out.into_iter().map(|(_, key)| key).collect()
+}
+
 /// The field names serde's derive hands to `deserialize_struct` for `T`; empty for a type that is not a struct.
 pub(super) fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
     match T::deserialize(FieldNames) {

@@ -61,6 +61,8 @@ mod location;
 mod logs;
 mod propagators;
 pub(crate) mod sampling;
+#[cfg(feature = "schema")]
+mod schema;
 pub(crate) mod validate;
 
 use std::collections::BTreeMap;
@@ -78,6 +80,8 @@ pub use load::parse_str;
 pub use logs::LogsConfig;
 pub use propagators::Propagator;
 pub use sampling::{SamplingConfig, Strategy};
+#[cfg(feature = "schema")]
+pub use schema::json_schema;
 
 use crate::error::ConfigError;
 
@@ -94,6 +98,7 @@ pub fn read_file(path: impl AsRef<Path>) -> Result<TelemetryConfig, ConfigError>
 /// Where spans go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Backend {
     /// Nothing is recorded; tracing macros cost about what they cost with no subscriber.
     None,
@@ -131,6 +136,7 @@ impl Backend {
 
 /// OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum OtlpProtocol {
     /// OTLP/gRPC (default port 4317).
     #[default]
@@ -162,6 +168,7 @@ impl OtlpProtocol {
 /// `[telemetry.local]`: the `local` backend's Chrome trace files.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LocalConfig {
     /// Directory of the trace files; created when missing.
     pub trace_dir: PathBuf,
@@ -178,6 +185,7 @@ impl Default for LocalConfig {
 /// `[telemetry.otlp]`: the `otlp` backend's collector, transport and export queue.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OtlpConfig {
     /// Collector base URL (default per protocol: `http://localhost:4317` / `:4318`). For HTTP, `/v1/traces` is
     /// appended unless the URL already ends with it.
@@ -236,6 +244,7 @@ impl OtlpConfig {
 /// `[telemetry.otlp.batch]`: the export queue and batches (OpenTelemetry's batch processor defaults).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BatchConfig {
     /// Spans queued for export before new ones are dropped (and counted).
     pub max_queue_size: usize,
@@ -258,6 +267,7 @@ impl Default for BatchConfig {
 /// The typed `[telemetry]` table. Every field has a default, so an empty table is valid.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TelemetryConfig {
     /// Master switch: `false` records nothing, whatever `backend` says.
     pub enabled: bool,

@@ -31,6 +31,7 @@ pub use resolve::{Request, Resolved, resolve, watch_target};
 /// Where secrets come from: `[telemetry.vault]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct VaultConfig {
     /// `env`, `file` or `dir`.
     pub source: SourceKind,
@@ -45,6 +46,7 @@ pub struct VaultConfig {
 /// The kind of secret source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum SourceKind {
     /// An environment variable named by the key.
     #[default]
