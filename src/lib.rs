@@ -68,7 +68,7 @@ mod traces;
 mod vault;
 
 pub use error::{ConfigError, ConfigErrorKind, InitError, Position};
-pub use reload::{Handle, ReloadOutcome, ReloadTrigger};
+pub use reload::{Handle, OverrideOutcome, ReloadOutcome, ReloadTrigger};
 pub use telemetry::{Builder, Telemetry};
 pub use traces::{LiveLayer, propagation};
 

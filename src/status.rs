@@ -32,6 +32,10 @@ pub enum Trigger {
     Manual,
     /// [`crate::Handle`]: a config given in code.
     Handle,
+    /// A temporary override was added or removed ([`crate::Handle::override_toml`]).
+    Override,
+    /// A temporary override expired: the base config (with the overrides left) is back.
+    OverrideExpired,
     /// Shutdown of the guard.
     Shutdown,
 }
@@ -184,6 +188,18 @@ pub struct SamplingStatus {
     pub traces: TraceCounts,
 }
 
+/// A temporary override laid over the config: an entry of [`TelemetryStatus::overrides`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct OverrideStatus {
+    /// Its id, to remove it early ([`crate::Handle::remove_override`]).
+    pub id: u64,
+    /// The dotted keys it sets (`["filter", "sample_rate"]`).
+    pub keys: Vec<String>,
+    /// When it expires (RFC 3339, UTC).
+    pub expires_at: String,
+}
+
 /// How reload attempts ended, since start-up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ReloadCounts {
@@ -303,6 +319,9 @@ pub struct TelemetryStatus {
     pub sampling: SamplingStatus,
     /// Reload attempts since start-up.
     pub reloads: ReloadCounts,
+    /// The temporary overrides laid over the config now, in the order they apply (a later one wins on a key
+    /// both set).
+    pub overrides: Vec<OverrideStatus>,
     /// The last reload attempt (start-up is the first) and the keys it changed. Set in every published status.
     pub last_reload: Option<LastReload>,
 }
@@ -359,6 +378,7 @@ mod tests {
             },
             reloads: ReloadCounts::default(),
             last_reload: None,
+            overrides: Vec::new(),
         }
     }
 

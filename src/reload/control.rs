@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 use super::activation::{Activation, Committed};
-use super::command::{Command, ReloadOutcome, Source};
+use super::command::{Command, OverrideChange, OverrideOutcome, ReloadOutcome, Source};
 use super::inputs::secret_files::SecretWatch;
+use super::overrides::{OVERRIDE_LABEL, Overrides};
 use super::plan::{self, BuildContext};
 use super::report::View;
 use super::retire::{self, Retirer};
@@ -48,6 +49,8 @@ struct Applied {
     headers: Option<SecretHeaders>,
     /// The raw bytes' hash of the source it came from.
     content_hash: u64,
+    /// The overrides' version it was built under ([`Overrides::version`]).
+    overrides: u64,
 }
 
 /// What a `Control` is made of; everything else it builds itself.
@@ -85,6 +88,10 @@ pub(crate) struct Control {
     secrets: SecretWatch,
     /// When to rebuild the interest cache for callsites answered outside a rebuild ([`Command::Settle`]).
     settle_at: Option<Instant>,
+    /// The last config read or given that took effect, before the environment and the overrides.
+    base: Option<TelemetryConfig>,
+    /// Temporary overrides laid over `base`.
+    overrides: Overrides,
 }
 
 impl Control {
@@ -115,6 +122,8 @@ impl Control {
             debounce_ms: Arc::new(AtomicU64::new(100)),
             secrets: SecretWatch::new(parts.raw_events),
             settle_at: None,
+            base: None,
+            overrides: Overrides::default(),
         }
     }
 
@@ -178,6 +187,9 @@ impl Control {
                         self.publish();
                         let _ = reply.send(());
                     }
+                    Some(Command::Override { change, reply }) => {
+                        let _ = reply.send(self.change_override(change));
+                    }
                     Some(Command::Shutdown { drain, reply }) => {
                         self.shutdown(drain);
                         let _ = reply.send(());
@@ -188,7 +200,9 @@ impl Control {
                         return;
                     }
                 },
-                _ = tick.tick(), if !self.retirer.is_idle() || self.settle_at.is_some() => self.tick(),
+                _ = tick.tick(), if !self.retirer.is_idle() || self.settle_at.is_some() || self.overrides.any() => {
+                    self.tick()
+                }
             }
         }
     }
@@ -199,16 +213,22 @@ impl Control {
         let origin = match source {
             Source::File => self.cx.config_path.clone(),
             Source::Toml(_) | Source::Modify(_) => PathBuf::from(HANDLE_LABEL),
+            Source::Base => PathBuf::from(OVERRIDE_LABEL),
         };
         let loaded = match self.read(source) {
             Ok(l) => l,
             Err(e) => return self.reject(e, trigger),
         };
         let mut next = loaded.config.clone();
+        let env_overrides = self.env.apply(&mut next);
+        let mut next = match self.overrides.lay_over(next) {
+            Ok(next) => next,
+            Err(e) => return self.reject(e, trigger),
+        };
         // What status will say about the new config: committed only if it is applied or unchanged, so a
         // rejected file never changes what status says about the running one.
         let mut pending = Pending {
-            env_overrides: self.env.apply(&mut next),
+            env_overrides,
             restart_required: Vec::new(),
             warnings: loaded
                 .warnings
@@ -238,7 +258,9 @@ impl Control {
         if let Some(generation) = self.unchanged(&loaded, &next, &diff) {
             if let Some(r) = self.running.as_mut() {
                 r.content_hash = loaded.content_hash;
+                r.overrides = self.overrides.version();
             }
+            self.base = Some(loaded.config.clone());
             self.commit(pending, secret_target);
             self.view.last_error = None;
             self.view.reloads.unchanged += 1;
@@ -255,6 +277,7 @@ impl Control {
         let id = self.view.generation + 1;
         match plan::prepare(&self.cx, running, next, resolved.headers, id) {
             Ok(activation) => {
+                self.base = Some(loaded.config.clone());
                 self.commit(pending, secret_target);
                 let generation = self.activate(activation, loaded.content_hash, trigger, changed);
                 ReloadOutcome::Applied { generation }
@@ -279,6 +302,7 @@ impl Control {
         let running = self.running.as_ref()?;
         // A secret can change while the file does not: the byte-hash shortcut is only for configs without one.
         let content_same = loaded.content_hash == running.content_hash
+            && running.overrides == self.overrides.version()
             && self.view.last_error.is_none()
             && next.otlp.headers_vault_key.is_none();
         let same = content_same || diff.is_empty();
@@ -306,12 +330,9 @@ impl Control {
         match source {
             Source::File => config::load_file(&self.cx.config_path),
             Source::Toml(text) => config::load::from_text(label, text),
+            Source::Base => config::load::from_config(label, self.base.clone().unwrap_or_default()),
             Source::Modify(change) => {
-                let mut next = self
-                    .running
-                    .as_ref()
-                    .map(|r| (*r.config).clone())
-                    .unwrap_or_default();
+                let mut next = self.base.clone().unwrap_or_default();
                 // The caller's closure runs here, on the control thread: a panic in it must not end the loop.
                 let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| change(&mut next)));
                 if applied.is_err() {
@@ -361,6 +382,7 @@ impl Control {
             config,
             headers,
             content_hash,
+            overrides: self.overrides.version(),
         });
         self.view.applied(trigger, changed);
         // Status counts reloads since start-up: the start itself is not one.
@@ -379,8 +401,54 @@ impl Control {
         ReloadOutcome::Rejected { error: Arc::new(e) }
     }
 
+    /// Adds or removes a temporary override and reloads the base under the overrides left; an override the
+    /// reload rejects is taken back out.
+    fn change_override(&mut self, change: OverrideChange) -> OverrideOutcome {
+        let rejected = |e: ConfigError| ReloadOutcome::Rejected { error: Arc::new(e) };
+        match change {
+            OverrideChange::Add { text, ttl } => match self.overrides.add(&text, ttl) {
+                Err(e) => OverrideOutcome {
+                    id: None,
+                    outcome: self.reject_override(e),
+                },
+                Ok(id) => {
+                    let outcome = self.reload(Trigger::Override, Source::Base);
+                    let kept = !matches!(outcome, ReloadOutcome::Rejected { .. });
+                    if !kept {
+                        self.overrides.remove(id);
+                        self.publish();
+                    }
+                    OverrideOutcome {
+                        id: kept.then_some(id),
+                        outcome,
+                    }
+                }
+            },
+            OverrideChange::Remove { id } if self.overrides.remove(id) => OverrideOutcome {
+                id: None,
+                outcome: self.reload(Trigger::Override, Source::Base),
+            },
+            OverrideChange::Remove { id } => {
+                let message = format!("there is no active override {id}");
+                let e = ConfigError::unplaced(OVERRIDE_LABEL, ConfigErrorKind::InvalidValue { message });
+                OverrideOutcome {
+                    id: None,
+                    outcome: rejected(e),
+                }
+            }
+        }
+    }
+
+    /// An override refused on its own: status says why, as for a bad file.
+    fn reject_override(&mut self, e: ConfigError) -> ReloadOutcome {
+        self.reject(e, Trigger::Override)
+    }
+
     fn tick(&mut self) {
         let now = Instant::now();
+        if self.overrides.expire(now) {
+            self.reload(Trigger::OverrideExpired, Source::Base);
+        }
         if self.settle_at.is_some_and(|at| at <= now) {
             self.settle_at = None;
             if self.live.take_unsettled() {
@@ -421,6 +489,7 @@ impl Control {
             // Nothing applied yet (a rejected first config): there is no status to show.
             return;
         };
+        self.view.overrides = self.overrides.status();
         let s = Arc::new(
             self.view
                 .render(&running.config, &self.live, &self.retirer, &self.cx),

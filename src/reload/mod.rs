@@ -50,6 +50,7 @@ pub(crate) mod activation;
 pub(crate) mod command;
 pub(crate) mod control;
 pub(crate) mod inputs;
+pub(crate) mod overrides;
 pub(crate) mod plan;
 pub(crate) mod report;
 pub(crate) mod retire;
@@ -60,5 +61,5 @@ mod tests;
 #[cfg(test)]
 mod toy_signal_tests;
 
-pub use command::ReloadOutcome;
+pub use command::{OverrideOutcome, ReloadOutcome};
 pub use inputs::{Handle, ReloadTrigger};
