@@ -18,9 +18,10 @@ use crate::config::Backends;
 pub use crate::counters::{LogCounts, SpanCounts, TraceCounts};
 use crate::error::ConfigError;
 
-/// What caused a reload.
+/// What caused a reload. New causes are added as livetel grows: match with a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Trigger {
     /// The first config, at start-up.
     Init,
