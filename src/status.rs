@@ -37,6 +37,8 @@ pub enum Trigger {
     Override,
     /// A temporary override expired: the base config (with the overrides left) is back.
     OverrideExpired,
+    /// `POST /reload` on the admin endpoint.
+    Admin,
     /// Shutdown of the guard.
     Shutdown,
 }
@@ -201,6 +203,16 @@ pub struct OverrideStatus {
     pub expires_at: String,
 }
 
+/// The admin endpoint, while it serves: [`TelemetryStatus::admin`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AdminStatus {
+    /// The address it listens on (with the port chosen, when the config asked for port 0).
+    pub address: String,
+    /// Whether its write routes need a bearer token.
+    pub token_required: bool,
+}
+
 /// How reload attempts ended, since start-up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ReloadCounts {
@@ -323,6 +335,8 @@ pub struct TelemetryStatus {
     /// The temporary overrides laid over the config now, in the order they apply (a later one wins on a key
     /// both set).
     pub overrides: Vec<OverrideStatus>,
+    /// The admin endpoint, while `[telemetry.admin] listen` is set.
+    pub admin: Option<AdminStatus>,
     /// The last reload attempt (start-up is the first) and the keys it changed. Set in every published status.
     pub last_reload: Option<LastReload>,
 }
@@ -380,6 +394,7 @@ mod tests {
             reloads: ReloadCounts::default(),
             last_reload: None,
             overrides: Vec::new(),
+            admin: None,
         }
     }
 

@@ -34,6 +34,7 @@ impl Keys {
             ("otlp", otlp),
             ("console", Keys::of::<super::ConsoleConfig>(Vec::new())),
             ("logs", Keys::of::<super::LogsConfig>(Vec::new())),
+            ("admin", Keys::of::<super::AdminConfig>(Vec::new())),
             ("resource", Keys::Any),
             ("sampling", Keys::of::<SamplingConfig>(Vec::new())),
             ("vault", Keys::of::<VaultConfig>(Vec::new())),

@@ -48,6 +48,7 @@
 //! # Ok::<(), livetel::ConfigError>(())
 //! ```
 
+mod admin;
 mod alias;
 pub(crate) use alias::flat_name;
 mod backends;
@@ -71,6 +72,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use crate::vault::{SourceKind, VaultConfig};
+pub use admin::AdminConfig;
 pub use backends::Backends;
 pub use console::{Ansi, ConsoleConfig, ConsoleFormat, ConsoleWriter};
 pub use diff::ConfigDiff;
@@ -306,6 +308,8 @@ pub struct TelemetryConfig {
     pub console: ConsoleConfig,
     /// `[telemetry.logs]`: events as log records.
     pub logs: LogsConfig,
+    /// `[telemetry.admin]`: the operators' HTTP endpoint.
+    pub admin: AdminConfig,
 }
 
 /// Fields that only take effect after a restart; a change to one is reported in status, never ignored.
@@ -344,6 +348,7 @@ impl Default for TelemetryConfig {
             vault: VaultConfig::default(),
             console: ConsoleConfig::default(),
             logs: LogsConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }

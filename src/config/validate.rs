@@ -19,6 +19,7 @@ pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, Confi
         );
     }
     super::sampling::validate(&cfg.sampling)?;
+    super::admin::validate(&cfg.admin)?;
     if !(1..=60_000).contains(&cfg.reload_debounce_ms) {
         return invalid(
             "reload_debounce_ms",

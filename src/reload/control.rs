@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 use super::activation::{Activation, Committed};
+use super::admin_slot;
 use super::command::{Command, OverrideChange, OverrideOutcome, ReloadOutcome, Source};
+use super::inputs::admin::AdminServer;
 use super::inputs::secret_files::SecretWatch;
 use super::overrides::{OVERRIDE_LABEL, Overrides};
 use super::plan::{self, BuildContext};
@@ -92,6 +94,10 @@ pub(crate) struct Control {
     base: Option<TelemetryConfig>,
     /// Temporary overrides laid over `base`.
     overrides: Overrides,
+    /// The admin endpoint, while `[telemetry.admin] listen` is set.
+    admin: Option<AdminServer>,
+    /// The loop's own command channel, for the admin endpoint's requests.
+    commands: mpsc::UnboundedSender<Command>,
 }
 
 impl Control {
@@ -124,6 +130,8 @@ impl Control {
             settle_at: None,
             base: None,
             overrides: Overrides::default(),
+            admin: None,
+            commands: parts.commands,
         }
     }
 
@@ -253,6 +261,10 @@ impl Control {
             }
         };
         pending.warnings.extend(resolved.warnings);
+        let admin = match admin_slot::plan(self.admin.as_ref(), &next, &loaded, &origin) {
+            Ok(plan) => plan,
+            Err(e) => return self.reject(e, trigger),
+        };
         let running_headers = self.running.as_ref().and_then(|r| r.headers.as_ref());
         let diff = diff.with_headers_changed(resolved.headers.as_ref() != running_headers);
         if let Some(generation) = self.unchanged(&loaded, &next, &diff) {
@@ -261,6 +273,7 @@ impl Control {
                 r.overrides = self.overrides.version();
             }
             self.base = Some(loaded.config.clone());
+            self.install_admin(admin);
             self.commit(pending, secret_target);
             self.view.last_error = None;
             self.view.reloads.unchanged += 1;
@@ -280,6 +293,8 @@ impl Control {
                 self.base = Some(loaded.config.clone());
                 self.commit(pending, secret_target);
                 let generation = self.activate(activation, loaded.content_hash, trigger, changed);
+                self.install_admin(admin);
+                self.publish();
                 ReloadOutcome::Applied { generation }
             }
             Err(mut e) => {
@@ -439,6 +454,13 @@ impl Control {
         }
     }
 
+    /// Starts, moves, stops or re-keys the admin endpoint as planned (a server that cannot start is a warning).
+    fn install_admin(&mut self, plan: admin_slot::AdminPlan) {
+        let status = self.status.as_ref().map(watch::Sender::subscribe);
+        let warning = admin_slot::install(&mut self.admin, plan, &self.commands, status);
+        self.view.warnings.extend(warning);
+    }
+
     /// An override refused on its own: status says why, as for a bad file.
     fn reject_override(&mut self, e: ConfigError) -> ReloadOutcome {
         self.reject(e, Trigger::Override)
@@ -462,6 +484,8 @@ impl Control {
     }
 
     fn shutdown(&mut self, drain: Duration) {
+        // No more admin requests: the endpoint's thread is joined here.
+        self.admin = None;
         let mut off = Generation::off(self.view.generation, Arc::clone(&self.cx.sinks.counters));
         // After shutdown, spans that only forward keep the header formats the last config chose.
         off.propagators = self.live.current().propagators;
@@ -490,6 +514,7 @@ impl Control {
             return;
         };
         self.view.overrides = self.overrides.status();
+        self.view.admin = self.admin.as_ref().map(AdminServer::status);
         let s = Arc::new(
             self.view
                 .render(&running.config, &self.live, &self.retirer, &self.cx),

@@ -47,6 +47,7 @@
 //! from here.
 
 pub(crate) mod activation;
+pub(crate) mod admin_slot;
 pub(crate) mod command;
 pub(crate) mod control;
 pub(crate) mod inputs;

@@ -24,6 +24,8 @@ pub(crate) struct View {
     pub(crate) reloads: ReloadCounts,
     /// The active temporary overrides.
     pub(crate) overrides: Vec<crate::status::OverrideStatus>,
+    /// The admin endpoint, while it serves.
+    pub(crate) admin: Option<crate::status::AdminStatus>,
     /// The last reload attempt and the keys it changed.
     pub(crate) last_reload: Option<LastReload>,
     /// Where the layer is installed: alone, or in the user's stack.
@@ -42,6 +44,7 @@ impl View {
             last_error: None,
             reloads: ReloadCounts::default(),
             overrides: Vec::new(),
+            admin: None,
             last_reload: None,
             placement,
         }
@@ -119,6 +122,7 @@ impl View {
             },
             reloads: self.reloads,
             overrides: self.overrides.clone(),
+            admin: self.admin.clone(),
             last_reload: self.last_reload.clone(),
         }
     }

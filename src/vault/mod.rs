@@ -28,6 +28,14 @@ use serde::{Deserialize, Serialize};
 
 pub use resolve::{Request, Resolved, resolve, watch_target};
 
+/// The secret named `key` in the vault `cfg` describes, as it is now; `None` when it does not exist.
+///
+/// # Errors
+/// A sentence (never the value) when it exists but cannot be used.
+pub(crate) fn read_secret(cfg: &VaultConfig, key: &str) -> Result<Option<secrecy::SecretString>, String> {
+    source::read(cfg, key).map(|read| read.text)
+}
+
 /// Where secrets come from: `[telemetry.vault]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(default, deny_unknown_fields)]
