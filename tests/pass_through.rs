@@ -159,11 +159,11 @@ fn a_root_joining_a_sampled_caller_keeps_its_fields() {
 }
 
 /// W3C Trace Context, "Mutating the traceparent Field": a `traceparent` passed on unchanged goes with its
-/// `tracestate` unchanged. A forwarding span sends the list as received (an invalid member and whitespace
-/// included); a span livetel records, the new parent, sends the cleaned list.
+/// `tracestate` unchanged. A forwarding span sends the list as received (empty members and whitespace
+/// included); a span livetel records, the new parent, sends the cleaned list. An invalid list is sent by neither.
 #[test]
 fn a_forwarding_span_passes_tracestate_on_as_received() {
-    let received = "congo=t61rcWkgMzE, Rojo=bad ,rojo=1";
+    let received = "congo=t61rcWkgMzE, , rojo=1 ";
     let headers = HashMap::from([
         ("traceparent".to_owned(), INCOMING.to_owned()),
         ("tracestate".to_owned(), received.to_owned()),
@@ -186,4 +186,28 @@ fn a_forwarding_span_passes_tracestate_on_as_received() {
     let recorded = send_on("watch = false\nbackend = \"local\"");
     assert_ne!(recorded["traceparent"], INCOMING, "a new parent id");
     assert_eq!(recorded["tracestate"], "congo=t61rcWkgMzE,rojo=1");
+}
+
+/// Level 2's `random` flag goes on as received through a span that only forwards (`03` in, `03` out), and a B3
+/// deny without ids makes such a span forward a new trace id, not sampled.
+#[test]
+fn a_forwarding_span_keeps_the_random_flag_and_honours_a_b3_deny() {
+    let random = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03";
+    let (_f, t, dispatch) =
+        own_stack("watch = false\nbackend = \"none\"\npropagators = [\"tracecontext\", \"b3\"]");
+    for out in forwarded(&dispatch, random) {
+        assert_eq!(out["traceparent"], random, "{out:?}");
+    }
+    let out = tracing::dispatcher::with_default(&dispatch, || {
+        let handle = tracing::info_span!(parent: None, "handle");
+        let deny = HashMap::from([("b3".to_owned(), "0".to_owned())]);
+        assert!(propagation::set_parent(&handle, &propagation::extract(&deny)));
+        let child = handle.in_scope(|| tracing::info_span!("work"));
+        let mut out = HashMap::new();
+        propagation::inject(&child, &mut out);
+        out
+    });
+    assert!(out["traceparent"].ends_with("-02"), "{out:?}");
+    assert!(out["b3"].ends_with("-0"), "{out:?}");
+    assert_eq!(t.counters().started, 0);
 }
