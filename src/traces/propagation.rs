@@ -88,6 +88,39 @@ pub fn extract(extractor: &dyn Extractor) -> Context {
     formats::extract(propagators, extractor)
 }
 
+/// A consumer span named `name` (`otel.kind = "consumer"`) for a message received over any transport, that joins
+/// the sender's trace from `headers` (a `HashMap<String, String>` filled by [`inject`] on the sender's side, or
+/// anything implementing OpenTelemetry's `Extractor`): its child when livetel records it, and when livetel
+/// records nothing (`backend = "none"`, `enabled = false`, a filter that leaves `livetel::consumer` out) still a
+/// span that forwards the sender's context to the calls made under it. It is livetel's own callsite (target
+/// `livetel::consumer`, callsite name `consume`; the sinks name the span `name`, its `otel.name`), the one the
+/// HTTP server span also has: admitted whatever livetel's config. A root of its own trace when `headers` carry
+/// no valid context.
+///
+/// ```
+/// use std::collections::HashMap;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("t.toml");
+/// # std::fs::write(&path, "[telemetry]\nwatch = false\nbackend = \"none\"\n").unwrap();
+/// # let telemetry = livetel::Builder::new(&path).reload_on_sighup(false).build().unwrap();
+/// # tracing::dispatcher::with_default(telemetry.dispatch().unwrap(), || {
+/// let headers = HashMap::from([(
+///     "traceparent".to_owned(),
+///     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+/// )]);
+/// let span = livetel::propagation::consumer_span("orders process", &headers);
+/// // At `none` too, the span forwards the sender's context.
+/// let mut out = HashMap::new();
+/// livetel::propagation::inject(&span, &mut out);
+/// assert_eq!(out["traceparent"], headers["traceparent"]);
+/// # });
+/// ```
+pub fn consumer_span(name: &str, headers: &dyn Extractor) -> tracing::Span {
+    let span = super::codec::consumer_span(name);
+    set_parent(&span, &extract(headers));
+    span
+}
+
 /// Makes the remote span in `parent` the parent of `span`: `span` joins its trace, follows its sampling decision
 /// (parent-based sampling; B3's "deferred" keeps livetel's own) and carries its `tracestate` and baggage to
 /// outgoing calls. Call it before `span` has children. When livetel does not record `span` but it exists, the
