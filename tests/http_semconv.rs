@@ -258,3 +258,59 @@ fn none_records_nothing_and_b_sees_the_callers_parent() {
     );
     assert_eq!(t.counters().started, 0);
 }
+
+/// A plain tower service (no axum router, so no route): the server span is named by its method alone. A
+/// transport error (nothing listens) makes the client span an error of type `connect`.
+#[test]
+fn a_plain_tower_service_and_a_transport_error() {
+    use tower::ServiceExt;
+    let f = Fixture::new("watch = false\nbackend = \"local\"");
+    let t = f.start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
+        rt.block_on(async {
+            let svc = tower::ServiceBuilder::new()
+                .layer(livetel::http::trace_layer())
+                .service(tower::service_fn(|_req: axum::http::Request<String>| async {
+                    Ok::<_, std::convert::Infallible>(axum::http::Response::new(String::new()))
+                }));
+            let req = axum::http::Request::post("/x/y")
+                .body(String::new())
+                .expect("request");
+            let res = svc.oneshot(req).await.expect("answers");
+            assert_eq!(res.status(), 200);
+            // A port that was free a moment ago: nothing listens there.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("loopback port")
+                .port();
+            let sent = livetel::http::send(client().get(format!("http://127.0.0.1:{port}/"))).await;
+            assert!(sent.is_err(), "nothing listens on {port}");
+        });
+    });
+    common::wait_settled(&t);
+    drop(t);
+    let files = common::trace_files(&f.traces);
+    let spans: Vec<&Value> = files.iter().flat_map(|(_, e)| common::spans(e)).collect();
+    let server = find(
+        &spans.iter().map(|s| (*s).clone()).collect::<Vec<_>>(),
+        |s| s["cat"] == "livetel::http",
+        "server span",
+    )
+    .clone();
+    assert_eq!(server["name"], "POST");
+    assert_eq!(server["args"]["url.path"], "/x/y");
+    assert_eq!(server["args"]["http.response.status_code"], 200);
+    assert!(server["args"].get("http.route").is_none(), "{server}");
+    let call = spans
+        .iter()
+        .find(|s| s["cat"] == "livetel::http::client")
+        .expect("the client span");
+    assert_eq!(call["name"], "GET");
+    assert_eq!(call["args"]["otel.status_code"], "ERROR");
+    assert_eq!(call["args"]["error.type"], "connect");
+    assert!(call["args"].get("http.response.status_code").is_none(), "{call}");
+}

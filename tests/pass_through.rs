@@ -211,3 +211,50 @@ fn a_forwarding_span_keeps_the_random_flag_and_honours_a_b3_deny() {
     assert!(out["b3"].ends_with("-0"), "{out:?}");
     assert_eq!(t.counters().started, 0);
 }
+
+/// `consumer_span`, the HTTP server span's carrier privilege for any transport: where livetel records nothing
+/// (including a filter that leaves `livetel::consumer` out) it still forwards the sender's context, alone or in
+/// the user's stack; where livetel records it, it is the sender's child, named by its `otel.name`.
+#[test]
+fn a_consumer_span_forwards_or_joins_the_sender() {
+    for body in [
+        "watch = false\nbackend = \"none\"",
+        "watch = false\nbackend = \"local\"\nfilter = \"warn\"",
+    ] {
+        let f = Fixture::new(body);
+        let t = f.start();
+        let (_f2, t2, stack) = own_stack(body);
+        for dispatch in [t.dispatch().expect("own subscriber"), &stack] {
+            let out = tracing::dispatcher::with_default(dispatch, || {
+                let span = propagation::consumer_span("orders process", &incoming(INCOMING));
+                let mut out = HashMap::new();
+                // Inside it, as the handler's calls are: the current span is the consumer span.
+                span.in_scope(|| propagation::inject(&tracing::Span::current(), &mut out));
+                out
+            });
+            assert_forwarded(&out, INCOMING);
+        }
+        assert_eq!((t.counters().started, t2.counters().started), (0, 0), "{body}");
+    }
+    let f = Fixture::new("watch = false\nbackend = \"local\"");
+    let t = f.start();
+    let out = tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
+        let span = propagation::consumer_span("orders process", &incoming(INCOMING));
+        let mut out = HashMap::new();
+        propagation::inject(&span, &mut out);
+        out
+    });
+    assert!(out["traceparent"].starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+    assert_ne!(
+        out["traceparent"], INCOMING,
+        "the consumer span is the new parent"
+    );
+    common::wait_settled(&t);
+    drop(t);
+    let files = common::trace_files(&f.traces);
+    let spans: Vec<_> = files.iter().flat_map(|(_, e)| common::spans(e)).collect();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!(spans[0]["name"], "orders process");
+    assert_eq!(spans[0]["cat"], "livetel::consumer");
+    assert_eq!(spans[0]["args"]["otel.kind"], "consumer");
+}

@@ -51,7 +51,8 @@ pub type LiveTraceLayer = TraceLayer<
     RecordStatus,
 >;
 
-/// tower-http's `TraceLayer` for HTTP with [`ServerSpan`] and [`RecordStatus`]: `.layer(livetel::http::trace_layer())`.
+/// tower-http's `TraceLayer` for HTTP with [`ServerSpan`] and [`RecordStatus`]:
+/// `.layer(livetel::http::trace_layer())`.
 ///
 /// ```
 /// let app: axum::Router = axum::Router::new()

@@ -6,9 +6,9 @@
 //! A trace must cross a service that records nothing (`backend = "none"`, `enabled = false`, or a filter that
 //! leaves the span out) in one piece: the request's span carries the caller's context to the calls the handler
 //! makes (W3C "forwarding"). With livetel alone at `none`, every callsite's interest is `never`, so there would be
-//! no span to carry it. These callsites are the narrow exception ([`crate::traces::gate`]): their interest is always
-//! `sometimes` and the gate admits them, so the span exists in the `Registry`; the recorder records it only when
-//! the generation's filter wants it, and otherwise leaves it a non-recording carrier. User callsites keep their
+//! no span to carry it. These callsites are the narrow exception ([`crate::traces::gate`]): their interest is
+//! always `sometimes` and the gate admits them, so the span exists in the `Registry`; the recorder records it
+//! only when the generation's filter wants it, and otherwise leaves it a non-recording carrier. User callsites keep their
 //! exact interest, so `none` still costs what no subscriber costs (P1_none, P2 in `docs/PERFORMANCE.md`).
 //!
 //! The span is built from a static callsite rather than `info_span!`: the macro first checks tracing's global

@@ -27,8 +27,8 @@ pub(crate) const MAX_MEMBERS: usize = 32;
 const MAX_KEY: usize = 256;
 const MAX_VALUE: usize = 256;
 
-/// A valid `tracestate` list (else the empty list), its members in order (`key=value,key=value`, no optional whitespace),
-/// and the list as received, for a span that forwards it unchanged. Cloning it shares the text.
+/// A valid `tracestate` list (else the empty list), its members in order (`key=value,key=value`, no optional
+/// whitespace), and the list as received, for a span that forwards it unchanged. Cloning it shares the text.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TraceStateList {
     header: Arc<str>,
