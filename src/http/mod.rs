@@ -40,7 +40,12 @@ use crate::propagation;
 pub use client::send;
 pub use server::{RecordStatus, ServerSpan};
 
-/// The `TraceLayer` of [`trace_layer`].
+/// The `TraceLayer` of [`trace_layer`], to name in a type.
+///
+/// ```
+/// let layer: livetel::http::LiveTraceLayer = livetel::http::trace_layer();
+/// # let _ = layer;
+/// ```
 pub type LiveTraceLayer = TraceLayer<
     SharedClassifier<ServerErrorsAsFailures>,
     ServerSpan,

@@ -51,6 +51,15 @@ impl<B> MakeSpan<B> for ServerSpan {
 /// `http.response.status_code`, and on a 5xx or an error from the service `otel.status_code = "ERROR"` and
 /// `error.type` (the status code, or `_OTHER`). A 4xx is the client's error, not the server's: its status stays
 /// unset.
+///
+/// ```
+/// let layer = tower_http::trace::TraceLayer::new_for_http()
+///     .make_span_with(livetel::http::ServerSpan)
+///     .on_response(livetel::http::RecordStatus)
+///     .on_failure(livetel::http::RecordStatus);
+/// let app: axum::Router = axum::Router::new().layer(layer);
+/// # let _ = app;
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RecordStatus;
 
