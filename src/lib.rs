@@ -30,7 +30,7 @@
 //! | [`config`] | the `[telemetry]` table's types, `OTEL_*` overrides, and checking a file without starting |
 //! | [`status`] | what is running, published after every change |
 //! | [`propagation`] | trace context across services (W3C Trace Context and Baggage, B3), also through services that record nothing |
-//! | `http` (feature `http`) | one line for HTTP services: tower-http `TraceLayer` hook, reqwest injector |
+//! | `http` (feature `http`) | one line for HTTP services: server spans by the HTTP semantic conventions (tower-http `TraceLayer`), client spans for reqwest (`send`), injector |
 //!
 //! # Layout
 //! Dependencies point one way, from the top of this list down; the hot path (`traces`, `sinks`) imports
@@ -45,7 +45,8 @@
 //!   `report` renders status.
 //! - `traces` — the layer, its per-layer filter, the live generations (one part per signal), span state,
 //!   sampling, propagation, and the hooks other signals see spans through.
-//! - `http` (feature `http`) — tower-http's `TraceLayer` hook and a reqwest injector over [`propagation`].
+//! - `http` (feature `http`) — server spans by OpenTelemetry's HTTP conventions (tower-http's `TraceLayer`), client
+//!   spans for reqwest, over [`propagation`].
 //! - `sinks` — one module per backend behind the `Sink` trait, listed in one registry: `local` (Chrome trace
 //!   JSON), `otlp`; each declares what it takes (spans, span events, instants, log records) in one value.
 //! - [`status`], [`config`] — the published state and the config's types, validation and overrides.

@@ -179,7 +179,7 @@ fn a2a_hop_is_a_child_in_the_exported_trace() {
             .get(h["parent_span_id"].as_str().unwrap_or(""))
             .expect("a2a.handle's parent is an a2a.call");
         assert_eq!(h["trace_id"], call["trace_id"]);
-        assert_eq!(h["kind"], 2, "server");
+        assert_eq!(h["kind"], 5, "consumer");
     }
 }
 
