@@ -73,6 +73,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::vault::{SourceKind, VaultConfig};
 pub use admin::AdminConfig;
+pub(crate) use admin::validate as validate_admin;
 pub use backends::Backends;
 pub use console::{Ansi, ConsoleConfig, ConsoleFormat, ConsoleWriter};
 pub use diff::ConfigDiff;

@@ -40,6 +40,11 @@ pub(crate) fn plan(
         key: Some(format!("telemetry.{key}")),
         kind: ConfigErrorKind::InvalidValue { message },
     };
+    // The address may come from the builder rather than the file: the file's rules apply to it too.
+    crate::config::validate_admin(&next.admin).map_err(|(key, kind)| ConfigError {
+        kind,
+        ..error(key, String::new())
+    })?;
     let token = match &next.admin.token_vault_key {
         None => None,
         Some(key) => {

@@ -72,6 +72,8 @@ pub(crate) struct Parts {
     pub(crate) signals: Vec<Arc<dyn super::signal::Signal>>,
     /// The backends that can be built ([`crate::sinks::REGISTRY`]).
     pub(crate) sink_registry: &'static [&'static dyn crate::sinks::SinkKind],
+    /// The admin endpoint's address while the config sets none ([`crate::Builder::admin_listen`]).
+    pub(crate) admin_listen: Option<String>,
 }
 
 pub(crate) struct Control {
@@ -98,6 +100,8 @@ pub(crate) struct Control {
     admin: Option<AdminServer>,
     /// The loop's own command channel, for the admin endpoint's requests.
     commands: mpsc::UnboundedSender<Command>,
+    /// The admin endpoint's address while the config sets none.
+    admin_listen: Option<String>,
 }
 
 impl Control {
@@ -132,6 +136,7 @@ impl Control {
             overrides: Overrides::default(),
             admin: None,
             commands: parts.commands,
+            admin_listen: parts.admin_listen,
         }
     }
 
@@ -228,6 +233,9 @@ impl Control {
             Err(e) => return self.reject(e, trigger),
         };
         let mut next = loaded.config.clone();
+        if next.admin.listen.is_none() {
+            next.admin.listen.clone_from(&self.admin_listen);
+        }
         let env_overrides = self.env.apply(&mut next);
         let mut next = match self.overrides.lay_over(next) {
             Ok(next) => next,
