@@ -30,7 +30,7 @@
 //! | [`config`] | the `[telemetry]` table's types, `OTEL_*` overrides, and checking a file without starting |
 //! | [`status`] | what is running, published after every change |
 //! | [`propagation`] | trace context across services (W3C Trace Context and Baggage, B3), also through services that record nothing |
-//! | `http` (feature `http`) | one line for HTTP services: tower-http `TraceLayer` hook, reqwest injector |
+//! | `http` (feature `http`) | one line for HTTP services: server spans by the HTTP semantic conventions (tower-http `TraceLayer`), client spans for reqwest (`send`), injector |
 //!
 //! # Layout
 //! Dependencies point one way, from the top of this list down; the hot path (`traces`, `sinks`) imports
@@ -48,7 +48,8 @@
 //! - `metrics` — span metrics (`[telemetry.metrics]`): a store no reload resets, the hook that counts each
 //!   closed span, and `/metrics` (fastmetrics on hyper, a thread of its own). `reload::signal` plugs it in; it
 //!   imports `traces::hooks`, `config` and `counters`, never `reload`.
-//! - `http` (feature `http`) — tower-http's `TraceLayer` hook and a reqwest injector over [`propagation`].
+//! - `http` (feature `http`) — server spans by OpenTelemetry's HTTP conventions (tower-http's `TraceLayer`), client
+//!   spans for reqwest, over [`propagation`].
 //! - `sinks` — one module per backend behind the `Sink` trait, listed in one registry: `local` (Chrome trace
 //!   JSON), `otlp`; each declares what it takes (spans, span events, instants, log records) in one value.
 //! - [`status`], [`config`] — the published state and the config's types, validation and overrides.
@@ -72,7 +73,7 @@ mod traces;
 mod vault;
 
 pub use error::{ConfigError, ConfigErrorKind, InitError, Position};
-pub use reload::{Handle, ReloadOutcome, ReloadTrigger};
+pub use reload::{Handle, OverrideOutcome, ReloadOutcome, ReloadTrigger};
 pub use telemetry::{Builder, Telemetry};
 pub use traces::{LiveLayer, propagation};
 

@@ -18,9 +18,10 @@ use crate::config::Backends;
 pub use crate::counters::{LogCounts, SpanCounts, TraceCounts};
 use crate::error::ConfigError;
 
-/// What caused a reload.
+/// What caused a reload. New causes are added as livetel grows: match with a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Trigger {
     /// The first config, at start-up.
     Init,
@@ -32,6 +33,12 @@ pub enum Trigger {
     Manual,
     /// [`crate::Handle`]: a config given in code.
     Handle,
+    /// A temporary override was added or removed ([`crate::Handle::override_toml`]).
+    Override,
+    /// A temporary override expired: the base config (with the overrides left) is back.
+    OverrideExpired,
+    /// `POST /reload` on the admin endpoint.
+    Admin,
     /// Shutdown of the guard.
     Shutdown,
 }
@@ -197,6 +204,28 @@ pub struct SamplingStatus {
     pub traces: TraceCounts,
 }
 
+/// A temporary override laid over the config: an entry of [`TelemetryStatus::overrides`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct OverrideStatus {
+    /// Its id, to remove it early ([`crate::Handle::remove_override`]).
+    pub id: u64,
+    /// The dotted keys it sets (`["filter", "sample_rate"]`).
+    pub keys: Vec<String>,
+    /// When it expires (RFC 3339, UTC).
+    pub expires_at: String,
+}
+
+/// The admin endpoint, while it serves: [`TelemetryStatus::admin`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AdminStatus {
+    /// The address it listens on (with the port chosen, when the config asked for port 0).
+    pub address: String,
+    /// Whether its write routes need a bearer token.
+    pub token_required: bool,
+}
+
 /// How reload attempts ended, since start-up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ReloadCounts {
@@ -316,6 +345,11 @@ pub struct TelemetryStatus {
     pub sampling: SamplingStatus,
     /// Reload attempts since start-up.
     pub reloads: ReloadCounts,
+    /// The temporary overrides laid over the config now, in the order they apply (a later one wins on a key
+    /// both set).
+    pub overrides: Vec<OverrideStatus>,
+    /// The admin endpoint, while `[telemetry.admin] listen` is set.
+    pub admin: Option<AdminStatus>,
     /// The last reload attempt (start-up is the first) and the keys it changed. Set in every published status.
     pub last_reload: Option<LastReload>,
     /// Span metrics, when they are on (`[telemetry.metrics]`).
@@ -375,6 +409,8 @@ mod tests {
             reloads: ReloadCounts::default(),
             last_reload: None,
             metrics: None,
+            overrides: Vec::new(),
+            admin: None,
         }
     }
 

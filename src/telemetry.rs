@@ -40,6 +40,7 @@ pub struct Builder {
     env: Option<EnvOverrides>,
     sighup: bool,
     shutdown_drain: Duration,
+    admin_listen: Option<String>,
 }
 
 impl Builder {
@@ -51,6 +52,7 @@ impl Builder {
             env: None,
             sighup: true,
             shutdown_drain: Duration::from_secs(1),
+            admin_listen: None,
         }
     }
 
@@ -63,6 +65,14 @@ impl Builder {
     /// Uses these `OTEL_*` overrides instead of reading the process environment.
     pub fn env_overrides(mut self, env: EnvOverrides) -> Self {
         self.env = Some(env);
+        self
+    }
+
+    /// Serves the admin endpoint on `listen` (`"127.0.0.1:9465"`) while the file's `[telemetry.admin]` sets no
+    /// `listen` of its own: for a command-line flag. The rules of the file's key apply (a non-loopback address
+    /// needs `token_vault_key`).
+    pub fn admin_listen(mut self, listen: impl Into<String>) -> Self {
+        self.admin_listen = Some(listen.into());
         self
     }
 
@@ -154,6 +164,7 @@ impl Builder {
             console_on_by_default: console_on,
             signals: crate::reload::signal::builtin(&counters),
             sink_registry: crate::sinks::REGISTRY,
+            admin_listen: self.admin_listen,
         });
         let status = control.start()?;
         let watcher = if control.watches_file() {

@@ -179,7 +179,7 @@ fn a2a_hop_is_a_child_in_the_exported_trace() {
             .get(h["parent_span_id"].as_str().unwrap_or(""))
             .expect("a2a.handle's parent is an a2a.call");
         assert_eq!(h["trace_id"], call["trace_id"]);
-        assert_eq!(h["kind"], 2, "server");
+        assert_eq!(h["kind"], 5, "consumer");
     }
 }
 
@@ -312,4 +312,51 @@ fn error_and_slow_turns_are_kept_when_the_head_keeps_nothing() {
     }
     assert_eq!(Some(failed_tools), errors, "every failed tool call is kept");
     assert!(Some(turns) >= errors.max(slow), "{turns} turns kept; {summary}");
+}
+
+#[test]
+fn an_override_through_the_demo_admin_endpoint_prints_its_start_and_its_end() {
+    use std::io::{Read, Write};
+    let f = Fixture::new("sample_rate = 0.5");
+    let run = start_as(
+        &f,
+        &["--admin", "127.0.0.1:0", "--duration", "30", "--rate", "50"],
+        false,
+    );
+    let mut run = run;
+    let stdout = run.0.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut next_line = || lines.next().expect("a status line").expect("utf-8");
+    let first = next_line();
+    let admin = first
+        .split(" admin=http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the status line names the admin endpoint: {first}"))
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&admin).expect("the demo's admin endpoint");
+    let body = r#"{"sample_rate": 1.0, "ttl": "1s"}"#;
+    let request = format!(
+        "POST /overrides HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // One line when it starts, one when it ends by itself.
+    let started = std::iter::repeat_with(&mut next_line)
+        .find(|l| l.contains("(Override)"))
+        .unwrap();
+    assert!(
+        started.contains("sample_rate=1 ") && started.contains("OVERRIDE 1: sample_rate until"),
+        "{started}"
+    );
+    let ended = std::iter::repeat_with(&mut next_line)
+        .find(|l| l.contains("(OverrideExpired)"))
+        .unwrap();
+    assert!(
+        ended.contains("sample_rate=0.5 ") && !ended.contains("OVERRIDE"),
+        "{ended}"
+    );
 }

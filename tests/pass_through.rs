@@ -159,11 +159,11 @@ fn a_root_joining_a_sampled_caller_keeps_its_fields() {
 }
 
 /// W3C Trace Context, "Mutating the traceparent Field": a `traceparent` passed on unchanged goes with its
-/// `tracestate` unchanged. A forwarding span sends the list as received (an invalid member and whitespace
-/// included); a span livetel records, the new parent, sends the cleaned list.
+/// `tracestate` unchanged. A forwarding span sends the list as received (empty members and whitespace
+/// included); a span livetel records, the new parent, sends the cleaned list. An invalid list is sent by neither.
 #[test]
 fn a_forwarding_span_passes_tracestate_on_as_received() {
-    let received = "congo=t61rcWkgMzE, Rojo=bad ,rojo=1";
+    let received = "congo=t61rcWkgMzE, , rojo=1 ";
     let headers = HashMap::from([
         ("traceparent".to_owned(), INCOMING.to_owned()),
         ("tracestate".to_owned(), received.to_owned()),
@@ -186,4 +186,75 @@ fn a_forwarding_span_passes_tracestate_on_as_received() {
     let recorded = send_on("watch = false\nbackend = \"local\"");
     assert_ne!(recorded["traceparent"], INCOMING, "a new parent id");
     assert_eq!(recorded["tracestate"], "congo=t61rcWkgMzE,rojo=1");
+}
+
+/// Level 2's `random` flag goes on as received through a span that only forwards (`03` in, `03` out), and a B3
+/// deny without ids makes such a span forward a new trace id, not sampled.
+#[test]
+fn a_forwarding_span_keeps_the_random_flag_and_honours_a_b3_deny() {
+    let random = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03";
+    let (_f, t, dispatch) =
+        own_stack("watch = false\nbackend = \"none\"\npropagators = [\"tracecontext\", \"b3\"]");
+    for out in forwarded(&dispatch, random) {
+        assert_eq!(out["traceparent"], random, "{out:?}");
+    }
+    let out = tracing::dispatcher::with_default(&dispatch, || {
+        let handle = tracing::info_span!(parent: None, "handle");
+        let deny = HashMap::from([("b3".to_owned(), "0".to_owned())]);
+        assert!(propagation::set_parent(&handle, &propagation::extract(&deny)));
+        let child = handle.in_scope(|| tracing::info_span!("work"));
+        let mut out = HashMap::new();
+        propagation::inject(&child, &mut out);
+        out
+    });
+    assert!(out["traceparent"].ends_with("-02"), "{out:?}");
+    assert!(out["b3"].ends_with("-0"), "{out:?}");
+    assert_eq!(t.counters().started, 0);
+}
+
+/// `consumer_span`, the HTTP server span's carrier privilege for any transport: where livetel records nothing
+/// (including a filter that leaves `livetel::consumer` out) it still forwards the sender's context, alone or in
+/// the user's stack; where livetel records it, it is the sender's child, named by its `otel.name`.
+#[test]
+fn a_consumer_span_forwards_or_joins_the_sender() {
+    for body in [
+        "watch = false\nbackend = \"none\"",
+        "watch = false\nbackend = \"local\"\nfilter = \"warn\"",
+    ] {
+        let f = Fixture::new(body);
+        let t = f.start();
+        let (_f2, t2, stack) = own_stack(body);
+        for dispatch in [t.dispatch().expect("own subscriber"), &stack] {
+            let out = tracing::dispatcher::with_default(dispatch, || {
+                let span = propagation::consumer_span("orders process", &incoming(INCOMING));
+                let mut out = HashMap::new();
+                // Inside it, as the handler's calls are: the current span is the consumer span.
+                span.in_scope(|| propagation::inject(&tracing::Span::current(), &mut out));
+                out
+            });
+            assert_forwarded(&out, INCOMING);
+        }
+        assert_eq!((t.counters().started, t2.counters().started), (0, 0), "{body}");
+    }
+    let f = Fixture::new("watch = false\nbackend = \"local\"");
+    let t = f.start();
+    let out = tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
+        let span = propagation::consumer_span("orders process", &incoming(INCOMING));
+        let mut out = HashMap::new();
+        propagation::inject(&span, &mut out);
+        out
+    });
+    assert!(out["traceparent"].starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+    assert_ne!(
+        out["traceparent"], INCOMING,
+        "the consumer span is the new parent"
+    );
+    common::wait_settled(&t);
+    drop(t);
+    let files = common::trace_files(&f.traces);
+    let spans: Vec<_> = files.iter().flat_map(|(_, e)| common::spans(e)).collect();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!(spans[0]["name"], "orders process");
+    assert_eq!(spans[0]["cat"], "livetel::consumer");
+    assert_eq!(spans[0]["args"]["otel.kind"], "consumer");
 }

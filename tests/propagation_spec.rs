@@ -137,23 +137,64 @@ fn thirty_two_members_are_passed_on() {
 }
 
 /// "Key": up to 256 characters, vendor (`tenant@system`) keys included; "Value": up to 256 printable characters
-/// but `,` and `=`. "Mutating the tracestate Field": vendors SHOULD NOT delete what others wrote, so only the
-/// invalid members go and the valid ones keep their order.
+/// but `,` and `=`. A list with any invalid member, an overlong key, more than 32 members or a repeated key is
+/// discarded whole (the W3C test suite's `test_tracestate_*` cases); the `traceparent` beside it still counts.
 #[test]
-fn keys_values_and_invalid_members() {
+fn keys_values_and_invalid_lists() {
     let tp = traceparent("01");
     let long_key = format!("k{}", "x".repeat(255));
     let vendor = format!("{}@{}", "t".repeat(241), "s".repeat(14));
     let long_value = "v".repeat(256);
-    let state = format!(
-        "{long_key}=1,{vendor}=2,fw529a3039@dt=3,ok={long_value},Upper=4,k{}=5,bad=tab\there,gt=a=b,last=6",
-        "x".repeat(256)
-    );
+    let state = format!("{long_key}=1,{vendor}=2,fw529a3039@dt=3,ok={long_value},last=6");
     let out = local_hop(&headers(&[("traceparent", &tp), ("tracestate", &state)]));
-    assert_eq!(
-        out["tracestate"],
-        format!("{long_key}=1,{vendor}=2,fw529a3039@dt=3,ok={long_value},last=6")
-    );
+    assert_eq!(out["tracestate"], state);
+    let thirty_three: Vec<String> = (0..33).map(|i| format!("k{i}=v{i}")).collect();
+    let overlong = format!("k{}=5", "x".repeat(256));
+    for bad in [
+        "@foo=1,bar=2",
+        "foo=,bar=3",
+        "foo=bar=baz",
+        "a=1,Upper=4",
+        "a=1,bad=tab\there",
+        "foo=1,foo=2",
+        overlong.as_str(),
+        thirty_three.join(",").as_str(),
+    ] {
+        let out = local_hop(&headers(&[("traceparent", &tp), ("tracestate", bad)]));
+        assert!(out["traceparent"].contains(TRACE), "{bad:?}: {out:?}");
+        assert!(!out.contains_key("tracestate"), "{bad:?}: {out:?}");
+        let sc = propagation::extract(&headers(&[("traceparent", &tp), ("tracestate", bad)]))
+            .span()
+            .span_context()
+            .clone();
+        assert!(sc.is_valid() && sc.trace_state().header().is_empty(), "{bad:?}");
+    }
+}
+
+/// Level 2's `random` flag: kept as the caller sent it by a span livetel records (`03` stays `03`, `01` stays
+/// `01`), and set on the trace ids livetel makes: `03` when sampled, `02` when not.
+#[test]
+fn the_random_flag_is_kept_and_set() {
+    for flags in ["03", "02", "01", "00"] {
+        let out = local_hop(&headers(&[("traceparent", &traceparent(flags))]));
+        assert!(
+            out["traceparent"].ends_with(&format!("-{flags}")),
+            "{flags}: {out:?}"
+        );
+    }
+    let own = |body: &str| {
+        let f = Fixture::new(body);
+        let t = f.start();
+        tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
+            let mut out = HashMap::new();
+            propagation::inject(&tracing::info_span!("root"), &mut out);
+            out.remove("traceparent").unwrap_or_default()
+        })
+    };
+    let sampled = own("watch = false\nbackend = \"local\"");
+    assert!(sampled.ends_with("-03"), "{sampled}");
+    let dropped = own("watch = false\nbackend = \"local\"\nsample_rate = 0.0");
+    assert!(dropped.ends_with("-02"), "{dropped}");
 }
 
 /// "Combined Header Value": the `traceparent` fields are kept; the sampled flag ("trace-flags") is followed.
@@ -211,6 +252,70 @@ fn baggage_follows_the_trace() {
         &h,
     );
     assert!(!out.contains_key("baggage"), "{out:?}");
+}
+
+/// W3C Baggage, "Header Name": several `baggage` headers are one list.
+#[test]
+fn several_baggage_headers_are_one_list() {
+    let tp = traceparent("01");
+    let h = headers(&[
+        ("traceparent", &tp),
+        ("baggage", "user=alice"),
+        ("baggage", "tier=gold,region=eu"),
+    ]);
+    let out = local_hop(&h);
+    let mut got: Vec<&str> = out["baggage"].split(',').collect();
+    got.sort_unstable();
+    assert_eq!(got, ["region=eu", "tier=gold", "user=alice"]);
+}
+
+/// Extraction tries the trace formats in the order of `propagators`: the first that yields a context wins.
+#[test]
+fn extraction_follows_the_configured_order() {
+    let other = "11111111111111111111111111111111";
+    let h = headers(&[
+        ("traceparent", &traceparent("01")),
+        ("b3", &format!("{other}-{PARENT}-1")),
+    ]);
+    let b3_first = hop(
+        "watch = false\nbackend = \"local\"\npropagators = [\"b3\", \"tracecontext\"]",
+        &h,
+    );
+    assert!(b3_first["traceparent"].contains(other), "{b3_first:?}");
+    let w3c_first = hop(
+        "watch = false\nbackend = \"local\"\npropagators = [\"tracecontext\", \"b3\"]",
+        &h,
+    );
+    assert!(w3c_first["traceparent"].contains(TRACE), "{w3c_first:?}");
+    // The first format yields nothing valid: the next one's context is used.
+    let bad_b3 = headers(&[("traceparent", &traceparent("01")), ("b3", "nonsense-1")]);
+    let out = hop(
+        "watch = false\nbackend = \"local\"\npropagators = [\"b3\", \"tracecontext\"]",
+        &bad_b3,
+    );
+    assert!(out["traceparent"].contains(TRACE), "{out:?}");
+}
+
+/// B3 "Single Header": `b3: 0` alone is a deny: no ids, so the span begins a trace of its own, not sampled, and
+/// its calls carry the deny on.
+#[test]
+fn a_b3_deny_without_ids_is_honoured() {
+    let body = "watch = false\nbackend = \"local\"\npropagators = [\"b3\", \"tracecontext\"]";
+    let f = Fixture::new(body);
+    let t = f.start();
+    let out = tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
+        let span = tracing::info_span!(parent: None, "handle");
+        let cx = propagation::extract(&headers(&[("b3", "0")]));
+        assert!(!cx.span().span_context().is_valid());
+        assert!(propagation::set_parent(&span, &cx));
+        let mut out = HashMap::new();
+        propagation::inject(&span, &mut out);
+        out
+    });
+    assert!(out["b3"].ends_with("-0"), "{out:?}");
+    assert!(out["traceparent"].ends_with("-02"), "not sampled: {out:?}");
+    let c = t.counters();
+    assert_eq!((c.started, c.sampled_out), (1, 1), "{c:?}");
 }
 
 /// The list is live: a reload changes the formats of the next call.

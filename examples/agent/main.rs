@@ -58,6 +58,10 @@ struct Args {
     /// wins) replaces it.
     #[arg(long)]
     metrics_listen: Option<String>,
+    /// Serve livetel's admin endpoint here (`127.0.0.1:9465`) unless the file's `[telemetry.admin]` sets one:
+    /// `curl 127.0.0.1:9465/status`, temporary overrides through `POST /overrides`.
+    #[arg(long)]
+    admin: Option<String>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -68,7 +72,11 @@ fn main() -> std::process::ExitCode {
         // Injected panics are expected: keep stderr to one line each.
         std::panic::set_hook(Box::new(|info| eprintln!("agent: injected panic: {info}")));
     }
-    let telemetry = match livetel::init(&args.config) {
+    let mut builder = livetel::Builder::new(&args.config);
+    if let Some(listen) = &args.admin {
+        builder = builder.admin_listen(listen);
+    }
+    let telemetry = match builder.init() {
         Ok(t) => t,
         Err(e) => {
             eprintln!("agent: {e}");
@@ -290,6 +298,18 @@ fn print_status(s: &livetel::status::TelemetryStatus, json: bool) {
     if let Some(m) = &s.metrics {
         let listen = m.listen.map_or_else(|| "-".to_owned(), |a| a.to_string());
         notes.insert_str(0, &format!(" series={} metrics={listen}", m.series));
+    }
+    // Temporary overrides: each starts and ends with a status line of its own (trigger Override, OverrideExpired).
+    for o in &s.overrides {
+        notes.push_str(&format!(
+            " OVERRIDE {}: {} until {}",
+            o.id,
+            o.keys.join(","),
+            o.expires_at
+        ));
+    }
+    if let Some(admin) = &s.admin {
+        notes.push_str(&format!(" admin=http://{}", admin.address));
     }
     // The keys the last reload changed (none when it was rejected or changed nothing).
     let changed = s

@@ -162,14 +162,13 @@ fn a2a_call(task: &str, counts: &Counts) {
     black_box(a2a_handle(&headers, task, counts));
 }
 
-/// The "remote" agent: a fresh root span that adopts the caller from the headers and becomes its child.
+/// The "remote" agent: a consumer span (`livetel::propagation::consumer_span`) that adopts the caller from the
+/// headers and becomes its child.
 fn a2a_handle(headers: &HashMap<String, String>, task: &str, counts: &Counts) -> u64 {
     #[cfg(feature = "profiling")]
     let span = {
         counts.span("a2a.handle");
-        let span = tracing::info_span!(parent: None, "a2a.handle", otel.kind = "server");
-        livetel::propagation::set_parent(&span, &livetel::propagation::extract(headers));
-        span
+        livetel::propagation::consumer_span("a2a.handle", headers)
     };
     #[cfg(feature = "profiling")]
     let _entered = span.enter();

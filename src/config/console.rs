@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// JSON lines to a daily-rolling file. Every key is live.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConsoleConfig {
     /// On or off. Unset: on with [`crate::init`] (and `Builder::init`), off with `Builder::build` and
     /// `Builder::build_layer` (whose users usually bring their own `fmt` layer).
@@ -48,6 +49,7 @@ impl ConsoleConfig {
 /// The line format of the console: tracing-subscriber's own formatters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ConsoleFormat {
     /// One line per event, span fields inline.
     #[default]
@@ -72,6 +74,7 @@ impl ConsoleFormat {
 /// Where console lines go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ConsoleWriter {
     /// Standard error.
     #[default]

@@ -35,6 +35,7 @@ impl Keys {
             ("console", Keys::of::<super::ConsoleConfig>(Vec::new())),
             ("logs", Keys::of::<super::LogsConfig>(Vec::new())),
             ("metrics", Keys::of::<super::MetricsConfig>(Vec::new())),
+            ("admin", Keys::of::<super::AdminConfig>(Vec::new())),
             ("resource", Keys::Any),
             ("sampling", Keys::of::<SamplingConfig>(Vec::new())),
             ("vault", Keys::of::<VaultConfig>(Vec::new())),
@@ -75,6 +76,15 @@ impl Keys {
             Keys::Fields { names, .. } => names.contains(&name),
         }
     }
+}
+
+/// Every key `[telemetry]` accepts, dotted (its tables and their keys alike; `resource` takes any key below
+/// it), for the check that the JSON Schema holds exactly these.
+#[cfg(all(test, feature = "schema"))]
+pub(super) fn accepted() -> Vec<String> {
+    let mut out = Vec::new();
+    Keys::telemetry().spellings("", &mut out);
+    out.into_iter().map(|(_, key)| key).collect()
 }
 
 /// The field names serde's derive hands to `deserialize_struct` for `T`; empty for a type that is not a struct.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// instant events for `local`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LogsConfig {
     /// On or off.
     pub enabled: bool,

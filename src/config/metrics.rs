@@ -23,6 +23,7 @@ use crate::error::ConfigErrorKind;
 /// How OTLP metrics will report sums and histograms (for OTLP metrics, coming: parsed and validated today).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Temporality {
     /// Totals since the process started.
     #[default]
@@ -35,6 +36,7 @@ pub enum Temporality {
 /// starts (a later change is listed in status `restart_required`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MetricsConfig {
     /// On or off (it also needs `[telemetry] enabled` and a backend that records).
     pub enabled: bool,

@@ -49,6 +49,7 @@
 //! # Ok::<(), livetel::ConfigError>(())
 //! ```
 
+mod admin;
 mod alias;
 pub(crate) use alias::flat_name;
 mod backends;
@@ -63,6 +64,8 @@ mod logs;
 pub(crate) mod metrics;
 mod propagators;
 pub(crate) mod sampling;
+#[cfg(feature = "schema")]
+mod schema;
 pub(crate) mod validate;
 
 use std::collections::BTreeMap;
@@ -71,6 +74,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use crate::vault::{SourceKind, VaultConfig};
+pub use admin::AdminConfig;
+pub(crate) use admin::validate as validate_admin;
 pub use backends::Backends;
 pub use console::{Ansi, ConsoleConfig, ConsoleFormat, ConsoleWriter};
 pub use diff::ConfigDiff;
@@ -81,6 +86,8 @@ pub use logs::LogsConfig;
 pub use metrics::{MetricsConfig, Temporality};
 pub use propagators::Propagator;
 pub use sampling::{SamplingConfig, Strategy};
+#[cfg(feature = "schema")]
+pub use schema::json_schema;
 
 use crate::error::ConfigError;
 
@@ -97,6 +104,7 @@ pub fn read_file(path: impl AsRef<Path>) -> Result<TelemetryConfig, ConfigError>
 /// Where spans go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Backend {
     /// Nothing is recorded; tracing macros cost about what they cost with no subscriber.
     None,
@@ -134,6 +142,7 @@ impl Backend {
 
 /// OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum OtlpProtocol {
     /// OTLP/gRPC (default port 4317).
     #[default]
@@ -165,6 +174,7 @@ impl OtlpProtocol {
 /// `[telemetry.local]`: the `local` backend's Chrome trace files.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LocalConfig {
     /// Directory of the trace files; created when missing.
     pub trace_dir: PathBuf,
@@ -181,6 +191,7 @@ impl Default for LocalConfig {
 /// `[telemetry.otlp]`: the `otlp` backend's collector, transport and export queue.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OtlpConfig {
     /// Collector base URL (default per protocol: `http://localhost:4317` / `:4318`). For HTTP, `/v1/traces` is
     /// appended unless the URL already ends with it.
@@ -239,6 +250,7 @@ impl OtlpConfig {
 /// `[telemetry.otlp.batch]`: the export queue and batches (OpenTelemetry's batch processor defaults).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BatchConfig {
     /// Spans queued for export before new ones are dropped (and counted).
     pub max_queue_size: usize,
@@ -261,6 +273,7 @@ impl Default for BatchConfig {
 /// The typed `[telemetry]` table. Every field has a default, so an empty table is valid.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TelemetryConfig {
     /// Master switch: `false` records nothing, whatever `backend` says.
     pub enabled: bool,
@@ -301,6 +314,8 @@ pub struct TelemetryConfig {
     pub logs: LogsConfig,
     /// `[telemetry.metrics]`: span metrics, served on `/metrics`.
     pub metrics: MetricsConfig,
+    /// `[telemetry.admin]`: the operators' HTTP endpoint.
+    pub admin: AdminConfig,
 }
 
 /// Fields that only take effect after a restart; a change to one is reported in status, never ignored.
@@ -340,6 +355,7 @@ impl Default for TelemetryConfig {
             console: ConsoleConfig::default(),
             logs: LogsConfig::default(),
             metrics: MetricsConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }

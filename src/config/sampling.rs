@@ -28,6 +28,7 @@ use crate::error::ConfigErrorKind;
 /// How the head decision is made (OpenTelemetry's sampler names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Strategy {
     /// Keep every trace, whatever a caller's sampled flag says.
     AlwaysOn,
@@ -55,6 +56,7 @@ impl Strategy {
 /// `[telemetry.sampling]`. Every key is live: a reload applies to traces that begin after it.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SamplingConfig {
     /// How the head decision is made.
     pub strategy: Strategy,

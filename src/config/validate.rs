@@ -20,6 +20,7 @@ pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, Confi
     }
     super::sampling::validate(&cfg.sampling)?;
     super::metrics::validate(&cfg.metrics)?;
+    super::admin::validate(&cfg.admin)?;
     if !(1..=60_000).contains(&cfg.reload_debounce_ms) {
         return invalid(
             "reload_debounce_ms",

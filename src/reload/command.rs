@@ -27,6 +27,30 @@ pub(crate) enum Command {
         drain: Duration,
         reply: std::sync::mpsc::Sender<()>,
     },
+    /// Add or remove a temporary override, then reload with the overrides that are left.
+    Override {
+        change: OverrideChange,
+        reply: oneshot::Sender<OverrideOutcome>,
+    },
+}
+
+/// What an override request asks.
+pub(crate) enum OverrideChange {
+    /// Lay this `[telemetry]` document over the config for `ttl`.
+    Add { text: String, ttl: Duration },
+    /// Remove override `id` now.
+    Remove { id: u64 },
+}
+
+/// What came of adding or removing a temporary override.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct OverrideOutcome {
+    /// The override's id, while it is active (to remove it early); `None` when it was refused or removed.
+    pub id: Option<u64>,
+    /// The reload it made: applied, unchanged (it changed nothing that runs), or rejected (with the reason; the
+    /// override was then not added, or there was no such override to remove).
+    pub outcome: ReloadOutcome,
 }
 
 /// Where the config of a reload comes from.
@@ -35,8 +59,11 @@ pub(crate) enum Source {
     File,
     /// A config document held in memory ([`crate::Handle::apply_toml`]).
     Toml(String),
-    /// A change to the running config ([`crate::Handle::modify`]).
+    /// A change to the base config ([`crate::Handle::modify`]): the last one read or given, before the
+    /// environment and the overrides.
     Modify(Box<dyn FnOnce(&mut TelemetryConfig) + Send>),
+    /// The base config again, under the overrides as they are now (one was added, removed or expired).
+    Base,
 }
 
 /// What a reload did.

@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 use super::activation::{Activation, Committed};
-use super::command::{Command, ReloadOutcome, Source};
+use super::admin_slot;
+use super::command::{Command, OverrideChange, OverrideOutcome, ReloadOutcome, Source};
+use super::inputs::admin::AdminServer;
 use super::inputs::secret_files::SecretWatch;
+use super::overrides::{OVERRIDE_LABEL, Overrides};
 use super::plan::{self, BuildContext};
 use super::report::View;
 use super::retire::{self, Retirer};
@@ -48,6 +51,8 @@ struct Applied {
     headers: Option<SecretHeaders>,
     /// The raw bytes' hash of the source it came from.
     content_hash: u64,
+    /// The overrides' version it was built under ([`Overrides::version`]).
+    overrides: u64,
 }
 
 /// What a `Control` is made of; everything else it builds itself.
@@ -67,6 +72,8 @@ pub(crate) struct Parts {
     pub(crate) signals: Vec<Arc<dyn super::signal::Signal>>,
     /// The backends that can be built ([`crate::sinks::REGISTRY`]).
     pub(crate) sink_registry: &'static [&'static dyn crate::sinks::SinkKind],
+    /// The admin endpoint's address while the config sets none ([`crate::Builder::admin_listen`]).
+    pub(crate) admin_listen: Option<String>,
 }
 
 pub(crate) struct Control {
@@ -85,6 +92,16 @@ pub(crate) struct Control {
     secrets: SecretWatch,
     /// When to rebuild the interest cache for callsites answered outside a rebuild ([`Command::Settle`]).
     settle_at: Option<Instant>,
+    /// The last config read or given that took effect, before the environment and the overrides.
+    base: Option<TelemetryConfig>,
+    /// Temporary overrides laid over `base`.
+    overrides: Overrides,
+    /// The admin endpoint, while `[telemetry.admin] listen` is set.
+    admin: Option<AdminServer>,
+    /// The loop's own command channel, for the admin endpoint's requests.
+    commands: mpsc::UnboundedSender<Command>,
+    /// The admin endpoint's address while the config sets none.
+    admin_listen: Option<String>,
 }
 
 impl Control {
@@ -115,6 +132,11 @@ impl Control {
             debounce_ms: Arc::new(AtomicU64::new(100)),
             secrets: SecretWatch::new(parts.raw_events),
             settle_at: None,
+            base: None,
+            overrides: Overrides::default(),
+            admin: None,
+            commands: parts.commands,
+            admin_listen: parts.admin_listen,
         }
     }
 
@@ -178,6 +200,9 @@ impl Control {
                         self.publish();
                         let _ = reply.send(());
                     }
+                    Some(Command::Override { change, reply }) => {
+                        let _ = reply.send(self.change_override(change));
+                    }
                     Some(Command::Shutdown { drain, reply }) => {
                         self.shutdown(drain);
                         let _ = reply.send(());
@@ -188,7 +213,9 @@ impl Control {
                         return;
                     }
                 },
-                _ = tick.tick(), if !self.retirer.is_idle() || self.settle_at.is_some() => self.tick(),
+                _ = tick.tick(), if !self.retirer.is_idle() || self.settle_at.is_some() || self.overrides.any() => {
+                    self.tick()
+                }
             }
         }
     }
@@ -199,16 +226,25 @@ impl Control {
         let origin = match source {
             Source::File => self.cx.config_path.clone(),
             Source::Toml(_) | Source::Modify(_) => PathBuf::from(HANDLE_LABEL),
+            Source::Base => PathBuf::from(OVERRIDE_LABEL),
         };
         let loaded = match self.read(source) {
             Ok(l) => l,
             Err(e) => return self.reject(e, trigger),
         };
         let mut next = loaded.config.clone();
+        if next.admin.listen.is_none() {
+            next.admin.listen.clone_from(&self.admin_listen);
+        }
+        let env_overrides = self.env.apply(&mut next);
+        let mut next = match self.overrides.lay_over(next) {
+            Ok(next) => next,
+            Err(e) => return self.reject(e, trigger),
+        };
         // What status will say about the new config: committed only if it is applied or unchanged, so a
         // rejected file never changes what status says about the running one.
         let mut pending = Pending {
-            env_overrides: self.env.apply(&mut next),
+            env_overrides,
             restart_required: Vec::new(),
             warnings: loaded
                 .warnings
@@ -234,12 +270,19 @@ impl Control {
             }
         };
         pending.warnings.extend(resolved.warnings);
+        let admin = match admin_slot::plan(self.admin.as_ref(), &next, &loaded, &origin) {
+            Ok(plan) => plan,
+            Err(e) => return self.reject(e, trigger),
+        };
         let running_headers = self.running.as_ref().and_then(|r| r.headers.as_ref());
         let diff = diff.with_headers_changed(resolved.headers.as_ref() != running_headers);
         if let Some(generation) = self.unchanged(&loaded, &next, &diff) {
             if let Some(r) = self.running.as_mut() {
                 r.content_hash = loaded.content_hash;
+                r.overrides = self.overrides.version();
             }
+            self.base = Some(loaded.config.clone());
+            self.install_admin(admin);
             self.commit(pending, secret_target);
             self.view.last_error = None;
             self.view.reloads.unchanged += 1;
@@ -257,8 +300,11 @@ impl Control {
         let id = self.view.generation + 1;
         match plan::prepare(&self.cx, running, next, resolved.headers, id) {
             Ok(activation) => {
+                self.base = Some(loaded.config.clone());
                 self.commit(pending, secret_target);
                 let generation = self.activate(activation, loaded.content_hash, trigger, changed);
+                self.install_admin(admin);
+                self.publish();
                 ReloadOutcome::Applied { generation }
             }
             Err(mut e) => {
@@ -281,6 +327,7 @@ impl Control {
         let running = self.running.as_ref()?;
         // A secret can change while the file does not: the byte-hash shortcut is only for configs without one.
         let content_same = loaded.content_hash == running.content_hash
+            && running.overrides == self.overrides.version()
             && self.view.last_error.is_none()
             && next.otlp.headers_vault_key.is_none();
         let same = content_same || diff.is_empty();
@@ -308,12 +355,9 @@ impl Control {
         match source {
             Source::File => config::load_file(&self.cx.config_path),
             Source::Toml(text) => config::load::from_text(label, text),
+            Source::Base => config::load::from_config(label, self.base.clone().unwrap_or_default()),
             Source::Modify(change) => {
-                let mut next = self
-                    .running
-                    .as_ref()
-                    .map(|r| (*r.config).clone())
-                    .unwrap_or_default();
+                let mut next = self.base.clone().unwrap_or_default();
                 // The caller's closure runs here, on the control thread: a panic in it must not end the loop.
                 let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| change(&mut next)));
                 if applied.is_err() {
@@ -363,6 +407,7 @@ impl Control {
             config,
             headers,
             content_hash,
+            overrides: self.overrides.version(),
         });
         self.view.applied(trigger, changed);
         // Status counts reloads since start-up: the start itself is not one.
@@ -383,8 +428,61 @@ impl Control {
         ReloadOutcome::Rejected { error: Arc::new(e) }
     }
 
+    /// Adds or removes a temporary override and reloads the base under the overrides left; an override the
+    /// reload rejects is taken back out.
+    fn change_override(&mut self, change: OverrideChange) -> OverrideOutcome {
+        let rejected = |e: ConfigError| ReloadOutcome::Rejected { error: Arc::new(e) };
+        match change {
+            OverrideChange::Add { text, ttl } => match self.overrides.add(&text, ttl) {
+                Err(e) => OverrideOutcome {
+                    id: None,
+                    outcome: self.reject_override(e),
+                },
+                Ok(id) => {
+                    let outcome = self.reload(Trigger::Override, Source::Base);
+                    let kept = !matches!(outcome, ReloadOutcome::Rejected { .. });
+                    if !kept {
+                        self.overrides.remove(id);
+                        self.publish();
+                    }
+                    OverrideOutcome {
+                        id: kept.then_some(id),
+                        outcome,
+                    }
+                }
+            },
+            OverrideChange::Remove { id } if self.overrides.remove(id) => OverrideOutcome {
+                id: None,
+                outcome: self.reload(Trigger::Override, Source::Base),
+            },
+            OverrideChange::Remove { id } => {
+                let message = format!("there is no active override {id}");
+                let e = ConfigError::unplaced(OVERRIDE_LABEL, ConfigErrorKind::InvalidValue { message });
+                OverrideOutcome {
+                    id: None,
+                    outcome: rejected(e),
+                }
+            }
+        }
+    }
+
+    /// Starts, moves, stops or re-keys the admin endpoint as planned (a server that cannot start is a warning).
+    fn install_admin(&mut self, plan: admin_slot::AdminPlan) {
+        let status = self.status.as_ref().map(watch::Sender::subscribe);
+        let warning = admin_slot::install(&mut self.admin, plan, &self.commands, status);
+        self.view.warnings.extend(warning);
+    }
+
+    /// An override refused on its own: status says why, as for a bad file.
+    fn reject_override(&mut self, e: ConfigError) -> ReloadOutcome {
+        self.reject(e, Trigger::Override)
+    }
+
     fn tick(&mut self) {
         let now = Instant::now();
+        if self.overrides.expire(now) {
+            self.reload(Trigger::OverrideExpired, Source::Base);
+        }
         if self.settle_at.is_some_and(|at| at <= now) {
             self.settle_at = None;
             if self.live.take_unsettled() {
@@ -398,6 +496,8 @@ impl Control {
     }
 
     fn shutdown(&mut self, drain: Duration) {
+        // No more admin requests: the endpoint's thread is joined here.
+        self.admin = None;
         let mut off = Generation::off(self.view.generation, Arc::clone(&self.cx.sinks.counters));
         // After shutdown, spans that only forward keep the header formats the last config chose.
         off.propagators = self.live.current().propagators;
@@ -425,6 +525,8 @@ impl Control {
             // Nothing applied yet (a rejected first config): there is no status to show.
             return;
         };
+        self.view.overrides = self.overrides.status();
+        self.view.admin = self.admin.as_ref().map(AdminServer::status);
         let s = Arc::new(
             self.view
                 .render(&running.config, &self.live, &self.retirer, &self.cx),

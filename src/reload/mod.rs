@@ -12,8 +12,8 @@
 //!    `otlp.headers` when the secret did). An empty diff is the outcome `Unchanged`.
 //! 3. **Prepare** (fallible, [`plan`]) — each signal whose slice of the config the diff touches builds its new
 //!    part into one [`activation::Activation`]; the others get `None`. Traces first: filter, sampler, and one sink
-//!    per backend, a running sink reused when it can serve the new config
-//!    ([`crate::sinks::Sink::reusable_for`]); then the console, the logs (on when a sink takes log records), and
+//!    per backend, a running sink reused unless the diff touches a key its kind reads
+//!    ([`crate::sinks::SinkKind::reads`]); then the console, the logs (on when a sink takes log records), and
 //!    every other signal ([`signal`]). A failure here changes nothing and is reported with file (or
 //!    `<handle>`), line and column where there is one.
 //! 4. **Activate** (infallible, [`activation::Activation::commit`], then `Control::activate`) — one function per
@@ -48,9 +48,11 @@
 //! from here.
 
 pub(crate) mod activation;
+pub(crate) mod admin_slot;
 pub(crate) mod command;
 pub(crate) mod control;
 pub(crate) mod inputs;
+pub(crate) mod overrides;
 pub(crate) mod plan;
 pub(crate) mod report;
 pub(crate) mod retire;
@@ -61,5 +63,5 @@ mod tests;
 #[cfg(test)]
 mod toy_signal_tests;
 
-pub use command::ReloadOutcome;
+pub use command::{OverrideOutcome, ReloadOutcome};
 pub use inputs::{Handle, ReloadTrigger};

@@ -32,8 +32,8 @@ pub(crate) struct BuildContext {
     pub(crate) signals: Vec<Arc<dyn Signal>>,
 }
 
-/// The keys the reload loop itself reads: no signal's part depends on them.
-const RELOAD_KEYS: &[&str] = &["reload_debounce_ms", "drain_timeout_ms", "watch"];
+/// The keys the reload loop itself and its inputs (the admin endpoint) read: no signal's part depends on them.
+const RELOAD_KEYS: &[&str] = &["reload_debounce_ms", "drain_timeout_ms", "watch", "admin"];
 /// The keys the console reads.
 const CONSOLE_KEYS: &[&str] = &["console"];
 /// The keys the logs read: their table, the console's filter (their default), and what decides whether a sink

@@ -22,6 +22,10 @@ pub(crate) struct View {
     pub(crate) warnings: Vec<String>,
     pub(crate) last_error: Option<LastError>,
     pub(crate) reloads: ReloadCounts,
+    /// The active temporary overrides.
+    pub(crate) overrides: Vec<crate::status::OverrideStatus>,
+    /// The admin endpoint, while it serves.
+    pub(crate) admin: Option<crate::status::AdminStatus>,
     /// The last reload attempt and the keys it changed.
     pub(crate) last_reload: Option<LastReload>,
     /// Where the layer is installed: alone, or in the user's stack.
@@ -39,6 +43,8 @@ impl View {
             warnings: Vec::new(),
             last_error: None,
             reloads: ReloadCounts::default(),
+            overrides: Vec::new(),
+            admin: None,
             last_reload: None,
             placement,
         }
@@ -115,6 +121,8 @@ impl View {
                 traces: cx.sinks.counters.traces.snapshot(),
             },
             reloads: self.reloads,
+            overrides: self.overrides.clone(),
+            admin: self.admin.clone(),
             last_reload: self.last_reload.clone(),
             metrics: None,
         };

@@ -116,6 +116,7 @@ fn control(path: &std::path::Path, seen: &Seen) -> Control {
             seen: Arc::clone(seen),
         })],
         sink_registry: &[&ToyBackend],
+        admin_listen: None,
     })
 }
 

@@ -54,6 +54,18 @@ impl Visit for Collect<'_> {
     }
 }
 
+/// The field that names a span for the sinks in place of its callsite's name (tracing-opentelemetry's
+/// convention): livetel's own server and consumer spans set it (`GET /users/{id}`), and any span may.
+pub(crate) const OTEL_NAME: &str = "otel.name";
+
+/// The span's `otel.name`, the last recorded: `None` without one.
+pub(crate) fn otel_name(fields: &Fields) -> Option<&str> {
+    fields.iter().rev().find_map(|(k, v)| match v {
+        FieldValue::Str(s) if *k == OTEL_NAME => Some(s.as_str()),
+        _ => None,
+    })
+}
+
 /// True for a field that marks its span in error: `error` (anything but `false`), or `otel.status_code` = ERROR.
 /// The one definition the tail sampler and every signal that counts errors share.
 pub(crate) fn marks_error((name, value): &(&'static str, FieldValue)) -> bool {

@@ -5,10 +5,11 @@
 //! cost. In a user's stack ([`crate::Builder::build_layer`]) they are a *per-layer* filter ([`LiveFilter`]):
 //! they decide only what livetel records, and never silence the layers beside it.
 //!
-//! One exception, narrow on purpose: livetel's own server span (`livetel::http`, see
-//! [`crate::traces::propagation`]'s `carrier`) is always admitted, so that a request's span exists to forward the
-//! caller's trace context even when livetel records nothing. Its interest is `sometimes`, never `never`; the
-//! recorder records it only when the generation wants it ([`carries_only`]). No other callsite changes.
+//! One exception, narrow on purpose: livetel's own carrier spans (the server span `livetel::http` and the consumer
+//! span `livetel::consumer`, see `codec::carrier`) are always admitted, so that a request's or a message's span
+//! exists to forward the caller's trace context even when livetel records nothing. Their interest is `sometimes`,
+//! never `never`; the recorder records them only when the generation wants them ([`carries_only`]). No other
+//! callsite changes.
 
 use std::sync::Arc;
 
@@ -98,7 +99,7 @@ where
         .is_some_and(|s| s.generation.is_open() && question(&s.generation, meta, ctx.clone()))
 }
 
-/// What the subscriber (alone) or livetel's per-layer filter admits: what livetel records, and its server span
+/// What the subscriber (alone) or livetel's per-layer filter admits: what livetel records, and its carrier spans
 /// always, as a carrier of the caller's context.
 #[inline]
 pub(crate) fn admits<S>(live: &Live, meta: &Metadata<'_>, ctx: &Context<'_, S>) -> bool
@@ -108,8 +109,9 @@ where
     enabled(live, meta, ctx) || (is_carrier(meta) && !crate::threads::is_untraced())
 }
 
-/// True for a span admitted only to carry context: livetel's server span when the generation does not record it.
-/// The recorder asks after [`records`], which already turned away what only the console or logs wanted.
+/// True for a span admitted only to carry context: a livetel carrier span (server or consumer) when the
+/// generation does not record it. The recorder asks after [`records`], which already turned away what only the
+/// console or logs wanted.
 #[inline]
 pub(crate) fn carries_only<S>(live: &Live, meta: &Metadata<'_>, ctx: &Context<'_, S>) -> bool
 where

@@ -10,9 +10,14 @@
 //! dispatcher, so a reload changes them for the next call. Without livetel in the dispatcher the default
 //! applies. `traceparent` and `tracestate` go through livetel's own codecs, strictly per W3C Trace Context:
 //! every value of each header is read, a duplicated `traceparent` is invalid (a new trace starts), several
-//! `tracestate` headers are one list, and only the invalid `tracestate` members are dropped. Baggage goes
-//! through `opentelemetry_sdk`'s `BaggagePropagator`; `"b3"` (single header) and `"b3multi"` through a small
-//! codec of livetel's (`opentelemetry-zipkin`, which has one, marks itself deprecated). Extraction tries `tracecontext`, then B3; injection writes every format.
+//! `tracestate` headers are one list, and a `tracestate` that breaks the grammar anywhere (an invalid member, a
+//! key over 256 characters, more than 32 members, a repeated key) is discarded whole, as the W3C test suite
+//! expects. Level 2's `random` trace flag is kept on the caller's trace and set on trace ids livetel makes.
+//! Baggage goes through `opentelemetry_sdk`'s `BaggagePropagator`, every `baggage` header joined into one list;
+//! `"b3"` (single header) and `"b3multi"` through a small codec of livetel's (`opentelemetry-zipkin`, which has
+//! one, marks itself deprecated). Extraction tries the trace formats in the order of `propagators` (the first
+//! that yields a context wins; a B3 deny without ids, `b3: 0`, makes the span the root of a trace of its own,
+//! not sampled); injection writes every format.
 //!
 //! # Spans livetel does not record
 //! A service must not cut a trace in two because it records nothing (`backend = "none"`, `enabled = false`, a
@@ -58,8 +63,10 @@ use tracing::Dispatch;
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
 use super::codec::formats::{self, Outgoing};
+use super::codec::tracestate::TraceStateList;
 use super::codec::w3c::TraceParent;
 use super::codec::{Forwarded, Propagators, Remote};
+use super::sampler;
 
 use super::SpanState;
 use super::live::Live;
@@ -73,12 +80,45 @@ pub fn inject(span: &tracing::Span, injector: &mut dyn Injector) {
     formats::inject(propagators, &out, injector);
 }
 
-/// Reads the caller's context from `extractor` in the live formats (W3C Trace Context first, then B3; baggage
-/// beside either). The result holds no valid span context when the headers are missing or malformed; a
-/// malformed `tracestate` member alone is dropped.
+/// Reads the caller's context from `extractor` in the live formats (the trace formats in the order of
+/// `propagators`; baggage beside them). The result holds no valid span context when the headers are missing or
+/// malformed; an invalid `tracestate` is dropped whole, the `traceparent` beside it kept.
 pub fn extract(extractor: &dyn Extractor) -> Context {
     let propagators = tracing::dispatcher::get_default(propagators_of);
     formats::extract(propagators, extractor)
+}
+
+/// A consumer span named `name` (`otel.kind = "consumer"`) for a message received over any transport, that joins
+/// the sender's trace from `headers` (a `HashMap<String, String>` filled by [`inject`] on the sender's side, or
+/// anything implementing OpenTelemetry's `Extractor`): its child when livetel records it, and when livetel
+/// records nothing (`backend = "none"`, `enabled = false`, a filter that leaves `livetel::consumer` out) still a
+/// span that forwards the sender's context to the calls made under it. It is livetel's own callsite (target
+/// `livetel::consumer`, callsite name `consume`; the sinks name the span `name`, its `otel.name`), the one the
+/// HTTP server span also has: admitted whatever livetel's config. A root of its own trace when `headers` carry
+/// no valid context.
+///
+/// ```
+/// use std::collections::HashMap;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("t.toml");
+/// # std::fs::write(&path, "[telemetry]\nwatch = false\nbackend = \"none\"\n").unwrap();
+/// # let telemetry = livetel::Builder::new(&path).reload_on_sighup(false).build().unwrap();
+/// # tracing::dispatcher::with_default(telemetry.dispatch().unwrap(), || {
+/// let headers = HashMap::from([(
+///     "traceparent".to_owned(),
+///     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+/// )]);
+/// let span = livetel::propagation::consumer_span("orders process", &headers);
+/// // At `none` too, the span forwards the sender's context.
+/// let mut out = HashMap::new();
+/// livetel::propagation::inject(&span, &mut out);
+/// assert_eq!(out["traceparent"], headers["traceparent"]);
+/// # });
+/// ```
+pub fn consumer_span(name: &str, headers: &dyn Extractor) -> tracing::Span {
+    let span = super::codec::consumer_span(name);
+    set_parent(&span, &extract(headers));
+    span
 }
 
 /// Makes the remote span in `parent` the parent of `span`: `span` joins its trace, follows its sampling decision
@@ -87,6 +127,9 @@ pub fn extract(extractor: &dyn Extractor) -> Context {
 /// span forwards the caller's context unchanged (module docs). Returns false when `parent` holds no valid remote
 /// span or `span` is disabled.
 pub fn set_parent(span: &tracing::Span, parent: &Context) -> bool {
+    if formats::denied(parent) {
+        return deny(span, parent);
+    }
     let Some((caller, follow_sampled, list)) = formats::remote_parent(parent) else {
         return false;
     };
@@ -96,12 +139,41 @@ pub fn set_parent(span: &tracing::Span, parent: &Context) -> bool {
             let flag = follow_sampled.then_some(caller.sampled);
             state.adopt_remote_parent(caller.trace_id, caller.span_id, flag);
             state.remote = remote;
+            state.random = caller.random;
         }
         None => {
             ext.replace(Forwarded {
                 parent: caller,
                 remote,
                 deferred: !follow_sampled,
+            });
+        }
+    })
+    .is_some()
+}
+
+/// A B3 caller's deny without ids: `span` begins a trace of its own, not sampled, and its outgoing calls say
+/// so. A span livetel does not record forwards a new trace id (and span id) with the sampled flag off.
+fn deny(span: &tracing::Span, parent: &Context) -> bool {
+    let remote = Remote::shared(TraceStateList::default(), parent);
+    with_span(span, |ext| match ext.get_mut::<SpanState>() {
+        Some(state) => {
+            state.deny();
+            if remote.is_some() {
+                state.remote = remote;
+            }
+        }
+        None => {
+            let parent = TraceParent {
+                trace_id: sampler::trace_id(),
+                span_id: sampler::span_id(),
+                sampled: false,
+                random: true,
+            };
+            ext.replace(Forwarded {
+                parent,
+                remote,
+                deferred: false,
             });
         }
     })
@@ -143,6 +215,7 @@ fn outgoing(span: &tracing::Span) -> Option<(Outgoing, Propagators)> {
                     trace_id: state.ids.trace_id,
                     span_id: state.ids.span_id,
                     sampled: state.sampled,
+                    random: state.random,
                 };
                 return Some(Outgoing {
                     parent,

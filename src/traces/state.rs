@@ -34,6 +34,8 @@ pub(crate) struct SpanState {
     pub(crate) tail: Option<Arc<TailTrace>>,
     /// The first span of its trace in this process: the one whose end decides at the tail.
     local_root: bool,
+    /// The trace id is random (W3C Trace Context Level 2's `random` flag): livetel made it, or the caller said so.
+    pub(crate) random: bool,
     /// An ERROR event happened inside it (for the generation's hooks: the span ended in error).
     error_event: bool,
 }
@@ -60,31 +62,46 @@ impl SpanState {
                     Some(s.sampled),
                     s.ids,
                     s.remote.clone(),
+                    s.random,
                 ));
             }
             // A parent livetel does not record but that forwards a caller's context: join the caller's trace.
             ext.get::<Forwarded>()
-                .map(|f| (None, f.sampled(), f.ids(), f.remote.clone()))
+                .map(|f| (None, f.sampled(), f.ids(), f.remote.clone(), f.parent.random))
         });
         // A forwarding parent stands for the caller's span: the new span's parent is remote.
         let parent_remote = matches!(inherited, Some((None, ..)));
         // `local_root`: the first span of its trace here: no parent, a remote one, or a parent whose generation
         // closed (the span then begins a trace of its own).
-        let (generation, sampled, trace_id, parent_span_id, remote, local_root) = match inherited {
-            Some((Some(generation), Some(sampled), ids, remote)) if generation.is_open() => {
-                (generation, sampled, ids.trace_id, ids.span_id, remote, false)
-            }
-            Some((None, sampled, ids, remote)) => {
+        let (generation, sampled, trace_id, parent_span_id, remote, local_root, random) = match inherited {
+            Some((Some(generation), Some(sampled), ids, remote, random)) if generation.is_open() => (
+                generation,
+                sampled,
+                ids.trace_id,
+                ids.span_id,
+                remote,
+                false,
+                random,
+            ),
+            Some((None, sampled, ids, remote, random)) => {
                 let generation = live.current_full();
                 // A caller that deferred the decision (B3 without a flag) leaves it to this generation's sampler.
                 let sampled = generation.sampler.keeps_remote(sampled, ids.trace_id);
-                (generation, sampled, ids.trace_id, ids.span_id, remote, true)
+                (
+                    generation,
+                    sampled,
+                    ids.trace_id,
+                    ids.span_id,
+                    remote,
+                    true,
+                    random,
+                )
             }
             _ => {
                 let generation = live.current_full();
                 let trace_id = sampler::trace_id();
                 let sampled = generation.sampler.keeps(trace_id);
-                (generation, sampled, trace_id, 0, None, true)
+                (generation, sampled, trace_id, 0, None, true, true)
             }
         };
         if !generation.sinks.records() {
@@ -126,6 +143,7 @@ impl SpanState {
             events: Vec::new(),
             tail,
             local_root,
+            random,
             error_event: false,
         })
     }
@@ -144,6 +162,13 @@ impl SpanState {
         self.ids.trace_id = trace_id;
         self.ids.parent_span_id = parent_span_id;
         self.ids.parent_remote = true;
+    }
+
+    /// Honours a caller's deny without ids (B3 `b3: 0`): the span stays the root of its own trace, not sampled.
+    pub(crate) fn deny(&mut self) {
+        if self.sampled || !self.local_root {
+            self.redecide(false);
+        }
     }
 
     /// Undoes the decision made when the span began, and makes `sampled` the decision of a local root.

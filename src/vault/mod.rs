@@ -28,9 +28,18 @@ use serde::{Deserialize, Serialize};
 
 pub use resolve::{Request, Resolved, resolve, watch_target};
 
+/// The secret named `key` in the vault `cfg` describes, as it is now; `None` when it does not exist.
+///
+/// # Errors
+/// A sentence (never the value) when it exists but cannot be used.
+pub(crate) fn read_secret(cfg: &VaultConfig, key: &str) -> Result<Option<secrecy::SecretString>, String> {
+    source::read(cfg, key).map(|read| read.text)
+}
+
 /// Where secrets come from: `[telemetry.vault]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct VaultConfig {
     /// `env`, `file` or `dir`.
     pub source: SourceKind,
@@ -45,6 +54,7 @@ pub struct VaultConfig {
 /// The kind of secret source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum SourceKind {
     /// An environment variable named by the key.
     #[default]

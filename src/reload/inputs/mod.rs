@@ -1,6 +1,7 @@
 //! Where a reload enters: the config file's watcher and its debounce, the secret's file, SIGHUP, the
-//! [`ReloadTrigger`] and the [`Handle`]. Each only sends a [`super::command::Command`]; none reads the config.
+//! [`ReloadTrigger`], the [`Handle`] and the admin endpoint ([`admin`]). Each only sends a [`super::command::Command`]; none reads the config.
 
+pub(crate) mod admin;
 pub(crate) mod handle;
 pub(crate) mod secret_files;
 pub(crate) mod signal;

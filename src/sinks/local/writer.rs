@@ -57,7 +57,7 @@ pub(super) struct Writer {
     on_error: Arc<dyn Fn() + Send + Sync>,
     seen_tids: HashSet<u64>,
     /// `"name":…,"cat":…` of each callsite, escaped once (keyed by the callsite's address).
-    callsites: HashMap<usize, Box<str>>,
+    callsites: HashMap<usize, Callsite>,
     buf: String,
     pid: u32,
 }
@@ -188,8 +188,8 @@ impl Writer {
         let callsite = self
             .callsites
             .entry(std::ptr::from_ref(meta) as usize)
-            .or_insert_with(|| name_and_cat(meta));
-        self.buf.push_str(callsite);
+            .or_insert_with(|| Callsite::of(meta));
+        callsite.push_name_and_cat(&mut self.buf, fields);
         self.buf.push_str(",\"ts\":");
         push_micros(&mut self.buf, ts_ns);
         if let Some(d) = dur_ns {
@@ -268,11 +268,43 @@ impl SendTimeout for SyncSender<Msg> {
     }
 }
 
-/// `"name":"…","cat":"…"` of a callsite, JSON-escaped.
-fn name_and_cat(meta: &tracing_core::Metadata<'_>) -> Box<str> {
-    let name = serde_json::to_string(meta.name()).unwrap_or_else(|_| "\"\"".into());
-    let cat = serde_json::to_string(meta.target()).unwrap_or_else(|_| "\"\"".into());
-    format!("\"name\":{name},\"cat\":{cat}").into_boxed_str()
+/// What the writer keeps of a callsite: `"name":"…","cat":"…"` JSON-escaped, and for a callsite that declares
+/// `otel.name` (a span named at run time), its escaped category alone.
+struct Callsite {
+    name_and_cat: Box<str>,
+    /// `,"cat":"…"`, only for a callsite with an `otel.name` field.
+    renamed_cat: Option<Box<str>>,
+}
+
+impl Callsite {
+    fn of(meta: &tracing_core::Metadata<'_>) -> Callsite {
+        let name = serde_json::to_string(meta.name()).unwrap_or_else(|_| "\"\"".into());
+        let cat = serde_json::to_string(meta.target()).unwrap_or_else(|_| "\"\"".into());
+        let renamed_cat = meta
+            .fields()
+            .field(crate::sinks::fields::OTEL_NAME)
+            .map(|_| format!(",\"cat\":{cat}").into_boxed_str());
+        Callsite {
+            name_and_cat: format!("\"name\":{name},\"cat\":{cat}").into_boxed_str(),
+            renamed_cat,
+        }
+    }
+
+    /// The event's name (its `otel.name` when the callsite has one and it was set) and category.
+    fn push_name_and_cat(&self, buf: &mut String, fields: &crate::sinks::fields::Fields) {
+        let renamed = self
+            .renamed_cat
+            .as_ref()
+            .and_then(|cat| Some((crate::sinks::fields::otel_name(fields)?, cat)));
+        match renamed {
+            Some((name, cat)) => {
+                buf.push_str("\"name\":");
+                buf.push_str(&serde_json::to_string(name).unwrap_or_else(|_| "\"\"".into()));
+                buf.push_str(cat);
+            }
+            None => buf.push_str(&self.name_and_cat),
+        }
+    }
 }
 
 /// Nanoseconds as microseconds with three decimals (Chrome's unit), without going through `fmt`.
@@ -287,6 +319,46 @@ fn push_micros(buf: &mut String, ns: u64) {
 
 #[cfg(test)]
 mod tests {
+    use crate::sinks::fields::{FieldValue, Fields};
+
+    static CALLSITE: tracing_core::callsite::DefaultCallsite =
+        tracing_core::callsite::DefaultCallsite::new(&RENAMED);
+    static RENAMED: tracing_core::Metadata<'static> = tracing_core::metadata! {
+        name: "http.request",
+        target: "livetel::http",
+        level: tracing_core::Level::INFO,
+        fields: &["otel.name", "url.path"],
+        callsite: &CALLSITE,
+        kind: tracing_core::Kind::SPAN,
+    };
+
+    /// A span whose callsite declares `otel.name` is written under that name; without a value, or for a callsite
+    /// without the field, under the callsite's name.
+    #[test]
+    fn otel_name_names_the_event() {
+        let named = |fields: Fields, meta: &tracing_core::Metadata<'_>| {
+            let mut buf = String::new();
+            super::Callsite::of(meta).push_name_and_cat(&mut buf, &fields);
+            buf
+        };
+        let fields: Fields = smallvec::smallvec![
+            ("otel.name", FieldValue::Str("GET /users/{id}".into())),
+            ("url.path", FieldValue::Str("/users/7".into())),
+        ];
+        assert_eq!(
+            named(fields.clone(), &RENAMED),
+            r#""name":"GET /users/{id}","cat":"livetel::http""#
+        );
+        assert_eq!(
+            named(Fields::new(), &RENAMED),
+            r#""name":"http.request","cat":"livetel::http""#
+        );
+        assert_eq!(
+            named(fields, &crate::sinks::record::TEST_EVENT),
+            r#""name":"event tool.rs:1","cat":"agent::tool""#
+        );
+    }
+
     #[test]
     fn micros_have_three_decimals() {
         for (ns, text) in [

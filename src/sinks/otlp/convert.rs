@@ -39,6 +39,10 @@ pub(super) fn span_data(r: &Record, scope: &InstrumentationScope) -> SpanData {
     );
     let end_ns = r.start_ns + r.dur_ns.unwrap_or(0);
     let (kind, status, attributes) = attributes(&r.fields, r.meta.target());
+    let name = match crate::sinks::fields::otel_name(&r.fields) {
+        Some(name) => Cow::Owned(name.to_owned()),
+        None => Cow::Borrowed(r.meta.name()),
+    };
     let events = r
         .events
         .iter()
@@ -68,7 +72,7 @@ pub(super) fn span_data(r: &Record, scope: &InstrumentationScope) -> SpanData {
         },
         parent_span_is_remote: r.ids.parent_remote,
         span_kind: kind,
-        name: Cow::Borrowed(r.meta.name()),
+        name,
         start_time: clock::wall(r.start_ns),
         end_time: clock::wall(end_ns),
         attributes,
@@ -127,8 +131,8 @@ fn severity(level: tracing_core::Level) -> Severity {
     }
 }
 
-/// Fields to attributes; `otel.kind` and `otel.status_code` set the span's kind and status, as in
-/// tracing-opentelemetry.
+/// Fields to attributes; `otel.kind` and `otel.status_code` set the span's kind and status, and `otel.name` its
+/// name ([`span_data`]), as in tracing-opentelemetry.
 fn attributes(fields: &Fields, target: &'static str) -> (SpanKind, Status, Vec<KeyValue>) {
     let mut kind = SpanKind::Internal;
     let mut status = Status::Unset;
@@ -139,6 +143,7 @@ fn attributes(fields: &Fields, target: &'static str) -> (SpanKind, Status, Vec<K
             "otel.kind" => kind = span_kind(&text(v)),
             "otel.status_code" if text(v).eq_ignore_ascii_case("error") => status = Status::error(""),
             "otel.status_code" if text(v).eq_ignore_ascii_case("ok") => status = Status::Ok,
+            crate::sinks::fields::OTEL_NAME => {}
             _ => attrs.push(KeyValue::new(*k, value::<Value>(v))),
         }
     }
@@ -216,6 +221,32 @@ mod tests {
             ]
         );
         assert!(r.trace_context().is_none(), "outside any span");
+    }
+
+    /// `otel.name` names the span and is no attribute; `otel.kind` and `otel.status_code` set kind and status.
+    #[test]
+    fn otel_fields_name_the_span_and_set_kind_and_status() {
+        let fields: Fields = smallvec::smallvec![
+            ("otel.name", FieldValue::Str("GET /users/{id}".into())),
+            ("otel.kind", FieldValue::Str("server".into())),
+            ("http.response.status_code", FieldValue::U64(500)),
+            ("otel.status_code", FieldValue::Str("ERROR".into())),
+        ];
+        let mut r = Record::instant(&TEST_EVENT, fields);
+        r.dur_ns = Some(1_000);
+        let scope = InstrumentationScope::builder("livetel").build();
+        let data = span_data(&r, &scope);
+        assert_eq!(data.name, "GET /users/{id}");
+        assert_eq!(data.span_kind, SpanKind::Server);
+        assert!(matches!(data.status, Status::Error { .. }));
+        let keys: Vec<&str> = data.attributes.iter().map(|kv| kv.key.as_str()).collect();
+        assert_eq!(keys, ["code.namespace", "http.response.status_code"]);
+        r.fields.clear();
+        assert_eq!(
+            span_data(&r, &scope).name,
+            r.meta.name(),
+            "the callsite's name without one"
+        );
     }
 
     #[test]

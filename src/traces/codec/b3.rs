@@ -47,6 +47,7 @@ impl B3 {
             trace_id: self.trace_id,
             span_id: self.span_id,
             sampled: self.sampled == Some(true),
+            random: false,
         }
     }
 }
@@ -67,6 +68,19 @@ pub(crate) fn inject_multi(parent: &TraceParent, sampled: Option<bool>, injector
     injector.set(SPAN_ID, format!("{:016x}", parent.span_id));
     if let Some(s) = sampled {
         injector.set(SAMPLED, if s { "1" } else { "0" }.to_owned());
+    }
+}
+
+/// A deny without ids (openzipkin/b3-propagation, "Single Header": `b3: 0` "is a deny decision"; the multiple
+/// headers' equivalent is `x-b3-sampled: 0` without `x-b3-traceid`): the receiver starts a trace of its own,
+/// not sampled, and propagates the decision.
+pub(crate) fn denies(extractor: &dyn Extractor) -> bool {
+    match extractor.get(SINGLE) {
+        Some(v) => v.trim() == "0",
+        None => {
+            extractor.get(TRACE_ID).is_none()
+                && matches!(extractor.get(SAMPLED).map(str::trim), Some("0" | "false"))
+        }
     }
 }
 
@@ -203,6 +217,26 @@ mod tests {
     }
 
     #[test]
+    fn a_deny_without_ids() {
+        for h in [
+            headers(&[("b3", "0")]),
+            headers(&[("b3", " 0 ")]),
+            headers(&[("x-b3-sampled", "0")]),
+        ] {
+            assert_eq!(B3::extract(&h), None);
+            assert!(denies(&h), "{h:?}");
+        }
+        for h in [
+            headers(&[("b3", "1")]),
+            headers(&[("b3", &format!("{T}-{S}-0"))]),
+            headers(&[("x-b3-traceid", T), ("x-b3-sampled", "0")]),
+            headers(&[]),
+        ] {
+            assert!(!denies(&h), "{h:?}");
+        }
+    }
+
+    #[test]
     fn the_single_header_takes_precedence() {
         let other = "1111111111111111";
         let h = headers(&[
@@ -219,6 +253,7 @@ mod tests {
             trace_id: TID,
             span_id: SID,
             sampled: true,
+            random: false,
         };
         let mut single = HashMap::new();
         inject_single(&parent, Some(parent.sampled), &mut single);

@@ -62,14 +62,32 @@ impl Forwarded {
     }
 }
 
-/// The header formats live in a generation (`[telemetry] propagators`), as a set. Extraction tries them in a
-/// fixed order (`tracecontext`, then `b3`, then `b3multi`; the first valid context wins); injection writes all.
+/// The header formats live in a generation (`[telemetry] propagators`): which are on, and the order extraction
+/// tries the trace formats in (the order of the list; the first that yields a context wins: OpenTelemetry's
+/// composite propagator). Injection writes all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Propagators(u8);
+pub(crate) struct Propagators {
+    set: u8,
+    /// The trace formats in the list's order (`tracecontext` and one entry for B3, single or multi: the B3 reader
+    /// takes either form); unused slots `None`.
+    order: [Option<Extraction>; 2],
+}
+
+/// A trace-context format extraction tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Extraction {
+    /// `traceparent` and `tracestate`.
+    TraceContext,
+    /// `b3`, else the `x-b3-*` headers.
+    B3,
+}
 
 impl Propagators {
     /// `["tracecontext", "baggage"]`, the default and what OpenTelemetry SDKs use.
-    pub(crate) const DEFAULT: Propagators = Propagators(1 | 2);
+    pub(crate) const DEFAULT: Propagators = Propagators {
+        set: 1 | 2,
+        order: [Some(Extraction::TraceContext), None],
+    };
 
     const fn bit(p: Propagator) -> u8 {
         match p {
@@ -80,21 +98,36 @@ impl Propagators {
         }
     }
 
-    /// The set of `list`.
+    /// The set of `list`, extraction in its order.
     pub(crate) fn of(list: &[Propagator]) -> Propagators {
-        Propagators(list.iter().fold(0, |acc, p| acc | Self::bit(*p)))
+        let mut order = [None; 2];
+        let mut next = 0;
+        for p in list {
+            let e = match p {
+                Propagator::TraceContext => Extraction::TraceContext,
+                Propagator::B3 | Propagator::B3Multi => Extraction::B3,
+                Propagator::Baggage => continue,
+            };
+            if !order.contains(&Some(e)) {
+                order[next] = Some(e);
+                next += 1;
+            }
+        }
+        Propagators {
+            set: list.iter().fold(0, |acc, p| acc | Self::bit(*p)),
+            order,
+        }
+    }
+
+    /// The trace formats extraction tries, in order.
+    pub(crate) fn extraction_order(self) -> impl Iterator<Item = Extraction> {
+        self.order.into_iter().flatten()
     }
 
     /// True when `p` is in the set.
     #[inline]
     pub(crate) fn has(self, p: Propagator) -> bool {
-        self.0 & Self::bit(p) != 0
-    }
-
-    /// True when a B3 form is in the set.
-    #[inline]
-    pub(crate) fn any_b3(self) -> bool {
-        self.has(Propagator::B3) || self.has(Propagator::B3Multi)
+        self.set & Self::bit(p) != 0
     }
 }
 
@@ -113,11 +146,33 @@ mod tests {
         let p = Propagators::of(&[Propagator::B3Multi, Propagator::TraceContext]);
         assert!(p.has(Propagator::TraceContext) && p.has(Propagator::B3Multi));
         assert!(!p.has(Propagator::Baggage) && !p.has(Propagator::B3));
-        assert!(p.any_b3());
         assert_eq!(
             Propagators::of(&[Propagator::TraceContext, Propagator::Baggage]),
             Propagators::DEFAULT
         );
-        assert!(!Propagators::of(&[]).any_b3());
+    }
+
+    #[test]
+    fn extraction_follows_the_list() {
+        let order = |list: &[Propagator]| Propagators::of(list).extraction_order().collect::<Vec<_>>();
+        use Extraction::{B3, TraceContext};
+        assert_eq!(
+            order(&[Propagator::TraceContext, Propagator::B3]),
+            [TraceContext, B3]
+        );
+        assert_eq!(
+            order(&[
+                Propagator::B3Multi,
+                Propagator::Baggage,
+                Propagator::TraceContext,
+                Propagator::B3
+            ]),
+            [B3, TraceContext]
+        );
+        assert_eq!(order(&[Propagator::Baggage]), []);
+        assert_eq!(
+            Propagators::DEFAULT.extraction_order().collect::<Vec<_>>(),
+            [TraceContext]
+        );
     }
 }

@@ -1,12 +1,14 @@
-//! livetel's own server span (target `livetel::http`, name `http.request`): the span the `http` feature's
-//! `TraceLayer` hook opens for each request, and the one callsite that exists even when livetel records nothing.
+//! livetel's own carrier spans: the server span (target `livetel::http`, callsite name `http.request`) that the
+//! `http` feature's `TraceLayer` hook opens for each request, and the consumer span (target `livetel::consumer`,
+//! callsite name `consume`) of [`crate::propagation::consumer_span`]: the two callsites that exist even when
+//! livetel records nothing. Their names for the sinks are dynamic, in the `otel.name` field.
 //!
 //! A trace must cross a service that records nothing (`backend = "none"`, `enabled = false`, or a filter that
 //! leaves the span out) in one piece: the request's span carries the caller's context to the calls the handler
 //! makes (W3C "forwarding"). With livetel alone at `none`, every callsite's interest is `never`, so there would be
-//! no span to carry it. This callsite is the narrow exception ([`crate::traces::gate`]): its interest is always
-//! `sometimes` and the gate admits it, so the span exists in the `Registry`; the recorder records it only when
-//! the generation's filter wants it, and otherwise leaves it a non-recording carrier. User callsites keep their
+//! no span to carry it. These callsites are the narrow exception ([`crate::traces::gate`]): their interest is
+//! always `sometimes` and the gate admits them, so the span exists in the `Registry`; the recorder records it
+//! only when the generation's filter wants it, and otherwise leaves it a non-recording carrier. User callsites keep their
 //! exact interest, so `none` still costs what no subscriber costs (P1_none, P2 in `docs/PERFORMANCE.md`).
 //!
 //! The span is built from a static callsite rather than `info_span!`: the macro first checks tracing's global
@@ -18,43 +20,98 @@ use tracing_core::{Kind, Level, Metadata, metadata};
 
 /// The target of livetel's server span.
 pub(crate) const TARGET: &str = "livetel::http";
+/// The target of livetel's consumer span ([`consumer_span`]).
+pub(crate) const CONSUMER_TARGET: &str = "livetel::consumer";
+
+/// The server span's fields, in the order [`server_span`] takes their values: OpenTelemetry's stable HTTP server
+/// conventions, and `otel.name` (the span's name for the sinks: `{method} {route}`), `otel.kind`,
+/// `otel.status_code` and `error.type`. The last four are recorded with the response.
+pub(crate) const SERVER_FIELDS: [&str; 15] = [
+    "otel.name",
+    "otel.kind",
+    "http.request.method",
+    "http.request.method_original",
+    "http.route",
+    "url.path",
+    "url.scheme",
+    "server.address",
+    "server.port",
+    "client.address",
+    "user_agent.original",
+    "network.protocol.version",
+    "http.response.status_code",
+    "otel.status_code",
+    "error.type",
+];
 
 static CALLSITE: DefaultCallsite = DefaultCallsite::new(&META);
 static META: Metadata<'static> = metadata! {
     name: "http.request",
     target: TARGET,
     level: Level::INFO,
-    fields: &["http.request.method", "url.path", "otel.kind"],
+    fields: &SERVER_FIELDS,
     callsite: &CALLSITE,
     kind: Kind::SPAN,
 };
 
-/// True for livetel's server span.
+static CONSUMER_CALLSITE: DefaultCallsite = DefaultCallsite::new(&CONSUMER_META);
+static CONSUMER_META: Metadata<'static> = metadata! {
+    name: "consume",
+    target: CONSUMER_TARGET,
+    level: Level::INFO,
+    fields: &["otel.name", "otel.kind", "otel.status_code"],
+    callsite: &CONSUMER_CALLSITE,
+    kind: Kind::SPAN,
+};
+
+/// True for livetel's carrier spans: the server span and the consumer span.
 #[inline]
 pub(crate) fn is_carrier(meta: &Metadata<'_>) -> bool {
-    std::ptr::eq(
-        meta as *const Metadata<'_> as *const (),
-        &META as *const Metadata<'static> as *const (),
-    )
+    let p = meta as *const Metadata<'_> as *const ();
+    std::ptr::eq(p, &META as *const Metadata<'static> as *const ())
+        || std::ptr::eq(p, &CONSUMER_META as *const Metadata<'static> as *const ())
 }
 
-/// A new server span for a request, a root or a child of the current span; disabled only when the current
-/// subscriber turns it away (no subscriber, or one without livetel that does not want it).
-#[cfg_attr(not(feature = "http"), allow(dead_code))]
-pub(crate) fn server_span(method: &str, path: &str) -> tracing::Span {
-    let interest = CALLSITE.interest();
+/// False when the current subscriber turns the callsite away (no subscriber, or one without livetel that does
+/// not want it).
+fn wanted(callsite: &'static DefaultCallsite, meta: &'static Metadata<'static>) -> bool {
+    let interest = callsite.interest();
     if interest.is_never() {
-        return tracing::Span::none();
+        return false;
     }
-    if !interest.is_always() && !tracing::dispatcher::get_default(|d| d.enabled(&META)) {
+    interest.is_always() || tracing::dispatcher::get_default(|d| d.enabled(meta))
+}
+
+/// A new server span for a request, a root or a child of the current span, with the values of
+/// [`SERVER_FIELDS`] (`None`: not set); disabled only when the current subscriber turns it away.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+pub(crate) fn server_span(values: [Option<&dyn Value>; 15]) -> tracing::Span {
+    if !wanted(&CALLSITE, &META) {
         return tracing::Span::none();
     }
     let fields = META.fields();
-    let mut names = fields.iter();
-    let (Some(m), Some(p), Some(k)) = (names.next(), names.next(), names.next()) else {
+    let Ok(names) = fields
+        .iter()
+        .collect::<smallvec::SmallVec<[_; 15]>>()
+        .into_inner()
+    else {
         return tracing::Span::none();
     };
-    let values: [(&_, Option<&dyn Value>); 3] =
-        [(&m, Some(&method)), (&p, Some(&path)), (&k, Some(&"server"))];
-    tracing::Span::new(&META, &fields.value_set(&values))
+    let pairs: [(&_, Option<&dyn Value>); 15] = std::array::from_fn(|i| (&names[i], values[i]));
+    tracing::Span::new(&META, &fields.value_set(&pairs))
+}
+
+/// A new consumer span named `name` (its `otel.name`; `otel.kind = "consumer"`), a root (its parent is the
+/// sender's, set from the message's headers); disabled only when the current subscriber turns it away.
+pub(crate) fn consumer_span(name: &str) -> tracing::Span {
+    if !wanted(&CONSUMER_CALLSITE, &CONSUMER_META) {
+        return tracing::Span::none();
+    }
+    let fields = CONSUMER_META.fields();
+    let mut names = fields.iter();
+    let (Some(n), Some(k)) = (names.next(), names.next()) else {
+        return tracing::Span::none();
+    };
+    let values: [(&_, Option<&dyn Value>); 2] = [(&n, Some(&name)), (&k, Some(&"consumer"))];
+    tracing::Span::new_root(&CONSUMER_META, &fields.value_set(&values))
 }

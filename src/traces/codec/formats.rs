@@ -7,7 +7,7 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, Tra
 use opentelemetry_sdk::propagation::BaggagePropagator;
 
 use super::b3::{self, B3};
-use super::carried::{Propagators, Remote};
+use super::carried::{Extraction, Propagators, Remote};
 use super::tracestate::TraceStateList;
 use super::w3c::TraceParent;
 use crate::config::Propagator;
@@ -15,9 +15,16 @@ use crate::config::Propagator;
 pub(crate) const TRACEPARENT: &str = "traceparent";
 pub(crate) const TRACESTATE: &str = "tracestate";
 
-/// B3's "deferred" decision in an OpenTelemetry span context (the flag `opentelemetry-zipkin` uses): the caller
-/// left the sampling decision to us.
-const B3_DEFERRED: TraceFlags = TraceFlags::new(0x02);
+const BAGGAGE: &str = "baggage";
+
+/// In a context read from a B3 caller that left the sampling decision to us. (The trace flag `0x02`, which
+/// `opentelemetry-zipkin` used for it, is W3C Trace Context Level 2's `random` flag.)
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct B3Deferred;
+
+/// In a context read from a B3 caller that sent a deny without ids (`b3: 0`): no parent, not sampled.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct B3Denied;
 
 /// The `tracestate` list that came with a W3C parent, whole: an OpenTelemetry `TraceState` cannot hold every key
 /// the spec allows (Level 2 keys with several `@`, a 14-character system id), so livetel keeps its own copy in
@@ -36,34 +43,79 @@ pub(crate) struct Outgoing {
     pub(crate) deferred: bool,
 }
 
-/// Reads the caller's context with the live propagators. W3C Trace Context is tried first, then B3; baggage is
-/// read beside either.
+/// Reads the caller's context with the live propagators: baggage beside the trace formats, which are tried in
+/// the configured order (the first that yields a context wins; a B3 deny without ids counts as B3's answer).
 pub(crate) fn extract(p: Propagators, extractor: &dyn Extractor) -> Context {
     let mut cx = Context::new();
     if p.has(Propagator::Baggage) {
-        cx = BaggagePropagator::new().extract_with_context(&cx, extractor);
+        let joined = JoinedBaggage::of(extractor);
+        cx = BaggagePropagator::new().extract_with_context(&cx, &joined);
     }
-    if p.has(Propagator::TraceContext) {
-        if let Some((parent, list)) = trace_context(extractor) {
-            if list.is_empty() {
-                return otel_context(cx, parent, true, TraceState::NONE);
+    for format in p.extraction_order() {
+        match format {
+            Extraction::TraceContext => {
+                let Some((parent, list)) = trace_context(extractor) else {
+                    continue;
+                };
+                if list.is_empty() {
+                    return otel_context(cx, parent, true, TraceState::NONE);
+                }
+                let state = otel_trace_state(&list);
+                return otel_context(cx, parent, true, state).with_value(Incoming(list));
             }
-            let state = otel_trace_state(&list);
-            return otel_context(cx, parent, true, state).with_value(Incoming(list));
+            Extraction::B3 => {
+                if let Some(found) = B3::extract(extractor) {
+                    let cx = otel_context(cx, found.parent(), true, TraceState::NONE);
+                    return if found.sampled.is_none() {
+                        cx.with_value(B3Deferred)
+                    } else {
+                        cx
+                    };
+                }
+                if b3::denies(extractor) {
+                    return cx.with_value(B3Denied);
+                }
+            }
         }
     }
-    match B3::extract(extractor).filter(|_| p.any_b3()) {
-        Some(found) => {
-            let mut cx = otel_context(cx, found.parent(), true, TraceState::NONE);
-            if found.sampled.is_none() {
-                let sc = cx.span().span_context().clone();
-                let deferred =
-                    SpanContext::new(sc.trace_id(), sc.span_id(), B3_DEFERRED, true, TraceState::NONE);
-                cx = cx.with_remote_span_context(deferred);
-            }
-            cx
+    cx
+}
+
+/// True when `cx` holds a B3 deny without ids.
+pub(crate) fn denied(cx: &Context) -> bool {
+    cx.get::<B3Denied>().is_some() && !cx.span().span_context().is_valid()
+}
+
+/// W3C Baggage: "multiple baggage headers are allowed; values can be combined in a single header according to
+/// RFC 7230". `BaggagePropagator` reads one value; this hands it every value, joined by commas.
+struct JoinedBaggage<'a> {
+    inner: &'a dyn Extractor,
+    joined: Option<String>,
+}
+
+impl<'a> JoinedBaggage<'a> {
+    fn of(inner: &'a dyn Extractor) -> JoinedBaggage<'a> {
+        let joined = inner.get_all(BAGGAGE).filter(|all| all.len() > 1).map(|all| {
+            all.iter()
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        JoinedBaggage { inner, joined }
+    }
+}
+
+impl Extractor for JoinedBaggage<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        match &self.joined {
+            Some(joined) if key.eq_ignore_ascii_case(BAGGAGE) => Some(joined),
+            _ => self.inner.get(key),
         }
-        None => cx,
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.inner.keys()
     }
 }
 
@@ -90,13 +142,13 @@ pub(crate) fn remote_parent(cx: &Context) -> Option<(TraceParent, bool, TraceSta
     if !sc.is_valid() {
         return None;
     }
-    let flags = sc.trace_flags();
     let parent = TraceParent {
         trace_id: u128::from_be_bytes(sc.trace_id().to_bytes()),
         span_id: u64::from_be_bytes(sc.span_id().to_bytes()),
         sampled: sc.is_sampled(),
+        random: sc.trace_flags().to_u8() & 0x02 != 0,
     };
-    let deferred = flags & B3_DEFERRED == B3_DEFERRED;
+    let deferred = cx.get::<B3Deferred>().is_some();
     let list = match cx.get::<Incoming>() {
         Some(incoming) => incoming.0.clone(),
         None if sc.trace_state() == &TraceState::NONE => TraceStateList::default(),
@@ -152,15 +204,10 @@ fn otel_trace_state(list: &TraceStateList) -> TraceState {
 
 /// `cx` holding one span context.
 pub(crate) fn otel_context(cx: Context, parent: TraceParent, remote: bool, state: TraceState) -> Context {
-    let flags = if parent.sampled {
-        TraceFlags::SAMPLED
-    } else {
-        TraceFlags::default()
-    };
     let sc = SpanContext::new(
         TraceId::from(parent.trace_id),
         SpanId::from(parent.span_id),
-        flags,
+        TraceFlags::new(parent.flags()),
         remote,
         state,
     );

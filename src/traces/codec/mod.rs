@@ -1,8 +1,8 @@
 //! Header formats and what a span carries for propagation, below both the span state and the public
 //! [`crate::propagation`] API (which reads span state): W3C `traceparent` ([`w3c`]) and `tracestate`
 //! ([`tracestate`]), B3 ([`b3`]), reading and writing them in the live set ([`formats`]), the context a trace
-//! brought or a span forwards ([`carried`]), and livetel's server span that carries it ([`carrier`]). It imports
-//! nothing else of `traces`.
+//! brought or a span forwards ([`carried`]), and livetel's server and consumer spans that carry it
+//! ([`carrier`]). It imports nothing else of `traces`.
 
 pub(crate) mod b3;
 pub(crate) mod carried;
@@ -13,4 +13,4 @@ pub(crate) mod w3c;
 
 pub(crate) use carried::{Forwarded, Propagators, Remote};
 #[cfg_attr(not(feature = "http"), allow(unused_imports))]
-pub(crate) use carrier::{is_carrier, server_span};
+pub(crate) use carrier::{consumer_span, is_carrier, server_span};

@@ -7,13 +7,21 @@
 //! invalid. It accepts a subset of what the SDK's propagator accepts (a test checks that); `tracestate` has a
 //! codec of its own ([`super::tracestate`]).
 
-/// The ids and sampled flag carried by a `traceparent` header.
+/// The ids and the two defined trace flags carried by a `traceparent` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TraceParent {
     pub(crate) trace_id: u128,
     pub(crate) span_id: u64,
     pub(crate) sampled: bool,
+    /// W3C Trace Context Level 2's `random` flag (`0x02`): the trace id's right-most 7 bytes are random. Set on
+    /// the trace ids livetel makes, kept as received on the caller's trace.
+    pub(crate) random: bool,
 }
+
+/// The `sampled` trace flag.
+const SAMPLED: u8 = 0x01;
+/// The `random` trace flag (Level 2).
+const RANDOM: u8 = 0x02;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 /// `00-` + 32 + `-` + 16 + `-` + 2.
@@ -27,9 +35,15 @@ impl TraceParent {
         put_hex(&mut buf[3..35], &self.trace_id.to_be_bytes());
         buf[35] = b'-';
         put_hex(&mut buf[36..52], &self.span_id.to_be_bytes());
-        buf[52..].copy_from_slice(if self.sampled { b"-01" } else { b"-00" });
+        buf[52] = b'-';
+        put_hex(&mut buf[53..], &[self.flags()]);
         // Always ASCII, so never the empty fallback.
         std::str::from_utf8(&buf).map_or_else(|_| String::new(), str::to_owned)
+    }
+
+    /// The trace-flags byte: `sampled` and `random`.
+    pub(crate) fn flags(&self) -> u8 {
+        (if self.sampled { SAMPLED } else { 0 }) | (if self.random { RANDOM } else { 0 })
     }
 
     /// Parses a header value; `None` for anything the spec says must not be parsed, and for all-zero ids.
@@ -54,7 +68,8 @@ impl TraceParent {
         (trace_id != 0 && span_id != 0).then_some(TraceParent {
             trace_id,
             span_id,
-            sampled: flags & 1 == 1,
+            sampled: flags & u128::from(SAMPLED) != 0,
+            random: flags & u128::from(RANDOM) != 0,
         })
     }
 }
@@ -96,7 +111,13 @@ mod tests {
             trace_id: u128::from_be_bytes(sc.trace_id().to_bytes()),
             span_id: u64::from_be_bytes(sc.span_id().to_bytes()),
             sampled: sc.is_sampled(),
+            random: false,
         })
+    }
+
+    /// Ours without the `random` flag, which the SDK's propagator (Level 1) drops.
+    fn level1(tp: Option<TraceParent>) -> Option<TraceParent> {
+        tp.map(|tp| TraceParent { random: false, ..tp })
     }
 
     #[test]
@@ -114,7 +135,24 @@ mod tests {
             "02-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09-XYZxsf09",
             "  00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 ",
         ] {
-            assert_eq!(TraceParent::decode(v), sdk(v), "{v}");
+            assert_eq!(level1(TraceParent::decode(v)), sdk(v), "{v}");
+        }
+    }
+
+    /// Level 2: the `random` flag (`0x02`) is read and written beside `sampled`; other bits are not kept.
+    #[test]
+    fn the_random_flag_round_trips() {
+        for (flags, sampled, random, out) in [
+            ("00", false, false, "00"),
+            ("01", true, false, "01"),
+            ("02", false, true, "02"),
+            ("03", true, true, "03"),
+            ("ff", true, true, "03"),
+        ] {
+            let v = format!("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{flags}");
+            let tp = TraceParent::decode(&v).expect("valid");
+            assert_eq!((tp.sampled, tp.random), (sampled, random), "{flags}");
+            assert!(tp.encode().ends_with(&format!("-{out}")), "{flags}");
         }
     }
 
@@ -152,7 +190,7 @@ mod tests {
                 let Ok(v) = String::from_utf8(bytes) else { continue };
                 if let Some(ours) = TraceParent::decode(&v) {
                     accepted += 1;
-                    assert_eq!(Some(ours), sdk(&v), "{v:?}");
+                    assert_eq!(level1(Some(ours)), sdk(&v), "{v:?}");
                 }
             }
         }
