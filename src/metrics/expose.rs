@@ -11,57 +11,14 @@ use std::sync::Arc;
 use fastmetrics::encoder::{
     EncodeExemplar, EncodeLabelSet, EncodeMetric, ExemplarEncoder, LabelSetEncoder, MetricEncoder,
 };
-use fastmetrics::format::text::{self, TextProfile};
+use fastmetrics::format::text;
 use fastmetrics::raw::bucket::Bucket;
 use fastmetrics::raw::{MetricLabelSet, MetricType, TypedMetric};
 use fastmetrics::registry::{Registry, Unit};
 
+use super::format::{Format, Total};
 use super::store::{Exemplar, Labels, Series, Snapshot, Store};
 use crate::counters::Counters;
-
-/// The exposition formats `/metrics` speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Format {
-    /// Prometheus text 0.0.4: no exemplars.
-    Text,
-    /// OpenMetrics 1.0: exemplars on histogram buckets.
-    OpenMetrics,
-}
-
-impl Format {
-    fn profile(self) -> TextProfile {
-        match self {
-            Format::Text => TextProfile::PrometheusV0_0_4,
-            Format::OpenMetrics => TextProfile::OpenMetricsV1_0_0 {
-                escaping_scheme: Default::default(),
-            },
-        }
-    }
-
-    /// The `Content-Type` of a body in this format.
-    pub(crate) fn content_type(self) -> &'static str {
-        match self {
-            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
-            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        }
-    }
-
-    /// The format an `Accept` header asks for: OpenMetrics when it names it, else text 0.0.4.
-    pub(crate) fn from_accept(accept: Option<&str>) -> Format {
-        match accept {
-            Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
-            _ => Format::Text,
-        }
-    }
-
-    /// A counter family's name: `base` in OpenMetrics (samples get `_total`), `base_total` in 0.0.4.
-    pub(crate) fn counter(self, base: &'static str) -> String {
-        match self {
-            Format::Text => format!("{base}_total"),
-            Format::OpenMetrics => base.to_owned(),
-        }
-    }
-}
 
 /// The body of a scrape.
 ///
@@ -198,23 +155,6 @@ impl EncodeMetric for Counts {
 
     fn is_empty(&self) -> bool {
         self.rows().next().is_none()
-    }
-}
-
-/// A counter's value.
-pub(crate) struct Total(pub(crate) u64);
-
-impl TypedMetric for Total {
-    const TYPE: MetricType = MetricType::Counter;
-}
-
-impl MetricLabelSet for Total {
-    type LabelSet = ();
-}
-
-impl EncodeMetric for Total {
-    fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
-        encoder.encode_counter(&self.0, None, None)
     }
 }
 

@@ -65,6 +65,7 @@
 //!   label set has had an error.
 
 pub(crate) mod expose;
+pub(crate) mod format;
 pub(crate) mod hook;
 pub(crate) mod own;
 pub(crate) mod server;

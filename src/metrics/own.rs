@@ -5,7 +5,7 @@ use fastmetrics::encoder::{EncodeMetric, MetricEncoder};
 use fastmetrics::raw::{MetricLabelSet, MetricType, TypedMetric};
 use fastmetrics::registry::{Registry, Unit};
 
-use super::expose::{Format, Total};
+use super::format::{Format, Total};
 use crate::counters::Counters;
 
 /// Registers livetel's own counters, read now.

@@ -21,7 +21,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::{Semaphore, oneshot};
 
-use super::expose::Format;
+use super::format::Format;
 
 /// Connections served at once; one more is closed as soon as it is accepted.
 pub(crate) const MAX_CONNECTIONS: usize = 64;

@@ -10,7 +10,8 @@
 
 use std::sync::{Arc, Mutex, Weak};
 
-use super::expose::{self, Format};
+use super::expose;
+use super::format::Format;
 use super::hook::MetricsHook;
 use super::server::{Render, Server};
 use super::store::Store;

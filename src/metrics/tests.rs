@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use super::expose::{Format, render};
+use super::expose::render;
+use super::format::Format;
 use super::hook::MetricsHook;
 use super::store::Store;
 use crate::sinks::record::{FieldValue, Fields, SpanIds};
