@@ -86,32 +86,40 @@ pub(crate) fn denied(cx: &Context) -> bool {
     cx.get::<B3Denied>().is_some() && !cx.span().span_context().is_valid()
 }
 
-/// W3C Baggage: "multiple baggage headers are allowed; values can be combined in a single header according to
-/// RFC 7230". `BaggagePropagator` reads one value; this hands it every value, joined by commas.
+/// The caller's `baggage` headers as one list (W3C Baggage: several headers are one list), read when the baggage
+/// propagator asks for them and once only: a carrier with one header (or none) costs the lookup it did before.
 struct JoinedBaggage<'a> {
     inner: &'a dyn Extractor,
-    joined: Option<String>,
+    /// The header's value: the only one, or several joined (set at the first ask).
+    value: std::cell::OnceCell<Option<std::borrow::Cow<'a, str>>>,
 }
 
 impl<'a> JoinedBaggage<'a> {
     fn of(inner: &'a dyn Extractor) -> JoinedBaggage<'a> {
-        let joined = inner.get_all(BAGGAGE).filter(|all| all.len() > 1).map(|all| {
-            all.iter()
-                .map(|v| v.trim())
-                .filter(|v| !v.is_empty())
-                .collect::<Vec<_>>()
-                .join(",")
-        });
-        JoinedBaggage { inner, joined }
+        JoinedBaggage {
+            inner,
+            value: std::cell::OnceCell::new(),
+        }
     }
 }
 
 impl Extractor for JoinedBaggage<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        match &self.joined {
-            Some(joined) if key.eq_ignore_ascii_case(BAGGAGE) => Some(joined),
-            _ => self.inner.get(key),
+        if !key.eq_ignore_ascii_case(BAGGAGE) {
+            return self.inner.get(key);
         }
+        let inner: &dyn Extractor = self.inner;
+        let value = self.value.get_or_init(|| {
+            let all = inner.get_all(BAGGAGE)?;
+            Some(match all.as_slice() {
+                [only] => std::borrow::Cow::Borrowed(*only),
+                _ => {
+                    let values: Vec<&str> = all.iter().map(|v| v.trim()).filter(|v| !v.is_empty()).collect();
+                    std::borrow::Cow::Owned(values.join(","))
+                }
+            })
+        });
+        value.as_deref()
     }
 
     fn keys(&self) -> Vec<&str> {
@@ -217,4 +225,51 @@ pub(crate) fn otel_context(cx: Context, parent: TraceParent, remote: bool, state
 /// An OpenTelemetry `TraceState` for what a span carries (for [`super::context`]).
 pub(crate) fn trace_state_of(remote: Option<&Remote>) -> TraceState {
     remote.map_or(TraceState::NONE, |r| otel_trace_state(&r.trace_state))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    /// A carrier with several values per header, as HTTP allows.
+    struct Headers(Vec<(&'static str, &'static str)>);
+
+    impl Extractor for Headers {
+        fn get(&self, key: &str) -> Option<&str> {
+            self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+        }
+
+        fn keys(&self) -> Vec<&str> {
+            self.0.iter().map(|(k, _)| *k).collect()
+        }
+
+        fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+            let all: Vec<&str> = self
+                .0
+                .iter()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, v)| *v)
+                .collect();
+            (!all.is_empty()).then_some(all)
+        }
+    }
+
+    #[test]
+    fn baggage_is_one_list_however_many_headers_and_asks() {
+        let one = HashMap::from([("baggage".to_owned(), "a=1".to_owned())]);
+        let joined = JoinedBaggage::of(&one);
+        assert_eq!(
+            (joined.get("baggage"), joined.get("baggage")),
+            (Some("a=1"), Some("a=1"))
+        );
+        let several = Headers(vec![("baggage", "a=1"), ("baggage", " b=2 "), ("baggage", "")]);
+        let joined = JoinedBaggage::of(&several);
+        assert_eq!(
+            (joined.get("baggage"), joined.get("baggage")),
+            (Some("a=1,b=2"), Some("a=1,b=2"))
+        );
+        assert_eq!(JoinedBaggage::of(&Headers(Vec::new())).get("baggage"), None);
+    }
 }
