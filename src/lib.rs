@@ -66,6 +66,7 @@ mod counters;
 mod error;
 mod metrics;
 mod reload;
+mod serve;
 mod sinks;
 mod telemetry;
 mod threads;

@@ -9,8 +9,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,8 +17,6 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::sync::{Semaphore, oneshot};
 
 use super::format::Format;
 
@@ -33,14 +30,13 @@ pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Writes a body in a format; an error is answered 500.
 pub(crate) type Render = Arc<dyn Fn(Format) -> Result<String, String> + Send + Sync>;
 
-/// A running `/metrics` server.
+/// A running `/metrics` server: stopped when dropped.
 pub(crate) struct Server {
     /// The address as configured (`listen`): a reload with the same one reuses this server.
     pub(crate) listen: String,
     /// The address actually bound (the port chosen when `listen` says port 0).
     pub(crate) bound: SocketAddr,
-    stop: Mutex<Option<oneshot::Sender<()>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    _served: crate::serve::Served,
 }
 
 /// Why a server could not start.
@@ -78,77 +74,24 @@ impl Server {
         let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
         listener.set_nonblocking(true).map_err(bind_error)?;
         let bound = listener.local_addr().map_err(bind_error)?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(ServeError::Start)?;
-        let (stop, stopped) = oneshot::channel();
-        let thread = std::thread::Builder::new()
-            .name("livetel-metrics".into())
-            .spawn(move || {
-                crate::threads::mark_untraced();
-                rt.block_on(serve(listener, render, stopped));
-            })
-            .map_err(ServeError::Start)?;
+        let limits = crate::serve::Limits {
+            max_connections: MAX_CONNECTIONS,
+            header_timeout: HEADER_TIMEOUT,
+            connection_timeout: REQUEST_TIMEOUT,
+            keep_alive: false,
+        };
+        let served = crate::serve::spawn("livetel-metrics", listener, limits, move |req| {
+            answer(req, Arc::clone(&render))
+        })
+        .map_err(ServeError::Start)?;
         Ok(Server {
             listen: listen.to_owned(),
             bound,
-            stop: Mutex::new(Some(stop)),
-            thread: Mutex::new(Some(thread)),
+            _served: served,
         })
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.lock().ok().and_then(|mut s| s.take()) {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// Accepts until told to stop; open connections end with the runtime.
-async fn serve(listener: std::net::TcpListener, render: Render, mut stopped: oneshot::Receiver<()>) {
-    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-        return;
-    };
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let accepted = tokio::select! {
-            _ = &mut stopped => return,
-            accepted = listener.accept() => accepted,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            // Out of descriptors, or a connection reset before it was accepted: try again shortly.
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            drop(stream);
-            continue;
-        };
-        let render = Arc::clone(&render);
-        tokio::spawn(async move {
-            let _slot = slot;
-            let service = hyper::service::service_fn(move |req| answer(req, Arc::clone(&render)));
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .keep_alive(false)
-                .max_buf_size(8192)
-                .serve_connection(TokioIo::new(stream), service);
-            let _ = tokio::time::timeout(REQUEST_TIMEOUT, connection).await;
-        });
-    }
-}
-
-/// The answer to one request.
 async fn answer(req: Request<Incoming>, render: Render) -> Result<Response<Full<Bytes>>, Infallible> {
     let reply = |status: StatusCode, text: &'static str| {
         let mut r = Response::new(Full::new(Bytes::from_static(text.as_bytes())));

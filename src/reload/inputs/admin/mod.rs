@@ -10,20 +10,16 @@
 //! its request head and [`CONNECTION_TIMEOUT`] in all, and reads at most [`MAX_BODY`] bytes of body. Requests
 //! reach the control loop as commands, like a [`crate::Handle`]'s.
 //!
-//! hyper's own HTTP/1 server does the protocol (with its header-read timeout); the accept loop adds the
-//! connection bound, which hyper leaves to its users.
+//! Served by [`crate::serve`] (hyper's HTTP/1 server within these bounds), as `/metrics` is.
 
 mod routes;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use secrecy::SecretString;
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
 use crate::reload::command::Command;
 use crate::status::TelemetryStatus;
@@ -47,13 +43,10 @@ pub(crate) struct Shared {
 
 /// A running endpoint: stopped when dropped.
 pub(crate) struct AdminServer {
-    /// The address it listens on (the bound one: port 0 becomes the port chosen).
-    pub(crate) addr: SocketAddr,
     /// The address as the config wrote it, to tell a change.
     pub(crate) listen: String,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    served: crate::serve::Served,
 }
 
 impl AdminServer {
@@ -62,14 +55,7 @@ impl AdminServer {
     /// # Errors
     /// The address does not parse, or cannot be bound (in use, not local).
     pub(crate) fn bind(listen: &str) -> Result<TcpListener, String> {
-        let addr: SocketAddr = listen
-            .parse()
-            .map_err(|_| format!("`{listen}` is not an address and port"))?;
-        let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        Ok(listener)
+        crate::serve::bind(listen)
     }
 
     /// Serves on `listener` from a thread of its own.
@@ -81,25 +67,21 @@ impl AdminServer {
         listen: String,
         shared: Shared,
     ) -> std::io::Result<AdminServer> {
-        let addr = listener.local_addr()?;
         let shared = Arc::new(shared);
-        let (stop, stopped) = oneshot::channel();
         let serving = Arc::clone(&shared);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let thread = std::thread::Builder::new()
-            .name("livetel-admin".into())
-            .spawn(move || {
-                crate::threads::mark_untraced();
-                runtime.block_on(serve(listener, serving, stopped));
-            })?;
+        let limits = crate::serve::Limits {
+            max_connections: MAX_CONNECTIONS,
+            header_timeout: HEADER_TIMEOUT,
+            connection_timeout: CONNECTION_TIMEOUT,
+            keep_alive: true,
+        };
+        let served = crate::serve::spawn("livetel-admin", listener, limits, move |req| {
+            routes::answer(Arc::clone(&serving), req)
+        })?;
         Ok(AdminServer {
-            addr,
             listen,
             shared,
-            stop: Some(stop),
-            thread: Some(thread),
+            served,
         })
     }
 
@@ -107,7 +89,7 @@ impl AdminServer {
     pub(crate) fn status(&self) -> crate::status::AdminStatus {
         let token_required = self.shared.token.read().map(|t| t.is_some()).unwrap_or(true);
         crate::status::AdminStatus {
-            address: self.addr.to_string(),
+            address: self.served.addr.to_string(),
             token_required,
         }
     }
@@ -117,46 +99,5 @@ impl AdminServer {
         if let Ok(mut t) = self.shared.token.write() {
             *t = token;
         }
-    }
-}
-
-impl Drop for AdminServer {
-    /// Stops accepting and waits for the thread; connections in flight end with it.
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// The accept loop: one task per connection, at most [`MAX_CONNECTIONS`], until `stopped`.
-async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot::Receiver<()>) {
-    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-        return;
-    };
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let accepted = tokio::select! {
-            _ = &mut stopped => return,
-            accepted = listener.accept() => accepted,
-        };
-        let Ok((stream, _)) = accepted else { continue };
-        // Over the bound: dropped (closed) at once, never queued.
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            continue;
-        };
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let service = service_fn(move |req| routes::answer(Arc::clone(&shared), req));
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service);
-            let _ = tokio::time::timeout(CONNECTION_TIMEOUT, connection).await;
-            drop(slot);
-        });
     }
 }
