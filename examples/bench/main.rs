@@ -13,6 +13,7 @@ mod exporting;
 mod figures;
 mod hop;
 mod measure;
+mod metrics;
 mod reload_stack;
 mod reload_swaps;
 mod sink;
@@ -140,6 +141,9 @@ fn main() {
     }
     if wants("P8") {
         figures_each(&mut out, hop::hops(&scale));
+    }
+    if wants("P1m") {
+        out.push(metrics::cost(&scale));
     }
     if wants("P10") {
         out.push(tail::cost(&scale));
