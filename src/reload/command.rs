@@ -124,3 +124,33 @@ pub(crate) fn answer_blocking(rx: Option<oneshot::Receiver<ReloadOutcome>>) -> R
     rx.and_then(|rx| rx.blocking_recv().ok())
         .unwrap_or(ReloadOutcome::Stopped)
 }
+
+/// What an override request answers once the control loop is gone.
+const OVERRIDE_STOPPED: OverrideOutcome = OverrideOutcome {
+    id: None,
+    outcome: ReloadOutcome::Stopped,
+};
+
+/// Sends an override request to the control loop; `None` once it is gone.
+pub(crate) fn request_override(
+    tx: &mpsc::UnboundedSender<Command>,
+    change: OverrideChange,
+) -> Option<oneshot::Receiver<OverrideOutcome>> {
+    let (reply, rx) = oneshot::channel();
+    tx.send(Command::Override { change, reply }).ok()?;
+    Some(rx)
+}
+
+/// Waits for the outcome of an override request.
+pub(crate) async fn answer_override(rx: Option<oneshot::Receiver<OverrideOutcome>>) -> OverrideOutcome {
+    match rx {
+        Some(rx) => rx.await.unwrap_or(OVERRIDE_STOPPED),
+        None => OVERRIDE_STOPPED,
+    }
+}
+
+/// Blocks the calling thread until the outcome of an override request arrives.
+pub(crate) fn answer_override_blocking(rx: Option<oneshot::Receiver<OverrideOutcome>>) -> OverrideOutcome {
+    rx.and_then(|rx| rx.blocking_recv().ok())
+        .unwrap_or(OVERRIDE_STOPPED)
+}

@@ -7,7 +7,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::TelemetryConfig;
 use crate::reload::command::{
-    Command, OverrideChange, OverrideOutcome, ReloadOutcome, Source, answer, answer_blocking, request,
+    Command, OverrideChange, OverrideOutcome, ReloadOutcome, Source, answer, answer_blocking,
+    answer_override, answer_override_blocking, request, request_override,
 };
 use crate::status::Trigger;
 
@@ -115,29 +116,10 @@ impl Handle {
     }
 
     fn send_override(&self, change: OverrideChange) -> Option<oneshot::Receiver<OverrideOutcome>> {
-        let (reply, rx) = oneshot::channel();
-        self.tx.send(Command::Override { change, reply }).ok()?;
-        Some(rx)
+        request_override(&self.tx, change)
     }
 
     fn send(&self, source: Source) -> Option<tokio::sync::oneshot::Receiver<ReloadOutcome>> {
         request(&self.tx, Trigger::Handle, source)
     }
-}
-
-/// The answer of a request whose control loop is gone: stopped.
-const STOPPED: OverrideOutcome = OverrideOutcome {
-    id: None,
-    outcome: ReloadOutcome::Stopped,
-};
-
-async fn answer_override(rx: Option<oneshot::Receiver<OverrideOutcome>>) -> OverrideOutcome {
-    match rx {
-        Some(rx) => rx.await.unwrap_or(STOPPED),
-        None => STOPPED,
-    }
-}
-
-fn answer_override_blocking(rx: Option<oneshot::Receiver<OverrideOutcome>>) -> OverrideOutcome {
-    rx.and_then(|rx| rx.blocking_recv().ok()).unwrap_or(STOPPED)
 }

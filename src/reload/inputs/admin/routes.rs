@@ -10,10 +10,9 @@ use hyper::{Method, Request, Response, StatusCode, header};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
-use tokio::sync::oneshot;
 
 use super::{MAX_BODY, Shared};
-use crate::reload::command::{self, Command, OverrideChange, OverrideOutcome, ReloadOutcome, Source};
+use crate::reload::command::{self, OverrideChange, OverrideOutcome, ReloadOutcome, Source};
 use crate::status::Trigger;
 
 /// The longest override an operator may ask for: a forgotten one still ends.
@@ -109,15 +108,7 @@ async fn remove_override(shared: &Shared, path: &str) -> Answer {
 }
 
 async fn send_override(shared: &Shared, change: OverrideChange) -> OverrideOutcome {
-    let (reply, rx) = oneshot::channel();
-    let stopped = OverrideOutcome {
-        id: None,
-        outcome: ReloadOutcome::Stopped,
-    };
-    if shared.commands.send(Command::Override { change, reply }).is_err() {
-        return stopped;
-    }
-    rx.await.unwrap_or(stopped)
+    command::answer_override(command::request_override(&shared.commands, change)).await
 }
 
 /// The `[telemetry]` document and the time to live of an override request's JSON body: `ttl` (`"10m"`,
