@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tracing::Dispatch;
 use tracing::dispatcher::with_default;
 
-use crate::measure::{Delivery, Figure, ab, ns_per};
+use crate::measure::{Ab, Delivery, Figure, ab, ns_per};
 use crate::stacks::{Livetel, chrome_baseline, chrome_filtered_baseline};
 
 /// The P1 workload: `n` 3-level trees, each span with 2 fields, entered, exited and closed.
@@ -32,6 +32,15 @@ pub fn trees_from(first: u64, n: u64) {
 /// CPU ns per span of `n` trees through `d`.
 pub fn per_span(d: &Dispatch, n: u64) -> f64 {
     with_default(d, || ns_per(3 * n, || trees(n)))
+}
+
+/// Two livetel configs side by side: P1's trees through each, interleaved, each round followed by a settle.
+pub fn livetel_pair(s: &Scale, a: &Livetel, b: &Livetel) -> Ab {
+    ab(
+        s.rounds,
+        || round(a.dispatch(), s.trees, || a.settle()),
+        || round(b.dispatch(), s.trees, || b.settle()),
+    )
 }
 
 /// One measured round, then `after` (let background writers catch up before the other stack's round).

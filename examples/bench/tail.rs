@@ -3,8 +3,8 @@
 
 use tracing::dispatcher::with_default;
 
-use crate::figures::{Scale, per_span};
-use crate::measure::{Figure, ab};
+use crate::figures::{Scale, livetel_pair};
+use crate::measure::Figure;
 use crate::stacks::Livetel;
 
 const HEAD_ONLY: &str = "backend = \"local\"\nsample_rate = 0.1";
@@ -17,19 +17,7 @@ const TAIL: &str = "backend = \"local\"\nsample_rate = 0.1\nsampling.always_samp
 pub fn cost(s: &Scale) -> Figure {
     let tail = Livetel::start(TAIL, false);
     let head = Livetel::start(HEAD_ONLY, false);
-    let m = ab(
-        s.rounds,
-        || {
-            let x = per_span(tail.dispatch(), s.trees);
-            tail.settle();
-            x
-        },
-        || {
-            let x = per_span(head.dispatch(), s.trees);
-            head.settle();
-            x
-        },
-    );
+    let m = livetel_pair(s, &tail, &head);
     let t = tail.tel.refresh_status().sampling.traces;
     let note = format!(
         "vs head-only at 0.1; tail run: kept by head {}, dropped by sampling {}, dropped by a bound {}",
