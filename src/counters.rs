@@ -99,6 +99,7 @@ impl TraceCounters {
 /// Traces by sampling outcome since start-up (one count per trace, at its local root's end), and the tail
 /// buffer now. A trace kept for an error that was also slow counts as kept by error.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct TraceCounts {
     /// Kept by the head decision.
     pub kept_by_head: u64,
@@ -151,6 +152,7 @@ impl Counters {
 /// balance `started = exported + dropped + sampled_out + dropped_by_bound` (once nothing is in flight) holds
 /// either way.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SpanCounts {
     /// Spans created while a recording backend was active.
     pub started: u64,
@@ -177,6 +179,7 @@ impl SpanCounts {
 /// backend that takes logs, as each writes or drops its copy on its own: `made = exported + dropped` once nothing
 /// is in flight.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct LogCounts {
     /// Log records handed to a backend.
     pub made: u64,

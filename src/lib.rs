@@ -55,6 +55,14 @@
 //! - [`status`], [`config`] — the published state and the config's types, validation and overrides.
 //! - `vault` (OTLP header secrets) and `error` — leaves that import nothing else of the crate.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(not(unix))]
+compile_error!(
+    "livetel supports Unix only: reloads on SIGHUP, trace files written with `pwrite`, secrets read from \
+     mounted files. Build it on Linux, macOS or another Unix."
+);
+
 pub mod config;
 #[cfg(feature = "http")]
 pub mod http;

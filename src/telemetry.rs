@@ -324,10 +324,10 @@ impl Telemetry {
         {
             let _ = done.recv_timeout(self.shutdown_drain.saturating_add(Duration::from_secs(10)));
         }
-        if let Some(t) = self.thread.take() {
-            if done_within(&t) {
-                let _ = t.join();
-            }
+        if let Some(t) = self.thread.take()
+            && done_within(&t)
+        {
+            let _ = t.join();
         }
     }
 }

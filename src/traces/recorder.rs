@@ -100,10 +100,10 @@ where
         if crate::threads::is_untraced() {
             return;
         }
-        if self.live.console_on() {
-            if let Some(console) = &self.live.current().console {
-                self.console.on_new_span(console, attrs, id, &ctx);
-            }
+        if self.live.console_on()
+            && let Some(console) = &self.live.current().console
+        {
+            self.console.on_new_span(console, attrs, id, &ctx);
         }
         if !gate::records(&self.live, attrs.metadata(), &ctx) {
             return;
@@ -122,10 +122,10 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &SpanRecord<'_>, ctx: Context<'_, S>) {
-        if self.live.console_on() {
-            if let Some(console) = &self.live.current().console {
-                self.console.on_record(console, id, values, &ctx);
-            }
+        if self.live.console_on()
+            && let Some(console) = &self.live.current().console
+        {
+            self.console.on_record(console, id, values, &ctx);
         }
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
@@ -143,18 +143,18 @@ where
     /// Only filters with span directives care; they get the span's own generation's filter, so its scope stays
     /// balanced across a reload. Without such filters this is one relaxed load.
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Some(g) = self.span_tracking_generation(id, &ctx) {
-            if let Some(f) = g.span_filter() {
-                <EnvFilter as Layer<S>>::on_enter(f, id, ctx);
-            }
+        if let Some(g) = self.span_tracking_generation(id, &ctx)
+            && let Some(f) = g.span_filter()
+        {
+            <EnvFilter as Layer<S>>::on_enter(f, id, ctx);
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Some(g) = self.span_tracking_generation(id, &ctx) {
-            if let Some(f) = g.span_filter() {
-                <EnvFilter as Layer<S>>::on_exit(f, id, ctx);
-            }
+        if let Some(g) = self.span_tracking_generation(id, &ctx)
+            && let Some(f) = g.span_filter()
+        {
+            <EnvFilter as Layer<S>>::on_exit(f, id, ctx);
         }
     }
 
@@ -173,15 +173,15 @@ where
         }
         // Spans are recorded by the current generation or by a draining one (a child of its open span).
         let traced = current.sinks.records() || draining;
-        if traced && gate::records(&self.live, event.metadata(), &ctx) {
-            if let state::EventTarget::Instant(generation) = state::route_event(&self.live, event, &ctx) {
-                if generation.sinks.takes(Takes::INSTANTS) {
-                    let mut fields = Fields::new();
-                    event.record(&mut Collect(&mut fields));
-                    let record = Record::instant(event.metadata(), fields);
-                    generation.sinks.send_instant(record, &generation.counters);
-                }
-            }
+        if traced
+            && gate::records(&self.live, event.metadata(), &ctx)
+            && let state::EventTarget::Instant(generation) = state::route_event(&self.live, event, &ctx)
+            && generation.sinks.takes(Takes::INSTANTS)
+        {
+            let mut fields = Fields::new();
+            event.record(&mut Collect(&mut fields));
+            let record = Record::instant(event.metadata(), fields);
+            generation.sinks.send_instant(record, &generation.counters);
         }
         logs::log_event(&current, draining, event, &ctx);
     }

@@ -40,6 +40,7 @@ pub(crate) fn read_secret(cfg: &VaultConfig, key: &str) -> Result<Option<secrecy
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct VaultConfig {
     /// `env`, `file` or `dir`.
     pub source: SourceKind,
@@ -55,6 +56,7 @@ pub struct VaultConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum SourceKind {
     /// An environment variable named by the key.
     #[default]
