@@ -18,6 +18,30 @@
 //! An app that already has a subscriber of its own (a `fmt` layer, filters) adds livetel to it as one layer with
 //! [`Builder::build_layer`]; see [`LiveLayer`].
 //!
+//! # Lifecycle
+//! 1. **Start**: [`init`] (or [`Builder`]) reads the file, applies `OTEL_*` overrides, validates, builds the
+//!    backends and installs generation 1; an invalid file is an [`InitError`] and nothing starts.
+//! 2. **Record**: each span is recorded by the generation current when it began, to its end; the per-span path
+//!    takes no lock.
+//! 3. **Reload**: a file save, SIGHUP, [`ReloadTrigger::reload`], a [`Handle`] change, a temporary override or
+//!    `POST /reload` on the admin endpoint sends one command to livetel's control thread: *validate* (a bad
+//!    config changes nothing and is reported in [`status::TelemetryStatus::last_error`]), *prepare* the parts
+//!    whose slice of the config changed, off the hot path, *activate* them in one swap, and *retire* the
+//!    replaced generation once its open spans have ended (or `drain_timeout_ms` passed). Each reload ends in a
+//!    [`ReloadOutcome`] and a new [`status::TelemetryStatus`] on the [`Telemetry::status`] channel.
+//! 4. **Shut down**: dropping the [`Telemetry`] guard (or [`Telemetry::shutdown`]) drains, flushes and finalizes
+//!    every backend, with a time limit; nothing left is lost silently (it is counted as dropped).
+//!
+//! # Features
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `profiling` | yes | `#[livetel::instrument]` active in this crate's own examples and tests |
+//! | `http` | no | `livetel::http`: tower-http server spans and reqwest client spans |
+//! | `schema` | no | `config::json_schema()`: the JSON Schema of `[telemetry]` |
+//! | `cli` | no | the `livetel` command (`check`, `schema`, `status`, `reload`, `override`) |
+//!
+//! Unix only: SIGHUP reloads and `pwrite`-based trace files; the crate does not build elsewhere.
+//!
 //! # Public API
 //! | item | what it is |
 //! |---|---|
