@@ -53,6 +53,7 @@
 //! | [`instrument`] | `#[livetel::instrument]`: a span per call, arguments only while `include_args` is on |
 //! | [`config`] | the `[telemetry]` table's types, `OTEL_*` overrides, and checking a file without starting |
 //! | [`status`] | what is running, published after every change |
+//! | [`vault`] | where secrets come from; [`vault::SecretSource`] for a store of your own |
 //! | [`propagation`] | trace context across services (W3C Trace Context and Baggage, B3), also through services that record nothing |
 //! | `http` (feature `http`) | one line for HTTP services: server spans by the HTTP semantic conventions (tower-http `TraceLayer`), client spans for reqwest (`send`), injector |
 //!
@@ -77,7 +78,8 @@
 //! - `sinks` — one module per backend behind the `Sink` trait, listed in one registry: `local` (Chrome trace
 //!   JSON), `otlp`; each declares what it takes (spans, span events, instants, log records) in one value.
 //! - [`status`], [`config`] — the published state and the config's types, validation and overrides.
-//! - `vault` (OTLP header secrets) and `error` — leaves that import nothing else of the crate.
+//! - [`vault`] (OTLP header and admin token secrets: environment, file, directory, or a [`vault::SecretSource`] of
+//!   your own) and `error` — leaves that import nothing else of the crate.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -91,6 +93,7 @@ pub mod config;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod status;
+pub mod vault;
 
 mod clock;
 mod console;
@@ -103,7 +106,6 @@ mod sinks;
 mod telemetry;
 mod threads;
 mod traces;
-mod vault;
 
 pub use error::{ConfigError, ConfigErrorKind, InitError, Position};
 pub use reload::{Handle, OverrideOutcome, ReloadOutcome, ReloadTrigger};

@@ -41,6 +41,7 @@ pub struct Builder {
     sighup: bool,
     shutdown_drain: Duration,
     admin_listen: Option<String>,
+    secret_source: crate::vault::CustomSource,
 }
 
 impl Builder {
@@ -53,6 +54,7 @@ impl Builder {
             sighup: true,
             shutdown_drain: Duration::from_secs(1),
             admin_listen: None,
+            secret_source: crate::vault::CustomSource::default(),
         }
     }
 
@@ -73,6 +75,13 @@ impl Builder {
     /// needs `token_vault_key`).
     pub fn admin_listen(mut self, listen: impl Into<String>) -> Self {
         self.admin_listen = Some(listen.into());
+        self
+    }
+
+    /// Reads secrets through `source` where the config says `[telemetry.vault] source = "custom"`: a secret
+    /// manager or keyring of your own (see [`crate::vault::SecretSource`]). The same source serves every reload.
+    pub fn secret_source(mut self, source: impl crate::vault::SecretSource) -> Self {
+        self.secret_source = crate::vault::CustomSource::new(std::sync::Arc::new(source));
         self
     }
 
@@ -165,6 +174,7 @@ impl Builder {
             signals: crate::reload::signal::builtin(&counters),
             sink_registry: crate::sinks::REGISTRY,
             admin_listen: self.admin_listen,
+            secret_source: self.secret_source,
         });
         let status = control.start()?;
         let watcher = if control.watches_file() {
