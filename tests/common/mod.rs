@@ -6,6 +6,7 @@ pub mod receiver;
 pub mod seed;
 pub mod tmpfs;
 pub mod vault;
+pub mod venv;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
