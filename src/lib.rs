@@ -82,6 +82,7 @@
 //!   your own) and `error` — leaves that import nothing else of the crate.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs)]
 
 #[cfg(not(unix))]
 compile_error!(
