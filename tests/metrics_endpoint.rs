@@ -187,6 +187,12 @@ fn counts_survive_every_reload_and_text_passes_promtool() {
     made += 50;
     check(addr, made, &mut seen, "sample_rate 0.5");
 
+    // At `none` no span is recorded, and metrics still measure every span.
+    reload(&f, &tel, &body(true, "\"none\"", 0.5, closed));
+    make(&tel, 50);
+    made += 50;
+    check(addr, made, &mut seen, "backend none");
+
     reload(&f, &tel, &body(false, "\"local\"", 0.5, closed));
     assert!(tel.status().borrow().metrics.is_none(), "metrics off in status");
     make(&tel, 50); // not counted: metrics are off
@@ -199,7 +205,7 @@ fn counts_survive_every_reload_and_text_passes_promtool() {
     let status = tel.refresh_status();
     let m = status.metrics.as_ref().expect("metrics status");
     assert_eq!((m.series, m.overflowed.len()), (2, 0), "{m:?}");
-    assert_eq!(seen.get("livetel_reloads_total{outcome=\"applied\"}"), Some(&4.0));
+    assert_eq!(seen.get("livetel_reloads_total{outcome=\"applied\"}"), Some(&5.0));
 
     let (content_type, om) = scrape(addr, Some("application/openmetrics-text")).expect("scrape");
     assert_eq!(content_type, OPENMETRICS);
