@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod callsite;
+pub mod prometheus;
 pub mod receiver;
 pub mod seed;
 pub mod tmpfs;
