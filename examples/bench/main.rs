@@ -14,6 +14,7 @@ mod figures;
 mod hop;
 mod measure;
 mod metrics;
+mod metrics_static;
 mod reload_stack;
 mod reload_swaps;
 mod sink;
@@ -144,6 +145,8 @@ fn main() {
     }
     if wants("P1m") {
         out.push(metrics::cost(&scale));
+        out.push(metrics::static_cost(&scale));
+        out.push(metrics::scrape_time(if a.quick { 20 } else { 100 }));
     }
     if wants("P10") {
         out.push(tail::cost(&scale));

@@ -92,6 +92,8 @@ pub(crate) struct Generation {
     pub(crate) hook_filter: Option<Directives>,
     /// The traces part's filter for spans no sink records, kept to carry the traces part over.
     unrecorded: Option<Directives>,
+    /// `hook_filter` is its only filter (no console, no logs): whatever it admits, the hooks see.
+    hooks_see_all: bool,
     /// The console's or the logs' directives differ from `filter`'s: what livetel admits (the union) is then
     /// more than what it records as spans, and the recorder asks `filter` again ([`Generation::records`]).
     pub(crate) filters_differ: bool,
@@ -129,6 +131,8 @@ impl Generation {
         counters: Arc<Counters>,
     ) -> Self {
         let hook_filter = traces.unrecorded.clone().filter(|_| !hooks.is_empty());
+        // Also livetel's carrier spans, which every generation admits to forward context.
+        let hooks_see_all = hook_filter.is_some() && console.is_none() && logs_filter.is_none();
         let traces_directives = traces.filter.as_ref().map(|d| &*d.text);
         let console_directives = console.as_deref().map(|c| c.config.filter.as_str());
         let logs_directives = logs_filter.as_ref().map(|d| &*d.text);
@@ -151,6 +155,7 @@ impl Generation {
             console,
             logs_filter,
             hooks,
+            hooks_see_all,
             hook_filter,
             unrecorded: traces.unrecorded,
             filters_differ,
@@ -205,6 +210,7 @@ impl Generation {
     #[inline]
     pub(crate) fn hooks_see<S: Subscriber>(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
         match &self.hook_filter {
+            Some(_) if self.hooks_see_all => true,
             Some(f) => <EnvFilter as Layer<S>>::enabled(f, meta, ctx),
             None => false,
         }

@@ -106,6 +106,16 @@ where
                 self.console.on_new_span(console, attrs, id, &ctx);
             }
         }
+        if self.live.hooks_only() && !self.live.has_draining() {
+            // No sink records spans (backend `none`) and other signals see them: one load, no gate to ask.
+            let current = self.live.current();
+            if current.hook_filter.is_some() {
+                if let Some(span) = ctx.span(id) {
+                    HookSpan::begin(&current, attrs, &span, ctx.clone());
+                }
+                return;
+            }
+        }
         if !gate::records(&self.live, attrs.metadata(), &ctx) {
             let current = self.live.current();
             if current.hook_filter.is_some() {
