@@ -166,6 +166,7 @@ fn build_console(
         cx.console_on_by_default,
         running.and_then(|g| g.console.as_ref()),
         &cx.sinks.on_change,
+        &cx.sinks.counters,
     )
     .map_err(|(key, message)| error(cx, key, ConfigErrorKind::Build { message }))
 }
