@@ -78,7 +78,7 @@ pub(crate) fn register(
     for (name, help, value) in counters {
         registry.register(format.counter(name), help, Total(value))?;
     }
-    let by_backend: [(&'static str, &'static str, fn(&BackendCounters) -> u64); 5] = [
+    let by_backend: [(&'static str, &'static str, ReadBackend); 5] = [
         (
             "livetel_spans_exported",
             "Spans written or accepted, by backend",
@@ -125,6 +125,9 @@ pub(crate) fn register(
     registry.register_with_unit("livetel_tail_held", help, Unit::Bytes, Level(held))?;
     Ok(())
 }
+
+/// Reads one figure of a backend's counters.
+type ReadBackend = fn(&BackendCounters) -> u64;
 
 /// The backends whose sinks record (`none` has none).
 const RECORDING: [Backend; 2] = [Backend::Local, Backend::Otlp];
