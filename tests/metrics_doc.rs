@@ -19,7 +19,8 @@ fn documented() -> BTreeMap<String, String> {
             let mut cells = l.split('|').map(str::trim).skip(1);
             let name = cells.next()?.strip_prefix('`')?.strip_suffix('`')?;
             let kind = cells.next()?;
-            name.starts_with("livetel_").then(|| (name.to_owned(), kind.to_owned()))
+            name.starts_with("livetel_")
+                .then(|| (name.to_owned(), kind.to_owned()))
         })
         .collect()
 }
@@ -48,7 +49,9 @@ fn metrics_md_lists_exactly_what_metrics_serves() {
         });
     });
     let status = wait_status(&tel, "metrics served", |s| {
-        s.metrics.as_ref().is_some_and(|m| m.listen.is_some() && m.series >= 2)
+        s.metrics
+            .as_ref()
+            .is_some_and(|m| m.listen.is_some() && m.series >= 2)
     });
     let addr = status.metrics.as_ref().and_then(|m| m.listen).expect("bound");
     let mut s = TcpStream::connect(addr).expect("connect");
@@ -57,8 +60,14 @@ fn metrics_md_lists_exactly_what_metrics_serves() {
     s.read_to_string(&mut answer).expect("answer");
     let served = served(&answer);
     let documented = documented();
-    let missing: Vec<_> = served.iter().filter(|(n, t)| documented.get(*n) != Some(t)).collect();
-    let stale: Vec<_> = documented.iter().filter(|(n, t)| served.get(*n) != Some(t)).collect();
+    let missing: Vec<_> = served
+        .iter()
+        .filter(|(n, t)| documented.get(*n) != Some(t))
+        .collect();
+    let stale: Vec<_> = documented
+        .iter()
+        .filter(|(n, t)| served.get(*n) != Some(t))
+        .collect();
     assert!(
         missing.is_empty() && stale.is_empty(),
         "served but not in docs/METRICS.md (or with another type): {missing:?}\n\

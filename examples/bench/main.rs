@@ -6,6 +6,7 @@
 //! `--quick` finishes in under two minutes on two cores; `--json` prints one object per figure per line;
 //! `--only` takes figure-name prefixes (`--only P1_reload` for the reload-stack figures).
 
+mod admin;
 mod agent;
 mod callgrind;
 mod events;
@@ -109,6 +110,9 @@ fn main() {
     }
     if wants("P4") {
         figures_each(&mut out, agent::reload_latency(if a.quick { 30 } else { 200 }));
+    }
+    if wants("P4_token") {
+        figures_each(&mut out, admin::token_timing(if a.quick { 7 } else { 15 }));
     }
     if wants("P5") {
         out.push(figures::flip(&scale, secs));
