@@ -1,0 +1,277 @@
+//! gRPC spans between two tonic services on loopback, each behind `livetel::grpc::ServerLayer`: the test calls
+//! A's `Say("relay")` through `livetel::grpc::ClientLayer`, and A calls B three times the same way (`ok`,
+//! `missing` → NOT_FOUND, `fail` → INTERNAL). At `otlp` (the Python receiver): names, kinds, the parent chain
+//! (client span → server span, one trace) and attributes exact, statuses by the gRPC conventions (NOT_FOUND an
+//! error on the client only, INTERNAL on both). At `local`: the Chrome trace names and counts the spans. At
+//! `none`, alone and in the user's own stack: nothing recorded, and the caller's context goes through A to B.
+//! A server stream that ends in DATA_LOSS after a message: the status read from the body's trailers.
+#![cfg(feature = "grpc")]
+
+#[path = "../common/mod.rs"]
+mod common;
+mod echo;
+
+use std::net::SocketAddr;
+
+use common::Fixture;
+use common::receiver::Receiver;
+use echo::Echo;
+use serde_json::{Value, json};
+use tracing_subscriber::prelude::*;
+
+const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN: &str = "00f067aa0ba902b7";
+const NAME: &str = "livetel.test.Echo/Say";
+
+/// Starts B and A under `dispatch`, calls A's `relay` (with `traceparent` set by hand when given), stops both;
+/// A's answer and the two addresses.
+fn relay(dispatch: &tracing::Dispatch, traceparent: Option<&str>) -> (Value, SocketAddr, SocketAddr) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    tracing::dispatcher::with_default(dispatch, || {
+        rt.block_on(async {
+            let (b_addr, b) = echo::serve(Echo { downstream: None }).await;
+            let downstream = Some(format!("http://{b_addr}"));
+            let (a_addr, a) = echo::serve(Echo { downstream }).await;
+            let answer = echo::call(&format!("http://{a_addr}"), "relay", traceparent)
+                .await
+                .expect("A answers");
+            for server in [a, b] {
+                server.abort();
+                let _ = server.await;
+            }
+            let answer = serde_json::from_str(&answer.text).expect("JSON");
+            (answer, a_addr, b_addr)
+        })
+    })
+}
+
+/// B's statuses reached A as codes: NOT_FOUND 5, INTERNAL 13; `ok` answered.
+fn check_codes(answer: &Value) {
+    assert_eq!(
+        (&answer["missing"], &answer["fail"]),
+        (&json!(5), &json!(13)),
+        "{answer}"
+    );
+    assert!(answer["seen"]["traceparent"].is_string(), "{answer}");
+}
+
+fn find<'a>(spans: &'a [Value], pred: impl Fn(&Value) -> bool, what: &str) -> &'a Value {
+    let found: Vec<&Value> = spans.iter().filter(|s| pred(s)).collect();
+    assert_eq!(found.len(), 1, "one {what}: {spans:#?}");
+    found[0]
+}
+
+/// A span's attributes without `network.peer.port` (the caller's ephemeral port), which must be a port.
+fn without_peer_port(span: &Value) -> Value {
+    let mut attrs = span["attributes"].clone();
+    let port = attrs.as_object_mut().and_then(|a| a.remove("network.peer.port"));
+    assert!(
+        port.as_ref().and_then(Value::as_u64).is_some_and(|p| p > 0),
+        "{span}"
+    );
+    attrs
+}
+
+fn client_attrs(server: SocketAddr, code: i32) -> Value {
+    json!({
+        "code.namespace": "livetel::grpc::client",
+        "rpc.system": "grpc",
+        "rpc.service": echo::SERVICE,
+        "rpc.method": "Say",
+        "server.address": "127.0.0.1",
+        "server.port": server.port(),
+        "rpc.grpc.status_code": code,
+    })
+}
+
+fn server_attrs(server: SocketAddr, code: i32) -> Value {
+    json!({
+        "code.namespace": "livetel::grpc",
+        "rpc.system": "grpc",
+        "rpc.service": echo::SERVICE,
+        "rpc.method": "Say",
+        "server.address": "127.0.0.1",
+        "server.port": server.port(),
+        "network.peer.address": "127.0.0.1",
+        "rpc.grpc.status_code": code,
+    })
+}
+
+#[test]
+fn otlp_spans_follow_the_conventions() {
+    let rx = Receiver::start();
+    let body = format!(
+        "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 20",
+        rx.grpc_endpoint()
+    );
+    let f = Fixture::new(&body);
+    let t = f.start();
+    let (answer, a_addr, b_addr) = relay(&t.dispatch().expect("own subscriber").clone(), None);
+    check_codes(&answer);
+    drop(t);
+    let spans = rx.wait_spans(8);
+    assert_eq!(spans.len(), 8, "test → A, A, three A → B, three B: {spans:#?}");
+    assert!(spans.iter().all(|s| s["name"] == NAME), "{spans:#?}");
+    let trace = &spans[0]["trace_id"];
+    assert!(
+        spans.iter().all(|s| &s["trace_id"] == trace),
+        "one trace: {spans:#?}"
+    );
+    let to_a = find(
+        &spans,
+        |s| s["parent_span_id"] == "",
+        "root: the test's client span",
+    );
+    assert_eq!((&to_a["kind"], &to_a["status"]["code"]), (&json!(3), &json!(0)));
+    assert_eq!(to_a["attributes"], client_attrs(a_addr, 0));
+    let a = find(
+        &spans,
+        |s| s["kind"] == 2 && s["parent_span_id"] == to_a["span_id"],
+        "A",
+    );
+    assert_eq!(a["status"]["code"], 0);
+    assert_eq!(without_peer_port(a), server_attrs(a_addr, 0));
+    // Per code: A's client span (an error unless OK) and B's server span (an error only for INTERNAL).
+    for (code, client_status, server_status) in [(0, 0, 0), (5, 2, 0), (13, 2, 2)] {
+        let to_b = find(
+            &spans,
+            |s| {
+                s["kind"] == 3
+                    && s["parent_span_id"] == a["span_id"]
+                    && s["attributes"]["rpc.grpc.status_code"] == code
+            },
+            &format!("A → B, code {code}"),
+        );
+        assert_eq!(to_b["attributes"], client_attrs(b_addr, code));
+        assert_eq!(to_b["status"]["code"], client_status, "client, code {code}");
+        let b = find(&spans, |s| s["parent_span_id"] == to_b["span_id"], "B");
+        assert_eq!(b["kind"], 2);
+        assert_eq!(without_peer_port(b), server_attrs(b_addr, code));
+        assert_eq!(b["status"]["code"], server_status, "server, code {code}");
+        if code == 0 {
+            let tp = answer["seen"]["traceparent"].as_str().unwrap_or_default();
+            assert_eq!(
+                tp.split('-').nth(2),
+                to_b["span_id"].as_str(),
+                "B received A's client span as parent: {answer}"
+            );
+            assert_eq!(&answer["seen"]["trace_id"], trace);
+        }
+    }
+}
+
+#[test]
+fn local_names_and_counts_the_spans() {
+    let f = Fixture::new("watch = false\nbackend = \"local\"");
+    let t = f.start();
+    let (answer, _, _) = relay(&t.dispatch().expect("own subscriber").clone(), None);
+    check_codes(&answer);
+    let c = common::wait_settled(&t);
+    assert_eq!((c.started, c.sampled_out), (8, 0), "{c:?}");
+    drop(t);
+    let files = common::trace_files(&f.traces);
+    let spans: Vec<&Value> = files.iter().flat_map(|(_, e)| common::spans(e)).collect();
+    let count = |cat: &str| {
+        spans
+            .iter()
+            .filter(|s| s["cat"] == cat && s["name"] == NAME)
+            .count()
+    };
+    assert_eq!(
+        (
+            count("livetel::grpc::client"),
+            count("livetel::grpc"),
+            spans.len()
+        ),
+        (4, 4, 8),
+        "{spans:#?}"
+    );
+    let errors = |cat: &str| {
+        let mut codes: Vec<i64> = spans
+            .iter()
+            .filter(|s| s["cat"] == cat && s["args"]["otel.status_code"] == "ERROR")
+            .filter_map(|s| s["args"]["rpc.grpc.status_code"].as_i64())
+            .collect();
+        codes.sort_unstable();
+        codes
+    };
+    assert_eq!(errors("livetel::grpc::client"), [5, 13]);
+    assert_eq!(errors("livetel::grpc"), [13]);
+}
+
+fn alone(f: &Fixture) -> (livetel::Telemetry, tracing::Dispatch) {
+    let t = f.start();
+    let d = t.dispatch().expect("own subscriber").clone();
+    (t, d)
+}
+
+fn own_stack(f: &Fixture) -> (livetel::Telemetry, tracing::Dispatch) {
+    let (layer, t) = f.builder().build_layer().expect("starts");
+    (
+        t,
+        tracing::Dispatch::new(tracing_subscriber::registry().with(layer)),
+    )
+}
+
+#[test]
+fn none_forwards_the_callers_context_through_a() {
+    let caller = format!("00-{TRACE}-{CALLER_SPAN}-01");
+    for body in [
+        "watch = false\nbackend = \"none\"",
+        "watch = false\nenabled = false",
+    ] {
+        for start in [alone, own_stack] {
+            let f = Fixture::new(body);
+            let (t, d) = start(&f);
+            let (answer, _, _) = relay(&d, Some(&caller));
+            check_codes(&answer);
+            assert_eq!(
+                answer["seen"]["traceparent"], caller,
+                "{body}: A forwards: {answer}"
+            );
+            assert_eq!(
+                answer["seen"]["trace_id"], TRACE,
+                "{body}: B's span carries the trace"
+            );
+            assert_eq!(t.counters().started, 0, "{body}: nothing recorded");
+        }
+    }
+}
+
+/// The status arrives in the trailers after a message (not in a trailers-only response): DATA_LOSS is an error
+/// on both sides, and each span ends after the stream.
+#[test]
+fn a_stream_status_is_read_from_the_trailers() {
+    let f = Fixture::new("watch = false\nbackend = \"local\"");
+    let t = f.start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (got, status) = tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
+        rt.block_on(async {
+            let (addr, server) = echo::serve(Echo { downstream: None }).await;
+            let out = echo::count(&format!("http://{addr}")).await;
+            server.abort();
+            let _ = server.await;
+            out
+        })
+    });
+    assert_eq!(
+        (got, status.code()),
+        (vec!["one".to_owned()], tonic::Code::DataLoss)
+    );
+    common::wait_settled(&t);
+    drop(t);
+    let files = common::trace_files(&f.traces);
+    let spans: Vec<&Value> = files.iter().flat_map(|(_, e)| common::spans(e)).collect();
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    for span in spans {
+        assert_eq!(span["name"], "livetel.test.Echo/Count");
+        assert_eq!(span["args"]["rpc.grpc.status_code"], 15, "{span}");
+        assert_eq!(span["args"]["otel.status_code"], "ERROR", "{span}");
+    }
+}
