@@ -112,19 +112,10 @@ fn check_answer(answer: &Value) {
     assert!(seen.starts_with(&format!("00-{TRACE}-")), "{answer}");
 }
 
-fn find<'a>(spans: &'a [Value], pred: impl Fn(&Value) -> bool, what: &str) -> &'a Value {
-    let found: Vec<&Value> = spans.iter().filter(|s| pred(s)).collect();
-    assert_eq!(found.len(), 1, "one {what}: {spans:#?}");
-    found[0]
-}
-
 #[test]
 fn otlp_spans_follow_the_conventions() {
     let rx = Receiver::start();
-    let body = format!(
-        "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 20",
-        rx.grpc_endpoint()
-    );
+    let body = rx.otlp_body();
     let f = Fixture::new(&body);
     let t = f.start();
     let (answer, b_addr) = request(&t.dispatch().expect("own subscriber").clone());
@@ -136,7 +127,7 @@ fn otlp_spans_follow_the_conventions() {
         spans.iter().all(|s| s["trace_id"] == TRACE),
         "one trace: {spans:#?}"
     );
-    let a = find(&spans, |s| s["name"] == "GET /a/{id}", "A server span");
+    let a = common::find_one(&spans, |s| s["name"] == "GET /a/{id}", "A server span");
     assert_eq!(
         (&a["parent_span_id"], &a["kind"]),
         (&json!(CLIENT_SPAN), &json!(2))
@@ -153,7 +144,7 @@ fn otlp_spans_follow_the_conventions() {
         );
     }
     let call_to = |path: &str| {
-        find(
+        common::find_one(
             &spans,
             |s| {
                 s["kind"] == 3
@@ -182,7 +173,7 @@ fn otlp_spans_follow_the_conventions() {
         assert_eq!(call["attributes"]["error.type"], code.to_string());
         assert_eq!(call["status"]["code"], 2, "a client span errs on 4xx and 5xx");
     }
-    let user = find(&spans, |s| s["name"] == "GET /users/{id}", "B's user span");
+    let user = common::find_one(&spans, |s| s["name"] == "GET /users/{id}", "B's user span");
     assert_eq!(
         user["parent_span_id"], user_call["span_id"],
         "the client span is the parent"
@@ -208,12 +199,12 @@ fn otlp_spans_follow_the_conventions() {
         answer["seen"].as_str().map(|tp| tp.split('-').nth(2)),
         Some(user_call["span_id"].as_str())
     );
-    let failed = find(&spans, |s| s["name"] == "GET /fail", "B's 500 span");
+    let failed = common::find_one(&spans, |s| s["name"] == "GET /fail", "B's 500 span");
     assert_eq!(failed["parent_span_id"], fail_call["span_id"]);
     assert_eq!(failed["status"]["code"], 2, "a 5xx is the server's error");
     assert_eq!(failed["attributes"]["http.response.status_code"], 500);
     assert_eq!(failed["attributes"]["error.type"], "500");
-    let missing = find(&spans, |s| s["kind"] == 2 && s["name"] == "GET", "B's 404 span");
+    let missing = common::find_one(&spans, |s| s["kind"] == 2 && s["name"] == "GET", "B's 404 span");
     assert_eq!(missing["parent_span_id"], missing_call["span_id"]);
     assert_eq!(missing["status"]["code"], 0, "a 4xx is not the server's error");
     assert_eq!(missing["attributes"]["http.response.status_code"], 404);
@@ -295,7 +286,7 @@ fn a_plain_tower_service_and_a_transport_error() {
     drop(t);
     let files = common::trace_files(&f.traces);
     let spans: Vec<&Value> = files.iter().flat_map(|(_, e)| common::spans(e)).collect();
-    let server = find(
+    let server = common::find_one(
         &spans.iter().map(|s| (*s).clone()).collect::<Vec<_>>(),
         |s| s["cat"] == "livetel::http",
         "server span",

@@ -123,6 +123,30 @@ pub fn app_makes(t: &Telemetry, phase: u64, n: u64) {
     }
 }
 
+/// livetel alone (its own subscriber): the guard and its dispatcher.
+pub fn alone(f: &Fixture) -> (Telemetry, tracing::Dispatch) {
+    let t = f.start();
+    let d = t.dispatch().expect("own subscriber").clone();
+    (t, d)
+}
+
+/// livetel as a layer of the user's own stack: the guard and the stack's dispatcher.
+pub fn own_stack(f: &Fixture) -> (Telemetry, tracing::Dispatch) {
+    use tracing_subscriber::prelude::*;
+    let (layer, t) = f.builder().build_layer().expect("starts");
+    (
+        t,
+        tracing::Dispatch::new(tracing_subscriber::registry().with(layer)),
+    )
+}
+
+/// The one item of `items` that `pred` takes; panics naming `what` when there is not exactly one.
+pub fn find_one<'a>(items: &'a [Value], pred: impl Fn(&Value) -> bool, what: &str) -> &'a Value {
+    let found: Vec<&Value> = items.iter().filter(|s| pred(s)).collect();
+    assert_eq!(found.len(), 1, "one {what}: {items:#?}");
+    found[0]
+}
+
 /// Every `.json` file in `dir`, parsed (panics on a file that is not complete JSON).
 pub fn trace_files(dir: &Path) -> Vec<(PathBuf, Vec<Value>)> {
     let mut out = Vec::new();

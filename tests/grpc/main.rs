@@ -17,7 +17,6 @@ use common::Fixture;
 use common::receiver::Receiver;
 use echo::Echo;
 use serde_json::{Value, json};
-use tracing_subscriber::prelude::*;
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
@@ -56,12 +55,6 @@ fn check_codes(answer: &Value) {
         "{answer}"
     );
     assert!(answer["seen"]["traceparent"].is_string(), "{answer}");
-}
-
-fn find<'a>(spans: &'a [Value], pred: impl Fn(&Value) -> bool, what: &str) -> &'a Value {
-    let found: Vec<&Value> = spans.iter().filter(|s| pred(s)).collect();
-    assert_eq!(found.len(), 1, "one {what}: {spans:#?}");
-    found[0]
 }
 
 /// A span's attributes without `network.peer.port` (the caller's ephemeral port), which must be a port.
@@ -103,10 +96,7 @@ fn server_attrs(server: SocketAddr, code: i32) -> Value {
 #[test]
 fn otlp_spans_follow_the_conventions() {
     let rx = Receiver::start();
-    let body = format!(
-        "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 20",
-        rx.grpc_endpoint()
-    );
+    let body = rx.otlp_body();
     let f = Fixture::new(&body);
     let t = f.start();
     let (answer, a_addr, b_addr) = relay(&t.dispatch().expect("own subscriber").clone(), None);
@@ -120,14 +110,14 @@ fn otlp_spans_follow_the_conventions() {
         spans.iter().all(|s| &s["trace_id"] == trace),
         "one trace: {spans:#?}"
     );
-    let to_a = find(
+    let to_a = common::find_one(
         &spans,
         |s| s["parent_span_id"] == "",
         "root: the test's client span",
     );
     assert_eq!((&to_a["kind"], &to_a["status"]["code"]), (&json!(3), &json!(0)));
     assert_eq!(to_a["attributes"], client_attrs(a_addr, 0));
-    let a = find(
+    let a = common::find_one(
         &spans,
         |s| s["kind"] == 2 && s["parent_span_id"] == to_a["span_id"],
         "A",
@@ -136,7 +126,7 @@ fn otlp_spans_follow_the_conventions() {
     assert_eq!(without_peer_port(a), server_attrs(a_addr, 0));
     // Per code: A's client span (an error unless OK) and B's server span (an error only for INTERNAL).
     for (code, client_status, server_status) in [(0, 0, 0), (5, 2, 0), (13, 2, 2)] {
-        let to_b = find(
+        let to_b = common::find_one(
             &spans,
             |s| {
                 s["kind"] == 3
@@ -147,7 +137,7 @@ fn otlp_spans_follow_the_conventions() {
         );
         assert_eq!(to_b["attributes"], client_attrs(b_addr, code));
         assert_eq!(to_b["status"]["code"], client_status, "client, code {code}");
-        let b = find(&spans, |s| s["parent_span_id"] == to_b["span_id"], "B");
+        let b = common::find_one(&spans, |s| s["parent_span_id"] == to_b["span_id"], "B");
         assert_eq!(b["kind"], 2);
         assert_eq!(without_peer_port(b), server_attrs(b_addr, code));
         assert_eq!(b["status"]["code"], server_status, "server, code {code}");
@@ -202,20 +192,6 @@ fn local_names_and_counts_the_spans() {
     assert_eq!(errors("livetel::grpc"), [13]);
 }
 
-fn alone(f: &Fixture) -> (livetel::Telemetry, tracing::Dispatch) {
-    let t = f.start();
-    let d = t.dispatch().expect("own subscriber").clone();
-    (t, d)
-}
-
-fn own_stack(f: &Fixture) -> (livetel::Telemetry, tracing::Dispatch) {
-    let (layer, t) = f.builder().build_layer().expect("starts");
-    (
-        t,
-        tracing::Dispatch::new(tracing_subscriber::registry().with(layer)),
-    )
-}
-
 #[test]
 fn none_forwards_the_callers_context_through_a() {
     let caller = format!("00-{TRACE}-{CALLER_SPAN}-01");
@@ -223,7 +199,7 @@ fn none_forwards_the_callers_context_through_a() {
         "watch = false\nbackend = \"none\"",
         "watch = false\nenabled = false",
     ] {
-        for start in [alone, own_stack] {
+        for start in [common::alone, common::own_stack] {
             let f = Fixture::new(body);
             let (t, d) = start(&f);
             let (answer, _, _) = relay(&d, Some(&caller));
