@@ -15,6 +15,7 @@ use http::uri::PathAndQuery;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tonic::service::interceptor::InterceptedService;
 use tonic::{Code, Status};
 use tonic_prost::ProstCodec;
 use tower::Layer;
@@ -102,6 +103,7 @@ impl Echo {
                 "traceparent": seen("traceparent"),
                 "tracestate": seen("tracestate"),
                 "baggage": seen("baggage"),
+                "b3": seen("b3"),
                 "trace_id": livetel::propagation::trace_id(&tracing::Span::current()),
             }),
             "missing" => return Err(Status::not_found("no such thing")),
@@ -117,13 +119,13 @@ impl Echo {
     /// Calls downstream with `ok`, `missing` and `fail`: the first answer, the two codes.
     async fn relay(&self) -> serde_json::Value {
         let downstream = self.downstream.as_deref().unwrap_or_default();
-        let ok = call(downstream, "ok", None).await;
+        let ok = call(downstream, "ok", &[]).await;
         let ok: serde_json::Value = match ok {
             Ok(m) => serde_json::from_str(&m.text).unwrap_or_default(),
             Err(s) => json!(s.code() as i32),
         };
-        let missing = call(downstream, "missing", None).await.err().map(|s| s.code());
-        let fail = call(downstream, "fail", None).await.err().map(|s| s.code());
+        let missing = call(downstream, "missing", &[]).await.err().map(|s| s.code());
+        let fail = call(downstream, "fail", &[]).await.err().map(|s| s.code());
         json!({"seen": ok, "missing": code(missing), "fail": code(fail)})
     }
 }
@@ -148,25 +150,49 @@ pub async fn serve(echo: Echo) -> (SocketAddr, JoinHandle<()>) {
     (addr, server)
 }
 
-/// One `Say` call to `endpoint` through a fresh channel behind `livetel::grpc::ClientLayer`, with `traceparent`
-/// set by hand when given (the layer writes its own span's context over it where livetel records the span).
-pub async fn call(endpoint: &str, text: &str, traceparent: Option<&str>) -> Result<Msg, Status> {
+/// One `Say` call to `endpoint` through a fresh channel behind `livetel::grpc::ClientLayer`, with `metadata` set
+/// by hand (the layer writes its own span's context over it where livetel records the span).
+pub async fn call(endpoint: &str, text: &str, metadata: &[(&'static str, &str)]) -> Result<Msg, Status> {
     let uri: Uri = endpoint.parse().expect("endpoint");
-    let channel = tonic::transport::Channel::builder(uri.clone())
-        .connect()
-        .await
-        .expect("connect");
+    let channel = connect(&uri).await;
     let channel = livetel::grpc::ClientLayer::new().server(&uri).layer(channel);
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.map_err(|e| Status::unknown(e.to_string()))?;
     let mut request = tonic::Request::new(Msg {
         text: text.to_owned(),
     });
-    if let Some(tp) = traceparent {
-        request
-            .metadata_mut()
-            .insert("traceparent", tp.parse().expect("ASCII"));
+    for (key, value) in metadata {
+        let value = value.parse().expect("ASCII");
+        request.metadata_mut().insert(*key, value);
     }
+    say(tonic::client::Grpc::new(channel), request).await
+}
+
+/// One `Say("ok")` call to `endpoint` with `livetel::grpc::inject` as the channel's interceptor, no client span.
+pub async fn call_intercepted(endpoint: &str) -> Result<Msg, Status> {
+    let uri: Uri = endpoint.parse().expect("endpoint");
+    let channel = InterceptedService::new(connect(&uri).await, livetel::grpc::inject);
+    let request = tonic::Request::new(Msg {
+        text: "ok".to_owned(),
+    });
+    say(tonic::client::Grpc::new(channel), request).await
+}
+
+async fn connect(uri: &Uri) -> tonic::transport::Channel {
+    tonic::transport::Channel::builder(uri.clone())
+        .connect()
+        .await
+        .expect("connect")
+}
+
+async fn say<T>(mut grpc: tonic::client::Grpc<T>, request: tonic::Request<Msg>) -> Result<Msg, Status>
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<tonic::codegen::StdError>,
+    T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    <T::ResponseBody as http_body::Body>::Error: Into<tonic::codegen::StdError> + Send,
+{
+    grpc.ready()
+        .await
+        .map_err(|e| Status::unknown(e.into().to_string()))?;
     let path = PathAndQuery::from_static(SAY);
     let codec = ProstCodec::<Msg, Msg>::default();
     grpc.unary(request, path, codec)

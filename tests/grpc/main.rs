@@ -4,7 +4,8 @@
 //! (client span → server span, one trace) and attributes exact, statuses by the gRPC conventions (NOT_FOUND an
 //! error on the client only, INTERNAL on both). At `local`: the Chrome trace names and counts the spans. At
 //! `none`, alone and in the user's own stack: nothing recorded, and the caller's context goes through A to B.
-//! A server stream that ends in DATA_LOSS after a message: the status read from the body's trailers.
+//! B3 as the configured format, and `livetel::grpc::inject` as an interceptor. A server stream that ends in
+//! DATA_LOSS after a message: the status read from the body's trailers.
 #![cfg(feature = "grpc")]
 
 #[path = "../common/mod.rs"]
@@ -21,10 +22,12 @@ use serde_json::{Value, json};
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
 const NAME: &str = "livetel.test.Echo/Say";
+const TRACESTATE: &str = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
+const BAGGAGE: &str = "user=alice";
 
-/// Starts B and A under `dispatch`, calls A's `relay` (with `traceparent` set by hand when given), stops both;
-/// A's answer and the two addresses.
-fn relay(dispatch: &tracing::Dispatch, traceparent: Option<&str>) -> (Value, SocketAddr, SocketAddr) {
+/// Starts B and A under `dispatch`, calls A's `relay` (with `metadata` set by hand), stops both; A's answer and
+/// the two addresses.
+fn relay(dispatch: &tracing::Dispatch, metadata: &[(&'static str, &str)]) -> (Value, SocketAddr, SocketAddr) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -34,7 +37,7 @@ fn relay(dispatch: &tracing::Dispatch, traceparent: Option<&str>) -> (Value, Soc
             let (b_addr, b) = echo::serve(Echo { downstream: None }).await;
             let downstream = Some(format!("http://{b_addr}"));
             let (a_addr, a) = echo::serve(Echo { downstream }).await;
-            let answer = echo::call(&format!("http://{a_addr}"), "relay", traceparent)
+            let answer = echo::call(&format!("http://{a_addr}"), "relay", metadata)
                 .await
                 .expect("A answers");
             for server in [a, b] {
@@ -99,7 +102,7 @@ fn otlp_spans_follow_the_conventions() {
     let body = rx.otlp_body();
     let f = Fixture::new(&body);
     let t = f.start();
-    let (answer, a_addr, b_addr) = relay(&t.dispatch().expect("own subscriber").clone(), None);
+    let (answer, a_addr, b_addr) = relay(&t.dispatch().expect("own subscriber").clone(), &[]);
     check_codes(&answer);
     drop(t);
     let spans = rx.wait_spans(8);
@@ -157,7 +160,7 @@ fn otlp_spans_follow_the_conventions() {
 fn local_names_and_counts_the_spans() {
     let f = Fixture::new("watch = false\nbackend = \"local\"");
     let t = f.start();
-    let (answer, _, _) = relay(&t.dispatch().expect("own subscriber").clone(), None);
+    let (answer, _, _) = relay(&t.dispatch().expect("own subscriber").clone(), &[]);
     check_codes(&answer);
     let c = common::wait_settled(&t);
     assert_eq!((c.started, c.sampled_out), (8, 0), "{c:?}");
@@ -195,6 +198,11 @@ fn local_names_and_counts_the_spans() {
 #[test]
 fn none_forwards_the_callers_context_through_a() {
     let caller = format!("00-{TRACE}-{CALLER_SPAN}-01");
+    let metadata = [
+        ("traceparent", caller.as_str()),
+        ("tracestate", TRACESTATE),
+        ("baggage", BAGGAGE),
+    ];
     for body in [
         "watch = false\nbackend = \"none\"",
         "watch = false\nenabled = false",
@@ -202,19 +210,63 @@ fn none_forwards_the_callers_context_through_a() {
         for start in [common::alone, common::own_stack] {
             let f = Fixture::new(body);
             let (t, d) = start(&f);
-            let (answer, _, _) = relay(&d, Some(&caller));
+            let (answer, _, _) = relay(&d, &metadata);
             check_codes(&answer);
+            let seen = &answer["seen"];
             assert_eq!(
-                answer["seen"]["traceparent"], caller,
-                "{body}: A forwards: {answer}"
+                (&seen["traceparent"], &seen["tracestate"], &seen["baggage"]),
+                (&json!(caller), &json!(TRACESTATE), &json!(BAGGAGE)),
+                "{body}: A forwards the caller's context unchanged: {answer}"
             );
-            assert_eq!(
-                answer["seen"]["trace_id"], TRACE,
-                "{body}: B's span carries the trace"
-            );
+            assert_eq!(seen["trace_id"], TRACE, "{body}: B's span carries the trace");
             assert_eq!(t.counters().started, 0, "{body}: nothing recorded");
         }
     }
+}
+
+/// B3 (single header) as the only propagator: read from and written to the metadata, forwarded through A.
+#[test]
+fn none_forwards_b3() {
+    let f = Fixture::new("watch = false\nbackend = \"none\"\npropagators = [\"b3\"]");
+    let (t, d) = common::alone(&f);
+    let b3 = format!("{TRACE}-{CALLER_SPAN}-1");
+    let (answer, _, _) = relay(&d, &[("b3", b3.as_str())]);
+    check_codes(&answer);
+    assert_eq!(answer["seen"]["b3"], b3, "{answer}");
+    assert_eq!(answer["seen"]["traceparent"], "", "only the configured format");
+    assert_eq!(answer["seen"]["trace_id"], TRACE);
+    assert_eq!(t.counters().started, 0);
+}
+
+/// `livetel::grpc::inject` as a channel's interceptor: no client span, the caller's own span is B's parent.
+#[test]
+fn the_interceptor_injects_the_current_span() {
+    let f = Fixture::new("watch = false\nbackend = \"local\"");
+    let (t, d) = common::alone(&f);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (answer, expected) = tracing::dispatcher::with_default(&d, || {
+        let caller = tracing::info_span!("caller");
+        let mut expected = std::collections::HashMap::new();
+        livetel::propagation::inject(&caller, &mut expected);
+        let answer = rt.block_on(tracing::Instrument::instrument(
+            async {
+                let (addr, server) = echo::serve(Echo { downstream: None }).await;
+                let answer = echo::call_intercepted(&format!("http://{addr}")).await;
+                server.abort();
+                let _ = server.await;
+                answer.expect("B answers")
+            },
+            caller,
+        ));
+        (answer, expected)
+    });
+    let answer: Value = serde_json::from_str(&answer.text).expect("JSON");
+    assert_eq!(answer["traceparent"], expected["traceparent"], "{answer}");
+    let c = common::wait_settled(&t);
+    assert_eq!(c.started, 2, "the caller's span and B's server span: {c:?}");
 }
 
 /// The status arrives in the trailers after a message (not in a trailers-only response): DATA_LOSS is an error
