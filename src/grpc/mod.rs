@@ -35,6 +35,9 @@
 //! out) it still forwards the caller's context to the calls made under it, and the client layer then sends the
 //! caller's context on, so the trace stays one across this service (see [`crate::propagation`]).
 //!
+//! The attribute names are the RPC conventions up to semconv v1.37, as tonic-tracing-opentelemetry emits them;
+//! the later release-candidate names (`rpc.system.name`, `rpc.response.status_code`) are not emitted.
+//!
 //! Limit: a call whose response ends without a status (the caller dropped it, the connection broke before the
 //! trailers) records no `rpc.grpc.status_code`.
 
