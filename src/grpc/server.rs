@@ -23,11 +23,12 @@ use crate::traces::codec::grpc_server_span;
 ///
 /// Its attributes: `otel.kind = "server"`, `rpc.system = "grpc"`, `rpc.service`, `rpc.method`,
 /// `server.address` and `server.port` (the request's `:authority`), `network.peer.address` and
-/// `network.peer.port` (tonic's `TcpConnectInfo`), and with the response `rpc.grpc.status_code`, read from the
-/// response's headers (a trailers-only response) or from the trailers at the end of its body. UNKNOWN,
-/// DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE and DATA_LOSS set `otel.status_code = "ERROR"`
-/// (the server's own failures; NOT_FOUND and the other codes are the caller's); an error from the service
-/// itself sets it with `error.type = "_OTHER"`.
+/// `network.peer.port` (tonic's `TcpConnectInfo`, which its server sets on plain TCP connections; absent
+/// behind its TLS), and with the response `rpc.grpc.status_code`, read from the response's headers (a
+/// trailers-only response) or from the trailers at the end of its body. UNKNOWN, DEADLINE_EXCEEDED,
+/// UNIMPLEMENTED, INTERNAL, UNAVAILABLE and DATA_LOSS set `otel.status_code = "ERROR"` (the server's own
+/// failures; NOT_FOUND and the other codes are the caller's); an error from the service itself sets it with
+/// `error.type = "_OTHER"`.
 ///
 /// The span is livetel's own callsite, admitted whatever livetel's config: where livetel records nothing
 /// (`backend = "none"`, `enabled = false`, a filter that leaves `livetel::grpc` out) it still forwards the
