@@ -67,39 +67,33 @@ async fn serve(app: Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
 
 /// One request to A under `dispatch`; A's answer and B's address.
 fn request(dispatch: &tracing::Dispatch) -> (Value, SocketAddr) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    tracing::dispatcher::with_default(dispatch, || {
-        rt.block_on(async {
-            let layer = livetel::http::trace_layer;
-            let b_app = Router::new()
-                .route("/users/{id}", get(user))
-                .route("/fail", get(fail))
-                .layer(layer());
-            let (b_addr, b_server) = serve(b_app).await;
-            let a_app = Router::new()
-                .route("/a/{id}", get(a))
-                .with_state(format!("http://{b_addr}"))
-                .layer(layer());
-            let (a_addr, a_server) = serve(a_app).await;
-            let answer = client()
-                .get(format!("http://{a_addr}/a/1"))
-                .header("traceparent", format!("00-{TRACE}-{CLIENT_SPAN}-01"))
-                .header("user-agent", AGENT)
-                .send()
-                .await
-                .expect("A answers")
-                .text()
-                .await
-                .expect("body");
-            for server in [a_server, b_server] {
-                server.abort();
-                let _ = server.await;
-            }
-            (serde_json::from_str(&answer).expect("JSON"), b_addr)
-        })
+    common::block_on_under(dispatch, async {
+        let layer = livetel::http::trace_layer;
+        let b_app = Router::new()
+            .route("/users/{id}", get(user))
+            .route("/fail", get(fail))
+            .layer(layer());
+        let (b_addr, b_server) = serve(b_app).await;
+        let a_app = Router::new()
+            .route("/a/{id}", get(a))
+            .with_state(format!("http://{b_addr}"))
+            .layer(layer());
+        let (a_addr, a_server) = serve(a_app).await;
+        let answer = client()
+            .get(format!("http://{a_addr}/a/1"))
+            .header("traceparent", format!("00-{TRACE}-{CLIENT_SPAN}-01"))
+            .header("user-agent", AGENT)
+            .send()
+            .await
+            .expect("A answers")
+            .text()
+            .await
+            .expect("body");
+        for server in [a_server, b_server] {
+            server.abort();
+            let _ = server.await;
+        }
+        (serde_json::from_str(&answer).expect("JSON"), b_addr)
     })
 }
 
@@ -257,30 +251,24 @@ fn a_plain_tower_service_and_a_transport_error() {
     use tower::ServiceExt;
     let f = Fixture::new("watch = false\nbackend = \"local\"");
     let t = f.start();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
-        rt.block_on(async {
-            let svc = tower::ServiceBuilder::new()
-                .layer(livetel::http::trace_layer())
-                .service(tower::service_fn(|_req: axum::http::Request<String>| async {
-                    Ok::<_, std::convert::Infallible>(axum::http::Response::new(String::new()))
-                }));
-            let req = axum::http::Request::post("/x/y")
-                .body(String::new())
-                .expect("request");
-            let res = svc.oneshot(req).await.expect("answers");
-            assert_eq!(res.status(), 200);
-            // A port that was free a moment ago: nothing listens there.
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("loopback port")
-                .port();
-            let sent = livetel::http::send(client().get(format!("http://127.0.0.1:{port}/"))).await;
-            assert!(sent.is_err(), "nothing listens on {port}");
-        });
+    common::block_on_under(t.dispatch().expect("own subscriber"), async {
+        let svc = tower::ServiceBuilder::new()
+            .layer(livetel::http::trace_layer())
+            .service(tower::service_fn(|_req: axum::http::Request<String>| async {
+                Ok::<_, std::convert::Infallible>(axum::http::Response::new(String::new()))
+            }));
+        let req = axum::http::Request::post("/x/y")
+            .body(String::new())
+            .expect("request");
+        let res = svc.oneshot(req).await.expect("answers");
+        assert_eq!(res.status(), 200);
+        // A port that was free a moment ago: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("loopback port")
+            .port();
+        let sent = livetel::http::send(client().get(format!("http://127.0.0.1:{port}/"))).await;
+        assert!(sent.is_err(), "nothing listens on {port}");
     });
     common::wait_settled(&t);
     drop(t);

@@ -123,6 +123,16 @@ pub fn app_makes(t: &Telemetry, phase: u64, n: u64) {
     }
 }
 
+/// Runs `future` to completion on a current-thread Tokio runtime of its own, under `dispatch` (the default
+/// dispatcher wherever the future and the tasks it spawns run).
+pub fn block_on_under<F: std::future::Future>(dispatch: &tracing::Dispatch, future: F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    tracing::dispatcher::with_default(dispatch, || rt.block_on(future))
+}
+
 /// livetel alone (its own subscriber): the guard and its dispatcher.
 pub fn alone(f: &Fixture) -> (Telemetry, tracing::Dispatch) {
     let t = f.start();

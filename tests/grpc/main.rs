@@ -28,25 +28,19 @@ const BAGGAGE: &str = "user=alice";
 /// Starts B and A under `dispatch`, calls A's `relay` (with `metadata` set by hand), stops both; A's answer and
 /// the two addresses.
 fn relay(dispatch: &tracing::Dispatch, metadata: &[(&'static str, &str)]) -> (Value, SocketAddr, SocketAddr) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    tracing::dispatcher::with_default(dispatch, || {
-        rt.block_on(async {
-            let (b_addr, b) = echo::serve(Echo { downstream: None }).await;
-            let downstream = Some(format!("http://{b_addr}"));
-            let (a_addr, a) = echo::serve(Echo { downstream }).await;
-            let answer = echo::call(&format!("http://{a_addr}"), "relay", metadata)
-                .await
-                .expect("A answers");
-            for server in [a, b] {
-                server.abort();
-                let _ = server.await;
-            }
-            let answer = serde_json::from_str(&answer.text).expect("JSON");
-            (answer, a_addr, b_addr)
-        })
+    common::block_on_under(dispatch, async {
+        let (b_addr, b) = echo::serve(Echo { downstream: None }).await;
+        let downstream = Some(format!("http://{b_addr}"));
+        let (a_addr, a) = echo::serve(Echo { downstream }).await;
+        let answer = echo::call(&format!("http://{a_addr}"), "relay", metadata)
+            .await
+            .expect("A answers");
+        for server in [a, b] {
+            server.abort();
+            let _ = server.await;
+        }
+        let answer = serde_json::from_str(&answer.text).expect("JSON");
+        (answer, a_addr, b_addr)
     })
 }
 
@@ -243,25 +237,18 @@ fn none_forwards_b3() {
 fn the_interceptor_injects_the_current_span() {
     let f = Fixture::new("watch = false\nbackend = \"local\"");
     let (t, d) = common::alone(&f);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let (answer, expected) = tracing::dispatcher::with_default(&d, || {
+    let (answer, expected) = common::block_on_under(&d, async {
         let caller = tracing::info_span!("caller");
         let mut expected = std::collections::HashMap::new();
         livetel::propagation::inject(&caller, &mut expected);
-        let answer = rt.block_on(tracing::Instrument::instrument(
-            async {
-                let (addr, server) = echo::serve(Echo { downstream: None }).await;
-                let answer = echo::call_intercepted(&format!("http://{addr}")).await;
-                server.abort();
-                let _ = server.await;
-                answer.expect("B answers")
-            },
-            caller,
-        ));
-        (answer, expected)
+        let call = async {
+            let (addr, server) = echo::serve(Echo { downstream: None }).await;
+            let answer = echo::call_intercepted(&format!("http://{addr}")).await;
+            server.abort();
+            let _ = server.await;
+            answer.expect("B answers")
+        };
+        (tracing::Instrument::instrument(call, caller).await, expected)
     });
     let answer: Value = serde_json::from_str(&answer.text).expect("JSON");
     assert_eq!(answer["traceparent"], expected["traceparent"], "{answer}");
@@ -275,18 +262,12 @@ fn the_interceptor_injects_the_current_span() {
 fn a_stream_status_is_read_from_the_trailers() {
     let f = Fixture::new("watch = false\nbackend = \"local\"");
     let t = f.start();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let (got, status) = tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
-        rt.block_on(async {
-            let (addr, server) = echo::serve(Echo { downstream: None }).await;
-            let out = echo::count(&format!("http://{addr}")).await;
-            server.abort();
-            let _ = server.await;
-            out
-        })
+    let (got, status) = common::block_on_under(t.dispatch().expect("own subscriber"), async {
+        let (addr, server) = echo::serve(Echo { downstream: None }).await;
+        let out = echo::count(&format!("http://{addr}")).await;
+        server.abort();
+        let _ = server.await;
+        out
     });
     assert_eq!(
         (got, status.code()),
