@@ -37,6 +37,7 @@
 //! |---|---|---|
 //! | `profiling` | yes | `#[livetel::instrument]` active in this crate's own examples and tests |
 //! | `http` | no | `livetel::http`: tower-http server spans and reqwest client spans |
+//! | `grpc` | no | `livetel::grpc`: tonic server and client layers |
 //! | `schema` | no | `config::json_schema()`: the JSON Schema of `[telemetry]` |
 //! | `cli` | no | the `livetel` command (`check`, `schema`, `status`, `reload`, `override`) |
 //!
@@ -56,6 +57,7 @@
 //! | [`vault`] | where secrets come from; [`vault::SecretSource`] for a store of your own |
 //! | [`propagation`] | trace context across services (W3C Trace Context and Baggage, B3), also through services that record nothing |
 //! | `http` (feature `http`) | one line for HTTP services: server spans by the HTTP semantic conventions (tower-http `TraceLayer`), client spans for reqwest (`send`), injector |
+//! | `grpc` (feature `grpc`) | tonic: a server layer and a client layer with spans by the RPC/gRPC conventions, an injecting interceptor |
 //!
 //! # Layout
 //! Dependencies point one way, from the top of this list down; the hot path (`traces`, `sinks`) imports
@@ -74,7 +76,9 @@
 //!   closed span, and `/metrics` (fastmetrics on hyper, a thread of its own). `reload::signal` plugs it in; it
 //!   imports `traces::hooks`, `config` and `counters`, never `reload`.
 //! - `http` (feature `http`) — server spans by OpenTelemetry's HTTP conventions (tower-http's `TraceLayer`), client
-//!   spans for reqwest, over [`propagation`].
+//!   spans for reqwest, over [`propagation`]. `grpc` (feature `grpc`) — the same for tonic: server and client
+//!   layers whose response body reads the `grpc-status` trailers. Both read and write headers through
+//!   `headers` and make their server span through `traces::codec::carrier`.
 //! - `sinks` — one module per backend behind the `Sink` trait, listed in one registry: `local` (Chrome trace
 //!   JSON), `otlp`; each declares what it takes (spans, span events, instants, log records) in one value.
 //! - [`status`], [`config`] — the published state and the config's types, validation and overrides.
@@ -91,6 +95,8 @@ compile_error!(
 );
 
 pub mod config;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod status;
@@ -100,6 +106,8 @@ mod clock;
 mod console;
 mod counters;
 mod error;
+#[cfg(any(feature = "http", feature = "grpc"))]
+mod headers;
 mod metrics;
 mod reload;
 mod serve;

@@ -29,6 +29,8 @@ pub(crate) struct Live {
     filters_differ: AtomicBool,
     /// The current generation has a console.
     console_on: AtomicBool,
+    /// The current generation records no spans, and other signals' hooks see them (backend `none`).
+    hooks_only: AtomicBool,
     /// The dispatcher this state belongs to, held weakly (it owns us through the layer).
     dispatch: OnceLock<WeakDispatch>,
     /// How many dispatchers registered the layer: 1 when all is well.
@@ -74,12 +76,14 @@ impl Live {
         let tracks = first.filter_tracks_spans;
         let differ = first.filters_differ;
         let console = first.console.is_some();
+        let hooks_only = first.hook_filter.is_some();
         Live {
             current: ArcSwap::new(first),
             draining: ArcSwap::default(),
             tracks_spans: AtomicBool::new(tracks),
             filters_differ: AtomicBool::new(differ),
             console_on: AtomicBool::new(console),
+            hooks_only: AtomicBool::new(hooks_only),
             has_draining: AtomicBool::new(false),
             dispatch: OnceLock::new(),
             registrations: AtomicU32::new(0),
@@ -123,6 +127,13 @@ impl Live {
         self.filters_differ.load(Ordering::Relaxed)
     }
 
+    /// True when the current generation records no spans and other signals' hooks see them (one relaxed load;
+    /// the generation itself is read after it, and says again).
+    #[inline]
+    pub(crate) fn hooks_only(&self) -> bool {
+        self.hooks_only.load(Ordering::Relaxed)
+    }
+
     /// True when the current generation prints events (one relaxed load; the console itself is read from
     /// the generation).
     #[inline]
@@ -141,6 +152,8 @@ impl Live {
             self.filters_differ.store(true, Ordering::Relaxed);
         }
         self.console_on.store(next.console.is_some(), Ordering::Relaxed);
+        self.hooks_only
+            .store(next.hook_filter.is_some(), Ordering::Relaxed);
         drop(self.current.swap(next));
     }
 

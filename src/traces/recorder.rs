@@ -10,6 +10,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use super::hook_span::{self, HookSpan};
 use super::state::{self, SpanState};
 use super::{gate, logs};
 use crate::console::layer::ConsoleSlot;
@@ -105,7 +106,23 @@ where
         {
             self.console.on_new_span(console, attrs, id, &ctx);
         }
+        if self.live.hooks_only() && !self.live.has_draining() {
+            // No sink records spans (backend `none`) and other signals see them: one load, no gate to ask.
+            let current = self.live.current();
+            if current.hook_filter.is_some() {
+                if let Some(span) = ctx.span(id) {
+                    HookSpan::begin(&current, attrs, &span, ctx.clone());
+                }
+                return;
+            }
+        }
         if !gate::records(&self.live, attrs.metadata(), &ctx) {
+            let current = self.live.current();
+            if current.hook_filter.is_some() {
+                if let Some(span) = ctx.span(id) {
+                    HookSpan::begin(&current, attrs, &span, ctx.clone());
+                }
+            }
             return;
         }
         if gate::carries_only(&self.live, attrs.metadata(), &ctx) {
@@ -130,6 +147,9 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         let Some(state) = ext.get_mut::<SpanState>() else {
+            if let Some(hook_span) = ext.get_mut::<HookSpan>() {
+                values.record(&mut Collect(&mut hook_span.fields));
+            }
             return;
         };
         if let Some(f) = state.generation.span_filter() {
@@ -183,6 +203,9 @@ where
             let record = Record::instant(event.metadata(), fields);
             generation.sinks.send_instant(record, &generation.counters);
         }
+        if current.hook_filter.is_some() {
+            hook_span::mark_error(event, &ctx);
+        }
         logs::log_event(&current, draining, event, &ctx);
     }
 
@@ -192,6 +215,9 @@ where
         let Some(span) = ctx.span(&id) else { return };
         let mut ext = span.extensions_mut();
         let Some(state) = ext.get_mut::<SpanState>() else {
+            if let Some(hook_span) = ext.get_mut::<HookSpan>() {
+                hook_span.finish(span.metadata());
+            }
             return;
         };
         if let Some(f) = state.generation.span_filter() {

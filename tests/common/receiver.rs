@@ -149,6 +149,14 @@ impl Receiver {
         format!("http://127.0.0.1:{}", self.grpc_port)
     }
 
+    /// A `[telemetry]` body that exports to this receiver over gRPC, in batches every 20 ms.
+    pub fn otlp_body(&self) -> String {
+        format!(
+            "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 20",
+            self.grpc_endpoint()
+        )
+    }
+
     pub fn http_endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.http_port)
     }
