@@ -41,17 +41,19 @@ def panels():
     p = [row("Throughput and loss", 0)]
     p.append(timeseries("Spans per second", [
         (f"sum(rate(livetel_spans_started_total{RATE}))", "started", False),
-        (f"sum(rate(livetel_spans_exported_total{RATE}))", "exported", False),
+        (f"sum by (backend) (rate(livetel_spans_exported_total{RATE}))", "exported to {{backend}}", False),
         (f"sum(rate(livetel_spans_sampled_out_total{RATE}))", "sampled out", False),
     ], 0, 1, "ops", description="made = exported + dropped + sampled out; nothing is lost silently"))
     p.append(timeseries("Log records per second", [
         (f"sum(rate(livetel_log_records_made_total{RATE}))", "made", False),
-        (f"sum(rate(livetel_log_records_exported_total{RATE}))", "exported", False),
+        (f"sum by (backend) (rate(livetel_log_records_exported_total{RATE}))", "exported to {{backend}}", False),
     ], 12, 1, "ops"))
     p.append(timeseries("Drops per second", [
-        (f"sum(rate(livetel_spans_dropped_total{RATE}))", "spans dropped", False),
+        (f"sum by (backend) (rate(livetel_spans_dropped_total{RATE}))", "spans dropped by {{backend}}", False),
         (f"sum(rate(livetel_spans_dropped_by_bound_total{RATE}))", "spans dropped by a tail bound", False),
-        (f"sum(rate(livetel_log_records_dropped_total{RATE}))", "log records dropped", False),
+        (f"sum by (backend) (rate(livetel_log_records_dropped_total{RATE}))", "log records dropped by {{backend}}", False),
+        (f"sum by (backend) (rate(livetel_export_errors_total{RATE}))", "export errors at {{backend}}", False),
+        (f"sum(rate(livetel_console_lines_dropped_total{RATE}))", "console lines dropped", False),
         (f"sum(rate(livetel_traces_dropped_by_bound_total{RATE}))", "traces dropped by a tail bound", False),
     ], 0, 9, "ops", description="anything above 0: read status (GET /status) for the sink and the reason"))
     p.append(timeseries("Reloads", [

@@ -68,10 +68,10 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SpanMetrics {
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(id) {
-            if let Some(timing) = span.extensions_mut().get_mut::<Timing>() {
-                values.record(timing);
-            }
+        if let Some(span) = ctx.span(id)
+            && let Some(timing) = span.extensions_mut().get_mut::<Timing>()
+        {
+            values.record(timing);
         }
     }
 

@@ -80,9 +80,9 @@ where
     if *event.metadata().level() != Level::ERROR {
         return;
     }
-    if let Some(span) = ctx.event_span(event) {
-        if let Some(hook_span) = span.extensions_mut().get_mut::<HookSpan>() {
-            hook_span.error_event = true;
-        }
+    if let Some(span) = ctx.event_span(event)
+        && let Some(hook_span) = span.extensions_mut().get_mut::<HookSpan>()
+    {
+        hook_span.error_event = true;
     }
 }

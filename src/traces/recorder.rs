@@ -118,10 +118,10 @@ where
         }
         if !gate::records(&self.live, attrs.metadata(), &ctx) {
             let current = self.live.current();
-            if current.hook_filter.is_some() {
-                if let Some(span) = ctx.span(id) {
-                    HookSpan::begin(&current, attrs, &span, ctx.clone());
-                }
+            if current.hook_filter.is_some()
+                && let Some(span) = ctx.span(id)
+            {
+                HookSpan::begin(&current, attrs, &span, ctx.clone());
             }
             return;
         }
