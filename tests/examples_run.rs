@@ -5,24 +5,15 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::receiver::Receiver;
 use common::{span_names, trace_files};
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    profile_dir.join("examples").join(name)
-}
-
 /// Runs an example in a clean environment with `TMPDIR` set to `tmp`; returns its stdout (panics on failure).
 fn run(name: &str, tmp: &Path, env: &[(&str, &str)]) -> String {
-    let out = Command::new(example(name))
+    let out = Command::new(common::example_binary(name))
         .env_clear()
         .env("TMPDIR", tmp)
         .envs(env.iter().copied())

@@ -7,7 +7,6 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -16,16 +15,6 @@ use common::prometheus::Prometheus;
 use common::{Fixture, PATIENCE};
 
 const FLIPS: usize = 20;
-
-/// `cargo test` builds the examples next to the test binaries: target/<profile>/examples/agent.
-fn agent_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    profile_dir.join("examples").join("agent")
-}
 
 /// Stops the demo (SIGKILL) if the test fails before it ends it.
 struct Demo(Child);
@@ -92,7 +81,7 @@ fn twenty_backend_flips_reset_no_series_and_leave_no_gap() {
     let backends = ["\"local\"", "\"none\"", "\"otlp\""];
     let f = Fixture::new(&body(backends[0], closed));
     let mut demo = Demo(
-        Command::new(agent_binary())
+        Command::new(common::example_binary("agent"))
             .arg("--config")
             .arg(&f.config)
             .args(["--threads", "2", "--rate", "100", "--duration", "300"])

@@ -265,3 +265,13 @@ pub fn paced_trees(
         }
     });
 }
+
+/// An example's binary: `cargo test` builds the examples next to the test binaries, target/<profile>/examples/.
+pub fn example_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    profile_dir.join("examples").join(name)
+}
