@@ -1,4 +1,4 @@
-//! Every shell block of README.md and docs/*.md whose fence is marked ```` ```sh runnable ```` works as written:
+//! Every shell block of README.md, docs/*.md and deploy/README.md whose fence is marked ```` ```sh runnable ```` works as written:
 //! each runs with `bash -euo pipefail` from the repository root (`TMPDIR` a fresh temporary directory) and
 //! must exit 0. Mark only blocks that are quick
 //! and change nothing outside temporary directories.
@@ -49,6 +49,7 @@ fn markdown_files() -> Vec<PathBuf> {
         .collect();
     docs.sort();
     files.extend(docs);
+    files.push(root().join("deploy/README.md"));
     files
 }
 
