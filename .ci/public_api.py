@@ -205,7 +205,16 @@ class Api:
 
 
 def main():
-    api = Api(rustdoc_json())
+    doc = rustdoc_json()
+    try:
+        walk(doc)
+    except (KeyError, TypeError, StopIteration) as e:
+        sys.exit(f"rustdoc JSON format {doc.get('format_version')} not understood ({e!r}): this script reads "
+                 f"format 57; adapt it to the nightly toolchain's format")
+
+
+def walk(doc):
+    api = Api(doc)
     root = next(k for k, v in api.idx.items() if v["crate_id"] == 0 and v["name"] == "livetel" and "module" in v["inner"])
     api.walk_module(root, "livetel")
     text = "\n".join(sorted(api.lines)) + "\n"
