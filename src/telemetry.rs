@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -183,15 +182,13 @@ impl Builder {
             None
         };
         let live = control.live();
-        let debounce_ms = control.debounce_ms();
-        let thread = spawn_control(
-            control,
-            command_rx,
-            raw_rx,
-            commands.clone(),
-            debounce_ms,
-            self.sighup,
-        )?;
+        let debouncer = watcher::Debouncer {
+            raw: raw_rx,
+            commands: commands.clone(),
+            debounce_ms: control.debounce_ms(),
+            config: self.path.clone(),
+        };
+        let thread = spawn_control(control, command_rx, debouncer, commands.clone(), self.sighup)?;
         let telemetry = Telemetry {
             commands,
             status,
@@ -208,9 +205,8 @@ impl Builder {
 fn spawn_control(
     mut control: Control,
     command_rx: mpsc::UnboundedReceiver<Command>,
-    raw_rx: mpsc::UnboundedReceiver<()>,
+    debouncer: watcher::Debouncer,
     commands: mpsc::UnboundedSender<Command>,
-    debounce_ms: Arc<AtomicU64>,
     sighup: bool,
 ) -> Result<JoinHandle<()>, InitError> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -228,7 +224,7 @@ fn spawn_control(
             // Whatever the control thread builds (exporters, their clients) traces nowhere.
             crate::threads::mark_untraced();
             rt.block_on(async move {
-                tokio::spawn(watcher::debounce(raw_rx, commands.clone(), debounce_ms));
+                tokio::spawn(debouncer.run());
                 match hangup {
                     Some(Ok(hup)) => {
                         tokio::spawn(signal::forward_sighup(hup, commands));
