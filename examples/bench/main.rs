@@ -4,7 +4,8 @@
 //! cargo run --release --example bench -- [--quick] [--json] [--only P1,P7]
 //! ```
 //! `--quick` finishes in under two minutes on two cores; `--json` prints one object per figure per line;
-//! `--only` takes figure-name prefixes (`--only P1_reload` for the reload-stack figures).
+//! `--only` takes figure-name prefixes (`--only P1_reload` for the reload-stack figures). P12_http needs
+//! `--features http`.
 
 mod admin;
 mod agent;
@@ -13,6 +14,8 @@ mod events;
 mod exporting;
 mod figures;
 mod hop;
+#[cfg(feature = "http")]
+mod http;
 mod measure;
 mod metrics;
 mod metrics_static;
@@ -146,6 +149,15 @@ fn main() {
     }
     if wants("P8") {
         figures_each(&mut out, hop::hops(&scale));
+    }
+    #[cfg(feature = "http")]
+    if wants("P12") {
+        out.push(http::http(
+            if a.quick { 7 } else { 15 },
+            if a.quick { 1_000 } else { 3_000 },
+            &sink,
+            &rt,
+        ));
     }
     if wants("P1m") {
         out.push(metrics::cost(&scale));
