@@ -8,8 +8,6 @@
 //! exported. Limit: the filter's span directives (`[span{field}]`) are not tracked for these spans; their
 //! static directives (targets, levels, span names) decide.
 
-use std::sync::Arc;
-
 use tracing_core::span::Attributes;
 use tracing_core::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
@@ -21,9 +19,11 @@ use crate::sinks::record::{Fields, SpanIds};
 use crate::traces::generation::Generation;
 use crate::traces::hooks::ClosedSpan;
 
-/// Stored in the extensions of a span only other signals' hooks see.
+/// Stored in the extensions of a span only other signals' hooks see. It holds no generation: at its close the
+/// current generation's hooks hear of it (the signals' stores outlive every generation, so a span that began
+/// before a reload is counted by the same store; one that closes after its signal was turned off is not).
+/// Holding none saves a reference count taken and released per span.
 pub(crate) struct HookSpan {
-    generation: Arc<Generation>,
     start_ns: u64,
     pub(crate) fields: Fields,
     /// An ERROR event happened inside it.
@@ -33,7 +33,7 @@ pub(crate) struct HookSpan {
 impl HookSpan {
     /// Puts a hook span in `span`'s extensions when `generation` has hooks that see spans of `attrs`' callsite.
     pub(crate) fn begin<'a, S>(
-        generation: &Arc<Generation>,
+        generation: &Generation,
         attrs: &Attributes<'_>,
         span: &SpanRef<'a, S>,
         ctx: Context<'_, S>,
@@ -48,15 +48,14 @@ impl HookSpan {
             attrs.record(&mut Collect(&mut fields));
         }
         span.extensions_mut().insert(HookSpan {
-            generation: generation.clone(),
             start_ns: clock::now_ns(),
             fields,
             error_event: false,
         });
     }
 
-    /// Tells the hooks of the generation it began in that it closed.
-    pub(crate) fn finish(&self, meta: &'static Metadata<'static>) {
+    /// Tells the hooks of `current` (the current generation) that it closed.
+    pub(crate) fn finish(&self, meta: &'static Metadata<'static>, current: &Generation) {
         let closed = ClosedSpan {
             meta,
             duration_ns: clock::now_ns().saturating_sub(self.start_ns),
@@ -65,7 +64,7 @@ impl HookSpan {
             error: self.error_event || self.fields.iter().any(marks_error),
             fields: &self.fields,
         };
-        for (_, hook) in &self.generation.hooks {
+        for (_, hook) in &current.hooks {
             hook.on_close(&closed);
         }
     }

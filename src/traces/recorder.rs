@@ -216,7 +216,7 @@ where
         let mut ext = span.extensions_mut();
         let Some(state) = ext.get_mut::<SpanState>() else {
             if let Some(hook_span) = ext.get_mut::<HookSpan>() {
-                hook_span.finish(span.metadata());
+                hook_span.finish(span.metadata(), &self.live.current());
             }
             return;
         };
