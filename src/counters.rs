@@ -3,7 +3,8 @@
 //! dropped + in flight.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Mutex, PoisonError};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tracing_appender::non_blocking::ErrorCounter;
 
@@ -59,6 +60,8 @@ pub(crate) struct Counters {
     backends: [BackendCounters; 3],
     /// Console lines dropped by the console's log files, every file there has been.
     pub(crate) console: ConsoleDrops,
+    /// Spans over their time budget, by span name (`[telemetry.budgets]`).
+    pub(crate) budgets: BudgetCounters,
 }
 
 /// Lines the console's log files dropped: write failures (counted by each file's worker as they happen) and
@@ -142,6 +145,44 @@ impl Counters {
     pub(crate) fn logs_dropped(&self, backend: Backend, n: u64) {
         self.logs_dropped.add(n);
         self.backend(backend).logs_dropped.add(n);
+    }
+}
+
+/// Spans that closed past their soft limit or their whole budget, by span name: one pair of counts per name
+/// ever budgeted, kept for the process's life (a reload that drops a name keeps its counts).
+#[derive(Default)]
+pub(crate) struct BudgetCounters {
+    by_name: Mutex<BTreeMap<String, Arc<BudgetCount>>>,
+}
+
+/// One span name's counts.
+#[derive(Default)]
+pub(crate) struct BudgetCount {
+    /// Closed past the soft limit, within the budget.
+    pub(crate) soft: AtomicU64,
+    /// Closed past the budget.
+    pub(crate) exceeded: AtomicU64,
+}
+
+impl BudgetCounters {
+    /// The counts of `name`, made at its first call.
+    pub(crate) fn of(&self, name: &str) -> Arc<BudgetCount> {
+        let mut map = self
+            .by_name
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(map.entry(name.to_owned()).or_default())
+    }
+
+    /// Every name's counts now: (name, over the soft limit, over the budget), by name.
+    pub(crate) fn snapshot(&self) -> Vec<(String, u64, u64)> {
+        let map = self
+            .by_name
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.iter()
+            .map(|(name, c)| (name.clone(), c.soft.load(Relaxed), c.exceeded.load(Relaxed)))
+            .collect()
     }
 }
 

@@ -102,6 +102,7 @@ pub mod http;
 pub mod status;
 pub mod vault;
 
+mod budgets;
 mod clock;
 mod console;
 mod counters;

@@ -140,6 +140,30 @@ pub struct MetricsStatus {
     pub overflowed: Vec<String>,
 }
 
+/// Time budgets (`[telemetry.budgets]`): [`TelemetryStatus::budgets`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BudgetsStatus {
+    /// Budgets are running (some span name has one); `false` when only counts from earlier are left.
+    pub enabled: bool,
+    /// The running soft limit (percent of a budget), when budgets are running.
+    pub soft_limit_pct: Option<u32>,
+    /// Every span name ever budgeted since start-up, by name.
+    pub spans: Vec<BudgetStatus>,
+}
+
+/// One span name's budget and counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BudgetStatus {
+    /// The span name.
+    pub name: String,
+    /// Its running budget (`"50ms"`); `None` when the running config no longer budgets it.
+    pub budget: Option<String>,
+    /// Spans that closed past the soft limit, within the budget (WARN events), since start-up.
+    pub soft_exceeded: u64,
+    /// Spans that closed past the budget (ERROR events), since start-up.
+    pub exceeded: u64,
+}
+
 /// The error of the last reload that did not take effect.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -365,6 +389,8 @@ pub struct TelemetryStatus {
     pub last_reload: Option<LastReload>,
     /// Span metrics, when they are on (`[telemetry.metrics]`).
     pub metrics: Option<MetricsStatus>,
+    /// Time budgets and their counts, when some span name is or was budgeted (`[telemetry.budgets]`).
+    pub budgets: Option<BudgetsStatus>,
 }
 
 /// Writes the sink rows of [`TelemetryStatus::sinks`] under `"sinks"` and, for readers of earlier versions, the
@@ -420,6 +446,7 @@ mod tests {
             reloads: ReloadCounts::default(),
             last_reload: None,
             metrics: None,
+            budgets: None,
             overrides: Vec::new(),
             admin: None,
         }

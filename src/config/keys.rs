@@ -14,8 +14,12 @@ use crate::error::{ConfigError, ConfigErrorKind};
 /// What a table accepts.
 #[derive(Debug)]
 pub(super) enum Keys {
-    /// Any key (`[telemetry.resource]`).
-    Any,
+    /// Any key (`[telemetry.resource]`); `named` are the keys with a meaning of their own (`budgets`'s
+    /// `soft_limit_pct`, beside any span name).
+    Any {
+        /// The keys it names.
+        named: &'static [&'static str],
+    },
     /// A struct's fields; those in `nested` are tables with keys of their own.
     Fields {
         /// The field names, as serde reads them.
@@ -36,7 +40,13 @@ impl Keys {
             ("logs", Keys::of::<super::LogsConfig>(Vec::new())),
             ("metrics", Keys::of::<super::MetricsConfig>(Vec::new())),
             ("admin", Keys::of::<super::AdminConfig>(Vec::new())),
-            ("resource", Keys::Any),
+            ("resource", Keys::Any { named: &[] }),
+            (
+                "budgets",
+                Keys::Any {
+                    named: &[super::budgets::SOFT_LIMIT_KEY],
+                },
+            ),
             ("sampling", Keys::of::<SamplingConfig>(Vec::new())),
             ("vault", Keys::of::<VaultConfig>(Vec::new())),
         ])
@@ -52,7 +62,7 @@ impl Keys {
     /// The schema of the nested table `name`, when it has one.
     pub(super) fn nested(&self, name: &str) -> Option<&Keys> {
         match self {
-            Keys::Any => None,
+            Keys::Any { .. } => None,
             Keys::Fields { nested, .. } => nested.iter().find(|(n, _)| *n == name).map(|(_, k)| k),
         }
     }
@@ -60,8 +70,9 @@ impl Keys {
     /// Every field of this table and of the tables nested in it: its name, and the key to suggest for it (dotted
     /// from this table, with `prefix` before it).
     fn spellings(&self, prefix: &str, out: &mut Vec<(&'static str, String)>) {
-        let Keys::Fields { names, nested } = self else {
-            return;
+        let (names, nested): (&[&'static str], &[(&'static str, Keys)]) = match self {
+            Keys::Any { named } => (named, &[]),
+            Keys::Fields { names, nested } => (names, nested),
         };
         out.extend(names.iter().map(|n| (*n, join(prefix, n))));
         for (table, keys) in nested {
@@ -72,7 +83,7 @@ impl Keys {
     /// True when the table accepts `name`.
     pub(super) fn accepts(&self, name: &str) -> bool {
         match self {
-            Keys::Any => true,
+            Keys::Any { .. } => true,
             Keys::Fields { names, .. } => names.contains(&name),
         }
     }
@@ -151,7 +162,7 @@ fn check_table(
     keys: &Keys,
     err: &Locator<'_>,
 ) -> Result<(), ConfigError> {
-    if matches!(keys, Keys::Any) {
+    if matches!(keys, Keys::Any { .. }) {
         return Ok(());
     }
     let DeValue::Table(entries) = table.get_ref() else {

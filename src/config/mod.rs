@@ -53,6 +53,7 @@ mod admin;
 mod alias;
 pub(crate) use alias::flat_name;
 mod backends;
+pub(crate) mod budgets;
 mod console;
 mod diff;
 pub(crate) mod env;
@@ -77,6 +78,7 @@ pub use crate::vault::{SourceKind, VaultConfig};
 pub use admin::AdminConfig;
 pub(crate) use admin::validate as validate_admin;
 pub use backends::Backends;
+pub use budgets::{BudgetsConfig, format_duration, parse_duration};
 pub use console::{Ansi, ConsoleConfig, ConsoleFormat, ConsoleWriter};
 pub use diff::ConfigDiff;
 pub use env::EnvOverrides;
@@ -320,6 +322,8 @@ pub struct TelemetryConfig {
     pub metrics: MetricsConfig,
     /// `[telemetry.admin]`: the operators' HTTP endpoint.
     pub admin: AdminConfig,
+    /// `[telemetry.budgets]`: time budgets by span name.
+    pub budgets: BudgetsConfig,
 }
 
 /// Fields that only take effect after a restart; a change to one is reported in status, never ignored.
@@ -360,6 +364,7 @@ impl Default for TelemetryConfig {
             logs: LogsConfig::default(),
             metrics: MetricsConfig::default(),
             admin: AdminConfig::default(),
+            budgets: BudgetsConfig::default(),
         }
     }
 }

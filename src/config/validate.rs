@@ -21,6 +21,7 @@ pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, Confi
     super::sampling::validate(&cfg.sampling)?;
     super::metrics::validate(&cfg.metrics)?;
     super::admin::validate(&cfg.admin)?;
+    super::budgets::validate(&cfg.budgets)?;
     if !(1..=60_000).contains(&cfg.reload_debounce_ms) {
         return invalid(
             "reload_debounce_ms",

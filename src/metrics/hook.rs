@@ -19,7 +19,7 @@ use smallvec::SmallVec;
 
 use super::store::{Kind, Labels, Series, Store};
 use crate::sinks::record::FieldValue;
-use crate::traces::hooks::{ClosedSpan, SpanHook};
+use crate::traces::hooks::{ClosedSpan, SpanHook, Verdict};
 
 /// What identifies a series within one hook (whose service name and `span_labels` are fixed).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -146,7 +146,16 @@ impl MetricsHook {
 }
 
 impl SpanHook for MetricsHook {
-    fn on_close(&self, span: &ClosedSpan<'_>) {
+    fn on_close(&self, span: &ClosedSpan<'_>) -> Verdict {
+        self.count(span);
+        Verdict::Pass
+    }
+}
+
+impl MetricsHook {
+    /// Counts `span` in its series.
+    #[inline]
+    fn count(&self, span: &ClosedSpan<'_>) {
         let kind = kind_of(span);
         let bucket = self.store.bucket_of(span.duration_ns);
         let exemplar = span.sampled.then_some((span.ids.trace_id, span.ids.span_id));

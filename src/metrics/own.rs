@@ -1,7 +1,7 @@
 //! livetel's own counters on `/metrics`, read from [`Counters`] at scrape time: spans and log records by
 //! outcome (exported, dropped and export errors by backend), tail decisions, bytes held for them, console lines
-//! dropped, and reloads by outcome. All live in `Counters`, not in a sink or a console, so none goes down when
-//! a reload replaces one.
+//! dropped, reloads by outcome, and spans over their time budget by span name. All live in `Counters`, not in a
+//! sink, a console or a hook, so none goes down when a reload replaces one.
 
 use fastmetrics::encoder::{EncodeMetric, MetricEncoder};
 use fastmetrics::raw::{MetricLabelSet, MetricType, TypedMetric};
@@ -120,6 +120,15 @@ pub(crate) fn register(
     );
     let help = "Reload attempts since start-up, by outcome";
     registry.register(format.counter("livetel_reloads"), help, reloads)?;
+    let budgets = c.budgets.snapshot();
+    if !budgets.is_empty() {
+        let soft = ByName(budgets.iter().map(|(n, s, _)| (n.clone(), *s)).collect());
+        let help = "Spans that closed past the soft limit of their time budget, within it, by span name";
+        registry.register(format.counter("livetel_budget_soft_exceeded"), help, soft)?;
+        let exceeded = ByName(budgets.into_iter().map(|(n, _, e)| (n, e)).collect());
+        let help = "Spans that closed past their time budget, by span name";
+        registry.register(format.counter("livetel_budget_exceeded"), help, exceeded)?;
+    }
     let held = i64::try_from(traces.buffered_bytes).unwrap_or(i64::MAX);
     let help = "Estimated bytes of the spans held for tail decisions";
     registry.register_with_unit("livetel_tail_held", help, Unit::Bytes, Level(held))?;
@@ -147,6 +156,26 @@ impl<const N: usize> EncodeMetric for ByLabel<N> {
     fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
         for (value, n) in self.1 {
             encoder.encode(&[(self.0, value)], &Total(n))?;
+        }
+        Ok(())
+    }
+}
+
+/// A counter with one series per span name (`span_name`).
+struct ByName(Vec<(String, u64)>);
+
+impl TypedMetric for ByName {
+    const TYPE: MetricType = MetricType::Counter;
+}
+
+impl MetricLabelSet for ByName {
+    type LabelSet = ();
+}
+
+impl EncodeMetric for ByName {
+    fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
+        for (name, n) in &self.0 {
+            encoder.encode(&[("span_name", name.as_str())], &Total(*n))?;
         }
         Ok(())
     }

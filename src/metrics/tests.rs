@@ -23,7 +23,7 @@ static META: tracing_core::Metadata<'static> = tracing_core::metadata! {
 const BOUNDS: [f64; 3] = [0.01, 0.1, 1.0];
 
 fn close(hook: &MetricsHook, ms: u64, error: bool, sampled: bool, fields: &Fields) {
-    hook.on_close(&ClosedSpan {
+    let _ = hook.on_close(&ClosedSpan {
         meta: &META,
         duration_ns: ms * 1_000_000,
         ids: SpanIds {

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::budgets::BudgetsSignal;
 use crate::config::TelemetryConfig;
 use crate::counters::Counters;
 use crate::metrics::MetricsSignal;
@@ -60,9 +61,31 @@ pub(crate) struct SignalError {
 }
 
 /// The signals livetel builds besides traces, console and logs, each a module of its own: metrics (which
-/// serves `counters` beside span metrics). Profiling is next.
+/// serves `counters` beside span metrics) and time budgets (which count into them). Profiling is next.
 pub(crate) fn builtin(counters: &Arc<Counters>) -> Vec<Arc<dyn Signal>> {
-    vec![Arc::new(MetricsSignal::new(Some(Arc::clone(counters))))]
+    vec![
+        Arc::new(MetricsSignal::new(Some(Arc::clone(counters)))),
+        Arc::new(BudgetsSignal::new(Arc::clone(counters))),
+    ]
+}
+
+/// The budgets signal ([`crate::budgets`]) in the reload path.
+impl Signal for BudgetsSignal {
+    fn name(&self) -> &'static str {
+        BudgetsSignal::NAME
+    }
+
+    fn reads(&self) -> &'static [&'static str] {
+        BudgetsSignal::READS
+    }
+
+    fn prepare(&self, input: &SignalInput<'_>) -> Result<Option<Arc<dyn SpanHook>>, SignalError> {
+        Ok(BudgetsSignal::prepare(self, input.config))
+    }
+
+    fn report(&self, running: Option<&Arc<dyn SpanHook>>, status: &mut TelemetryStatus) {
+        BudgetsSignal::report(self, running, status);
+    }
 }
 
 /// The metrics signal ([`crate::metrics`]) in the reload path: the module itself never imports `reload`.

@@ -18,7 +18,7 @@ use crate::counters::Counters;
 use crate::sinks::memory::MemorySink;
 use crate::sinks::{BuildError, Sink, SinkContext, SinkInput, SinkKind, Takes};
 use crate::status::Trigger;
-use crate::traces::hooks::{ClosedSpan, SpanHook};
+use crate::traces::hooks::{ClosedSpan, SpanHook, Verdict};
 use crate::traces::{Placement, Recorder};
 
 /// The toy's capability: a sink that takes it lets the toy run.
@@ -69,10 +69,11 @@ struct ToyHook {
 }
 
 impl SpanHook for ToyHook {
-    fn on_close(&self, span: &ClosedSpan<'_>) {
+    fn on_close(&self, span: &ClosedSpan<'_>) -> Verdict {
         if let Ok(mut seen) = self.seen.lock() {
             seen.push((self.label.clone(), span.meta.name(), span.error));
         }
+        Verdict::Pass
     }
 }
 

@@ -94,6 +94,8 @@ pub(crate) struct Generation {
     unrecorded: Option<Directives>,
     /// `hook_filter` is its only filter (no console, no logs): whatever it admits, the hooks see.
     hooks_see_all: bool,
+    /// Some hook reads span fields: every span keeps its fields, sampled or not.
+    pub(crate) hooks_read_fields: bool,
     /// The console's or the logs' directives differ from `filter`'s: what livetel admits (the union) is then
     /// more than what it records as spans, and the recorder asks `filter` again ([`Generation::records`]).
     pub(crate) filters_differ: bool,
@@ -149,6 +151,7 @@ impl Generation {
                 .chain(hook_directives)
                 .all(|d| d == c)
         });
+        let hooks_read_fields = hooks.iter().any(|(_, h)| h.reads_fields());
         Generation {
             id,
             filter: traces.filter,
@@ -158,6 +161,7 @@ impl Generation {
             hooks_see_all,
             hook_filter,
             unrecorded: traces.unrecorded,
+            hooks_read_fields,
             filters_differ,
             console_sees_all,
             filter_tracks_spans: traces.filter_tracks_spans,

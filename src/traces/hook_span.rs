@@ -44,7 +44,7 @@ impl HookSpan {
             return;
         }
         let mut fields = Fields::new();
-        if !attrs.fields().is_empty() {
+        if generation.hooks_read_fields && !attrs.fields().is_empty() {
             attrs.record(&mut Collect(&mut fields));
         }
         span.extensions_mut().insert(HookSpan {
@@ -64,8 +64,9 @@ impl HookSpan {
             error: self.error_event || self.fields.iter().any(marks_error),
             fields: &self.fields,
         };
+        // No trace to keep: these spans belong to none.
         for (_, hook) in &current.hooks {
-            hook.on_close(&closed);
+            let _ = hook.on_close(&closed);
         }
     }
 }

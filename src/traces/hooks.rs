@@ -3,9 +3,17 @@
 //!
 //! A generation holds one [`SpanHook`] per signal that is on. The recorder tells each hook about every span of
 //! that generation when it closes, sampled or not, on the thread that closes it; with no hook (every signal off)
-//! the cost is one check of an empty list. While a generation has hooks, every span it records keeps its fields
-//! (sampled or not), so a hook can read them. At `backend = "none"` (no sink records spans) a hook still sees
-//! every span the config's filter admits, unsampled and with no ids ([`super::hook_span`]).
+//! the cost is one check of an empty list. While a generation has a hook that reads fields
+//! ([`SpanHook::reads_fields`]), every span it records keeps its fields (sampled or not), so the hook can read
+//! them; a hook that needs only the name and duration (budgets) costs no field collection. At `backend = "none"`
+//! (no sink records spans) a hook still sees every span the config's filter admits, unsampled and with no ids
+//! ([`super::hook_span`]).
+//!
+//! **Keeping a trace.** A hook's answer to a span's close is a [`Verdict`]: [`Verdict::KeepTrace`] asks the tail
+//! sampler to keep the span's trace (the time budgets ask it for a span over its soft limit). It costs nothing
+//! beyond the return value: when the head dropped the trace and tail sampling holds it, the trace is marked kept
+//! for latency (one relaxed store), and the local root's close keeps it whole; when the head kept it, or the tail
+//! is off, there is nothing to do.
 
 use std::sync::Arc;
 
@@ -33,8 +41,26 @@ pub(crate) struct ClosedSpan<'a> {
 /// with the last generation that holds it.
 pub(crate) trait SpanHook: Send + Sync + 'static {
     /// A span of this generation closed. Runs on the application's thread: never block, never allocate
-    /// without bound.
-    fn on_close(&self, span: &ClosedSpan<'_>);
+    /// without bound. Runs while livetel holds the span's extensions: a hook that emits a tracing event must
+    /// make it an explicit root (`parent: None`), so that no layer looks up the closing span.
+    fn on_close(&self, span: &ClosedSpan<'_>) -> Verdict;
+
+    /// Whether it reads [`ClosedSpan::fields`]: while some hook of a generation does, every span of it keeps its
+    /// fields, sampled or not (a cost per span); otherwise `fields` is empty for unsampled spans.
+    fn reads_fields(&self) -> bool {
+        true
+    }
+}
+
+/// What a hook asks of the span's trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum Verdict {
+    /// Nothing.
+    Pass,
+    /// Keep the span's trace at the tail (counted as kept for latency), when the head dropped it and tail
+    /// sampling holds it.
+    KeepTrace,
 }
 
 /// The hooks of one generation, each with the name of its signal.

@@ -155,7 +155,7 @@ where
         if let Some(f) = state.generation.span_filter() {
             <EnvFilter as Layer<S>>::on_record(f, id, values, ctx.clone());
         }
-        if state.sampled || state.tail.is_some() || !state.generation.hooks.is_empty() {
+        if state.sampled || state.tail.is_some() || state.generation.hooks_read_fields {
             values.record(&mut Collect(&mut state.fields));
         }
     }

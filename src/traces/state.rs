@@ -14,7 +14,7 @@ use crate::sinks::fields::marks_error;
 use crate::sinks::record::{EventRecord, Fields, Record, SpanIds};
 use crate::traces::codec::{Forwarded, Remote, is_carrier};
 use crate::traces::generation::Generation;
-use crate::traces::hooks::ClosedSpan;
+use crate::traces::hooks::{ClosedSpan, Verdict};
 use crate::traces::live::Live;
 use crate::traces::sampler;
 use crate::traces::tail::TailTrace;
@@ -121,8 +121,8 @@ impl SpanState {
         // unsampled trace never become sampled, so they skip the work, unless their trace is held for the tail.
         let is_root = parent_span_id == 0 && !parent_remote;
         let mut fields = Fields::new();
-        // Other signals' hooks read the fields of every span, sampled or not.
-        let keep_fields = sampled || is_root || tail.is_some() || !generation.hooks.is_empty();
+        // Other signals' hooks may read the fields of every span, sampled or not.
+        let keep_fields = sampled || is_root || tail.is_some() || generation.hooks_read_fields;
         if keep_fields && !attrs.fields().is_empty() {
             attrs.record(&mut Collect(&mut fields));
         }
@@ -191,7 +191,7 @@ impl SpanState {
                 .map(|policy| TailTrace::begin(policy, c, self.start_ns));
             if self.tail.is_none() {
                 c.sampled_out.add(copies);
-                if self.generation.hooks.is_empty() {
+                if !self.generation.hooks_read_fields {
                     self.fields.clear();
                 }
             }
@@ -229,8 +229,16 @@ impl SpanState {
             error: self.error_event || self.fields.iter().any(marks_error),
             fields: &self.fields,
         };
+        let mut keep = false;
         for (_, hook) in &self.generation.hooks {
-            hook.on_close(&span);
+            keep |= hook.on_close(&span) == Verdict::KeepTrace;
+        }
+        // A hook asked to keep the trace: the tail keeps it when its root closes (this span, maybe: its record
+        // reaches the tail after this).
+        if keep {
+            if let Some(tail) = &self.tail {
+                tail.mark_keep();
+            }
         }
     }
 

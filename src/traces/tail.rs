@@ -52,6 +52,8 @@ pub(crate) struct TailTrace {
     start_ns: u64,
     /// Some span ended in error, or an ERROR event happened inside the trace.
     error: AtomicBool,
+    /// A signal's hook asked to keep the trace (a span over its time budget): kept as for latency.
+    keep: AtomicBool,
     /// Refused at its start by `max_traces_in_flight`, and counted as dropped by a bound then (until its root
     /// joins a trace the head keeps: see [`TailTrace::abandon`]).
     refused: AtomicBool,
@@ -82,6 +84,7 @@ impl TailTrace {
             policy,
             start_ns,
             error: AtomicBool::new(false),
+            keep: AtomicBool::new(false),
             refused: AtomicBool::new(phase == Phase::Bounded),
             counters: Arc::clone(counters),
             held: Mutex::new(Held {
@@ -101,6 +104,12 @@ impl TailTrace {
     /// Notes an error in the trace (an ERROR event inside it).
     pub(crate) fn mark_error(&self) {
         self.error.store(true, Ordering::Relaxed);
+    }
+
+    /// Asks that the trace be kept (a hook's [`Verdict::KeepTrace`](crate::traces::hooks::Verdict)): counted as
+    /// kept for latency, unless an error keeps it.
+    pub(crate) fn mark_keep(&self) {
+        self.keep.store(true, Ordering::Relaxed);
     }
 
     /// A span of the trace closed in `generation`; `local_root` when it is the span that decides.
@@ -142,7 +151,7 @@ impl TailTrace {
         let dur = held.spans.last().and_then(|(_, r)| r.dur_ns).unwrap_or(0);
         let reason = if self.policy.errors && self.error.load(Ordering::Relaxed) {
             Some(Reason::Error)
-        } else if self.policy.slow_ns.is_some_and(|t| dur > t) {
+        } else if self.keep.load(Ordering::Relaxed) || self.policy.slow_ns.is_some_and(|t| dur > t) {
             Some(Reason::Latency)
         } else {
             None
