@@ -93,7 +93,9 @@ fn trace(name: &'static str, sleep: Duration) {
 }
 
 fn row<'a>(rows: &'a [BudgetStatus], name: &str) -> &'a BudgetStatus {
-    rows.iter().find(|r| r.name == name).unwrap_or_else(|| panic!("{name} in {rows:?}"))
+    rows.iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("{name} in {rows:?}"))
 }
 
 const FAST: u64 = 20;
@@ -121,8 +123,14 @@ fn budget_events_are_counted_exactly_reach_the_other_layer_and_keep_their_traces
         // The other layer saw exactly one event per span past its limit, each an explicit root.
         assert_eq!(counting.count("t.soft", Level::WARN), SOFT);
         assert_eq!(counting.count("t.over", Level::ERROR), OVER);
-        assert_eq!(counting.count("t.fast", Level::WARN) + counting.count("t.fast", Level::ERROR), 0);
-        assert_eq!(counting.count("t.soft", Level::ERROR) + counting.count("t.over", Level::WARN), 0);
+        assert_eq!(
+            counting.count("t.fast", Level::WARN) + counting.count("t.fast", Level::ERROR),
+            0
+        );
+        assert_eq!(
+            counting.count("t.soft", Level::ERROR) + counting.count("t.over", Level::WARN),
+            0
+        );
         assert_eq!(counting.0.lock().expect("seen").with_parent, 0);
 
         let counts = wait_settled(t);
@@ -149,11 +157,24 @@ fn budget_events_are_counted_exactly_reach_the_other_layer_and_keep_their_traces
         assert_eq!(counts.sampled_out, 2 * FAST, "{counts:?}");
 
         // And on /metrics, by span name.
-        let addr = status.metrics.as_ref().and_then(|m| m.listen).expect("/metrics bound");
+        let addr = status
+            .metrics
+            .as_ref()
+            .and_then(|m| m.listen)
+            .expect("/metrics bound");
         let body = scrape(addr);
-        assert!(body.contains("livetel_budget_exceeded_total{span_name=\"t.over\"} 10"), "{body}");
-        assert!(body.contains("livetel_budget_soft_exceeded_total{span_name=\"t.soft\"} 3"), "{body}");
-        assert!(body.contains("livetel_budget_exceeded_total{span_name=\"t.fast\"} 0"), "{body}");
+        assert!(
+            body.contains("livetel_budget_exceeded_total{span_name=\"t.over\"} 10"),
+            "{body}"
+        );
+        assert!(
+            body.contains("livetel_budget_soft_exceeded_total{span_name=\"t.soft\"} 3"),
+            "{body}"
+        );
+        assert!(
+            body.contains("livetel_budget_exceeded_total{span_name=\"t.fast\"} 0"),
+            "{body}"
+        );
     });
 }
 
@@ -174,7 +195,14 @@ fn a_budget_changed_live_applies_to_the_next_spans_and_counts_are_kept() {
         let status = t.refresh_status();
         let budgets = status.budgets.as_ref().expect("budgets");
         assert_eq!(row(&budgets.spans, "t.op").exceeded, 5);
-        assert!(status.last_reload.as_ref().expect("a reload").changed.contains(&"budgets.t.op".to_owned()));
+        assert!(
+            status
+                .last_reload
+                .as_ref()
+                .expect("a reload")
+                .changed
+                .contains(&"budgets.t.op".to_owned())
+        );
 
         // A bad budget is rejected at its line and column; the running one stays.
         let rejected = handle.apply_toml_blocking(section("[telemetry.budgets]\n\"t.op\" = \"soon\"\n"));
@@ -211,9 +239,56 @@ fn livetel_check_accepts_budgets_and_places_a_bad_one() {
 /// `GET /metrics` (text) over plain TCP: the body.
 fn scrape(addr: std::net::SocketAddr) -> String {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("request");
     let mut out = String::new();
     s.read_to_string(&mut out).expect("response");
     out
+}
+
+#[test]
+fn livetel_s_own_console_gets_the_budget_events() {
+    let f = Fixture::new("watch = false");
+    let log = f.dir.path().join("logs").join("app.log");
+    f.write(&format!(
+        "watch = false\nbackend = \"local\"\n[telemetry.console]\nenabled = true\nansi = false\n\
+         filter = \"livetel::budget=warn\"\nfile = {:?}\n[telemetry.budgets]\n\"t.over\" = \"1ns\"\n",
+        log.display().to_string()
+    ));
+    let t = f.start();
+    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
+        (0..4).for_each(|_| trace("t.over", Duration::ZERO));
+    });
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    let file = loop {
+        let s = t.refresh_status();
+        let file = s
+            .console
+            .as_ref()
+            .and_then(|c| c.file.clone())
+            .expect("a log file");
+        if file.lines_written + file.lines_dropped >= 4 {
+            break file;
+        }
+        assert!(std::time::Instant::now() < deadline, "{file:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!((file.lines_written, file.lines_dropped), (4, 0));
+    let text = std::fs::read_to_string(&file.path).expect("log file");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    for v in &lines {
+        assert_eq!(
+            (v["target"].as_str(), v["level"].as_str()),
+            (Some("livetel::budget"), Some("ERROR")),
+            "{v}"
+        );
+        assert_eq!(v["fields"]["span.name"], "t.over", "{v}");
+        assert_eq!(v["fields"]["budget_ms"], 1e-6, "{v}");
+    }
+    t.shutdown();
 }

@@ -1,5 +1,5 @@
 //! docs/METRICS.md lists every metric `/metrics` serves, with its type, and nothing else: a workload with
-//! metrics on, spans of several kinds and an error, two backends and tail sampling is scraped (text 0.0.4), and
+//! metrics on, spans of several kinds and an error, two backends, tail sampling and a time budget is scraped (text 0.0.4), and
 //! its `# TYPE` lines are compared with the table's rows.
 
 mod common;
@@ -39,7 +39,8 @@ fn metrics_md_lists_exactly_what_metrics_serves() {
     let f = Fixture::new(
         "watch = false\nbackend = [\"local\", \"otlp\"]\notlp.endpoint = \"http://127.0.0.1:9\"\n\
          sampling.always_sample_errors = true\n\
-         [telemetry.metrics]\nenabled = true\nlisten = \"127.0.0.1:0\"\n",
+         [telemetry.metrics]\nenabled = true\nlisten = \"127.0.0.1:0\"\n\
+         [telemetry.budgets]\n\"doc.op\" = \"1h\"\n",
     );
     let tel = f.start();
     let d = tel.dispatch().expect("own subscriber").clone();

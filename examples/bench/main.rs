@@ -9,6 +9,7 @@
 
 mod admin;
 mod agent;
+mod budgets;
 mod callgrind;
 mod events;
 mod exporting;
@@ -113,6 +114,10 @@ fn main() {
     }
     if wants("P4") {
         figures_each(&mut out, agent::reload_latency(if a.quick { 30 } else { 200 }));
+        figures_each(
+            &mut out,
+            budgets::override_latency(if a.quick { 100 } else { 500 }),
+        );
     }
     if wants("P4_token") {
         figures_each(&mut out, admin::token_timing(if a.quick { 7 } else { 15 }));
@@ -163,6 +168,9 @@ fn main() {
         out.push(metrics::cost(&scale));
         out.push(metrics::static_cost(&scale));
         out.push(metrics::scrape_time(if a.quick { 20 } else { 100 }));
+    }
+    if wants("P1b") {
+        out.push(budgets::cost(&scale));
     }
     if wants("P10") {
         out.push(tail::cost(&scale));

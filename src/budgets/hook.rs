@@ -14,6 +14,9 @@ use crate::traces::hooks::{ClosedSpan, SpanHook, Verdict};
 const SLOTS: usize = 512;
 const PROBES: usize = 8;
 
+/// A callsite table slot: the callsite pointer, and the index of its entry (none: its name has no budget).
+type Slot = (usize, Option<u32>);
+
 /// One budgeted span name.
 pub(crate) struct Entry {
     pub(crate) name: String,
@@ -26,7 +29,7 @@ pub(crate) struct Entry {
 /// The running part of the budgets signal.
 pub(crate) struct BudgetsHook {
     /// Callsite pointer → its entry (an index into `entries`, or none: not budgeted). Claimed once, never freed.
-    callsites: Box<[OnceLock<(usize, Option<u32>)>]>,
+    callsites: Box<[OnceLock<Slot>]>,
     by_name: HashMap<String, u32>,
     pub(crate) entries: Box<[Entry]>,
     pub(crate) soft_limit_pct: u32,
@@ -129,6 +132,11 @@ fn emit(entry: &Entry, span: &ClosedSpan<'_>, exceeded: bool, pct: u32) {
     let trace_id = format_args!("{:032x}", span.ids.trace_id);
     let span_id = format_args!("{:016x}", span.ids.span_id);
     let name = entry.name.as_str();
+    // `Duration`'s `Debug` writes each in its own unit: `59.252µs`, `1ns`, `50ms`.
+    let (took, budget) = (
+        std::time::Duration::from_nanos(span.duration_ns),
+        std::time::Duration::from_nanos(entry.budget_ns),
+    );
     if exceeded {
         tracing::event!(
             target: "livetel::budget",
@@ -139,7 +147,7 @@ fn emit(entry: &Entry, span: &ClosedSpan<'_>, exceeded: bool, pct: u32) {
             budget_ms,
             trace_id = %trace_id,
             span_id = %span_id,
-            "span `{name}` took {duration_ms:.3} ms, over its budget of {budget_ms:.3} ms"
+            "span `{name}` took {took:?}, over its budget of {budget:?}"
         );
     } else {
         tracing::event!(
@@ -151,7 +159,7 @@ fn emit(entry: &Entry, span: &ClosedSpan<'_>, exceeded: bool, pct: u32) {
             budget_ms,
             trace_id = %trace_id,
             span_id = %span_id,
-            "span `{name}` took {duration_ms:.3} ms, over {pct}% of its budget of {budget_ms:.3} ms"
+            "span `{name}` took {took:?}, over {pct}% of its budget of {budget:?}"
         );
     }
 }

@@ -144,12 +144,13 @@ struct Budget(Duration);
 
 impl<'de> Deserialize<'de> for Budget {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d).map_err(|_| {
-            de::Error::custom("a budget is a duration string (\"50ms\", \"2s\", \"1m\")")
-        })?;
+        let text = String::deserialize(d)
+            .map_err(|_| de::Error::custom("a budget is a duration string (\"50ms\", \"2s\", \"1m\")"))?;
         match parse_duration(&text) {
             Some(budget) if !budget.is_zero() => Ok(Budget(budget)),
-            Some(_) => Err(de::Error::custom(format!("budget `{text}` must be more than zero"))),
+            Some(_) => Err(de::Error::custom(format!(
+                "budget `{text}` must be more than zero"
+            ))),
             None => Err(de::Error::custom(format!(
                 "`{text}` is not a duration: a whole number and a unit (ns, us, ms, s, m, h), like \"50ms\""
             ))),
@@ -163,7 +164,10 @@ pub(crate) fn validate(b: &BudgetsConfig) -> Result<(), (&'static str, ConfigErr
     if !(1..=100).contains(&b.soft_limit_pct) {
         return invalid(
             "budgets.soft_limit_pct",
-            format!("must be 1..=100 (percent of the budget), got {}", b.soft_limit_pct),
+            format!(
+                "must be 1..=100 (percent of the budget), got {}",
+                b.soft_limit_pct
+            ),
         );
     }
     if b.spans.len() > MAX_SPANS {

@@ -30,7 +30,9 @@ pub(crate) struct ClosedSpan<'a> {
     /// Whether its trace is kept by the head sampler.
     pub(crate) sampled: bool,
     /// It ended in error, as the tail sampler defines it: an `error` field (`#[livetel::instrument(err)]` sets
-    /// one), `otel.status_code = "ERROR"`, or an ERROR event inside it.
+    /// one), `otel.status_code = "ERROR"`, or an ERROR event inside it. The fields are scanned for it only when
+    /// some hook of the generation reads fields ([`SpanHook::reads_fields`]); otherwise only an ERROR event
+    /// sets it.
     pub(crate) error: bool,
     /// Its recorded fields (empty for a span no sink will get).
     pub(crate) fields: &'a Fields,
@@ -45,8 +47,10 @@ pub(crate) trait SpanHook: Send + Sync + 'static {
     /// make it an explicit root (`parent: None`), so that no layer looks up the closing span.
     fn on_close(&self, span: &ClosedSpan<'_>) -> Verdict;
 
-    /// Whether it reads [`ClosedSpan::fields`]: while some hook of a generation does, every span of it keeps its
-    /// fields, sampled or not (a cost per span); otherwise `fields` is empty for unsampled spans.
+    /// Whether it reads [`ClosedSpan::fields`] or [`ClosedSpan::error`]: while some hook of a generation does,
+    /// every span of it keeps its fields, sampled or not, and they are scanned for an error at its close (a cost
+    /// per span); otherwise `fields` is empty for unsampled spans, and `error` says only whether an ERROR event
+    /// happened inside the span.
     fn reads_fields(&self) -> bool {
         true
     }

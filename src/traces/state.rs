@@ -226,7 +226,8 @@ impl SpanState {
             duration_ns,
             ids: self.ids,
             sampled: self.sampled,
-            error: self.error_event || self.fields.iter().any(marks_error),
+            error: self.error_event
+                || (self.generation.hooks_read_fields && self.fields.iter().any(marks_error)),
             fields: &self.fields,
         };
         let mut keep = false;
