@@ -2,8 +2,8 @@
 //! bound + in flight; the sampling figures per trace ([`TraceCounts`]). Log records: made = exported +
 //! dropped + in flight.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tracing_appender::non_blocking::ErrorCounter;
@@ -167,19 +167,13 @@ pub(crate) struct BudgetCount {
 impl BudgetCounters {
     /// The counts of `name`, made at its first call.
     pub(crate) fn of(&self, name: &str) -> Arc<BudgetCount> {
-        let mut map = self
-            .by_name
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut map = self.by_name.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(map.entry(name.to_owned()).or_default())
     }
 
     /// Every name's counts now: (name, over the soft limit, over the budget), by name.
     pub(crate) fn snapshot(&self) -> Vec<(String, u64, u64)> {
-        let map = self
-            .by_name
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let map = self.by_name.lock().unwrap_or_else(PoisonError::into_inner);
         map.iter()
             .map(|(name, c)| (name.clone(), c.soft.load(Relaxed), c.exceeded.load(Relaxed)))
             .collect()

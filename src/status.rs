@@ -142,6 +142,7 @@ pub struct MetricsStatus {
 
 /// Time budgets (`[telemetry.budgets]`): [`TelemetryStatus::budgets`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct BudgetsStatus {
     /// Budgets are running (some span name has one); `false` when only counts from earlier are left.
     pub enabled: bool,
@@ -153,6 +154,7 @@ pub struct BudgetsStatus {
 
 /// One span name's budget and counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct BudgetStatus {
     /// The span name.
     pub name: String,

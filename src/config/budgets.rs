@@ -36,6 +36,7 @@ pub const SOFT_LIMIT_KEY: &str = "soft_limit_pct";
 
 /// `[telemetry.budgets]`: time budgets by span name. Live: a change applies through the reload path.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BudgetsConfig {
     /// The share of a budget (percent, `1..=100`) past which a span's close is a WARN event; past the whole
     /// budget it is an ERROR event.
@@ -93,7 +94,7 @@ pub fn format_duration(d: Duration) -> String {
     ];
     let (per, unit) = units
         .into_iter()
-        .find(|(per, _)| ns != 0 && ns % per == 0)
+        .find(|(per, _)| ns != 0 && ns.is_multiple_of(*per))
         .unwrap_or((1, "ns"));
     format!("{}{unit}", ns / per)
 }

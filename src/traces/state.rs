@@ -236,10 +236,8 @@ impl SpanState {
         }
         // A hook asked to keep the trace: the tail keeps it when its root closes (this span, maybe: its record
         // reaches the tail after this).
-        if keep {
-            if let Some(tail) = &self.tail {
-                tail.mark_keep();
-            }
+        if keep && let Some(tail) = &self.tail {
+            tail.mark_keep();
         }
     }
 
