@@ -41,7 +41,9 @@
 //! none for unsampled spans. Nothing more unless the span is over its soft limit.
 //!
 //! # Limits
-//! As for every hook: only spans of a generation that records (a backend with a sink) are measured.
+//! At `backend = "none"` budgeted spans are still measured and counted, as every hook sees the spans the filter
+//! admits ([`crate::traces::hook_span`]); they belong to no trace, so their events carry zero ids and there is
+//! no trace to keep.
 
 pub(crate) mod hook;
 pub(crate) mod signal;
