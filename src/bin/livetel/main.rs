@@ -8,8 +8,18 @@
 //!   `livetel overrides URL` talk to a running service's admin endpoint (`[telemetry.admin]`); the token comes
 //!   from `LIVETEL_ADMIN_TOKEN` or `--token-file`. Each prints the endpoint's JSON answer and exits 1 unless it
 //!   succeeded (a rejected reload or override included).
+//! - `livetel report TRACE.json [--json]` prints per span name count, p50/p95/p99/max, busy vs idle share and a
+//!   class (see `report.rs` for the definitions) of a Chrome JSON trace (livetel's `local` backend or any).
+//! - `livetel flamegraph TRACE.json -o out.svg` draws the span tree (weights: self time) with inferno.
+//!   Both show a progress bar on stderr for big traces when it is a terminal, nothing when piped.
+//!
+//! Exit codes: 0 success; 1 a check, a request or a trace failed (the error on stderr: file and what failed);
+//! 2 bad arguments (clap).
 
 mod admin;
+mod flame;
+mod report;
+mod trace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +70,22 @@ enum Command {
     },
     /// List a running service's temporary overrides.
     Overrides(Target),
+    /// Latency per span name of a Chrome JSON trace: count, p50, p95, p99, max, busy/idle share, class.
+    Report {
+        /// The trace file (livetel's `local` backend writes one per run).
+        trace: PathBuf,
+        /// Print JSON (durations in nanoseconds) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Draw a Chrome JSON trace's span tree as a flame graph (SVG; a frame's width is its self time).
+    Flamegraph {
+        /// The trace file.
+        trace: PathBuf,
+        /// The SVG file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
 }
 
 /// A running service's admin endpoint.
@@ -91,6 +117,8 @@ fn main() -> ExitCode {
         Command::Status(target) => with(&target, admin::Endpoint::status),
         Command::Reload(target) => with(&target, admin::Endpoint::reload),
         Command::Overrides(target) => with(&target, admin::Endpoint::overrides),
+        Command::Report { trace, json } => report(&trace, json),
+        Command::Flamegraph { trace, output } => flamegraph(&trace, &output),
         Command::Override {
             target,
             filter,
@@ -115,6 +143,40 @@ fn with(target: &Target, command: impl FnOnce(&admin::Endpoint) -> ExitCode) -> 
         Ok(endpoint) => command(&endpoint),
         Err(code) => code,
     }
+}
+
+/// Prints the latency report of `path`.
+fn report(path: &std::path::Path, json: bool) -> ExitCode {
+    let spans = match trace::load(path) {
+        Ok(spans) => spans,
+        Err(e) => return fail(e),
+    };
+    let rows = report::rows(&spans);
+    if json {
+        match serde_json::to_string_pretty(&rows) {
+            Ok(text) => println!("{text}"),
+            Err(e) => return fail(e),
+        }
+    } else {
+        print!("{}", report::table(&rows));
+    }
+    ExitCode::SUCCESS
+}
+
+/// Draws the flame graph of `path` into `out`.
+fn flamegraph(path: &std::path::Path, out: &std::path::Path) -> ExitCode {
+    let result = trace::load(path)
+        .map_err(|e| e.to_string())
+        .and_then(|spans| flame::draw(path, &spans, out).map_err(|e| e.to_string()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("livetel: {e}");
+    ExitCode::FAILURE
 }
 
 /// Checks each file; prints `PATH: ok` on stdout or the error on stderr.
