@@ -20,7 +20,8 @@ fn livetel(args: &[&str]) -> Output {
         .expect("run livetel")
 }
 
-/// 100 `"work"` spans of 1..=100 µs, each busy for 90 % of it; 10 `"wait"` spans of 1 ms, busy 10 µs each; one
+/// 100 `"work"` spans of 1..=100 µs, each busy for 90 % of it; 10 `"wait"` spans of 1 ms, busy 10 µs each (as
+/// `resource.cpu.micros`, livetel's profiling tier's CPU time while entered); one
 /// `"turn"` of 50 µs busy 25 µs. `ts`/`dur` in microseconds, as Chrome traces have them.
 fn fixture_events() -> Vec<Value> {
     let mut events = vec![json!({"ph":"M","name":"process_name","pid":1,"tid":0,"args":{"name":"fixture"}})];
@@ -31,8 +32,9 @@ fn fixture_events() -> Vec<Value> {
         ts += d + 1;
     }
     for _ in 0..10 {
+        // As livetel writes it with `cpu_time = true`: CPU time while entered, in microseconds.
         events.push(json!({"ph":"X","name":"wait","ts":ts,"dur":1000,"pid":1,"tid":2,
-            "args":{"busy_ns": 10_000}}));
+            "args":{"resource.cpu.micros": 10}}));
         ts += 1001;
     }
     events

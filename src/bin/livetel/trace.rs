@@ -4,7 +4,9 @@
 //! `"B"`/`"E"` pairs (matched per `pid`/`tid` as a stack). A file cut short (SIGKILL between writes of another
 //! writer) may lack its closing `]` and end with a comma: both are repaired before parsing. Other phases
 //! (metadata, instants, counters) are skipped. Times are microseconds in the file, nanoseconds here (rounded).
-//! `args.busy_ns`, when a span carries it, is the time the span was entered on its thread.
+//! `args.busy_ns`, when a span carries it, is the time the span was entered on its thread; livetel's own traces
+//! carry `resource.cpu.micros` instead when `[telemetry.profiling] cpu_time = true` (the thread's CPU time while
+//! the span was entered), read as busy time.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -148,10 +150,7 @@ fn spans(events: &[Value]) -> Vec<Span> {
                 let (Some(start_ns), Some(dur_ns)) = (ns(event, "ts"), ns(event, "dur")) else {
                     continue;
                 };
-                let busy_ns = event
-                    .get("args")
-                    .and_then(|a| a.get("busy_ns"))
-                    .and_then(Value::as_u64);
+                let busy_ns = event.get("args").and_then(busy_of);
                 out.push(Span {
                     name: name(),
                     thread,
@@ -195,4 +194,13 @@ fn uint(event: &Value, key: &str) -> u64 {
 fn ns(event: &Value, key: &str) -> Option<u64> {
     let micros = event.get(key)?.as_f64()?;
     (micros >= 0.0).then(|| (micros * 1000.0).round() as u64)
+}
+
+/// A span's busy time from its args: `busy_ns`, or livetel's `resource.cpu.micros` (CPU time while entered).
+fn busy_of(args: &Value) -> Option<u64> {
+    args.get("busy_ns").and_then(Value::as_u64).or_else(|| {
+        args.get("resource.cpu.micros")
+            .and_then(Value::as_u64)
+            .map(|us| us.saturating_mul(1_000))
+    })
 }
