@@ -62,6 +62,8 @@ pub(crate) struct Counters {
     pub(crate) console: ConsoleDrops,
     /// Spans over their time budget, by span name (`[telemetry.budgets]`).
     pub(crate) budgets: BudgetCounters,
+    /// OTLP metric exports by outcome (`crate::metrics::otlp`).
+    pub(crate) metrics_export: MetricsExportCounters,
 }
 
 /// Lines the console's log files dropped: write failures (counted by each file's worker as they happen) and
@@ -178,6 +180,41 @@ impl BudgetCounters {
             .map(|(name, c)| (name.clone(), c.soft.load(Relaxed), c.exceeded.load(Relaxed)))
             .collect()
     }
+}
+
+/// OTLP metric exports since start-up: points the collector accepted, exports given up and their points.
+#[derive(Default)]
+pub(crate) struct MetricsExportCounters {
+    pub(crate) exports_ok: Padded,
+    pub(crate) exports_failed: Padded,
+    pub(crate) points_exported: Padded,
+    pub(crate) points_dropped: Padded,
+}
+
+impl MetricsExportCounters {
+    pub(crate) fn snapshot(&self) -> MetricsExportCounts {
+        MetricsExportCounts {
+            exports_ok: self.exports_ok.get(),
+            exports_failed: self.exports_failed.get(),
+            points_exported: self.points_exported.get(),
+            points_dropped: self.points_dropped.get(),
+        }
+    }
+}
+
+/// OTLP metric exports since start-up (status `metrics.otlp`). They only grow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct MetricsExportCounts {
+    /// Export requests the collector accepted.
+    pub exports_ok: u64,
+    /// Export requests given up after their retries (or cut by shutdown); their points are `points_dropped`.
+    pub exports_failed: u64,
+    /// Metric points in accepted requests.
+    pub points_exported: u64,
+    /// Metric points in requests given up. A later export carries their counts on: cumulative points hold
+    /// them, and delta points are taken from the last accepted export.
+    pub points_dropped: u64,
 }
 
 /// Reload attempts by outcome (the start itself is not one).

@@ -15,7 +15,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use crate::config::Backends;
-pub use crate::counters::{LogCounts, SpanCounts, TraceCounts};
+pub use crate::counters::{LogCounts, MetricsExportCounts, SpanCounts, TraceCounts};
 use crate::error::ConfigError;
 
 /// What caused a reload. New causes are added as livetel grows: match with a wildcard arm.
@@ -138,6 +138,27 @@ pub struct MetricsStatus {
     pub series: usize,
     /// The metric families that reached `max_series` (their new label sets count in the overflow series).
     pub overflowed: Vec<String>,
+    /// OTLP metrics, while the `otlp` backend is configured: where they go and how exports fared.
+    pub otlp: Option<MetricsOtlpStatus>,
+}
+
+/// OTLP metrics export: [`MetricsStatus::otlp`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct MetricsOtlpStatus {
+    /// The URL exports go to (`.../v1/metrics` over HTTP, the collector's address over gRPC).
+    pub endpoint: String,
+    /// `grpc` or `http/protobuf`.
+    pub protocol: &'static str,
+    /// `cumulative` or `delta`.
+    pub temporality: &'static str,
+    /// The export period.
+    pub interval_ms: u64,
+    /// Exports and points since start-up, every exporter together (never reset).
+    #[serde(flatten)]
+    pub counts: MetricsExportCounts,
+    /// The last export error, if the last export failed.
+    pub last_error: Option<String>,
 }
 
 /// Time budgets (`[telemetry.budgets]`): [`TelemetryStatus::budgets`].

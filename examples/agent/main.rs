@@ -297,7 +297,15 @@ fn print_status(s: &livetel::status::TelemetryStatus, json: bool) {
     }
     if let Some(m) = &s.metrics {
         let listen = m.listen.map_or_else(|| "-".to_owned(), |a| a.to_string());
-        notes.insert_str(0, &format!(" series={} metrics={listen}", m.series));
+        let mut line = format!(" series={} metrics={listen}", m.series);
+        if let Some(o) = &m.otlp {
+            let c = &o.counts;
+            line.push_str(&format!(
+                " otlp_metrics={}/{} points={} dropped={}",
+                o.protocol, o.temporality, c.points_exported, c.points_dropped
+            ));
+        }
+        notes.insert_str(0, &line);
     }
     // Temporary overrides: each starts and ends with a status line of its own (trigger Override, OverrideExpired).
     for o in &s.overrides {

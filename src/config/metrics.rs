@@ -1,5 +1,5 @@
-//! `[telemetry.metrics]`: span metrics (RED: rate, errors, duration) kept in the process and served on
-//! `/metrics`.
+//! `[telemetry.metrics]`: span metrics (RED: rate, errors, duration) kept in the process, served on
+//! `/metrics` and, with the `otlp` backend, exported as OTLP metrics.
 //!
 //! ```
 //! let cfg = livetel::config::parse_str(
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigErrorKind;
 
-/// How OTLP metrics will report sums and histograms (for OTLP metrics, coming: parsed and validated today).
+/// How OTLP metrics report sums and histograms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -29,7 +29,7 @@ pub enum Temporality {
     /// Totals since the process started.
     #[default]
     Cumulative,
-    /// The change since the last export.
+    /// The change since the last export the collector accepted.
     Delta,
 }
 
@@ -50,9 +50,9 @@ pub struct MetricsConfig {
     pub span_labels: Vec<String>,
     /// Label sets kept per metric; beyond, spans count in one `otel_metric_overflow="true"` series.
     pub max_series: usize,
-    /// For OTLP metrics, coming: the export period, in milliseconds.
+    /// OTLP metrics (with the `otlp` backend): the export period, in milliseconds (100 to 3,600,000).
     pub export_interval_ms: u64,
-    /// For OTLP metrics, coming: `"cumulative"` or `"delta"`.
+    /// OTLP metrics: `"cumulative"` (totals since start) or `"delta"` (the change since the last export).
     pub temporality: Temporality,
 }
 
@@ -197,6 +197,12 @@ mod tests {
         assert_eq!(e.key.as_deref(), Some("telemetry.metrics.max_series"));
         let e = section("temporality = \"sometimes\"").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("telemetry.metrics.temporality"));
+        assert_eq!(e.position.map(|p| (p.line, p.column)), Some((2, 15)));
+        let e = section("enabled = true\nexport_interval_ms = 5").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("telemetry.metrics.export_interval_ms"));
+        assert_eq!(e.position.map(|p| (p.line, p.column)), Some((3, 22)));
+        let cfg = section("temporality = \"delta\"\nexport_interval_ms = 500").unwrap();
+        assert_eq!(cfg.metrics.temporality, super::Temporality::Delta);
         let e = section("span_labels = [\"a.b\", \"a_b\"]").unwrap_err();
         assert!(e.to_string().contains("same label `a_b`"), "{e}");
         let e = section("span_labels = [\"service.name\"]").unwrap_err();

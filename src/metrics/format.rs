@@ -41,7 +41,7 @@ impl Format {
     }
 
     /// A counter family's name: `base` in OpenMetrics (samples get `_total`), `base_total` in 0.0.4.
-    pub(crate) fn counter(self, base: &'static str) -> String {
+    pub(crate) fn counter(self, base: &str) -> String {
         match self {
             Format::Text => format!("{base}_total"),
             Format::OpenMetrics => base.to_owned(),

@@ -57,6 +57,8 @@ pub(crate) struct MetricsHook {
     pub(crate) max_series: usize,
     /// Kept alive while a generation holds this hook: the `/metrics` server, if any.
     pub(crate) server: Option<Arc<super::server::Server>>,
+    /// Kept alive while a generation holds this hook: the OTLP exporter, if any.
+    pub(crate) exporter: Option<Arc<super::otlp::Exporter>>,
 }
 
 impl MetricsHook {
@@ -80,7 +82,14 @@ impl MetricsHook {
             cache: ArcSwap::default(),
             max_series,
             server,
+            exporter: None,
         }
+    }
+
+    /// The same hook, keeping `exporter` alive while a generation holds it.
+    pub(crate) fn exporting(mut self, exporter: Option<Arc<super::otlp::Exporter>>) -> MetricsHook {
+        self.exporter = exporter;
+        self
     }
 
     /// The cell of `callsite`'s series of `kind` and status in the callsite table; `None` when its probe

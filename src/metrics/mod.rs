@@ -1,5 +1,5 @@
-//! Span metrics (issue 22, first slice): rate, errors and duration of every span, kept in the process through
-//! every reload and served on `/metrics` for Prometheus.
+//! Span metrics (issue 22): rate, errors and duration of every span, kept in the process through every reload,
+//! served on `/metrics` for Prometheus and exported as OTLP metrics to the `otlp` backend ([`otlp`]).
 //!
 //! # What it measures
 //! For each series — span name, `otel.kind` (`internal` when the span has none), status (`error` when the span
@@ -11,7 +11,8 @@
 //! span that fell in it, written only in OpenMetrics (text 0.0.4 cannot carry exemplars). livetel's own
 //! counters are served beside them, read at scrape time: `livetel_spans_{started,exported,dropped,sampled_out,
 //! dropped_by_bound}_total`, `livetel_log_records_{made,exported,dropped}_total`, `livetel_traces_*_total`
-//! (tail decisions) and the gauge `livetel_tail_held_bytes`. On `/metrics` dotted names are not valid label
+//! (tail decisions), `livetel_metrics_{points_exported,points_dropped,exports_failed}_total` (OTLP metrics
+//! exports) and the gauge `livetel_tail_held_bytes`. On `/metrics` dotted names are not valid label
 //! names: they become `span_name`, `otel_kind`, `service_name`, `otel_metric_overflow`, and a span label's dots
 //! become `_`.
 //!
@@ -26,7 +27,7 @@
 //! `metrics.overflowed`.
 //!
 //! # Why fastmetrics writes `/metrics`
-//! The store is our own (atomics, which OTLP export will read next), so the exposition crate must write
+//! The store is our own (atomics, which the OTLP export reads too: [`otlp`]), so the exposition crate must write
 //! exemplars from values it does not own. prometheus-client 0.26 cannot: its `Exemplar` has no public
 //! constructor, so exemplars come only from its own `HistogramWithExemplars` (a lock per observation, and no
 //! getters for OTLP). fastmetrics 0.7 writes Prometheus text 0.0.4 and OpenMetrics 1.0 from any type implementing
@@ -58,7 +59,6 @@
 //! generation that holds it retires (after its drain).
 //!
 //! # Limits
-//! - No OTLP metrics yet: `export_interval_ms` and `temporality` are parsed and validated for the next slice.
 //! - At `enabled = false` no span is counted. At `backend = "none"` every span the filter admits is counted
 //!   ([`crate::traces::hook_span`]), unsampled, so its buckets carry no exemplar.
 //! - `calls_total` and `_count` are the same figure (the sum of the buckets); an error counter appears once its
@@ -67,6 +67,7 @@
 pub(crate) mod expose;
 pub(crate) mod format;
 pub(crate) mod hook;
+pub(crate) mod otlp;
 pub(crate) mod own;
 pub(crate) mod server;
 pub(crate) mod signal;

@@ -13,12 +13,14 @@ use std::sync::{Arc, Mutex, Weak};
 use super::expose;
 use super::format::Format;
 use super::hook::MetricsHook;
+use super::otlp::{self, Exporter};
 use super::server::{Render, Server};
 use super::store::Store;
 use crate::config::TelemetryConfig;
 use crate::counters::Counters;
-use crate::status::{MetricsStatus, TelemetryStatus};
+use crate::status::{MetricsOtlpStatus, MetricsStatus, TelemetryStatus};
 use crate::traces::hooks::SpanHook;
+use crate::vault::SecretHeaders;
 
 /// The metric families of span metrics, each of which may overflow.
 const SPAN_METRICS: [&str; 3] = [
@@ -31,6 +33,8 @@ const SPAN_METRICS: [&str; 3] = [
 pub(crate) struct MetricsSignal {
     /// livetel's own counters, served beside the span metrics.
     counters: Option<Arc<Counters>>,
+    /// What every OTLP exporter shares (export counters, delta baseline): never reset.
+    export: Arc<otlp::Shared>,
     state: Mutex<State>,
 }
 
@@ -41,15 +45,41 @@ struct State {
     servers: Vec<Weak<Server>>,
     /// Every hook built, while one lives: status finds the running one among them.
     hooks: Vec<Weak<MetricsHook>>,
+    /// Every OTLP exporter started, while one lives.
+    exporters: Vec<Weak<Exporter>>,
 }
 
 impl MetricsSignal {
     /// The signal, serving `counters` (livetel's own) beside span metrics when given.
     pub(crate) fn new(counters: Option<Arc<Counters>>) -> MetricsSignal {
+        let export = Arc::new(otlp::Shared::new(counters.clone().unwrap_or_default()));
         MetricsSignal {
             counters,
+            export,
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// A running exporter built from the same `settings`, or a new one.
+    fn exporter(
+        &self,
+        state: &mut State,
+        settings: otlp::Settings,
+        store: &Arc<Store>,
+    ) -> Result<Arc<Exporter>, MetricsError> {
+        state.exporters.retain(|e| e.strong_count() > 0);
+        let running = state.exporters.iter().filter_map(Weak::upgrade);
+        if let Some(e) = running.into_iter().find(|e| e.settings == settings) {
+            return Ok(e);
+        }
+        let exporter = Exporter::start(settings, Arc::clone(store), Arc::clone(&self.export))
+            .map(Arc::new)
+            .map_err(|message| MetricsError {
+                key: "otlp.endpoint",
+                message,
+            })?;
+        state.exporters.push(Arc::downgrade(&exporter));
+        Ok(exporter)
     }
 
     /// A running server on `listen`, or a new one.
@@ -95,15 +125,30 @@ impl MetricsSignal {
     /// Its name, in the activation and in each generation's hooks.
     pub(crate) const NAME: &'static str = "metrics";
 
-    /// The keys it reads: its table, the service name (a label), and the master switch.
-    pub(crate) const READS: &'static [&'static str] = &["metrics", "service_name", "enabled"];
+    /// The keys it reads: its table, the service name (a label), the master switch, and what OTLP metrics go
+    /// with (the backends, the `otlp` table and its headers, the resource).
+    pub(crate) const READS: &'static [&'static str] = &[
+        "metrics",
+        "service_name",
+        "enabled",
+        "backend",
+        "otlp",
+        "service_version",
+        "resource",
+    ];
 
     /// Its hook for `cfg` (`None` when metrics are off), sharing the store; binds `listen` unless a running
-    /// server has it.
+    /// server has it; exports to the `otlp` backend (with the vault's `headers`) when it is configured, through
+    /// a running exporter built from the same settings or a new one.
     ///
     /// # Errors
-    /// `metrics.listen` when the address cannot be bound or served.
-    pub(crate) fn prepare(&self, cfg: &TelemetryConfig) -> Result<Option<Arc<dyn SpanHook>>, MetricsError> {
+    /// `metrics.listen` when the address cannot be bound or served; `otlp.endpoint` when an exporter cannot
+    /// start.
+    pub(crate) fn prepare(
+        &self,
+        cfg: &TelemetryConfig,
+        headers: Option<&SecretHeaders>,
+    ) -> Result<Option<Arc<dyn SpanHook>>, MetricsError> {
         if !(cfg.enabled && cfg.metrics.enabled) {
             return Ok(None);
         }
@@ -124,20 +169,22 @@ impl MetricsSignal {
             Some(listen) => Some(self.server(&mut state, listen, &store)?),
             None => None,
         };
-        let hook = Arc::new(MetricsHook::new(
-            store,
-            &cfg.service_name,
-            &m.span_labels,
-            m.max_series,
-            server,
-        ));
+        let exporter = match otlp::Settings::of(cfg, headers) {
+            Some(settings) => Some(self.exporter(&mut state, settings, &store)?),
+            None => None,
+        };
+        let hook = Arc::new(
+            MetricsHook::new(store, &cfg.service_name, &m.span_labels, m.max_series, server)
+                .exporting(exporter),
+        );
         state.hooks.retain(|h| h.strong_count() > 0);
         state.hooks.push(Arc::downgrade(&hook));
         Ok(Some(hook))
     }
 
     /// Fills `status.metrics` (and its overflow warnings) when `running`, the current generation's metrics
-    /// hook, is one of this signal's.
+    /// hook, is one of this signal's; marks its OTLP exporter as the running one (status is published after
+    /// every activation), the one that makes a final export when it stops.
     pub(crate) fn report(&self, running: Option<&Arc<dyn SpanHook>>, status: &mut TelemetryStatus) {
         let Some(running) = running else {
             return;
@@ -153,6 +200,9 @@ impl MetricsSignal {
         let (Some(hook), Some(store)) = (hook, &state.store) else {
             return;
         };
+        if let Some(e) = &hook.exporter {
+            e.mark_running();
+        }
         let overflowed: Vec<String> = match store.overflowed() {
             true => SPAN_METRICS.iter().map(|m| (*m).to_owned()).collect(),
             false => Vec::new(),
@@ -169,6 +219,22 @@ impl MetricsSignal {
             listen: hook.server.as_ref().map(|s| s.bound),
             series: store.len(),
             overflowed,
+            otlp: hook.exporter.as_ref().map(|e| self.export_status(&e.settings)),
         });
+    }
+
+    /// Status of OTLP metrics sent as `s` says.
+    fn export_status(&self, s: &otlp::Settings) -> MetricsOtlpStatus {
+        MetricsOtlpStatus {
+            endpoint: s.url.clone(),
+            protocol: s.protocol.as_str(),
+            temporality: match s.temporality {
+                crate::config::Temporality::Cumulative => "cumulative",
+                crate::config::Temporality::Delta => "delta",
+            },
+            interval_ms: u64::try_from(s.interval.as_millis()).unwrap_or(u64::MAX),
+            counts: self.export.counters.metrics_export.snapshot(),
+            last_error: self.export.last_error(),
+        }
     }
 }

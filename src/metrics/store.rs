@@ -66,6 +66,8 @@ pub(crate) struct Exemplar {
     pub(crate) trace_id: u128,
     pub(crate) span_id: u64,
     pub(crate) duration_ns: u64,
+    /// When it was taken, on the trace clock (`crate::clock::now_ns`): OTLP exemplars carry their time.
+    pub(crate) at_ns: u64,
 }
 
 /// One label set's histogram: never reset.
@@ -125,6 +127,7 @@ impl Series {
                 trace_id,
                 span_id,
                 duration_ns,
+                at_ns: crate::clock::now_ns(),
             });
             if let Some(f) = self.filled.get(i) {
                 f.store(true, Relaxed);

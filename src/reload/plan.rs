@@ -102,7 +102,7 @@ pub(crate) fn prepare(
     };
     let mut signals = Vec::new();
     for signal in cx.signals.iter().filter(|s| changed(s.reads())) {
-        let part = build_signal(cx, &**signal, old, &next, sinks)?;
+        let part = build_signal(cx, &**signal, old, &next, sinks, headers.as_ref())?;
         signals.push((signal.name(), part));
     }
     Ok(Activation {
@@ -198,10 +198,12 @@ fn build_signal(
     running: Option<&Generation>,
     next: &TelemetryConfig,
     sinks: &SinkSet,
+    headers: Option<&SecretHeaders>,
 ) -> Result<Option<Arc<dyn crate::traces::hooks::SpanHook>>, ConfigError> {
     let running = running.and_then(|g| g.hooks.iter().find(|(n, _)| *n == signal.name()));
     let input = SignalInput {
         config: next,
+        headers,
         sinks,
         running: running.map(|(_, hook)| hook),
     };

@@ -15,6 +15,7 @@ use crate::metrics::MetricsSignal;
 use crate::sinks::SinkSet;
 use crate::status::TelemetryStatus;
 use crate::traces::hooks::SpanHook;
+use crate::vault::SecretHeaders;
 
 /// One signal's reload: its slice of the config, and its running part built from it.
 pub(crate) trait Signal: Send + Sync {
@@ -45,6 +46,8 @@ pub(crate) trait Signal: Send + Sync {
 )]
 pub(crate) struct SignalInput<'a> {
     pub(crate) config: &'a TelemetryConfig,
+    /// The vault's OTLP headers the config was resolved with (metrics export with them to the `otlp` backend).
+    pub(crate) headers: Option<&'a SecretHeaders>,
     /// The sinks of the generation being built: a signal may ask what they take.
     pub(crate) sinks: &'a SinkSet,
     /// Its running part, if it is on: to reuse what can be kept (a listener, a registry).
@@ -99,7 +102,7 @@ impl Signal for MetricsSignal {
     }
 
     fn prepare(&self, input: &SignalInput<'_>) -> Result<Option<Arc<dyn SpanHook>>, SignalError> {
-        MetricsSignal::prepare(self, input.config).map_err(|e| SignalError {
+        MetricsSignal::prepare(self, input.config, input.headers).map_err(|e| SignalError {
             key: e.key.to_owned(),
             message: e.message,
         })

@@ -50,6 +50,7 @@ pub struct Receiver {
     pub http_port: u16,
     out: PathBuf,
     logs_out: PathBuf,
+    metrics_out: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -96,6 +97,7 @@ impl Receiver {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("spans.jsonl");
         let logs_out = dir.path().join("logs.jsonl");
+        let metrics_out = dir.path().join("metrics.jsonl");
         let (g, h) = ports.unwrap_or((0, 0));
         let mut child = Command::new(python())
             .arg(root().join("tests/otlp_receiver/receiver.py"))
@@ -103,6 +105,8 @@ impl Receiver {
             .arg(&out)
             .arg("--logs-out")
             .arg(&logs_out)
+            .arg("--metrics-out")
+            .arg(&metrics_out)
             .args(["--grpc-port", &g.to_string(), "--http-port", &h.to_string()])
             .args([
                 "--delay-ms",
@@ -129,6 +133,7 @@ impl Receiver {
             http_port: h,
             out,
             logs_out,
+            metrics_out,
             _dir: dir,
         };
         (rx, line)
@@ -181,6 +186,32 @@ impl Receiver {
     /// Waits until at least `n` log records arrived; returns them (panics after the patience runs out).
     pub fn wait_logs(&self, n: usize) -> Vec<Value> {
         wait_lines(&self.logs_out, n, "log records")
+    }
+
+    /// Every metric data point received so far, one JSON object each: `name`, `unit`, `description`, `type`
+    /// (`histogram`, `sum`, `gauge`), `temporality` (`cumulative`, `delta`), `monotonic`, `attributes`, `start`,
+    /// `time`, `value` (sums, gauges) or `count`, `sum`, `bucket_counts`, `explicit_bounds` (histograms),
+    /// `exemplars` (`trace_id`, `span_id`, `value`, `time`), `request` (the number of the metrics request it came
+    /// in, from 1), `resource`, `scope`, `protocol`, `headers`.
+    pub fn metrics(&self) -> Vec<Value> {
+        json_lines(&self.metrics_out)
+    }
+
+    /// Waits until the metric points received satisfy `done`; returns them (panics after the patience runs out).
+    pub fn wait_metrics(&self, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + super::PATIENCE;
+        loop {
+            let points = self.metrics();
+            if done(&points) {
+                return points;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited for metric points: {what}; got {} points",
+                points.len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Request counts so far (from the receiver's `<out>.requests`, rewritten atomically on every change).

@@ -1,9 +1,12 @@
-"""A loopback OTLP trace and log receiver for livetel's tests, built on the official OpenTelemetry protos.
+"""A loopback OTLP trace, log and metrics receiver for livetel's tests, built on the official OpenTelemetry protos.
 
-Serves OTLP/gRPC (TraceService/Export, LogsService/Export) and OTLP/HTTP protobuf (POST /v1/traces, /v1/logs)
-on 127.0.0.1, writes one JSON line per received span to --out and one per received log record to --logs-out
-(by default logs.jsonl beside --out), and prints "READY <grpc_port> <http_port>" once both listen. It exits
-when its stdin closes, so it never outlives the test that started it.
+Serves OTLP/gRPC (TraceService/Export, LogsService/Export, MetricsService/Export) and OTLP/HTTP protobuf
+(POST /v1/traces, /v1/logs, /v1/metrics) on 127.0.0.1, writes one JSON line per received span to --out, one per
+received log record to --logs-out (by default logs.jsonl beside --out) and one per received metric data point to
+--metrics-out (by default metrics.jsonl beside --out: name, unit, type, temporality, monotonic, attributes,
+times, value or histogram figures, exemplars with their trace and span ids), and prints
+"READY <grpc_port> <http_port>" once both listen. It exits when its stdin closes, so it never outlives the test
+that started it.
 
 Fault modes (for reliability tests): --delay-ms N answers every request N ms late; --fail-every K answers
 every K-th request with an error (gRPC UNAVAILABLE, HTTP 503) without recording it; --stall holds every
@@ -13,7 +16,7 @@ collector that is down (connections refused) and comes up within milliseconds wh
 
 Fault modes apply to both services alike.
 
-Request counts: "<out>.requests" holds {"received": R, "answered": A} (trace and log requests together),
+Request counts: "<out>.requests" holds {"received": R, "answered": A} (trace, log and metrics requests together),
 rewritten (atomically) whenever a request arrives and just before its answer (success or error) is sent, so a
 test can tell how many requests the receiver holds and that it answered none while something else happened.
 """
@@ -29,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 
@@ -56,11 +60,51 @@ def items(resource_groups, scope_field, item_field):
                 yield resource, scoped.scope.name, item
 
 
+TEMPORALITY = {0: "unspecified", 1: "delta", 2: "cumulative"}
+
+
+def exemplars(point):
+    return [{
+        "trace_id": e.trace_id.hex(),
+        "span_id": e.span_id.hex(),
+        "value": getattr(e, e.WhichOneof("value")) if e.WhichOneof("value") else None,
+        "time": e.time_unix_nano,
+    } for e in point.exemplars]
+
+
+def metric_points(metric):
+    """One dict per data point of a metric: its type, temporality and figures."""
+    kind = metric.WhichOneof("data")
+    data = getattr(metric, kind)
+    for p in data.data_points:
+        row = {
+            "type": kind,
+            "temporality": TEMPORALITY.get(getattr(data, "aggregation_temporality", 0)),
+            "monotonic": getattr(data, "is_monotonic", False),
+            "attributes": attrs(p.attributes),
+            "start": p.start_time_unix_nano,
+            "time": p.time_unix_nano,
+            "exemplars": exemplars(p),
+        }
+        if kind == "histogram":
+            row.update({
+                "count": p.count,
+                "sum": p.sum,
+                "bucket_counts": list(p.bucket_counts),
+                "explicit_bounds": list(p.explicit_bounds),
+            })
+        else:
+            row["value"] = getattr(p, p.WhichOneof("value")) if p.WhichOneof("value") else None
+        yield row
+
+
 class Sink:
-    def __init__(self, path, logs_path, delay_ms, fail_every, stall):
+    def __init__(self, path, logs_path, metrics_path, delay_ms, fail_every, stall):
         self.lock = threading.Lock()
         self.out = open(path, "a", encoding="utf-8")
         self.logs_out = open(logs_path, "a", encoding="utf-8")
+        self.metrics_out = open(metrics_path, "a", encoding="utf-8")
+        self.metrics_requests = 0
         self.counts_path = path + ".requests"
         self.delay = delay_ms / 1000.0
         self.fail_every = fail_every
@@ -144,6 +188,26 @@ class Sink:
             for resource, scope, r in items(request.resource_logs, "scope_logs", "log_records")
         ])
 
+    def record_metrics(self, request, protocol, headers):
+        """Writes the data points of a metrics request, each with the number of the request it came in."""
+        with self.lock:
+            self.metrics_requests += 1
+            n = self.metrics_requests
+        self.write(self.metrics_out, [
+            json.dumps(dict(point, **{
+                "protocol": protocol,
+                "request": n,
+                "name": m.name,
+                "unit": m.unit,
+                "description": m.description,
+                "resource": resource,
+                "scope": scope,
+                "headers": headers,
+            }))
+            for resource, scope, m in items(request.resource_metrics, "scope_metrics", "metrics")
+            for point in metric_points(m)
+        ])
+
     def write(self, out, lines):
         with self.lock:
             for line in lines:
@@ -181,6 +245,15 @@ class GrpcLogsService(logs_service_pb2_grpc.LogsServiceServicer):
                            logs_service_pb2.ExportLogsServiceResponse())
 
 
+class GrpcMetricsService(metrics_service_pb2_grpc.MetricsServiceServicer):
+    def __init__(self, sink):
+        self.sink = sink
+
+    def Export(self, request, context):
+        return grpc_export(self.sink, request, context, self.sink.record_metrics,
+                           metrics_service_pb2.ExportMetricsServiceResponse())
+
+
 # HTTP path -> (request type, how the sink records it, response type).
 def http_routes(sink):
     return {
@@ -188,6 +261,8 @@ def http_routes(sink):
                        trace_service_pb2.ExportTraceServiceResponse),
         "/v1/logs": (logs_service_pb2.ExportLogsServiceRequest, sink.record_logs,
                      logs_service_pb2.ExportLogsServiceResponse),
+        "/v1/metrics": (metrics_service_pb2.ExportMetricsServiceRequest, sink.record_metrics,
+                        metrics_service_pb2.ExportMetricsServiceResponse),
     }
 
 
@@ -231,6 +306,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", required=True)
     p.add_argument("--logs-out")
+    p.add_argument("--metrics-out")
     p.add_argument("--grpc-port", type=int, default=0)
     p.add_argument("--http-port", type=int, default=0)
     p.add_argument("--delay-ms", type=int, default=0)
@@ -239,7 +315,8 @@ def main():
     p.add_argument("--bind-on-go", action="store_true")
     a = p.parse_args()
     logs_out = a.logs_out or os.path.join(os.path.dirname(a.out), "logs.jsonl")
-    sink = Sink(a.out, logs_out, a.delay_ms, a.fail_every, a.stall)
+    metrics_out = a.metrics_out or os.path.join(os.path.dirname(a.out), "metrics.jsonl")
+    sink = Sink(a.out, logs_out, metrics_out, a.delay_ms, a.fail_every, a.stall)
     if a.bind_on_go:
         # Loaded, ports not bound yet (the collector is down) until the test says "go".
         print("LOADED", flush=True)
@@ -249,6 +326,7 @@ def main():
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=64))
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(GrpcService(sink), server)
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(GrpcLogsService(sink), server)
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(GrpcMetricsService(sink), server)
     grpc_port = server.add_insecure_port(f"127.0.0.1:{a.grpc_port}")
     server.start()
 

@@ -350,7 +350,7 @@ fn build_span_exporter(s: &OtlpSettings) -> Result<opentelemetry_otlp::SpanExpor
 
 fn build_log_exporter(s: &OtlpSettings) -> Result<opentelemetry_otlp::LogExporter, String> {
     use opentelemetry_otlp::LogExporter as E;
-    let endpoint = logs_url(&s.endpoint, s.protocol);
+    let endpoint = signal_url(&s.endpoint, s.protocol, "logs");
     let built = match s.protocol {
         OtlpProtocol::Grpc => grpc(E::builder().with_tonic(), s, &endpoint)?.build(),
         OtlpProtocol::HttpProtobuf => http(E::builder().with_http(), s, &endpoint).build(),
@@ -360,14 +360,15 @@ fn build_log_exporter(s: &OtlpSettings) -> Result<opentelemetry_otlp::LogExporte
     Ok(exporter)
 }
 
-/// Where log records go: the traces endpoint for gRPC (one server, another service); over HTTP, `/v1/logs`
-/// beside the `/v1/traces` that `traces_url` ends in.
-fn logs_url(traces_url: &str, protocol: OtlpProtocol) -> String {
+/// Where another signal (`logs`, `metrics`) goes: the traces endpoint for gRPC (one server, another service);
+/// over HTTP, `/v1/<signal>` beside the `/v1/traces` that `traces_url` ends in (as opentelemetry-otlp derives
+/// each signal's path from one base URL).
+pub(crate) fn signal_url(traces_url: &str, protocol: OtlpProtocol, signal: &str) -> String {
     match protocol {
         OtlpProtocol::Grpc => traces_url.to_owned(),
         OtlpProtocol::HttpProtobuf => {
             let base = traces_url.trim_end_matches('/');
-            format!("{}/v1/logs", base.strip_suffix("/v1/traces").unwrap_or(base))
+            format!("{}/v1/{signal}", base.strip_suffix("/v1/traces").unwrap_or(base))
         }
     }
 }
@@ -391,7 +392,7 @@ fn http<B: WithExportConfig + WithHttpConfig>(b: B, s: &OtlpSettings, endpoint: 
 }
 
 /// The vault's headers as gRPC metadata, each value marked sensitive. The one place values are exposed for gRPC.
-fn grpc_metadata(headers: Option<&crate::vault::SecretHeaders>) -> Result<MetadataMap, String> {
+pub(crate) fn grpc_metadata(headers: Option<&crate::vault::SecretHeaders>) -> Result<MetadataMap, String> {
     let mut map = MetadataMap::new();
     for (i, (name, value)) in headers.into_iter().flat_map(|h| h.expose()).enumerate() {
         let key = MetadataKey::from_bytes(name.as_bytes())
@@ -406,7 +407,9 @@ fn grpc_metadata(headers: Option<&crate::vault::SecretHeaders>) -> Result<Metada
 
 /// The vault's headers for the HTTP exporter. The one place values are exposed for HTTP; the exporter keeps them
 /// in its request builder.
-fn http_headers(headers: Option<&crate::vault::SecretHeaders>) -> std::collections::HashMap<String, String> {
+pub(crate) fn http_headers(
+    headers: Option<&crate::vault::SecretHeaders>,
+) -> std::collections::HashMap<String, String> {
     headers
         .into_iter()
         .flat_map(|h| h.expose())
