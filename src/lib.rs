@@ -64,7 +64,11 @@ mod clock;
 mod console;
 mod counters;
 mod error;
+#[cfg(feature = "profiling")]
+mod figures;
 mod metrics;
+#[cfg(feature = "profiling")]
+pub mod profiling;
 mod reload;
 mod serve;
 mod sinks;
