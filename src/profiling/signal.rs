@@ -53,7 +53,8 @@ impl ProfilingSignal {
         }
     }
 
-    /// Its hook for `cfg` (`None` when profiling is off), writing process samples to `sinks`.
+    /// Its hook for `cfg` (`None` when profiling is off), writing process samples to `sinks` and calling
+    /// `on_change` after each (status shows the last).
     ///
     /// # Errors
     /// `profiling.system_metrics_interval_secs` when the sampler thread cannot be started.
@@ -61,6 +62,7 @@ impl ProfilingSignal {
         &self,
         cfg: &TelemetryConfig,
         sinks: &SinkSet,
+        on_change: &Arc<dyn Fn() + Send + Sync>,
     ) -> Result<Option<Arc<dyn SpanHook>>, ProfilingError> {
         let p = &cfg.profiling;
         if !(cfg.enabled && p.any_on()) {
@@ -71,6 +73,7 @@ impl ProfilingSignal {
                 let out = Outputs {
                     sinks: sinks.clone(),
                     counters: Arc::clone(&self.counters),
+                    on_sample: Arc::clone(on_change),
                 };
                 let sampler =
                     SystemSampler::start(Duration::from_secs(secs), out).map_err(|e| ProfilingError {
