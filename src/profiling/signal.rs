@@ -126,6 +126,7 @@ impl ProfilingSignal {
             system_samples: figures.process.taken(),
             process: figures.process.last(),
             top: figures.attribution.rows(Some(STATUS_TOP)),
+            channels: figures.channels.counts(),
         });
     }
 }
