@@ -70,7 +70,10 @@ impl SpanHook for ProfilingHook {
         let Some(sums) = span.meters else { return };
         for field in ATTRIBUTED_FIELDS {
             let value = span.fields.iter().rev().find_map(|(k, v)| match v {
-                FieldValue::Str(s) if *k == field => Some(s.as_str()),
+                _ if *k != field => None,
+                FieldValue::Str(s) => Some(s.clone()),
+                FieldValue::U64(n) => Some(compact_str::format_compact!("{n}")),
+                FieldValue::I64(n) => Some(compact_str::format_compact!("{n}")),
                 _ => None,
             });
             if let Some(value) = value {
@@ -80,7 +83,7 @@ impl SpanHook for ProfilingHook {
                     alloc_bytes: sums[ALLOC_BYTES],
                     dealloc_bytes: sums[DEALLOC_BYTES],
                 };
-                self.counters.figures.attribution.add(field, value, cost);
+                self.counters.figures.attribution.add(field, &value, cost);
             }
         }
     }
