@@ -7,6 +7,8 @@
 //! `--only` takes figure-name prefixes (`--only P1_reload` for the reload-stack figures).
 
 mod agent;
+#[cfg(feature = "profiling-alloc")]
+mod alloc;
 mod callgrind;
 mod events;
 mod exporting;
@@ -22,6 +24,12 @@ mod swaps;
 mod tail;
 
 use measure::Figure;
+
+/// P10_alloc needs the counting allocator (feature `profiling-alloc`); every other figure pays its one relaxed
+/// load per allocation on both sides of its ratio.
+#[cfg(feature = "profiling-alloc")]
+#[global_allocator]
+static ALLOC: livetel::profiling::CountingAllocator = livetel::profiling::CountingAllocator::system();
 
 struct Args {
     quick: bool,
@@ -145,7 +153,11 @@ fn main() {
     if wants("P1m") {
         out.push(metrics::cost(&scale));
     }
-    if wants("P10") {
+    #[cfg(feature = "profiling-alloc")]
+    if wants("P10_alloc") {
+        figures_each(&mut out, alloc::cost(&scale));
+    }
+    if wants("P10_tail") {
         out.push(tail::cost(&scale));
         out.push(tail::held_bytes(1_000));
     }

@@ -15,7 +15,7 @@ use super::cpu;
 use super::system::SystemSampler;
 use crate::counters::Counters;
 use crate::figures::{ATTRIBUTED_FIELDS, Cost};
-use crate::sinks::record::{FieldValue, Fields};
+use crate::sinks::record::{Costs, FieldValue};
 use crate::traces::hooks::{ClosedSpan, METERS, SpanHook};
 
 /// Meter slots: thread CPU nanoseconds, then the allocation counters.
@@ -103,20 +103,17 @@ impl SpanHook for ProfilingHook {
         }
     }
 
-    fn meter_fields(&self, sums: &[u64; METERS], fields: &mut Fields) {
-        if self.cpu_time {
-            fields.push(("resource.cpu.micros", FieldValue::U64(sums[CPU] / 1_000)));
-        }
-        if self.counts_alloc() {
-            let net = i128::from(sums[ALLOC_BYTES]) - i128::from(sums[DEALLOC_BYTES]);
-            let net = i64::try_from(net).unwrap_or(if net < 0 { i64::MIN } else { i64::MAX });
-            fields.extend([
-                ("alloc.count", FieldValue::U64(sums[ALLOC_COUNT])),
-                ("alloc.bytes", FieldValue::U64(sums[ALLOC_BYTES])),
-                ("dealloc.count", FieldValue::U64(sums[DEALLOC_COUNT])),
-                ("dealloc.bytes", FieldValue::U64(sums[DEALLOC_BYTES])),
-                ("alloc.net_bytes", FieldValue::I64(net)),
-            ]);
+    fn meter_costs(&self, sums: &[u64; METERS]) -> Costs {
+        Costs {
+            cpu_micros: self.cpu_time.then(|| sums[CPU] / 1_000),
+            alloc: self.counts_alloc().then(|| {
+                [
+                    sums[ALLOC_COUNT],
+                    sums[ALLOC_BYTES],
+                    sums[DEALLOC_COUNT],
+                    sums[DEALLOC_BYTES],
+                ]
+            }),
         }
     }
 }

@@ -71,7 +71,7 @@ pub(crate) struct ClosedSpan<'a> {
     /// It ended in error, as the tail sampler defines it: an `error` field (`#[livetel::instrument(err)]` sets
     /// one), `otel.status_code = "ERROR"`, or an ERROR event inside it.
     pub(crate) error: bool,
-    /// Its recorded fields (empty for a span no sink will get), with those the generation's meter added.
+    /// Its recorded fields (empty for a span no sink will get).
     pub(crate) fields: &'a Fields,
     /// Its meters' sums, when its generation meters spans.
     #[cfg(feature = "profiling")]
@@ -100,11 +100,11 @@ pub(crate) trait SpanHook: Send + Sync + 'static {
         let _ = out;
     }
 
-    /// Adds to a closing span's fields what its meters' `sums` say (Chrome args, OTLP attributes), before the
-    /// hooks are told and the record is made.
+    /// What a closing span's meters' `sums` say, for its record (Chrome args, OTLP attributes).
     #[cfg(feature = "profiling")]
-    fn meter_fields(&self, sums: &[u64; METERS], fields: &mut Fields) {
-        let _ = (sums, fields);
+    fn meter_costs(&self, sums: &[u64; METERS]) -> crate::sinks::record::Costs {
+        let _ = sums;
+        crate::sinks::record::Costs::default()
     }
 }
 

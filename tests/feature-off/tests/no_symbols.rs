@@ -52,10 +52,19 @@ fn binary_has_the_profiling_tier_only_with_the_feature() {
     // The process sampler's thread name and its event's name.
     let strings = ["livetel-procmet", "process.open_file_descriptor.count"];
     if cfg!(feature = "profiling") {
-        assert!(!profiling.is_empty(), "the control build should hold livetel::profiling symbols");
-        assert!(strings.iter().all(|s| holds(s)), "the control build should hold {strings:?}");
+        assert!(
+            !profiling.is_empty(),
+            "the control build should hold livetel::profiling symbols"
+        );
+        assert!(
+            strings.iter().all(|s| holds(s)),
+            "the control build should hold {strings:?}"
+        );
     } else {
-        assert!(profiling.is_empty(), "profiling symbols without `profiling`: {profiling:?}");
+        assert!(
+            profiling.is_empty(),
+            "profiling symbols without `profiling`: {profiling:?}"
+        );
         let found: Vec<&&str> = strings.iter().filter(|s| holds(s)).collect();
         assert!(found.is_empty(), "a build without `profiling` holds {found:?}");
     }
