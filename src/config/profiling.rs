@@ -149,7 +149,7 @@ pub(crate) fn validate(p: &ProfilingConfig) -> Result<(), (&'static str, ConfigE
         );
     }
     if let Some(ep) = &p.pyroscope_endpoint {
-        if let Err(why) = super::validate::check_url(ep) {
+        if let Err(why) = super::url::check_url(ep) {
             return invalid("profiling.pyroscope_endpoint", why);
         }
     }
