@@ -19,6 +19,7 @@ pub(crate) const MAX_ATTRIBUTED: usize = 1024;
 
 /// What spans carrying one `agent.name` or `session.id` value cost, summed since start-up.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Attributed {
     /// `agent.name` or `session.id`; `"*"` for the overflow row.
     pub field: &'static str,
@@ -105,6 +106,7 @@ impl Attribution {
 
 /// The process's figures at one moment, by OpenTelemetry's semantic-convention names.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ProcessSample {
     /// `process.memory.rss`, in bytes.
     pub memory_rss: u64,
@@ -116,23 +118,34 @@ pub struct ProcessSample {
     pub open_file_descriptors: u64,
 }
 
-/// The process's last sample, and how many were taken.
+/// The process's last sample (with the `service.name` it was taken under), and how many were taken.
 #[derive(Default)]
 pub(crate) struct Process {
     last: Mutex<Option<ProcessSample>>,
+    service: Mutex<String>,
     taken: std::sync::atomic::AtomicU64,
 }
 
 impl Process {
-    pub(crate) fn publish(&self, sample: ProcessSample) {
+    pub(crate) fn publish(&self, sample: ProcessSample, service: &str) {
         if let Ok(mut last) = self.last.lock() {
             *last = Some(sample);
+        }
+        if let Ok(mut s) = self.service.lock()
+            && *s != service
+        {
+            service.clone_into(&mut s);
         }
         self.taken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn last(&self) -> Option<ProcessSample> {
         self.last.lock().ok().and_then(|l| *l)
+    }
+
+    /// The `service.name` of the last sample.
+    pub(crate) fn service(&self) -> String {
+        self.service.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     pub(crate) fn taken(&self) -> u64 {
@@ -164,6 +177,7 @@ pub(crate) struct ChannelStats {
 
 /// The counts of one channel, read now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ChannelCounts {
     /// The name it was made with.
     pub name: &'static str,

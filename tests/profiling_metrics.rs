@@ -122,10 +122,10 @@ fn figures_reach_status_and_metrics_while_profiling_is_on() {
         assert!(body.lines().any(|l| l == line), "no `{line}` in\n{body}");
     }
     for family in [
-        "process_memory_rss_bytes ",
-        "process_cpu_utilization ",
-        "process_threads ",
-        "process_open_fds ",
+        "process_memory_rss_bytes{service_name=\"test\"} ",
+        "process_cpu_utilization_ratio{service_name=\"test\"} ",
+        "process_threads{service_name=\"test\"} ",
+        "process_open_fds{service_name=\"test\"} ",
     ] {
         assert!(
             body.lines().any(|l| l.starts_with(family)),

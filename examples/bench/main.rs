@@ -4,8 +4,10 @@
 //! cargo run --release --example bench -- [--quick] [--json] [--only P1,P7]
 //! ```
 //! `--quick` finishes in under two minutes on two cores; `--json` prints one object per figure per line;
-//! `--only` takes figure-name prefixes (`--only P1_reload` for the reload-stack figures).
+//! `--only` takes figure-name prefixes (`--only P1_reload` for the reload-stack figures). P12_http needs
+//! `--features http`.
 
+mod admin;
 mod agent;
 #[cfg(feature = "profiling-alloc")]
 mod alloc;
@@ -14,8 +16,11 @@ mod events;
 mod exporting;
 mod figures;
 mod hop;
+#[cfg(feature = "http")]
+mod http;
 mod measure;
 mod metrics;
+mod metrics_static;
 mod reload_stack;
 mod reload_swaps;
 mod sink;
@@ -117,6 +122,9 @@ fn main() {
     if wants("P4") {
         figures_each(&mut out, agent::reload_latency(if a.quick { 30 } else { 200 }));
     }
+    if wants("P4_token") {
+        figures_each(&mut out, admin::token_timing(if a.quick { 7 } else { 15 }));
+    }
     if wants("P5") {
         out.push(figures::flip(&scale, secs));
     }
@@ -150,8 +158,19 @@ fn main() {
     if wants("P8") {
         figures_each(&mut out, hop::hops(&scale));
     }
+    #[cfg(feature = "http")]
+    if wants("P12") {
+        out.push(http::http(
+            if a.quick { 7 } else { 15 },
+            if a.quick { 1_000 } else { 3_000 },
+            &sink,
+            &rt,
+        ));
+    }
     if wants("P1m") {
         out.push(metrics::cost(&scale));
+        out.push(metrics::static_cost(&scale));
+        out.push(metrics::scrape_time(if a.quick { 20 } else { 100 }));
     }
     #[cfg(feature = "profiling-alloc")]
     if wants("P10_alloc") {

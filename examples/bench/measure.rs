@@ -233,7 +233,7 @@ pub fn cpu_ns(f: impl FnOnce()) -> u64 {
 }
 
 /// This thread's CPU time in ns (`CLOCK_THREAD_CPUTIME_ID`).
-fn thread_cpu_ns() -> Option<u64> {
+pub fn thread_cpu_ns() -> Option<u64> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

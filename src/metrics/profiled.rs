@@ -1,5 +1,6 @@
 //! Profiling's figures on `/metrics`, read from [`Counters`] at scrape time while profiling is on: the process's
-//! last sample as gauges (`process_memory_rss_bytes`, `process_cpu_utilization`, `process_threads`,
+//! last sample as gauges labelled `service_name` (`process_memory_rss_bytes`, `process_cpu_utilization_ratio`,
+//! `process_threads`,
 //! `process_open_fds`: the semantic conventions' `process.thread.count` and `process.open_file_descriptor.count`
 //! under the names Prometheus' own process collector uses, as promtool's lint asks), the cost summed per
 //! `agent.name` / `session.id` as counters with the labels `attribute` (the field) and `value`
@@ -28,15 +29,18 @@ pub(crate) fn register(
         return Ok(());
     }
     if let Some(p) = figures.process.last() {
+        let service = figures.process.service();
+        let gauge = |v: u64| Levels(vec![(vec![("service_name", service.clone())], v)]);
         let help = "Resident memory of the process (process.memory.rss)";
-        registry.register_with_unit("process_memory_rss", help, Unit::Bytes, Count(p.memory_rss))?;
-        let help = "CPU used by the process over wall time and cores since the previous sample (process.cpu.utilization)";
-        registry.register("process_cpu_utilization", help, Gauge(p.cpu_utilization))?;
+        registry.register_with_unit("process_memory_rss", help, Unit::Bytes, gauge(p.memory_rss))?;
+        let help = "CPU used by the process over wall time and cores since the previous sample \
+                    (process.cpu.utilization)";
+        let ratio = Ratio(service.clone(), p.cpu_utilization);
+        registry.register("process_cpu_utilization_ratio", help, ratio)?;
         let help = "Threads of the process (process.thread.count)";
-        registry.register("process_threads", help, Count(p.thread_count))?;
+        registry.register("process_threads", help, gauge(p.thread_count))?;
         let help = "File descriptors the process holds open (process.open_file_descriptor.count)";
-        let fds = Count(p.open_file_descriptors);
-        registry.register("process_open_fds", help, fds)?;
+        registry.register("process_open_fds", help, gauge(p.open_file_descriptors))?;
     }
     register_channels(registry, &figures.channels.counts(), format)?;
     let rows = figures.attribution.rows(None);
@@ -130,18 +134,35 @@ fn register_channels(
 /// A counter family: its name, help, and which figure of a row it counts.
 type Family<R> = (&'static str, &'static str, fn(&R) -> u64);
 
-/// A gauge's value.
-struct Gauge(f64);
+/// A ratio gauge, labelled with the service name.
+struct Ratio(String, f64);
 
-impl TypedMetric for Gauge {
+impl TypedMetric for Ratio {
     const TYPE: MetricType = MetricType::Gauge;
 }
 
-impl MetricLabelSet for Gauge {
+impl MetricLabelSet for Ratio {
     type LabelSet = ();
 }
 
-impl EncodeMetric for Gauge {
+impl EncodeMetric for Ratio {
+    fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
+        encoder.encode(&[("service_name", self.0.as_str())], &GaugeValue(self.1))
+    }
+}
+
+/// A gauge's value.
+struct GaugeValue(f64);
+
+impl TypedMetric for GaugeValue {
+    const TYPE: MetricType = MetricType::Gauge;
+}
+
+impl MetricLabelSet for GaugeValue {
+    type LabelSet = ();
+}
+
+impl EncodeMetric for GaugeValue {
     fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
         encoder.encode_gauge(&self.0)
     }

@@ -74,6 +74,7 @@ impl ProfilingSignal {
                     sinks: sinks.clone(),
                     counters: Arc::clone(&self.counters),
                     on_sample: Arc::clone(on_change),
+                    service: cfg.service_name.clone(),
                 };
                 let sampler =
                     SystemSampler::start(Duration::from_secs(secs), out).map_err(|e| ProfilingError {

@@ -60,6 +60,8 @@ pub(crate) struct Outputs {
     pub(crate) sinks: SinkSet,
     pub(crate) counters: Arc<Counters>,
     pub(crate) on_sample: Arc<dyn Fn() + Send + Sync>,
+    /// The `service.name` the gauges are labelled with.
+    pub(crate) service: String,
 }
 
 impl SystemSampler {
@@ -164,7 +166,7 @@ fn process_cpu_ns() -> u64 {
 
 /// Publishes `sample` and writes it to the sinks as an instant event and a log record.
 pub(crate) fn emit(sample: ProcessSample, out: &Outputs) {
-    out.counters.figures.process.publish(sample);
+    out.counters.figures.process.publish(sample, &out.service);
     let fields: Fields = [
         ("process.memory.rss", FieldValue::U64(sample.memory_rss)),
         ("process.cpu.utilization", FieldValue::F64(sample.cpu_utilization)),
@@ -231,6 +233,7 @@ mod tests {
             sinks: SinkSet::new([Arc::clone(&sink) as Arc<dyn Sink>]),
             counters: Arc::new(Counters::default()),
             on_sample: Arc::new(|| {}),
+            service: "test".to_owned(),
         };
         let mut r = Reader::new();
         for _ in 0..3 {
