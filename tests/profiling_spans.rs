@@ -157,7 +157,8 @@ fn every_key_switches_live_and_the_sampler_thread_stops() {
     assert!(thread_named("livetel-procmet"));
     apply(&t, &f, "watch = false\n[telemetry.profiling]\ncpu_time = true");
     wait_for("the sampler thread stops", || !thread_named("livetel-procmet"));
-    let taken = t.status().borrow().profiling.as_ref().unwrap().system_samples;
+    // Read now, not the last published status: a sample's own publication may still be on its way.
+    let taken = t.refresh_status().profiling.as_ref().unwrap().system_samples;
     span("cpu again");
     apply(&t, &f, "watch = false");
     span("off");
