@@ -56,6 +56,9 @@ pub(crate) struct Counters {
     pub(crate) traces: TraceCounters,
     /// Reload attempts by outcome since start-up (as status `reloads`), for `/metrics`.
     pub(crate) reloads: ReloadCounters,
+    /// What profiling measured: per agent and session, and the process's last sample.
+    #[cfg(feature = "profiling")]
+    pub(crate) figures: crate::figures::Figures,
     /// The same outcomes per backend, summed over every sink of that backend there has been.
     backends: [BackendCounters; 3],
     /// Console lines dropped by the console's log files, every file there has been.

@@ -94,6 +94,7 @@ compile_error!(
      mounted files. Build it on Linux, macOS or another Unix."
 );
 
+pub mod channel;
 pub mod config;
 #[cfg(feature = "grpc")]
 pub mod grpc;
@@ -107,9 +108,13 @@ mod clock;
 mod console;
 mod counters;
 mod error;
+#[cfg(feature = "profiling")]
+mod figures;
 #[cfg(any(feature = "http", feature = "grpc"))]
 mod headers;
 mod metrics;
+#[cfg(feature = "profiling")]
+pub mod profiling;
 mod reload;
 mod serve;
 mod sinks;

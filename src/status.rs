@@ -187,6 +187,33 @@ pub struct BudgetStatus {
     pub exceeded: u64,
 }
 
+/// Profiling, when it is on: [`TelemetryStatus::profiling`].
+#[cfg(feature = "profiling")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ProfilingStatus {
+    /// Spans carry allocation figures (`alloc`).
+    pub alloc: bool,
+    /// `livetel::profiling::CountingAllocator` is the process's global allocator.
+    pub allocator_installed: bool,
+    /// Spans carry `resource.cpu.micros` (`cpu_time`).
+    pub cpu_time: bool,
+    /// The process sampler's interval, while it runs.
+    pub system_metrics_interval_secs: Option<u64>,
+    /// Process samples taken since start-up.
+    pub system_samples: u64,
+    /// The last process sample.
+    pub process: Option<ProcessSample>,
+    /// The ten costliest `agent.name` / `session.id` values (CPU first, then bytes allocated), and the overflow
+    /// row when the table is full.
+    pub top: Vec<Attributed>,
+    /// The instrumented channels (`livetel::channel`) made under this instance's subscriber, while they live.
+    pub channels: Vec<crate::figures::ChannelCounts>,
+}
+
+#[cfg(feature = "profiling")]
+pub use crate::figures::{Attributed, ProcessSample};
+
 /// The error of the last reload that did not take effect.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -414,6 +441,9 @@ pub struct TelemetryStatus {
     pub metrics: Option<MetricsStatus>,
     /// Time budgets and their counts, when some span name is or was budgeted (`[telemetry.budgets]`).
     pub budgets: Option<BudgetsStatus>,
+    /// Profiling, when it is on (`[telemetry.profiling]`).
+    #[cfg(feature = "profiling")]
+    pub profiling: Option<ProfilingStatus>,
 }
 
 /// Writes the sink rows of [`TelemetryStatus::sinks`] under `"sinks"` and, for readers of earlier versions, the
@@ -470,6 +500,8 @@ mod tests {
             last_reload: None,
             metrics: None,
             budgets: None,
+            #[cfg(feature = "profiling")]
+            profiling: None,
             overrides: Vec::new(),
             admin: None,
         }

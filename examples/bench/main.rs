@@ -9,6 +9,8 @@
 
 mod admin;
 mod agent;
+#[cfg(feature = "profiling-alloc")]
+mod alloc;
 mod budgets;
 mod callgrind;
 mod events;
@@ -28,6 +30,12 @@ mod swaps;
 mod tail;
 
 use measure::Figure;
+
+/// P10_alloc needs the counting allocator (feature `profiling-alloc`); every other figure pays its one relaxed
+/// load per allocation on both sides of its ratio.
+#[cfg(feature = "profiling-alloc")]
+#[global_allocator]
+static ALLOC: livetel::profiling::CountingAllocator = livetel::profiling::CountingAllocator::system();
 
 struct Args {
     quick: bool,
@@ -172,7 +180,11 @@ fn main() {
     if wants("P1b") {
         out.push(budgets::cost(&scale));
     }
-    if wants("P10") {
+    #[cfg(feature = "profiling-alloc")]
+    if wants("P10_alloc") {
+        figures_each(&mut out, alloc::cost(&scale));
+    }
+    if wants("P10_tail") {
         out.push(tail::cost(&scale));
         out.push(tail::held_bytes(1_000));
     }

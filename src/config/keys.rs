@@ -40,6 +40,7 @@ impl Keys {
             ("logs", Keys::of::<super::LogsConfig>(Vec::new())),
             ("metrics", Keys::of::<super::MetricsConfig>(Vec::new())),
             ("admin", Keys::of::<super::AdminConfig>(Vec::new())),
+            ("profiling", Keys::of::<super::ProfilingConfig>(Vec::new())),
             ("resource", Keys::Any { named: &[] }),
             (
                 "budgets",

@@ -22,6 +22,7 @@ pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, Confi
     super::metrics::validate(&cfg.metrics)?;
     super::admin::validate(&cfg.admin)?;
     super::budgets::validate(&cfg.budgets)?;
+    super::profiling::validate(&cfg.profiling)?;
     if !(1..=60_000).contains(&cfg.reload_debounce_ms) {
         return invalid(
             "reload_debounce_ms",
@@ -41,7 +42,7 @@ pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, Confi
         return invalid("local.trace_dir", "must not be empty".to_owned());
     }
     if let Some(ep) = &cfg.otlp.endpoint
-        && let Err(why) = check_url(ep)
+        && let Err(why) = super::url::check_url(ep)
     {
         return invalid("otlp.endpoint", why);
     }
@@ -99,19 +100,6 @@ pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, Confi
     }
     if cfg.console.file.as_ref().is_some_and(|f| f.file_name().is_none()) {
         return invalid("console.file", "must name a file, not a directory".to_owned());
-    }
-    Ok(())
-}
-
-/// An endpoint must be an absolute `http` or `https` URL with a host.
-fn check_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("`{url}` must start with http:// or https://"))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || host.contains(char::is_whitespace) {
-        return Err(format!("`{url}` has no valid host"));
     }
     Ok(())
 }

@@ -206,6 +206,7 @@ fn build_signal(
         headers,
         sinks,
         running: running.map(|(_, hook)| hook),
+        on_change: &cx.sinks.on_change,
     };
     signal.prepare(&input).map_err(|e| {
         let kind = ConfigErrorKind::Build { message: e.message };

@@ -126,6 +126,8 @@ impl View {
             last_reload: self.last_reload.clone(),
             metrics: None,
             budgets: None,
+            #[cfg(feature = "profiling")]
+            profiling: None,
         };
         for signal in &cx.signals {
             let running = current.hooks.iter().find(|(n, _)| *n == signal.name());

@@ -12,6 +12,8 @@ use crate::budgets::BudgetsSignal;
 use crate::config::TelemetryConfig;
 use crate::counters::Counters;
 use crate::metrics::MetricsSignal;
+#[cfg(feature = "profiling")]
+use crate::profiling::ProfilingSignal;
 use crate::sinks::SinkSet;
 use crate::status::TelemetryStatus;
 use crate::traces::hooks::SpanHook;
@@ -52,6 +54,8 @@ pub(crate) struct SignalInput<'a> {
     pub(crate) sinks: &'a SinkSet,
     /// Its running part, if it is on: to reuse what can be kept (a listener, a registry).
     pub(crate) running: Option<&'a Arc<dyn SpanHook>>,
+    /// Asks the control loop to publish status again (profiling's process sampler calls it after each sample).
+    pub(crate) on_change: &'a Arc<dyn Fn() + Send + Sync>,
 }
 
 /// A signal that could not be built.
@@ -64,11 +68,14 @@ pub(crate) struct SignalError {
 }
 
 /// The signals livetel builds besides traces, console and logs, each a module of its own: metrics (which
-/// serves `counters` beside span metrics) and time budgets (which count into them). Profiling is next.
+/// serves `counters` beside span metrics), time budgets (which count into them) and, with the feature
+/// `profiling`, profiling (which keeps its figures in `counters`).
 pub(crate) fn builtin(counters: &Arc<Counters>) -> Vec<Arc<dyn Signal>> {
     vec![
         Arc::new(MetricsSignal::new(Some(Arc::clone(counters)))),
         Arc::new(BudgetsSignal::new(Arc::clone(counters))),
+        #[cfg(feature = "profiling")]
+        Arc::new(ProfilingSignal::new(Arc::clone(counters))),
     ]
 }
 
@@ -110,5 +117,28 @@ impl Signal for MetricsSignal {
 
     fn report(&self, running: Option<&Arc<dyn SpanHook>>, status: &mut TelemetryStatus) {
         MetricsSignal::report(self, running, status);
+    }
+}
+
+/// The profiling signal ([`crate::profiling`]) in the reload path: the module itself never imports `reload`.
+#[cfg(feature = "profiling")]
+impl Signal for ProfilingSignal {
+    fn name(&self) -> &'static str {
+        ProfilingSignal::NAME
+    }
+
+    fn reads(&self) -> &'static [&'static str] {
+        ProfilingSignal::READS
+    }
+
+    fn prepare(&self, input: &SignalInput<'_>) -> Result<Option<Arc<dyn SpanHook>>, SignalError> {
+        ProfilingSignal::prepare(self, input.config, input.sinks, input.on_change).map_err(|e| SignalError {
+            key: e.key.to_owned(),
+            message: e.message,
+        })
+    }
+
+    fn report(&self, running: Option<&Arc<dyn SpanHook>>, status: &mut TelemetryStatus) {
+        ProfilingSignal::report(self, running, status);
     }
 }

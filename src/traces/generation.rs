@@ -87,6 +87,9 @@ pub(crate) struct Generation {
     pub(crate) logs_filter: Option<Directives>,
     /// The other signals that are on (metrics, profiling): told about each span that closes.
     pub(crate) hooks: Hooks,
+    /// The hook that meters its spans while entered (profiling's, when it counts allocations or CPU time).
+    #[cfg(feature = "profiling")]
+    pub(crate) meter: Option<Arc<dyn crate::traces::hooks::SpanHook>>,
     /// When no sink records spans (backend `none`) and some signal is on: the spans those signals' hooks see
     /// (`crate::traces::hook_span`). They are not recorded as spans and forward no context of their own.
     pub(crate) hook_filter: Option<Directives>,
@@ -152,12 +155,16 @@ impl Generation {
                 .all(|d| d == c)
         });
         let hooks_read_fields = hooks.iter().any(|(_, h)| h.reads_fields());
+        #[cfg(feature = "profiling")]
+        let meter = hooks.iter().find(|(_, h)| h.meters()).map(|(_, h)| Arc::clone(h));
         Generation {
             id,
             filter: traces.filter,
             console,
             logs_filter,
             hooks,
+            #[cfg(feature = "profiling")]
+            meter,
             hooks_see_all,
             hook_filter,
             unrecorded: traces.unrecorded,

@@ -63,6 +63,9 @@ impl HookSpan {
             sampled: false,
             error: self.error_event || self.fields.iter().any(marks_error),
             fields: &self.fields,
+            // Spans at `none` are not metered (profiling's figures need a recorded span).
+            #[cfg(feature = "profiling")]
+            meters: None,
         };
         // No trace to keep: these spans belong to none.
         for (_, hook) in &current.hooks {

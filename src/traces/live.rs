@@ -29,6 +29,9 @@ pub(crate) struct Live {
     filters_differ: AtomicBool,
     /// The current generation has a console.
     console_on: AtomicBool,
+    /// Some live generation meters its spans while entered (see [`Generation::meter`]).
+    #[cfg(feature = "profiling")]
+    meters_spans: AtomicBool,
     /// The current generation records no spans, and other signals' hooks see them (backend `none`).
     hooks_only: AtomicBool,
     /// The dispatcher this state belongs to, held weakly (it owns us through the layer).
@@ -76,8 +79,12 @@ impl Live {
         let tracks = first.filter_tracks_spans;
         let differ = first.filters_differ;
         let console = first.console.is_some();
+        #[cfg(feature = "profiling")]
+        let meters = first.meter.is_some();
         let hooks_only = first.hook_filter.is_some();
         Live {
+            #[cfg(feature = "profiling")]
+            meters_spans: AtomicBool::new(meters),
             current: ArcSwap::new(first),
             draining: ArcSwap::default(),
             tracks_spans: AtomicBool::new(tracks),
@@ -127,6 +134,13 @@ impl Live {
         self.filters_differ.load(Ordering::Relaxed)
     }
 
+    /// True when some live generation meters its spans while entered: one relaxed load on each enter and exit.
+    #[cfg(feature = "profiling")]
+    #[inline]
+    pub(crate) fn meters_spans(&self) -> bool {
+        self.meters_spans.load(Ordering::Relaxed)
+    }
+
     /// True when the current generation records no spans and other signals' hooks see them (one relaxed load;
     /// the generation itself is read after it, and says again).
     #[inline]
@@ -150,6 +164,10 @@ impl Live {
         }
         if next.filters_differ {
             self.filters_differ.store(true, Ordering::Relaxed);
+        }
+        #[cfg(feature = "profiling")]
+        if next.meter.is_some() {
+            self.meters_spans.store(true, Ordering::Relaxed);
         }
         self.console_on.store(next.console.is_some(), Ordering::Relaxed);
         self.hooks_only
@@ -242,6 +260,11 @@ impl Live {
         self.tracks_spans.store(tracks, Ordering::Relaxed);
         let differ = self.current().filters_differ || generations.iter().any(|g| g.filters_differ);
         self.filters_differ.store(differ, Ordering::Relaxed);
+        #[cfg(feature = "profiling")]
+        {
+            let meters = self.current().meter.is_some() || generations.iter().any(|g| g.meter.is_some());
+            self.meters_spans.store(meters, Ordering::Relaxed);
+        }
         self.has_draining
             .store(!generations.is_empty(), Ordering::Release);
         self.draining.store(Arc::new(generations));

@@ -38,6 +38,9 @@ pub(crate) struct SpanState {
     pub(crate) random: bool,
     /// An ERROR event happened inside it (for the generation's hooks: the span ended in error).
     error_event: bool,
+    /// What its generation's meter measured while it was entered.
+    #[cfg(feature = "profiling")]
+    pub(crate) meters: crate::traces::hooks::SpanMeters,
 }
 
 impl SpanState {
@@ -145,6 +148,8 @@ impl SpanState {
             local_root,
             random,
             error_event: false,
+            #[cfg(feature = "profiling")]
+            meters: Default::default(),
         })
     }
 
@@ -229,6 +234,8 @@ impl SpanState {
             error: self.error_event
                 || (self.generation.hooks_read_fields && self.fields.iter().any(marks_error)),
             fields: &self.fields,
+            #[cfg(feature = "profiling")]
+            meters: self.generation.meter.as_ref().map(|_| &self.meters.sums),
         };
         let mut keep = false;
         for (_, hook) in &self.generation.hooks {
@@ -261,6 +268,13 @@ impl SpanState {
             fields: std::mem::take(&mut self.fields),
             ids: self.ids,
             events: std::mem::take(&mut self.events),
+            #[cfg(feature = "profiling")]
+            costs: self
+                .generation
+                .meter
+                .as_ref()
+                .map(|m| m.meter_costs(&self.meters.sums))
+                .unwrap_or_default(),
         }
     }
 }
@@ -304,6 +318,31 @@ where
         let ext = p.extensions();
         ext.get::<SpanState>().is_some() || ext.get::<Forwarded>().is_some()
     })
+}
+
+/// Span `id` was entered (`true`) or exited: its generation's meter reads this thread's meters, when it has one.
+#[cfg(feature = "profiling")]
+#[inline(never)]
+pub(crate) fn meter<S>(id: &tracing_core::span::Id, ctx: &Context<'_, S>, enter: bool)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Some(span) = ctx.span(id) else { return };
+    let mut ext = span.extensions_mut();
+    let Some(state) = ext.get_mut::<SpanState>() else {
+        return;
+    };
+    let SpanState {
+        generation, meters, ..
+    } = state;
+    let Some(meter) = &generation.meter else {
+        return;
+    };
+    if enter {
+        meters.enter(&**meter);
+    } else {
+        meters.exit(&**meter);
+    }
 }
 
 /// The generation span `id` began in, if livetel records it.
