@@ -40,6 +40,8 @@ fn close(hook: &BudgetsHook, meta: &'static tracing_core::Metadata<'static>, ns:
         sampled: false,
         error: false,
         fields: &Fields::new(),
+        #[cfg(feature = "profiling")]
+        meters: None,
     })
 }
 
