@@ -58,6 +58,8 @@
 pub mod config;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "profiling-pyroscope")]
+pub mod profiling;
 pub mod status;
 
 mod clock;
