@@ -14,6 +14,8 @@ mod figures;
 mod hop;
 mod measure;
 mod metrics;
+#[cfg(feature = "profiling-pyroscope")]
+mod profiling;
 mod reload_stack;
 mod reload_swaps;
 mod sink;
@@ -148,6 +150,17 @@ fn main() {
     if wants("P10") {
         out.push(tail::cost(&scale));
         out.push(tail::held_bytes(1_000));
+    }
+    if wants("P11") {
+        #[cfg(feature = "profiling-pyroscope")]
+        figures_each(
+            &mut out,
+            profiling::cost(if a.quick { 7 } else { 15 }, if a.quick { 1_000 } else { 3_000 }),
+        );
+        #[cfg(not(feature = "profiling-pyroscope"))]
+        if !a.only.is_empty() {
+            eprintln!("bench: P11 needs --features profiling-pyroscope");
+        }
     }
     if wants("P9") {
         out.push(figures::rss_over_reloads(if a.quick { 2_000 } else { 10_000 }));
