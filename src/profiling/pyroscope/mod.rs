@@ -30,7 +30,9 @@
 //! initialization, no destructor; a sequence number detects a write it interrupted); framehop's `iter_frames`
 //! with `MustNotAllocateDuringUnwind` on module tables built before the handler was installed and a cache taken
 //! from a pool by compare-and-swap; stack reads checked page by page with `write(2)` to a pipe (EFAULT instead of
-//! a fault on an unreadable page); one ring cell claimed by compare-and-swap. The `backtrace` crate's unwinder
+//! a fault on an unreadable page); one ring cell claimed by compare-and-swap. (framehop's own docs: "The actual
+//! unwinding does not require any heap allocation and should work even inside a signal handler, as long as you
+//! use `MustNotAllocateDuringUnwind`"; its gimli unwind context is then stored inline, allocated with the cache.) The `backtrace` crate's unwinder
 //! (libgcc's `_Unwind_Backtrace`) was not used: it takes the `dl_iterate_phdr` lock and may allocate, the
 //! deadlocks pprof-rs and TiKV hit. Symbolization, encoding and HTTP run on livetel's own threads.
 //!
@@ -39,6 +41,11 @@
 //! One sampler per process. SIGPROF must be free: if another handler is installed, [`Sampler::start`] refuses
 //! ([`ProfilingError::SignalInUse`]) rather than take it. Modules loaded after start unwind by frame pointer.
 //! The slot follows OS threads: a task that moves between threads carries its label only while entered.
+//! The handler is installed with `SA_RESTART`; a raw system call that does not restart (`nanosleep`, `poll`)
+//! may see `EINTR` while sampling runs, as under any SIGPROF profiler. Symbolization reads the binary's debug
+//! info on the sampler thread the first time (memory: the `backtrace` crate's cache, kept for the process).
+//! [`LabelLayer`] labels with tracing's span id; livetel's own span hook labels with the OpenTelemetry span and
+//! trace ids.
 //!
 //! # Examples
 //!

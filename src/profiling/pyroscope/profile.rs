@@ -164,3 +164,64 @@ pub(crate) fn encode(interval: &Interval, meta: &Meta, symbols: &mut Symbols) ->
 fn nanos(d: Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+    use crate::profiling::pyroscope::labels::{self, Label};
+    use crate::profiling::pyroscope::ring::MAX_FRAMES;
+
+    fn decoded(mode: SpanLabels) -> protos::Profile {
+        let previous = labels::enter(Label {
+            name: "llm.chat",
+            span_id: 0xab,
+            trace_id: 0xcd,
+        });
+        let label = labels::read_in_handler().ok();
+        labels::restore(previous);
+        let mut rec = Record {
+            frames: [0; MAX_FRAMES],
+            depth: 2,
+            label,
+        };
+        rec.frames[..2].copy_from_slice(&[decoded as usize as u64, encode as usize as u64]);
+        let mut interval = Interval::default();
+        (0..3).for_each(|_| interval.add(&rec));
+        let meta = Meta {
+            hz: 100,
+            labels: mode,
+            start: SystemTime::now(),
+            duration: Duration::from_secs(1),
+        };
+        let gz = encode(&interval, &meta, &mut Symbols::default()).expect("encode");
+        let mut raw = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut raw)
+            .expect("gunzip");
+        protos::Profile::decode(&raw[..]).expect("decode")
+    }
+
+    fn labels_of(p: &protos::Profile) -> Vec<(String, String)> {
+        let s = |i: i64| p.string_table[i as usize].clone();
+        p.sample[0].label.iter().map(|l| (s(l.key), s(l.str))).collect()
+    }
+
+    #[test]
+    fn samples_carry_the_labels_their_mode_asks_for() {
+        let p = decoded(SpanLabels::NameAndId);
+        assert_eq!(p.sample.len(), 1);
+        assert_eq!(p.sample[0].value, vec![3, 30_000_000]);
+        assert_eq!(p.sample[0].location_id.len(), 2);
+        let want = [
+            ("span_name", "llm.chat".to_owned()),
+            ("span_id", format!("{:016x}", 0xab)),
+            ("trace_id", format!("{:032x}", 0xcd)),
+        ];
+        let want: Vec<_> = want.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        assert_eq!(labels_of(&p), want);
+        assert_eq!(labels_of(&decoded(SpanLabels::Name)), want[..1].to_vec());
+        assert!(labels_of(&decoded(SpanLabels::None)).is_empty());
+    }
+}
