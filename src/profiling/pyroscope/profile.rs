@@ -186,7 +186,7 @@ mod tests {
             depth: 2,
             label,
         };
-        rec.frames[..2].copy_from_slice(&[decoded as usize as u64, encode as usize as u64]);
+        rec.frames[..2].copy_from_slice(&[decoded as *const () as u64, encode as *const () as u64]);
         let mut interval = Interval::default();
         (0..3).for_each(|_| interval.add(&rec));
         let meta = Meta {
