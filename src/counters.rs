@@ -50,6 +50,9 @@ pub(crate) struct Counters {
     pub(crate) traces: TraceCounters,
     /// Reload attempts by outcome since start-up (as status `reloads`), for `/metrics`.
     pub(crate) reloads: ReloadCounters,
+    /// What profiling measured: per agent and session, and the process's last sample.
+    #[cfg(feature = "profiling")]
+    pub(crate) figures: crate::figures::Figures,
 }
 
 /// Reload attempts by outcome (the start itself is not one).

@@ -58,15 +58,17 @@
 pub mod config;
 #[cfg(feature = "http")]
 pub mod http;
-#[cfg(feature = "profiling-pyroscope")]
-pub mod profiling;
 pub mod status;
 
 mod clock;
 mod console;
 mod counters;
 mod error;
+#[cfg(feature = "profiling")]
+mod figures;
 mod metrics;
+#[cfg(feature = "profiling")]
+pub mod profiling;
 mod reload;
 mod serve;
 mod sinks;

@@ -134,6 +134,30 @@ pub struct MetricsStatus {
     pub overflowed: Vec<String>,
 }
 
+/// Profiling, when it is on: [`TelemetryStatus::profiling`].
+#[cfg(feature = "profiling")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProfilingStatus {
+    /// Spans carry allocation figures (`alloc`).
+    pub alloc: bool,
+    /// `livetel::profiling::CountingAllocator` is the process's global allocator.
+    pub allocator_installed: bool,
+    /// Spans carry `resource.cpu.micros` (`cpu_time`).
+    pub cpu_time: bool,
+    /// The process sampler's interval, while it runs.
+    pub system_metrics_interval_secs: Option<u64>,
+    /// Process samples taken since start-up.
+    pub system_samples: u64,
+    /// The last process sample.
+    pub process: Option<ProcessSample>,
+    /// The ten costliest `agent.name` / `session.id` values (CPU first, then bytes allocated), and the overflow
+    /// row when the table is full.
+    pub top: Vec<Attributed>,
+}
+
+#[cfg(feature = "profiling")]
+pub use crate::figures::{Attributed, ProcessSample};
+
 /// The error of the last reload that did not take effect.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LastError {
@@ -354,6 +378,9 @@ pub struct TelemetryStatus {
     pub last_reload: Option<LastReload>,
     /// Span metrics, when they are on (`[telemetry.metrics]`).
     pub metrics: Option<MetricsStatus>,
+    /// Profiling, when it is on (`[telemetry.profiling]`).
+    #[cfg(feature = "profiling")]
+    pub profiling: Option<ProfilingStatus>,
 }
 
 /// Writes the sink rows of [`TelemetryStatus::sinks`] under `"sinks"` and, for readers of earlier versions, the
@@ -409,6 +436,8 @@ mod tests {
             reloads: ReloadCounts::default(),
             last_reload: None,
             metrics: None,
+            #[cfg(feature = "profiling")]
+            profiling: None,
             overrides: Vec::new(),
             admin: None,
         }

@@ -12,6 +12,8 @@
 //! | `otlp_timeout_ms` | `[telemetry.otlp] timeout_ms` |
 //! | `otlp_headers_vault_key` | `[telemetry.otlp] headers_vault_key` |
 //! | `otlp_headers_required` | `[telemetry.otlp] headers_required` |
+//! | `system_metrics_interval_secs` (zeph) | `[telemetry.profiling] system_metrics_interval_secs` |
+//! | `pyroscope_endpoint` (zeph) | `[telemetry.profiling] pyroscope_endpoint` |
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -84,6 +86,16 @@ pub(super) const ALIASES: &[Alias] = &[
         flat: "otlp_headers_required",
         table: "otlp",
         key: "headers_required",
+    },
+    Alias {
+        flat: "system_metrics_interval_secs",
+        table: "profiling",
+        key: "system_metrics_interval_secs",
+    },
+    Alias {
+        flat: "pyroscope_endpoint",
+        table: "profiling",
+        key: "pyroscope_endpoint",
     },
 ];
 

@@ -36,6 +36,7 @@ impl Keys {
             ("logs", Keys::of::<super::LogsConfig>(Vec::new())),
             ("metrics", Keys::of::<super::MetricsConfig>(Vec::new())),
             ("admin", Keys::of::<super::AdminConfig>(Vec::new())),
+            ("profiling", Keys::of::<super::ProfilingConfig>(Vec::new())),
             ("resource", Keys::Any),
             ("sampling", Keys::of::<SamplingConfig>(Vec::new())),
             ("vault", Keys::of::<VaultConfig>(Vec::new())),

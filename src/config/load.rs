@@ -200,6 +200,11 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<(TelemetryConfig, Vec<Str
     let written = |path: &[&str]| value_span(root.get_ref(), path).is_some();
     let both = written(&["telemetry", "sample_rate"]) && written(&["telemetry", "sampling", "probability"]);
     sampling::fold_probability(&mut config, both).map_err(place)?;
+    for (key, feature) in config.profiling.without_feature() {
+        warnings.push(format!(
+            "`telemetry.{key}` has no effect: livetel was built without its cargo feature `{feature}`"
+        ));
+    }
     Ok((config, warnings))
 }
 

@@ -3,13 +3,15 @@
 //! Settings that concern one backend live in a table of their own: `[telemetry.local]` for the Chrome trace
 //! files, `[telemetry.otlp]` (and `[telemetry.otlp.batch]`) for OTLP export, `[telemetry.vault]` for where
 //! secrets come from, `[telemetry.console]` for printed event lines, `[telemetry.logs]` for events as log records,
-//! `[telemetry.metrics]` for span metrics and `/metrics`.
+//! `[telemetry.metrics]` for span metrics and `/metrics`, `[telemetry.profiling]` for allocations and CPU time
+//! per span, process metrics and CPU profiles.
 //! `[telemetry.sampling]` holds the sampling strategy and what is kept at a trace's tail (errors, slow traces)
 //! within its bounds. Everything else stands at the top of `[telemetry]`. Every key has a default, so an empty
 //! table is valid.
 //!
 //! The flat keys of earlier versions (`trace_dir`, `otlp_endpoint`, `otlp_protocol`, `otlp_timeout_ms`,
-//! `otlp_headers_vault_key`, `otlp_headers_required` at the top of `[telemetry]`) still work: each is read as its
+//! `otlp_headers_vault_key`, `otlp_headers_required` at the top of `[telemetry]`, and zeph's
+//! `system_metrics_interval_secs`, `pyroscope_endpoint`) still work: each is read as its
 //! nested key, with a deprecation warning in status. Setting a flat key and its nested key both is an error.
 //!
 //! Use [`read_file`] to check a file without starting anything, [`parse_str`] for text held in memory.
@@ -62,6 +64,7 @@ pub(crate) mod load;
 mod location;
 mod logs;
 pub(crate) mod metrics;
+pub(crate) mod profiling;
 mod propagators;
 pub(crate) mod sampling;
 #[cfg(feature = "schema")]
@@ -84,6 +87,7 @@ pub(crate) use load::load_file;
 pub use load::parse_str;
 pub use logs::LogsConfig;
 pub use metrics::{MetricsConfig, Temporality};
+pub use profiling::{ProfilingConfig, SpanLabels};
 pub use propagators::Propagator;
 pub use sampling::{SamplingConfig, Strategy};
 #[cfg(feature = "schema")]
@@ -316,6 +320,8 @@ pub struct TelemetryConfig {
     pub metrics: MetricsConfig,
     /// `[telemetry.admin]`: the operators' HTTP endpoint.
     pub admin: AdminConfig,
+    /// `[telemetry.profiling]`: allocations and CPU time per span, process metrics, CPU profiles.
+    pub profiling: ProfilingConfig,
 }
 
 /// Fields that only take effect after a restart; a change to one is reported in status, never ignored.
@@ -356,6 +362,7 @@ impl Default for TelemetryConfig {
             logs: LogsConfig::default(),
             metrics: MetricsConfig::default(),
             admin: AdminConfig::default(),
+            profiling: ProfilingConfig::default(),
         }
     }
 }

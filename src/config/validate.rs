@@ -21,6 +21,7 @@ pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, Confi
     super::sampling::validate(&cfg.sampling)?;
     super::metrics::validate(&cfg.metrics)?;
     super::admin::validate(&cfg.admin)?;
+    super::profiling::validate(&cfg.profiling)?;
     if !(1..=60_000).contains(&cfg.reload_debounce_ms) {
         return invalid(
             "reload_debounce_ms",
@@ -103,7 +104,7 @@ pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, Confi
 }
 
 /// An endpoint must be an absolute `http` or `https` URL with a host.
-fn check_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"))

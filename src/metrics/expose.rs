@@ -58,6 +58,8 @@ pub(crate) fn render(
     registry.register(format.counter("livetel_span_errors"), help, errors)?;
     if let Some(c) = counters {
         super::own::register(&mut registry, c, format)?;
+        #[cfg(feature = "profiling")]
+        super::profiled::register(&mut registry, c, format)?;
     }
     let mut body = String::with_capacity(4096);
     text::encode(&mut body, &registry, format.profile())?;

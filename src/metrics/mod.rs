@@ -13,7 +13,8 @@
 //! dropped_by_bound}_total`, `livetel_log_records_{made,exported,dropped}_total`, `livetel_traces_*_total`
 //! (tail decisions) and the gauge `livetel_tail_held_bytes`. On `/metrics` dotted names are not valid label
 //! names: they become `span_name`, `otel_kind`, `service_name`, `otel_metric_overflow`, and a span label's dots
-//! become `_`.
+//! become `_`. With profiling on, its figures are served too ([`profiled`]): the process's gauges and the cost
+//! summed per `agent.name` / `session.id`.
 //!
 //! **Never reset by a reload.** The [`Store`](store::Store) belongs to the signal, which lives as long as the
 //! `Telemetry`; every hook a reload builds counts into it. A backend flip, a change of the metrics table, and
@@ -68,6 +69,8 @@ pub(crate) mod expose;
 pub(crate) mod format;
 pub(crate) mod hook;
 pub(crate) mod own;
+#[cfg(feature = "profiling")]
+pub(crate) mod profiled;
 pub(crate) mod server;
 pub(crate) mod signal;
 pub(crate) mod store;

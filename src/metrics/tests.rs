@@ -33,6 +33,8 @@ fn close(hook: &MetricsHook, ms: u64, error: bool, sampled: bool, fields: &Field
         },
         sampled,
         error,
+        #[cfg(feature = "profiling")]
+        meters: None,
         fields,
     });
 }

@@ -125,6 +125,8 @@ impl View {
             admin: self.admin.clone(),
             last_reload: self.last_reload.clone(),
             metrics: None,
+            #[cfg(feature = "profiling")]
+            profiling: None,
         };
         for signal in &cx.signals {
             let running = current.hooks.iter().find(|(n, _)| *n == signal.name());

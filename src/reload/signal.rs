@@ -11,6 +11,8 @@ use std::sync::Arc;
 use crate::config::TelemetryConfig;
 use crate::counters::Counters;
 use crate::metrics::MetricsSignal;
+#[cfg(feature = "profiling")]
+use crate::profiling::ProfilingSignal;
 use crate::sinks::SinkSet;
 use crate::status::TelemetryStatus;
 use crate::traces::hooks::SpanHook;
@@ -60,9 +62,14 @@ pub(crate) struct SignalError {
 }
 
 /// The signals livetel builds besides traces, console and logs, each a module of its own: metrics (which
-/// serves `counters` beside span metrics). Profiling is next.
+/// serves `counters` beside span metrics) and, with the feature `profiling`, profiling (which keeps its figures
+/// in `counters`).
 pub(crate) fn builtin(counters: &Arc<Counters>) -> Vec<Arc<dyn Signal>> {
-    vec![Arc::new(MetricsSignal::new(Some(Arc::clone(counters))))]
+    vec![
+        Arc::new(MetricsSignal::new(Some(Arc::clone(counters)))),
+        #[cfg(feature = "profiling")]
+        Arc::new(ProfilingSignal::new(Arc::clone(counters))),
+    ]
 }
 
 /// The metrics signal ([`crate::metrics`]) in the reload path: the module itself never imports `reload`.
@@ -84,5 +91,28 @@ impl Signal for MetricsSignal {
 
     fn report(&self, running: Option<&Arc<dyn SpanHook>>, status: &mut TelemetryStatus) {
         MetricsSignal::report(self, running, status);
+    }
+}
+
+/// The profiling signal ([`crate::profiling`]) in the reload path: the module itself never imports `reload`.
+#[cfg(feature = "profiling")]
+impl Signal for ProfilingSignal {
+    fn name(&self) -> &'static str {
+        ProfilingSignal::NAME
+    }
+
+    fn reads(&self) -> &'static [&'static str] {
+        ProfilingSignal::READS
+    }
+
+    fn prepare(&self, input: &SignalInput<'_>) -> Result<Option<Arc<dyn SpanHook>>, SignalError> {
+        ProfilingSignal::prepare(self, input.config, input.sinks).map_err(|e| SignalError {
+            key: e.key.to_owned(),
+            message: e.message,
+        })
+    }
+
+    fn report(&self, running: Option<&Arc<dyn SpanHook>>, status: &mut TelemetryStatus) {
+        ProfilingSignal::report(self, running, status);
     }
 }

@@ -83,6 +83,9 @@ pub(crate) struct Generation {
     pub(crate) logs_filter: Option<Directives>,
     /// The other signals that are on (metrics, profiling): told about each span that closes.
     pub(crate) hooks: Hooks,
+    /// The hook that meters its spans while entered (profiling's, when it counts allocations or CPU time).
+    #[cfg(feature = "profiling")]
+    pub(crate) meter: Option<Arc<dyn crate::traces::hooks::SpanHook>>,
     /// The console's or the logs' directives differ from `filter`'s: what livetel admits (the union) is then
     /// more than what it records as spans, and the recorder asks `filter` again ([`Generation::records`]).
     pub(crate) filters_differ: bool,
@@ -132,12 +135,16 @@ impl Generation {
                 .chain(logs_directives)
                 .all(|d| d == c)
         });
+        #[cfg(feature = "profiling")]
+        let meter = hooks.iter().find(|(_, h)| h.meters()).map(|(_, h)| Arc::clone(h));
         Generation {
             id,
             filter: traces.filter,
             console,
             logs_filter,
             hooks,
+            #[cfg(feature = "profiling")]
+            meter,
             filters_differ,
             console_sees_all,
             filter_tracks_spans: traces.filter_tracks_spans,

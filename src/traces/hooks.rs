@@ -13,6 +13,53 @@ use smallvec::SmallVec;
 
 use crate::sinks::record::{Fields, SpanIds};
 
+/// How many per-thread readings a span keeps across its entered periods ([`SpanMeters`]).
+#[cfg(feature = "profiling")]
+pub(crate) const METERS: usize = 5;
+
+/// Per-thread monotonic readings (a thread's CPU time, its allocation counters) summed over a span's entered
+/// periods: at each outermost enter the hook's [`SpanHook::read_meters`] is read, at the matching exit again, and
+/// the difference is added to [`SpanMeters::sums`]. What each slot means is the hook's business. A span entered
+/// on two threads at once shares one set of readings (a caveat the profiling docs state).
+#[cfg(feature = "profiling")]
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct SpanMeters {
+    at_enter: [u64; METERS],
+    /// The sums of (exit − enter) over the span's entered periods, slot by slot.
+    pub(crate) sums: [u64; METERS],
+    depth: u32,
+}
+
+#[cfg(feature = "profiling")]
+impl SpanMeters {
+    /// The span was entered: read the meters at the outermost enter. Call it last on enter.
+    #[inline]
+    pub(crate) fn enter(&mut self, hook: &dyn SpanHook) {
+        if self.depth == 0 {
+            hook.read_meters(&mut self.at_enter);
+        }
+        self.depth += 1;
+    }
+
+    /// The span was exited: at the outermost exit, add what the meters moved since the enter. Call it first on
+    /// exit.
+    #[inline]
+    pub(crate) fn exit(&mut self, hook: &dyn SpanHook) {
+        match self.depth {
+            0 => {}
+            1 => {
+                let mut now = [0; METERS];
+                hook.read_meters(&mut now);
+                for ((sum, now), then) in self.sums.iter_mut().zip(now).zip(self.at_enter) {
+                    *sum = sum.wrapping_add(now.wrapping_sub(then));
+                }
+                self.depth = 0;
+            }
+            _ => self.depth -= 1,
+        }
+    }
+}
+
 /// A span that just closed, as a hook sees it.
 pub(crate) struct ClosedSpan<'a> {
     /// The callsite: its name, target and level.
@@ -24,8 +71,11 @@ pub(crate) struct ClosedSpan<'a> {
     /// It ended in error, as the tail sampler defines it: an `error` field (`#[livetel::instrument(err)]` sets
     /// one), `otel.status_code = "ERROR"`, or an ERROR event inside it.
     pub(crate) error: bool,
-    /// Its recorded fields (empty for a span no sink will get).
+    /// Its recorded fields (empty for a span no sink will get), with those the generation's meter added.
     pub(crate) fields: &'a Fields,
+    /// Its meters' sums, when its generation meters spans.
+    #[cfg(feature = "profiling")]
+    pub(crate) meters: Option<&'a [u64; METERS]>,
 }
 
 /// A signal's running part, as each generation holds it: built off the hot path by its signal's `prepare`,
@@ -35,6 +85,27 @@ pub(crate) trait SpanHook: Send + Sync + 'static {
     /// A span of this generation closed. Runs on the application's thread: never block, never allocate
     /// without bound.
     fn on_close(&self, span: &ClosedSpan<'_>);
+
+    /// True when it meters spans while they are entered ([`SpanMeters`]). Asked once, when a generation is
+    /// assembled; one hook of a generation at most meters (the first that says so).
+    #[cfg(feature = "profiling")]
+    fn meters(&self) -> bool {
+        false
+    }
+
+    /// This thread's readings, now (for a hook that [`meters`](Self::meters)). Runs on every enter and exit of a
+    /// span of its generation: no lock, no allocation.
+    #[cfg(feature = "profiling")]
+    fn read_meters(&self, out: &mut [u64; METERS]) {
+        let _ = out;
+    }
+
+    /// Adds to a closing span's fields what its meters' `sums` say (Chrome args, OTLP attributes), before the
+    /// hooks are told and the record is made.
+    #[cfg(feature = "profiling")]
+    fn meter_fields(&self, sums: &[u64; METERS], fields: &mut Fields) {
+        let _ = (sums, fields);
+    }
 }
 
 /// The hooks of one generation, each with the name of its signal.

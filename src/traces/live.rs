@@ -29,6 +29,9 @@ pub(crate) struct Live {
     filters_differ: AtomicBool,
     /// The current generation has a console.
     console_on: AtomicBool,
+    /// Some live generation meters its spans while entered (see [`Generation::meter`]).
+    #[cfg(feature = "profiling")]
+    meters_spans: AtomicBool,
     /// The dispatcher this state belongs to, held weakly (it owns us through the layer).
     dispatch: OnceLock<WeakDispatch>,
     /// How many dispatchers registered the layer: 1 when all is well.
@@ -74,7 +77,11 @@ impl Live {
         let tracks = first.filter_tracks_spans;
         let differ = first.filters_differ;
         let console = first.console.is_some();
+        #[cfg(feature = "profiling")]
+        let meters = first.meter.is_some();
         Live {
+            #[cfg(feature = "profiling")]
+            meters_spans: AtomicBool::new(meters),
             current: ArcSwap::new(first),
             draining: ArcSwap::default(),
             tracks_spans: AtomicBool::new(tracks),
@@ -123,6 +130,13 @@ impl Live {
         self.filters_differ.load(Ordering::Relaxed)
     }
 
+    /// True when some live generation meters its spans while entered: one relaxed load on each enter and exit.
+    #[cfg(feature = "profiling")]
+    #[inline]
+    pub(crate) fn meters_spans(&self) -> bool {
+        self.meters_spans.load(Ordering::Relaxed)
+    }
+
     /// True when the current generation prints events (one relaxed load; the console itself is read from
     /// the generation).
     #[inline]
@@ -139,6 +153,10 @@ impl Live {
         }
         if next.filters_differ {
             self.filters_differ.store(true, Ordering::Relaxed);
+        }
+        #[cfg(feature = "profiling")]
+        if next.meter.is_some() {
+            self.meters_spans.store(true, Ordering::Relaxed);
         }
         self.console_on.store(next.console.is_some(), Ordering::Relaxed);
         drop(self.current.swap(next));
@@ -229,6 +247,11 @@ impl Live {
         self.tracks_spans.store(tracks, Ordering::Relaxed);
         let differ = self.current().filters_differ || generations.iter().any(|g| g.filters_differ);
         self.filters_differ.store(differ, Ordering::Relaxed);
+        #[cfg(feature = "profiling")]
+        {
+            let meters = self.current().meter.is_some() || generations.iter().any(|g| g.meter.is_some());
+            self.meters_spans.store(meters, Ordering::Relaxed);
+        }
         self.has_draining
             .store(!generations.is_empty(), Ordering::Release);
         self.draining.store(Arc::new(generations));

@@ -38,6 +38,9 @@ pub(crate) struct SpanState {
     pub(crate) random: bool,
     /// An ERROR event happened inside it (for the generation's hooks: the span ended in error).
     error_event: bool,
+    /// What its generation's meter measured while it was entered.
+    #[cfg(feature = "profiling")]
+    pub(crate) meters: crate::traces::hooks::SpanMeters,
 }
 
 impl SpanState {
@@ -145,6 +148,8 @@ impl SpanState {
             local_root,
             random,
             error_event: false,
+            #[cfg(feature = "profiling")]
+            meters: Default::default(),
         })
     }
 
@@ -203,6 +208,10 @@ impl SpanState {
     /// `Registry` clears them, so the whole state is never moved out of its box.
     pub(crate) fn finish(&mut self, meta: &'static Metadata<'static>) {
         let dur_ns = clock::now_ns().saturating_sub(self.start_ns);
+        #[cfg(feature = "profiling")]
+        if let Some(meter) = &self.generation.meter {
+            meter.meter_fields(&self.meters.sums, &mut self.fields);
+        }
         if !self.generation.hooks.is_empty() {
             self.tell_hooks(meta, dur_ns);
         }
@@ -228,6 +237,8 @@ impl SpanState {
             sampled: self.sampled,
             error: self.error_event || self.fields.iter().any(marks_error),
             fields: &self.fields,
+            #[cfg(feature = "profiling")]
+            meters: self.generation.meter.as_ref().map(|_| &self.meters.sums),
         };
         for (_, hook) in &self.generation.hooks {
             hook.on_close(&span);
@@ -297,6 +308,31 @@ where
         let ext = p.extensions();
         ext.get::<SpanState>().is_some() || ext.get::<Forwarded>().is_some()
     })
+}
+
+/// Span `id` was entered (`true`) or exited: its generation's meter reads this thread's meters, when it has one.
+#[cfg(feature = "profiling")]
+#[inline(never)]
+pub(crate) fn meter<S>(id: &tracing_core::span::Id, ctx: &Context<'_, S>, enter: bool)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Some(span) = ctx.span(id) else { return };
+    let mut ext = span.extensions_mut();
+    let Some(state) = ext.get_mut::<SpanState>() else {
+        return;
+    };
+    let SpanState {
+        generation, meters, ..
+    } = state;
+    let Some(meter) = &generation.meter else {
+        return;
+    };
+    if enter {
+        meters.enter(&**meter);
+    } else {
+        meters.exit(&**meter);
+    }
 }
 
 /// The generation span `id` began in, if livetel records it.

@@ -1,0 +1,188 @@
+//! What profiling measures and other parts read: CPU time and allocations summed per `agent.name` /
+//! `session.id` ([`Attribution`]), and the process's last sample ([`ProcessSample`]). Held in
+//! [`crate::counters::Counters`], so no reload resets them; profiling writes them, status and `/metrics` read.
+//! A leaf: it imports nothing else of the crate.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use compact_str::CompactString;
+use serde::Serialize;
+
+/// The span fields figures are summed by.
+pub(crate) const ATTRIBUTED_FIELDS: [&str; 2] = ["agent.name", "session.id"];
+
+/// Distinct (field, value) pairs kept; the figures of further ones are summed in one overflow row.
+pub(crate) const MAX_ATTRIBUTED: usize = 1024;
+
+/// What spans carrying one `agent.name` or `session.id` value cost, summed since start-up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Attributed {
+    /// `agent.name` or `session.id`; `"*"` for the overflow row.
+    pub field: &'static str,
+    /// The field's value; `""` for the overflow row.
+    pub value: String,
+    /// Spans summed.
+    pub spans: u64,
+    /// Thread CPU time while they were entered (`cpu_time`), in microseconds.
+    pub cpu_micros: u64,
+    /// Allocations made while they were entered (`alloc`).
+    pub alloc_count: u64,
+    /// Bytes allocated while they were entered.
+    pub alloc_bytes: u64,
+    /// Bytes freed while they were entered.
+    pub dealloc_bytes: u64,
+}
+
+/// One span's figures, to be summed.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Cost {
+    pub(crate) cpu_micros: u64,
+    pub(crate) alloc_count: u64,
+    pub(crate) alloc_bytes: u64,
+    pub(crate) dealloc_bytes: u64,
+}
+
+/// The bounded table of [`Attributed`] rows.
+#[derive(Default)]
+pub(crate) struct Attribution {
+    rows: Mutex<Table>,
+}
+
+#[derive(Default)]
+struct Table {
+    by_key: HashMap<(&'static str, CompactString), Attributed>,
+    overflow: Option<Attributed>,
+}
+
+impl Attribution {
+    /// Adds `cost` to the row of `field = value` (or to the overflow row when the table is full).
+    pub(crate) fn add(&self, field: &'static str, value: &str, cost: Cost) {
+        let Ok(mut t) = self.rows.lock() else { return };
+        let full = t.by_key.len() >= MAX_ATTRIBUTED;
+        let key = (field, CompactString::from(value));
+        let row = match t.by_key.contains_key(&key) || !full {
+            true => t.by_key.entry(key).or_insert_with(|| Attributed {
+                field,
+                value: value.to_owned(),
+                ..Attributed::default()
+            }),
+            false => t.overflow.get_or_insert_with(|| Attributed {
+                field: "*",
+                ..Attributed::default()
+            }),
+        };
+        row.spans += 1;
+        row.cpu_micros += cost.cpu_micros;
+        row.alloc_count += cost.alloc_count;
+        row.alloc_bytes += cost.alloc_bytes;
+        row.dealloc_bytes += cost.dealloc_bytes;
+    }
+
+    /// Every row (the overflow row last), or the `n` costliest (CPU time first, then bytes allocated).
+    pub(crate) fn rows(&self, n: Option<usize>) -> Vec<Attributed> {
+        let Ok(t) = self.rows.lock() else {
+            return Vec::new();
+        };
+        let mut rows: Vec<Attributed> = t.by_key.values().cloned().collect();
+        rows.sort_by(|a, b| {
+            (b.cpu_micros, b.alloc_bytes, &a.field, &a.value).cmp(&(
+                a.cpu_micros,
+                a.alloc_bytes,
+                &b.field,
+                &b.value,
+            ))
+        });
+        if let Some(n) = n {
+            rows.truncate(n);
+        }
+        rows.extend(t.overflow.clone());
+        rows
+    }
+}
+
+/// The process's figures at one moment, by OpenTelemetry's semantic-convention names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ProcessSample {
+    /// `process.memory.rss`, in bytes.
+    pub memory_rss: u64,
+    /// `process.cpu.utilization`: CPU time used since the previous sample over wall time and cores (0..=1).
+    pub cpu_utilization: f64,
+    /// `process.thread.count`.
+    pub thread_count: u64,
+    /// `process.open_file_descriptor.count`.
+    pub open_file_descriptors: u64,
+}
+
+/// The process's last sample, and how many were taken.
+#[derive(Default)]
+pub(crate) struct Process {
+    last: Mutex<Option<ProcessSample>>,
+    taken: std::sync::atomic::AtomicU64,
+}
+
+impl Process {
+    pub(crate) fn publish(&self, sample: ProcessSample) {
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(sample);
+        }
+        self.taken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn last(&self) -> Option<ProcessSample> {
+        self.last.lock().ok().and_then(|l| *l)
+    }
+
+    pub(crate) fn taken(&self) -> u64 {
+        self.taken.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Profiling's figures, held by the counters.
+#[derive(Default)]
+pub(crate) struct Figures {
+    pub(crate) attribution: Attribution,
+    pub(crate) process: Process,
+    /// Live profiling hooks: `/metrics` serves the figures while there is one.
+    pub(crate) publishers: std::sync::atomic::AtomicUsize,
+}
+
+impl Figures {
+    /// True while profiling is on in some live generation.
+    pub(crate) fn published(&self) -> bool {
+        self.publishers.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_sum_and_the_table_is_bounded() {
+        let a = Attribution::default();
+        let cost = |cpu| Cost {
+            cpu_micros: cpu,
+            alloc_count: 1,
+            alloc_bytes: 10,
+            dealloc_bytes: 4,
+        };
+        a.add("agent.name", "planner", cost(5));
+        a.add("agent.name", "planner", cost(7));
+        a.add("session.id", "s1", cost(100));
+        let rows = a.rows(Some(10));
+        assert_eq!(rows[0].value, "s1");
+        assert_eq!(
+            (rows[1].spans, rows[1].cpu_micros, rows[1].alloc_bytes),
+            (2, 12, 20)
+        );
+        for i in 0..MAX_ATTRIBUTED + 5 {
+            a.add("session.id", &format!("x{i}"), cost(1));
+        }
+        let all = a.rows(None);
+        assert_eq!(all.len(), MAX_ATTRIBUTED + 1);
+        let overflow = all.last().unwrap();
+        assert_eq!((overflow.field, overflow.spans), ("*", 7));
+        assert_eq!(a.rows(Some(10)).len(), 11);
+    }
+}

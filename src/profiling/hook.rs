@@ -1,0 +1,141 @@
+//! The profiling signal's hot-path half: a [`ProfilingHook`] meters the spans of its generation while they are
+//! entered (thread CPU time, the thread's allocation counters), adds the figures to each span's fields at close,
+//! and sums them per `agent.name` / `session.id` ([`crate::figures::Attribution`]).
+//!
+//! **Attribution reads the span's own fields**, not its ancestors': a span's figures already hold its
+//! children's work done while it was entered, so a root span with `agent.name` (a turn, a request) carries the
+//! cost of everything under it on its thread, and summing its ancestors' too would count the same work twice.
+//! Put `agent.name` / `session.id` on the spans whose cost you want summed.
+
+use std::sync::Arc;
+
+#[cfg(feature = "profiling-alloc")]
+use super::alloc;
+use super::cpu;
+use super::system::SystemSampler;
+use crate::counters::Counters;
+use crate::figures::{ATTRIBUTED_FIELDS, Cost};
+use crate::sinks::record::{FieldValue, Fields};
+use crate::traces::hooks::{ClosedSpan, METERS, SpanHook};
+
+/// Meter slots: thread CPU nanoseconds, then the allocation counters.
+const CPU: usize = 0;
+const ALLOC_COUNT: usize = 1;
+const ALLOC_BYTES: usize = 2;
+const DEALLOC_COUNT: usize = 3;
+const DEALLOC_BYTES: usize = 4;
+
+/// The profiling signal's running part, shared by every generation whose `[telemetry.profiling]` is the same.
+pub(crate) struct ProfilingHook {
+    pub(crate) cpu_time: bool,
+    /// Counting allocations (the allocator counts while this is held).
+    #[cfg(feature = "profiling-alloc")]
+    pub(crate) alloc: Option<alloc::Counting>,
+    pub(crate) counters: Arc<Counters>,
+    /// The process sampler's thread, stopped (and joined) when the hook is dropped.
+    pub(crate) system: Option<SystemSampler>,
+    /// Publishes the figures on `/metrics` while held.
+    _publishing: Publishing,
+}
+
+impl ProfilingHook {
+    pub(crate) fn new(
+        cpu_time: bool,
+        #[cfg(feature = "profiling-alloc")] alloc: Option<alloc::Counting>,
+        counters: Arc<Counters>,
+        system: Option<SystemSampler>,
+    ) -> ProfilingHook {
+        let publishing = Publishing::start(&counters);
+        ProfilingHook {
+            cpu_time,
+            #[cfg(feature = "profiling-alloc")]
+            alloc,
+            counters,
+            system,
+            _publishing: publishing,
+        }
+    }
+
+    /// True while it counts allocations.
+    pub(crate) fn counts_alloc(&self) -> bool {
+        #[cfg(feature = "profiling-alloc")]
+        return self.alloc.is_some();
+        #[cfg(not(feature = "profiling-alloc"))]
+        false
+    }
+}
+
+impl SpanHook for ProfilingHook {
+    fn on_close(&self, span: &ClosedSpan<'_>) {
+        let Some(sums) = span.meters else { return };
+        for field in ATTRIBUTED_FIELDS {
+            let value = span.fields.iter().rev().find_map(|(k, v)| match v {
+                FieldValue::Str(s) if *k == field => Some(s.as_str()),
+                _ => None,
+            });
+            if let Some(value) = value {
+                let cost = Cost {
+                    cpu_micros: sums[CPU] / 1_000,
+                    alloc_count: sums[ALLOC_COUNT],
+                    alloc_bytes: sums[ALLOC_BYTES],
+                    dealloc_bytes: sums[DEALLOC_BYTES],
+                };
+                self.counters.figures.attribution.add(field, value, cost);
+            }
+        }
+    }
+
+    fn meters(&self) -> bool {
+        self.cpu_time || self.counts_alloc()
+    }
+
+    #[inline]
+    fn read_meters(&self, out: &mut [u64; METERS]) {
+        if self.cpu_time {
+            out[CPU] = cpu::thread_cpu_ns();
+        }
+        #[cfg(feature = "profiling-alloc")]
+        if self.alloc.is_some() {
+            out[ALLOC_COUNT..=DEALLOC_BYTES].copy_from_slice(&alloc::thread_counts());
+        }
+    }
+
+    fn meter_fields(&self, sums: &[u64; METERS], fields: &mut Fields) {
+        if self.cpu_time {
+            fields.push(("resource.cpu.micros", FieldValue::U64(sums[CPU] / 1_000)));
+        }
+        if self.counts_alloc() {
+            let net = i128::from(sums[ALLOC_BYTES]) - i128::from(sums[DEALLOC_BYTES]);
+            let net = i64::try_from(net).unwrap_or(if net < 0 { i64::MIN } else { i64::MAX });
+            fields.extend([
+                ("alloc.count", FieldValue::U64(sums[ALLOC_COUNT])),
+                ("alloc.bytes", FieldValue::U64(sums[ALLOC_BYTES])),
+                ("dealloc.count", FieldValue::U64(sums[DEALLOC_COUNT])),
+                ("dealloc.bytes", FieldValue::U64(sums[DEALLOC_BYTES])),
+                ("alloc.net_bytes", FieldValue::I64(net)),
+            ]);
+        }
+    }
+}
+
+/// `/metrics` serves profiling's figures while some hook holds one of these.
+struct Publishing(Arc<Counters>);
+
+impl Publishing {
+    fn start(counters: &Arc<Counters>) -> Publishing {
+        counters
+            .figures
+            .publishers
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Publishing(Arc::clone(counters))
+    }
+}
+
+impl Drop for Publishing {
+    fn drop(&mut self) {
+        self.0
+            .figures
+            .publishers
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
