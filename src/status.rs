@@ -153,6 +153,9 @@ pub struct ProfilingStatus {
     /// The ten costliest `agent.name` / `session.id` values (CPU first, then bytes allocated), and the overflow
     /// row when the table is full.
     pub top: Vec<Attributed>,
+    /// The CPU sampler's counters, while it pushes to Pyroscope (feature `profiling-pyroscope`).
+    #[cfg(feature = "profiling-pyroscope")]
+    pub pyroscope: Option<crate::profiling::pyroscope::Stats>,
 }
 
 #[cfg(feature = "profiling")]

@@ -12,10 +12,14 @@ use std::sync::Arc;
 #[cfg(feature = "profiling-alloc")]
 use super::alloc;
 use super::cpu;
+#[cfg(feature = "profiling-pyroscope")]
+use super::pyroscope::labels::{self, Label};
 use super::system::SystemSampler;
 use crate::counters::Counters;
 use crate::figures::{ATTRIBUTED_FIELDS, Cost};
-use crate::sinks::record::{FieldValue, Fields};
+use crate::sinks::record::{FieldValue, Fields, SpanIds};
+#[cfg(feature = "profiling-pyroscope")]
+use crate::traces::hooks::LABEL_WORDS;
 use crate::traces::hooks::{ClosedSpan, METERS, SpanHook};
 
 /// Meter slots: thread CPU nanoseconds, then the allocation counters.
@@ -34,6 +38,9 @@ pub(crate) struct ProfilingHook {
     pub(crate) counters: Arc<Counters>,
     /// The process sampler's thread, stopped (and joined) when the hook is dropped.
     pub(crate) system: Option<SystemSampler>,
+    /// The CPU sampler pushing to Pyroscope, and whether this generation's spans label its samples.
+    #[cfg(feature = "profiling-pyroscope")]
+    pub(crate) pyroscope: Option<super::pyroscope::wiring::Pyroscope>,
     /// Publishes the figures on `/metrics` while held.
     _publishing: Publishing,
 }
@@ -52,8 +59,29 @@ impl ProfilingHook {
             alloc,
             counters,
             system,
+            #[cfg(feature = "profiling-pyroscope")]
+            pyroscope: None,
             _publishing: publishing,
         }
+    }
+
+    /// True while its spans label CPU samples (`span_labels` not `none`, a Pyroscope endpoint set).
+    pub(crate) fn labels_spans(&self) -> bool {
+        #[cfg(feature = "profiling-pyroscope")]
+        return self.pyroscope.as_ref().is_some_and(|p| p.labels_spans());
+        #[cfg(not(feature = "profiling-pyroscope"))]
+        false
+    }
+
+    /// True when a closing span gets `pyroscope.profile.id` (its samples carry its `span_id`).
+    fn links_profiles(&self) -> bool {
+        #[cfg(feature = "profiling-pyroscope")]
+        return self
+            .pyroscope
+            .as_ref()
+            .is_some_and(|p| p.labels == crate::config::SpanLabels::NameAndId);
+        #[cfg(not(feature = "profiling-pyroscope"))]
+        false
     }
 
     /// True while it counts allocations.
@@ -68,6 +96,9 @@ impl ProfilingHook {
 impl SpanHook for ProfilingHook {
     fn on_close(&self, span: &ClosedSpan<'_>) {
         let Some(sums) = span.meters else { return };
+        if !(self.cpu_time || self.counts_alloc()) {
+            return;
+        }
         for field in ATTRIBUTED_FIELDS {
             let value = span.fields.iter().rev().find_map(|(k, v)| match v {
                 FieldValue::Str(s) if *k == field => Some(s.as_str()),
@@ -86,7 +117,7 @@ impl SpanHook for ProfilingHook {
     }
 
     fn meters(&self) -> bool {
-        self.cpu_time || self.counts_alloc()
+        self.cpu_time || self.counts_alloc() || self.labels_spans()
     }
 
     #[inline]
@@ -100,7 +131,32 @@ impl SpanHook for ProfilingHook {
         }
     }
 
-    fn meter_fields(&self, sums: &[u64; METERS], fields: &mut Fields) {
+    #[cfg(feature = "profiling-pyroscope")]
+    #[inline]
+    fn label_enter(&self, name: &'static str, ids: &SpanIds, saved: &mut [u64; LABEL_WORDS]) {
+        if self.labels_spans() {
+            let label = Label {
+                name,
+                span_id: ids.span_id,
+                trace_id: ids.trace_id,
+            };
+            labels::enter_saving(label, saved);
+        }
+    }
+
+    #[cfg(feature = "profiling-pyroscope")]
+    #[inline]
+    fn label_exit(&self, saved: &[u64; LABEL_WORDS]) {
+        if self.labels_spans() {
+            labels::restore_saved(saved);
+        }
+    }
+
+    fn meter_fields(&self, sums: &[u64; METERS], ids: &SpanIds, fields: &mut Fields) {
+        if self.links_profiles() {
+            let id = format!("{:016x}", ids.span_id);
+            fields.push(("pyroscope.profile.id", FieldValue::Str(id.into())));
+        }
         if self.cpu_time {
             fields.push(("resource.cpu.micros", FieldValue::U64(sums[CPU] / 1_000)));
         }

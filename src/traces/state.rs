@@ -210,7 +210,7 @@ impl SpanState {
         let dur_ns = clock::now_ns().saturating_sub(self.start_ns);
         #[cfg(feature = "profiling")]
         if let Some(meter) = &self.generation.meter {
-            meter.meter_fields(&self.meters.sums, &mut self.fields);
+            meter.meter_fields(&self.meters.sums, &self.ids, &mut self.fields);
         }
         if !self.generation.hooks.is_empty() {
             self.tell_hooks(meta, dur_ns);
@@ -310,7 +310,8 @@ where
     })
 }
 
-/// Span `id` was entered (`true`) or exited: its generation's meter reads this thread's meters, when it has one.
+/// Span `id` was entered (`true`) or exited: its generation's meter reads this thread's meters and labels the
+/// thread's CPU samples, when it has one.
 #[cfg(feature = "profiling")]
 #[inline(never)]
 pub(crate) fn meter<S>(id: &tracing_core::span::Id, ctx: &Context<'_, S>, enter: bool)
@@ -318,18 +319,22 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let Some(span) = ctx.span(id) else { return };
+    let name = span.metadata().name();
     let mut ext = span.extensions_mut();
     let Some(state) = ext.get_mut::<SpanState>() else {
         return;
     };
     let SpanState {
-        generation, meters, ..
+        generation,
+        meters,
+        ids,
+        ..
     } = state;
     let Some(meter) = &generation.meter else {
         return;
     };
     if enter {
-        meters.enter(&**meter);
+        meters.enter(&**meter, name, ids);
     } else {
         meters.exit(&**meter);
     }

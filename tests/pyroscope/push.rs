@@ -48,7 +48,7 @@ fn pushes_are_read_by_go_pprof_with_span_labels_and_every_sample_is_counted() {
     let _one = one_sampler();
     let ingest = Ingest::start();
     let mut s = settings(ingest.endpoint(), SpanLabels::NameAndId);
-    s.auth_header = Some("Bearer t0k3n".to_owned().into());
+    s.headers = vec![("authorization".into(), "Bearer t0k3n".to_owned().into())];
     let sampler = Sampler::start(s).expect("start");
     run_for(&sampler, 4, |st| st.profiles_pushed >= 3);
     let stats = sampler.stop().expect("stop");
@@ -110,7 +110,6 @@ fn endpoint_labels_and_rate_switch_live() {
     let sampler = Sampler::start(settings(a.endpoint(), SpanLabels::Name)).expect("start");
     run_for(&sampler, 2, |st| st.profiles_pushed >= 1);
     let mut to_b = settings(b.endpoint(), SpanLabels::None);
-    to_b.auth_header = None;
     sampler.update(to_b.clone()).expect("update");
     let before = sampler.stats().profiles_pushed;
     run_for(&sampler, 2, |st| st.profiles_pushed >= before + 3);

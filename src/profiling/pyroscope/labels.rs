@@ -23,6 +23,8 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, compiler_fence};
 
+use crate::traces::hooks::LABEL_WORDS;
+
 /// What a sample taken on a thread is labelled with: the span entered there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Label {
@@ -129,6 +131,31 @@ pub fn enter(label: Label) -> Previous {
 #[inline]
 pub fn restore(previous: Previous) {
     write(previous.0);
+}
+
+/// [`enter`], keeping the previous label in the words a span holds between its enter and exit
+/// ([`LABEL_WORDS`]).
+#[inline]
+pub(crate) fn enter_saving(label: Label, saved: &mut [u64; LABEL_WORDS]) {
+    let Previous(p) = enter(label);
+    *saved = [
+        p.name_ptr as u64,
+        p.name_len as u64,
+        p.span_id,
+        (p.trace_id >> 64) as u64,
+        p.trace_id as u64,
+    ];
+}
+
+/// [`restore`] from the words [`enter_saving`] kept.
+#[inline]
+pub(crate) fn restore_saved(saved: &[u64; LABEL_WORDS]) {
+    write(RawLabel {
+        name_ptr: saved[0] as usize,
+        name_len: saved[1] as usize,
+        span_id: saved[2],
+        trace_id: (u128::from(saved[3]) << 64) | u128::from(saved[4]),
+    });
 }
 
 /// Clears the calling thread's label: its samples carry none.

@@ -71,6 +71,7 @@ pub mod signal;
 mod stats;
 mod symbols;
 mod unwind;
+pub(crate) mod wiring;
 mod worker;
 
 use std::sync::Arc;
@@ -81,21 +82,10 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use secrecy::SecretString;
 
+pub use crate::config::SpanLabels;
 pub use layer::LabelLayer;
 pub(crate) use stats::Counters;
 pub use stats::Stats;
-
-/// Which span labels samples carry (`[telemetry.profiling] span_labels`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SpanLabels {
-    /// No labels.
-    None,
-    /// `span_name`.
-    #[default]
-    Name,
-    /// `span_name`, `span_id`, `trace_id`.
-    NameAndId,
-}
 
 /// What the sampler does; every field can change while it runs ([`Sampler::update`]).
 #[derive(Debug, Clone)]
@@ -110,14 +100,14 @@ pub struct Settings {
     pub span_labels: SpanLabels,
     /// One profile is pushed per interval (default 10 s).
     pub interval: Duration,
-    /// The whole `Authorization` header value (`Bearer ...`, `Basic ...`), from the vault.
-    pub auth_header: Option<SecretString>,
+    /// Headers sent with every push (`Authorization: Bearer ...`, `X-Scope-OrgID`), from the vault.
+    pub headers: Vec<(String, SecretString)>,
     /// Time limit of one push (default 5 s).
     pub push_timeout: Duration,
 }
 
 impl Settings {
-    /// Defaults: 100 Hz, span names, 10 s intervals, no auth, 5 s push timeout.
+    /// Defaults: 100 Hz, span names, 10 s intervals, no headers, 5 s push timeout.
     pub fn new(endpoint: impl Into<String>, app_name: impl Into<String>) -> Settings {
         Settings {
             endpoint: endpoint.into(),
@@ -125,7 +115,7 @@ impl Settings {
             sample_hz: 100,
             span_labels: SpanLabels::Name,
             interval: Duration::from_secs(10),
-            auth_header: None,
+            headers: Vec::new(),
             push_timeout: Duration::from_secs(5),
         }
     }

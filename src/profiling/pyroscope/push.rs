@@ -1,5 +1,5 @@
 //! The push thread: takes encoded profiles from a short bounded queue and POSTs each to
-//! `{endpoint}/ingest?name=APP{}&from=&until=&format=pprof&sampleRate=HZ`, with the auth header when set.
+//! `{endpoint}/ingest?name=APP{}&from=&until=&format=pprof&sampleRate=HZ`, with the vault's headers.
 //!
 //! The sampler thread never waits for it: when the queue is full (the endpoint is slow or down) the profile is
 //! dropped and counted. Every push has a timeout, so stopping waits at most the queue's length of timeouts.
@@ -71,11 +71,11 @@ fn push(http: &reqwest::blocking::Client, s: &Settings, p: &Encoded) -> Result<(
         .post(&url)
         .header("Content-Type", "application/octet-stream")
         .body(p.body.clone());
-    if let Some(auth) = &s.auth_header {
-        let mut value = reqwest::header::HeaderValue::from_str(auth.expose_secret())
-            .map_err(|_| "auth header: not a valid header value".to_owned())?;
+    for (name, secret) in &s.headers {
+        let mut value = reqwest::header::HeaderValue::from_str(secret.expose_secret())
+            .map_err(|_| format!("header `{name}`: not a valid header value"))?;
         value.set_sensitive(true);
-        req = req.header(reqwest::header::AUTHORIZATION, value);
+        req = req.header(name.as_str(), value);
     }
     let resp = req.send().map_err(|e| format!("push to {}: {e}", s.endpoint))?;
     if resp.status().is_success() {

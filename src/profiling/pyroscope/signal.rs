@@ -60,6 +60,8 @@ pub(crate) struct Installed {
 
 // SAFETY: the timer id is only used by the owner, on whatever thread stops the sampler.
 unsafe impl Send for Installed {}
+// SAFETY: the only use through `&self` is `timer_settime`, a system call on the timer id, safe from any thread.
+unsafe impl Sync for Installed {}
 
 impl Installed {
     /// Publishes `shared` to the handler, installs the handler (refused when SIGPROF already has one: livetel

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use super::sample::Shared;
 
 /// The sampler's counters. Once it has stopped, `samples_taken = samples_pushed + samples_dropped_in_profiles`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Stats {
     /// Samples written to the ring by the handler.
     pub samples_taken: u64,
