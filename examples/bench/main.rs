@@ -157,6 +157,11 @@ fn main() {
             &mut out,
             profiling::cost(if a.quick { 7 } else { 15 }, if a.quick { 1_000 } else { 3_000 }),
         );
+        #[cfg(feature = "profiling-pyroscope")]
+        out.push(profiling::cost_livetel(
+            if a.quick { 7 } else { 15 },
+            if a.quick { 2_000 } else { 5_000 },
+        ));
         #[cfg(not(feature = "profiling-pyroscope"))]
         if !a.only.is_empty() {
             eprintln!("bench: P11 needs --features profiling-pyroscope");

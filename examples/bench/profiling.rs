@@ -15,6 +15,7 @@ use tracing::Dispatch;
 use tracing_subscriber::prelude::*;
 
 use crate::measure::{Figure, ab};
+use crate::stacks::Livetel;
 
 #[inline(never)]
 fn work(n: u64) -> u64 {
@@ -68,6 +69,39 @@ fn round(sampler: &Sampler, base: &Settings, hz: u32, labels: SpanLabels, d: &Di
         }
         (process_cpu_ns() - start) as f64 / turns as f64
     })
+}
+
+/// Process CPU ns per turn of one livetel stack made from `body`, its shutdown included (the sampler pushes
+/// its last interval then, so encoding is counted).
+fn livetel_round(body: &str, turns: u64) -> f64 {
+    let l = Livetel::start(body, false);
+    let start = process_cpu_ns();
+    tracing::dispatcher::with_default(l.dispatch(), || {
+        for i in 0..turns {
+            black_box(turn(i));
+        }
+    });
+    drop(l.shutdown());
+    (process_cpu_ns() - start) as f64 / turns as f64
+}
+
+/// P11_livetel: the same turns through livetel (`local` backend), `[telemetry.profiling]` with a Pyroscope
+/// endpoint and `span_labels = "name_and_id"` / without profiling. A stack per round; its shutdown is counted.
+pub fn cost_livetel(rounds: usize, turns: u64) -> Figure {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr());
+    let endpoint = format!("http://{}", closed.expect("a loopback port"));
+    let on = format!(
+        "backend = \"local\"\n[telemetry.profiling]\npyroscope_endpoint = \"{endpoint}\"\nspan_labels = \"name_and_id\""
+    );
+    let m = ab(
+        rounds,
+        || livetel_round(&on, turns),
+        || livetel_round("backend = \"local\"", turns),
+    );
+    let note = format!(
+        "livetel local, profiling at 100 Hz + name_and_id labels / off; {turns} turns/round + shutdown"
+    );
+    Figure::paired("P11_livetel", m, "cpu ns/turn", "<= 1.01", note)
 }
 
 /// P11 (on with labels / off) and P11_labels (labels on / off, sampler on).
