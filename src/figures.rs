@@ -1,10 +1,12 @@
 //! What profiling measures and other parts read: CPU time and allocations summed per `agent.name` /
-//! `session.id` ([`Attribution`]), and the process's last sample ([`ProcessSample`]). Held in
+//! `session.id` ([`Attribution`]), the process's last sample ([`ProcessSample`]), and the instrumented
+//! channels' counts ([`ChannelStats`]). Held in
 //! [`crate::counters::Counters`], so no reload resets them; profiling writes them, status and `/metrics` read.
 //! A leaf: it imports nothing else of the crate.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, Weak};
 
 use compact_str::CompactString;
 use serde::Serialize;
@@ -138,11 +140,95 @@ impl Process {
     }
 }
 
+/// One instrumented channel's counts (`livetel::channel`). Balance, for a channel with one receiver:
+/// `sent = received + dropped + depth`.
+#[derive(Debug, Default)]
+pub(crate) struct ChannelStats {
+    pub(crate) name: &'static str,
+    /// `mpsc`, `mpsc_unbounded`, `watch` or `broadcast`.
+    pub(crate) kind: &'static str,
+    /// Send attempts.
+    pub(crate) sent: AtomicU64,
+    /// Values a receiver took.
+    pub(crate) received: AtomicU64,
+    /// Values that never reached a receiver: a send refused (full, closed, no receiver), values left queued
+    /// when the receiver was dropped, values a lagging broadcast receiver missed, watch values overwritten
+    /// before a receiver saw them.
+    pub(crate) dropped: AtomicU64,
+    /// Values queued now.
+    pub(crate) depth: AtomicI64,
+    /// Sends that waited for room, and how long they waited in total, in microseconds.
+    pub(crate) backpressure_waits: AtomicU64,
+    pub(crate) backpressure_micros: AtomicU64,
+}
+
+/// The counts of one channel, read now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChannelCounts {
+    /// The name it was made with.
+    pub name: &'static str,
+    /// `mpsc`, `mpsc_unbounded`, `watch` or `broadcast`.
+    pub kind: &'static str,
+    /// `channel.sent`: send attempts.
+    pub sent: u64,
+    /// `channel.received`.
+    pub received: u64,
+    /// `channel.dropped`: values that never reached a receiver.
+    pub dropped: u64,
+    /// `channel.queue_depth`: values queued now.
+    pub queue_depth: u64,
+    /// Sends that waited for room (bounded `mpsc`).
+    pub backpressure_waits: u64,
+    /// `channel.backpressure_latency_us`: the time they waited, in total.
+    pub backpressure_latency_us: u64,
+}
+
+impl ChannelStats {
+    pub(crate) fn counts(&self) -> ChannelCounts {
+        // Outcomes before attempts, so a reading never shows more outcomes than sends.
+        let received = self.received.load(Relaxed);
+        let dropped = self.dropped.load(Relaxed);
+        let depth = u64::try_from(self.depth.load(Relaxed)).unwrap_or(0);
+        ChannelCounts {
+            name: self.name,
+            kind: self.kind,
+            sent: self.sent.load(Relaxed),
+            received,
+            dropped,
+            queue_depth: depth,
+            backpressure_waits: self.backpressure_waits.load(Relaxed),
+            backpressure_latency_us: self.backpressure_micros.load(Relaxed),
+        }
+    }
+}
+
+/// The instrumented channels made under this instance's subscriber, while they live.
+#[derive(Default)]
+pub(crate) struct Channels(Mutex<Vec<Weak<ChannelStats>>>);
+
+impl Channels {
+    pub(crate) fn register(&self, stats: &Arc<ChannelStats>) {
+        if let Ok(mut all) = self.0.lock() {
+            all.retain(|s| s.strong_count() > 0);
+            all.push(Arc::downgrade(stats));
+        }
+    }
+
+    /// Every live channel's counts.
+    pub(crate) fn counts(&self) -> Vec<ChannelCounts> {
+        let Ok(all) = self.0.lock() else {
+            return Vec::new();
+        };
+        all.iter().filter_map(Weak::upgrade).map(|s| s.counts()).collect()
+    }
+}
+
 /// Profiling's figures, held by the counters.
 #[derive(Default)]
 pub(crate) struct Figures {
     pub(crate) attribution: Attribution,
     pub(crate) process: Process,
+    pub(crate) channels: Channels,
     /// Live profiling hooks: `/metrics` serves the figures while there is one.
     pub(crate) publishers: std::sync::atomic::AtomicUsize,
 }

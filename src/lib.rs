@@ -55,6 +55,7 @@
 //! - [`status`], [`config`] — the published state and the config's types, validation and overrides.
 //! - `vault` (OTLP header secrets) and `error` — leaves that import nothing else of the crate.
 
+pub mod channel;
 pub mod config;
 #[cfg(feature = "http")]
 pub mod http;

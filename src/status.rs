@@ -153,6 +153,8 @@ pub struct ProfilingStatus {
     /// The ten costliest `agent.name` / `session.id` values (CPU first, then bytes allocated), and the overflow
     /// row when the table is full.
     pub top: Vec<Attributed>,
+    /// The instrumented channels (`livetel::channel`) made under this instance's subscriber, while they live.
+    pub channels: Vec<crate::figures::ChannelCounts>,
     /// The CPU sampler's counters, while it pushes to Pyroscope (feature `profiling-pyroscope`).
     #[cfg(feature = "profiling-pyroscope")]
     pub pyroscope: Option<crate::profiling::pyroscope::Stats>,

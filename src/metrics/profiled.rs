@@ -10,7 +10,7 @@ use fastmetrics::registry::{Registry, Unit};
 
 use super::format::{Format, Total};
 use crate::counters::Counters;
-use crate::figures::Attributed;
+use crate::figures::{Attributed, ChannelCounts};
 
 /// Registers profiling's figures, read now, when profiling is on.
 ///
@@ -41,11 +41,12 @@ pub(crate) fn register(
         let fds = Gauge(p.open_file_descriptors as f64);
         registry.register("process_open_file_descriptor_count", help, fds)?;
     }
+    register_channels(registry, &figures.channels.counts(), format)?;
     let rows = figures.attribution.rows(None);
     if rows.is_empty() {
         return Ok(());
     }
-    let families: [Family; 4] = [
+    let families: [Family<Attributed>; 4] = [
         (
             "livetel_attributed_spans",
             "Spans carrying the attribute's value",
@@ -68,18 +69,67 @@ pub(crate) fn register(
         ),
     ];
     for (name, help, value) in families {
-        let series = PerValue(
-            rows.iter()
-                .map(|r| (r.field, r.value.clone(), value(r)))
-                .collect(),
-        );
-        registry.register(format.counter(name), help, series)?;
+        let series = rows
+            .iter()
+            .map(|r| {
+                let labels = vec![("attribute", r.field.to_owned()), ("value", r.value.clone())];
+                (labels, value(r))
+            })
+            .collect();
+        registry.register(format.counter(name), help, Totals(series))?;
     }
     Ok(())
 }
 
-/// A counter family of the attribution table: its name, help, and which figure of a row it counts.
-type Family = (&'static str, &'static str, fn(&Attributed) -> u64);
+/// The instrumented channels' counts: one series per channel, label `channel`.
+fn register_channels(
+    registry: &mut Registry,
+    channels: &[ChannelCounts],
+    format: Format,
+) -> Result<(), fastmetrics::error::Error> {
+    if channels.is_empty() {
+        return Ok(());
+    }
+    let counters: [Family<ChannelCounts>; 5] = [
+        ("livetel_channel_sent", "Send attempts (channel.sent)", |c| c.sent),
+        (
+            "livetel_channel_received",
+            "Values received (channel.received)",
+            |c| c.received,
+        ),
+        (
+            "livetel_channel_dropped",
+            "Values that never reached a receiver (channel.dropped)",
+            |c| c.dropped,
+        ),
+        (
+            "livetel_channel_backpressure_waits",
+            "Sends that waited for room",
+            |c| c.backpressure_waits,
+        ),
+        (
+            "livetel_channel_backpressure_latency_microseconds",
+            "Time sends waited for room (channel.backpressure_latency_us)",
+            |c| c.backpressure_latency_us,
+        ),
+    ];
+    let per = |value: fn(&ChannelCounts) -> u64| -> Rows {
+        channels
+            .iter()
+            .map(|c| (vec![("channel", c.name.to_owned())], value(c)))
+            .collect()
+    };
+    for (name, help, value) in counters {
+        registry.register(format.counter(name), help, Totals(per(value)))?;
+    }
+    let help = "Values queued now (channel.queue_depth)";
+    let depths = Levels(per(|c| c.queue_depth));
+    registry.register("livetel_channel_queue_depth", help, depths)?;
+    Ok(())
+}
+
+/// A counter family: its name, help, and which figure of a row it counts.
+type Family<R> = (&'static str, &'static str, fn(&R) -> u64);
 
 /// A gauge's value.
 struct Gauge(f64);
@@ -98,21 +148,46 @@ impl EncodeMetric for Gauge {
     }
 }
 
-/// One counter series per attributed value.
-struct PerValue(Vec<(&'static str, String, u64)>);
+/// Label sets, each with its value.
+type Rows = Vec<(Vec<(&'static str, String)>, u64)>;
 
-impl TypedMetric for PerValue {
+/// A counter family: one series per label set.
+struct Totals(Rows);
+
+impl TypedMetric for Totals {
     const TYPE: MetricType = MetricType::Counter;
 }
 
-impl MetricLabelSet for PerValue {
+impl MetricLabelSet for Totals {
     type LabelSet = ();
 }
 
-impl EncodeMetric for PerValue {
+impl EncodeMetric for Totals {
     fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
-        for (field, value, n) in &self.0 {
-            encoder.encode(&[("attribute", *field), ("value", value.as_str())], &Total(*n))?;
+        for (labels, n) in &self.0 {
+            let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            encoder.encode(&labels, &Total(*n))?;
+        }
+        Ok(())
+    }
+}
+
+/// A gauge family: one series per label set.
+struct Levels(Rows);
+
+impl TypedMetric for Levels {
+    const TYPE: MetricType = MetricType::Gauge;
+}
+
+impl MetricLabelSet for Levels {
+    type LabelSet = ();
+}
+
+impl EncodeMetric for Levels {
+    fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
+        for (labels, n) in &self.0 {
+            let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            encoder.encode(&labels, &Gauge(*n as f64))?;
         }
         Ok(())
     }

@@ -66,7 +66,8 @@ impl ProfilingSignal {
         }
     }
 
-    /// Its hook for `cfg` (`None` when profiling is off), writing process samples to `sinks`.
+    /// Its hook for `cfg` (`None` when profiling is off), writing process samples to `sinks` and calling
+    /// `on_change` after each (status shows the last).
     ///
     /// # Errors
     /// `profiling.system_metrics_interval_secs` when the sampler thread cannot be started.
@@ -74,6 +75,7 @@ impl ProfilingSignal {
         &self,
         cfg: &TelemetryConfig,
         sinks: &SinkSet,
+        on_change: &Arc<dyn Fn() + Send + Sync>,
     ) -> Result<Option<Arc<dyn SpanHook>>, ProfilingError> {
         let p = &cfg.profiling;
         if !(cfg.enabled && p.any_on()) {
@@ -84,6 +86,7 @@ impl ProfilingSignal {
                 let out = Outputs {
                     sinks: sinks.clone(),
                     counters: Arc::clone(&self.counters),
+                    on_sample: Arc::clone(on_change),
                 };
                 let sampler =
                     SystemSampler::start(Duration::from_secs(secs), out).map_err(|e| ProfilingError {
@@ -150,6 +153,7 @@ impl ProfilingSignal {
             system_samples: figures.process.taken(),
             process: figures.process.last(),
             top: figures.attribution.rows(Some(STATUS_TOP)),
+            channels: figures.channels.counts(),
             #[cfg(feature = "profiling-pyroscope")]
             pyroscope: hook.pyroscope.as_ref().map(|p| p.hold.stats()),
         });

@@ -54,10 +54,12 @@ impl Stop {
     }
 }
 
-/// Where samples go: the generation's sinks, and the counters profiling's figures live in.
+/// Where samples go: the generation's sinks, the counters profiling's figures live in, and a call that has
+/// status published again.
 pub(crate) struct Outputs {
     pub(crate) sinks: SinkSet,
     pub(crate) counters: Arc<Counters>,
+    pub(crate) on_sample: Arc<dyn Fn() + Send + Sync>,
 }
 
 impl SystemSampler {
@@ -69,7 +71,7 @@ impl SystemSampler {
         let stop = Arc::new(Stop::default());
         let waiter = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
-            .name("livetel-sysmetrics".to_owned())
+            .name("livetel-procmet".to_owned())
             .spawn(move || {
                 crate::threads::mark_untraced();
                 let mut reader = Reader::new();
@@ -183,6 +185,7 @@ pub(crate) fn emit(sample: ProcessSample, out: &Outputs) {
         out.sinks
             .send_log(LogRecord::now(meta, fields, None), &out.counters);
     }
+    (out.on_sample)();
 }
 
 static PROCESS_METRICS_CALLSITE: tracing_core::callsite::DefaultCallsite =
@@ -227,6 +230,7 @@ mod tests {
         let out = Outputs {
             sinks: SinkSet::new([Arc::clone(&sink) as Arc<dyn Sink>]),
             counters: Arc::new(Counters::default()),
+            on_sample: Arc::new(|| {}),
         };
         let mut r = Reader::new();
         for _ in 0..3 {

@@ -196,6 +196,7 @@ fn build_signal(
         config: next,
         sinks,
         running: running.map(|(_, hook)| hook),
+        on_change: &cx.sinks.on_change,
     };
     signal.prepare(&input).map_err(|e| {
         let kind = ConfigErrorKind::Build { message: e.message };

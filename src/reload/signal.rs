@@ -50,6 +50,8 @@ pub(crate) struct SignalInput<'a> {
     pub(crate) sinks: &'a SinkSet,
     /// Its running part, if it is on: to reuse what can be kept (a listener, a registry).
     pub(crate) running: Option<&'a Arc<dyn SpanHook>>,
+    /// Asks the control loop to publish status again (profiling's process sampler calls it after each sample).
+    pub(crate) on_change: &'a Arc<dyn Fn() + Send + Sync>,
 }
 
 /// A signal that could not be built.
@@ -106,7 +108,7 @@ impl Signal for ProfilingSignal {
     }
 
     fn prepare(&self, input: &SignalInput<'_>) -> Result<Option<Arc<dyn SpanHook>>, SignalError> {
-        ProfilingSignal::prepare(self, input.config, input.sinks).map_err(|e| SignalError {
+        ProfilingSignal::prepare(self, input.config, input.sinks, input.on_change).map_err(|e| SignalError {
             key: e.key.to_owned(),
             message: e.message,
         })
