@@ -15,7 +15,7 @@
 //!
 //! ```
 //! use livetel::profiling::pyroscope::labels::{self, Label};
-//! let previous = labels::enter(Label { name: "llm.chat", span_id: 7, trace_id: 9 });
+//! let previous = labels::enter(Label::new("llm.chat", 7, 9));
 //! assert_eq!(labels::current().map(|l| l.name), Some("llm.chat"));
 //! labels::restore(previous);
 //! assert!(labels::current().is_none());
@@ -27,6 +27,7 @@ use crate::traces::hooks::LABEL_WORDS;
 
 /// What a sample taken on a thread is labelled with: the span entered there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Label {
     /// The span's name (`span_name` label).
     pub name: &'static str,
@@ -34,6 +35,17 @@ pub struct Label {
     pub span_id: u64,
     /// The trace id (`trace_id` label, 32 hex digits), 0 when unknown.
     pub trace_id: u128,
+}
+
+impl Label {
+    /// The label of span `name` with its span and trace ids (0 when unknown).
+    pub fn new(name: &'static str, span_id: u64, trace_id: u128) -> Label {
+        Label {
+            name,
+            span_id,
+            trace_id,
+        }
+    }
 }
 
 /// A label as the sampler copies it out of the slot: plain integers, no references.

@@ -89,6 +89,7 @@ pub use stats::Stats;
 
 /// What the sampler does; every field can change while it runs ([`Sampler::update`]).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Settings {
     /// Pyroscope's base URL, e.g. `http://127.0.0.1:4040`.
     pub endpoint: String,
@@ -142,6 +143,7 @@ impl Settings {
 
 /// What can fail when the sampler starts, changes or stops.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProfilingError {
     /// A setting is out of range.
     #[error("profiling settings: {0}")]

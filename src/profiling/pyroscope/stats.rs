@@ -7,6 +7,7 @@ use super::sample::Shared;
 
 /// The sampler's counters. Once it has stopped, `samples_taken = samples_pushed + samples_dropped_in_profiles`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Stats {
     /// Samples written to the ring by the handler.
     pub samples_taken: u64,
