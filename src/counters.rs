@@ -3,8 +3,13 @@
 //! dropped + in flight.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, PoisonError};
+
+use tracing_appender::non_blocking::ErrorCounter;
 
 use serde::Serialize;
+
+use crate::config::Backend;
 
 /// One counter on its own cache line, so threads bumping different counters do not collide.
 #[derive(Default)]
@@ -53,6 +58,94 @@ pub(crate) struct Counters {
     /// What profiling measured: per agent and session, and the process's last sample.
     #[cfg(feature = "profiling")]
     pub(crate) figures: crate::figures::Figures,
+    /// The same outcomes per backend, summed over every sink of that backend there has been.
+    backends: [BackendCounters; 3],
+    /// Console lines dropped by the console's log files, every file there has been.
+    pub(crate) console: ConsoleDrops,
+}
+
+/// Lines the console's log files dropped: write failures (counted by each file's worker as they happen) and
+/// lines its queue turned away (tracing-appender counts those in the file's own counter, read here while the
+/// file is open and added to `retired` when it closes).
+#[derive(Default)]
+pub(crate) struct ConsoleDrops {
+    pub(crate) failed: Padded,
+    retired: Padded,
+    open: Mutex<Vec<(usize, ErrorCounter)>>,
+}
+
+impl ConsoleDrops {
+    /// Reads the queue drops of an open file, known by `key`, until [`ConsoleDrops::close`].
+    pub(crate) fn open(&self, key: usize, queue: ErrorCounter) {
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((key, queue));
+    }
+
+    /// The file `key` closed: its queue drops are kept as they are now.
+    pub(crate) fn close(&self, key: usize) {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = open.iter().position(|(k, _)| *k == key) {
+            let (_, queue) = open.swap_remove(at);
+            self.retired.add(queue.dropped_lines() as u64);
+        }
+    }
+
+    /// Every line dropped since start-up.
+    pub(crate) fn lines_dropped(&self) -> u64 {
+        let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let queued: u64 = open.iter().map(|(_, q)| q.dropped_lines() as u64).sum();
+        self.failed.get() + self.retired.get() + queued
+    }
+}
+
+/// What the sinks of one backend did since start-up: kept in [`Counters`], not in a sink, so a sink replaced by a
+/// reload or a flip leaves them as they were (they never go down).
+#[derive(Default)]
+pub(crate) struct BackendCounters {
+    pub(crate) spans_exported: Padded,
+    pub(crate) spans_dropped: Padded,
+    pub(crate) logs_exported: Padded,
+    pub(crate) logs_dropped: Padded,
+    /// Failed writes (`local`) or export attempts (`otlp`), retried or not.
+    pub(crate) export_errors: Padded,
+}
+
+impl Counters {
+    /// The counters of `backend`'s sinks.
+    #[inline]
+    pub(crate) fn backend(&self, backend: Backend) -> &BackendCounters {
+        &self.backends[backend as usize]
+    }
+
+    /// `n` spans exported by a sink of `backend`: its figure and the total.
+    #[inline]
+    pub(crate) fn spans_exported(&self, backend: Backend, n: u64) {
+        self.exported.add(n);
+        self.backend(backend).spans_exported.add(n);
+    }
+
+    /// `n` spans dropped by a sink of `backend`: its figure and the total.
+    #[inline]
+    pub(crate) fn spans_dropped(&self, backend: Backend, n: u64) {
+        self.dropped.add(n);
+        self.backend(backend).spans_dropped.add(n);
+    }
+
+    /// `n` log records exported by a sink of `backend`: its figure and the total.
+    #[inline]
+    pub(crate) fn logs_exported(&self, backend: Backend, n: u64) {
+        self.logs_exported.add(n);
+        self.backend(backend).logs_exported.add(n);
+    }
+
+    /// `n` log records dropped by a sink of `backend`: its figure and the total.
+    #[inline]
+    pub(crate) fn logs_dropped(&self, backend: Backend, n: u64) {
+        self.logs_dropped.add(n);
+        self.backend(backend).logs_dropped.add(n);
+    }
 }
 
 /// Reload attempts by outcome (the start itself is not one).
@@ -102,6 +195,7 @@ impl TraceCounters {
 /// Traces by sampling outcome since start-up (one count per trace, at its local root's end), and the tail
 /// buffer now. A trace kept for an error that was also slow counts as kept by error.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct TraceCounts {
     /// Kept by the head decision.
     pub kept_by_head: u64,
@@ -154,6 +248,7 @@ impl Counters {
 /// balance `started = exported + dropped + sampled_out + dropped_by_bound` (once nothing is in flight) holds
 /// either way.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SpanCounts {
     /// Spans created while a recording backend was active.
     pub started: u64,
@@ -180,6 +275,7 @@ impl SpanCounts {
 /// backend that takes logs, as each writes or drops its copy on its own: `made = exported + dropped` once nothing
 /// is in flight.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct LogCounts {
     /// Log records handed to a backend.
     pub made: u64,

@@ -13,6 +13,7 @@ use serde::Serialize;
 /// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
 #[error("{}{}{kind}", location(path, position), key_prefix(key))]
+#[non_exhaustive]
 pub struct ConfigError {
     /// The config file.
     pub path: PathBuf,
@@ -27,6 +28,7 @@ pub struct ConfigError {
 /// What is wrong with a config.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ConfigErrorKind {
     /// The file could not be read.
     #[error("cannot read the file: {message}")]
@@ -113,6 +115,7 @@ impl ConfigError {
 
 /// Why [`crate::init`] or [`crate::Builder::build`] failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InitError {
     /// The config at start-up is not valid (there is no last good one to fall back to).
     #[error(transparent)]

@@ -19,6 +19,7 @@ pub(crate) const MAX_ATTRIBUTED: usize = 1024;
 
 /// What spans carrying one `agent.name` or `session.id` value cost, summed since start-up.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Attributed {
     /// `agent.name` or `session.id`; `"*"` for the overflow row.
     pub field: &'static str,
@@ -105,6 +106,7 @@ impl Attribution {
 
 /// The process's figures at one moment, by OpenTelemetry's semantic-convention names.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ProcessSample {
     /// `process.memory.rss`, in bytes.
     pub memory_rss: u64,
@@ -164,6 +166,7 @@ pub(crate) struct ChannelStats {
 
 /// The counts of one channel, read now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ChannelCounts {
     /// The name it was made with.
     pub name: &'static str,

@@ -18,6 +18,31 @@
 //! An app that already has a subscriber of its own (a `fmt` layer, filters) adds livetel to it as one layer with
 //! [`Builder::build_layer`]; see [`LiveLayer`].
 //!
+//! # Lifecycle
+//! 1. **Start**: [`init`] (or [`Builder`]) reads the file, applies `OTEL_*` overrides, validates, builds the
+//!    backends and installs generation 1; an invalid file is an [`InitError`] and nothing starts.
+//! 2. **Record**: each span is recorded by the generation current when it began, to its end; the per-span path
+//!    takes no lock.
+//! 3. **Reload**: a file save, SIGHUP, [`ReloadTrigger::reload`], a [`Handle`] change, a temporary override or
+//!    `POST /reload` on the admin endpoint sends one command to livetel's control thread: *validate* (a bad
+//!    config changes nothing and is reported in [`status::TelemetryStatus::last_error`]), *prepare* the parts
+//!    whose slice of the config changed, off the hot path, *activate* them in one swap, and *retire* the
+//!    replaced generation once its open spans have ended (or `drain_timeout_ms` passed). Each reload ends in a
+//!    [`ReloadOutcome`] and a new [`status::TelemetryStatus`] on the [`Telemetry::status`] channel.
+//! 4. **Shut down**: dropping the [`Telemetry`] guard (or [`Telemetry::shutdown`]) drains, flushes and finalizes
+//!    every backend, with a time limit; nothing left is lost silently (it is counted as dropped).
+//!
+//! # Features
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `profiling` | yes | `#[livetel::instrument]` active in this crate's own examples and tests |
+//! | `http` | no | `livetel::http`: tower-http server spans and reqwest client spans |
+//! | `grpc` | no | `livetel::grpc`: tonic server and client layers |
+//! | `schema` | no | `config::json_schema()`: the JSON Schema of `[telemetry]` |
+//! | `cli` | no | the `livetel` command (`check`, `schema`, `status`, `reload`, `override`) |
+//!
+//! Unix only: SIGHUP reloads and `pwrite`-based trace files; the crate does not build elsewhere.
+//!
 //! # Public API
 //! | item | what it is |
 //! |---|---|
@@ -29,8 +54,10 @@
 //! | [`instrument`] | `#[livetel::instrument]`: a span per call, arguments only while `include_args` is on |
 //! | [`config`] | the `[telemetry]` table's types, `OTEL_*` overrides, and checking a file without starting |
 //! | [`status`] | what is running, published after every change |
+//! | [`vault`] | where secrets come from; [`vault::SecretSource`] for a store of your own |
 //! | [`propagation`] | trace context across services (W3C Trace Context and Baggage, B3), also through services that record nothing |
 //! | `http` (feature `http`) | one line for HTTP services: server spans by the HTTP semantic conventions (tower-http `TraceLayer`), client spans for reqwest (`send`), injector |
+//! | `grpc` (feature `grpc`) | tonic: a server layer and a client layer with spans by the RPC/gRPC conventions, an injecting interceptor |
 //!
 //! # Layout
 //! Dependencies point one way, from the top of this list down; the hot path (`traces`, `sinks`) imports
@@ -49,17 +76,32 @@
 //!   closed span, and `/metrics` (fastmetrics on hyper, a thread of its own). `reload::signal` plugs it in; it
 //!   imports `traces::hooks`, `config` and `counters`, never `reload`.
 //! - `http` (feature `http`) — server spans by OpenTelemetry's HTTP conventions (tower-http's `TraceLayer`), client
-//!   spans for reqwest, over [`propagation`].
+//!   spans for reqwest, over [`propagation`]. `grpc` (feature `grpc`) — the same for tonic: server and client
+//!   layers whose response body reads the `grpc-status` trailers. Both read and write headers through
+//!   `headers` and make their server span through `traces::codec::carrier`.
 //! - `sinks` — one module per backend behind the `Sink` trait, listed in one registry: `local` (Chrome trace
 //!   JSON), `otlp`; each declares what it takes (spans, span events, instants, log records) in one value.
 //! - [`status`], [`config`] — the published state and the config's types, validation and overrides.
-//! - `vault` (OTLP header secrets) and `error` — leaves that import nothing else of the crate.
+//! - [`vault`] (OTLP header and admin token secrets: environment, file, directory, or a [`vault::SecretSource`] of
+//!   your own) and `error` — leaves that import nothing else of the crate.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs)]
+
+#[cfg(not(unix))]
+compile_error!(
+    "livetel supports Unix only: reloads on SIGHUP, trace files written with `pwrite`, secrets read from \
+     mounted files. Build it on Linux, macOS or another Unix."
+);
 
 pub mod channel;
 pub mod config;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod status;
+pub mod vault;
 
 mod clock;
 mod console;
@@ -67,6 +109,8 @@ mod counters;
 mod error;
 #[cfg(feature = "profiling")]
 mod figures;
+#[cfg(any(feature = "http", feature = "grpc"))]
+mod headers;
 mod metrics;
 #[cfg(feature = "profiling")]
 pub mod profiling;
@@ -76,7 +120,6 @@ mod sinks;
 mod telemetry;
 mod threads;
 mod traces;
-mod vault;
 
 pub use error::{ConfigError, ConfigErrorKind, InitError, Position};
 pub use reload::{Handle, OverrideOutcome, ReloadOutcome, ReloadTrigger};

@@ -46,6 +46,7 @@ pub enum Trigger {
 /// Where a sink of a generation is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SinkState {
     /// Takes new traces.
     Active,
@@ -57,6 +58,7 @@ pub enum SinkState {
 
 /// One sink of a live generation: an entry of [`TelemetryStatus::sinks`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct SinkStatus {
     /// The backend: `local`, `otlp`, or `none` for a generation that records nothing.
     pub backend: &'static str,
@@ -78,6 +80,7 @@ pub struct SinkStatus {
 
 /// What an OTLP sink has done.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct OtlpStatus {
     /// Where it exports (the full URL).
     pub endpoint: String,
@@ -95,6 +98,7 @@ pub struct OtlpStatus {
 
 /// The console, when it is on: [`TelemetryStatus::console`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ConsoleStatus {
     /// `compact`, `pretty` or `json`.
     pub format: &'static str,
@@ -110,6 +114,7 @@ pub struct ConsoleStatus {
 
 /// The console's JSON log file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct LogFileStatus {
     /// Today's file.
     pub path: PathBuf,
@@ -123,6 +128,7 @@ pub struct LogFileStatus {
 
 /// Span metrics, when they are on: [`TelemetryStatus::metrics`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct MetricsStatus {
     /// Always `true` (the entry is `None` when metrics are off).
     pub enabled: bool,
@@ -137,6 +143,7 @@ pub struct MetricsStatus {
 /// Profiling, when it is on: [`TelemetryStatus::profiling`].
 #[cfg(feature = "profiling")]
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ProfilingStatus {
     /// Spans carry allocation figures (`alloc`).
     pub alloc: bool,
@@ -165,6 +172,7 @@ pub use crate::figures::{Attributed, ProcessSample};
 
 /// The error of the last reload that did not take effect.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct LastError {
     /// The whole sentence, with file, line and column.
     pub message: String,
@@ -198,6 +206,7 @@ impl LastError {
 
 /// A field shadowed by an environment variable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct EnvOverride {
     /// The `[telemetry]` field, by the name it had before the nested tables (`otlp_endpoint`), as earlier
     /// versions of status named it.
@@ -220,6 +229,7 @@ impl EnvOverride {
 
 /// `[telemetry.sampling]` as applied, and its outcomes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct SamplingStatus {
     /// The head strategy (`always_on`, `always_off`, `probability`, `parent_based`).
     pub strategy: crate::config::Strategy,
@@ -257,6 +267,7 @@ pub struct AdminStatus {
 
 /// How reload attempts ended, since start-up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ReloadCounts {
     /// Became a new generation.
     pub applied: u64,
@@ -320,6 +331,7 @@ impl LastReload {
 
 /// Everything a person or a tool needs to know about what is running.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct TelemetryStatus {
     /// Increases by one with every applied config.
     pub generation: u64,

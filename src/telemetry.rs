@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -41,6 +40,7 @@ pub struct Builder {
     sighup: bool,
     shutdown_drain: Duration,
     admin_listen: Option<String>,
+    secret_source: crate::vault::CustomSource,
 }
 
 impl Builder {
@@ -53,6 +53,7 @@ impl Builder {
             sighup: true,
             shutdown_drain: Duration::from_secs(1),
             admin_listen: None,
+            secret_source: crate::vault::CustomSource::default(),
         }
     }
 
@@ -73,6 +74,13 @@ impl Builder {
     /// needs `token_vault_key`).
     pub fn admin_listen(mut self, listen: impl Into<String>) -> Self {
         self.admin_listen = Some(listen.into());
+        self
+    }
+
+    /// Reads secrets through `source` where the config says `[telemetry.vault] source = "custom"`: a secret
+    /// manager or keyring of your own (see [`crate::vault::SecretSource`]). The same source serves every reload.
+    pub fn secret_source(mut self, source: impl crate::vault::SecretSource) -> Self {
+        self.secret_source = crate::vault::CustomSource::new(std::sync::Arc::new(source));
         self
     }
 
@@ -165,6 +173,7 @@ impl Builder {
             signals: crate::reload::signal::builtin(&counters),
             sink_registry: crate::sinks::REGISTRY,
             admin_listen: self.admin_listen,
+            secret_source: self.secret_source,
         });
         let status = control.start()?;
         let watcher = if control.watches_file() {
@@ -173,15 +182,13 @@ impl Builder {
             None
         };
         let live = control.live();
-        let debounce_ms = control.debounce_ms();
-        let thread = spawn_control(
-            control,
-            command_rx,
-            raw_rx,
-            commands.clone(),
-            debounce_ms,
-            self.sighup,
-        )?;
+        let debouncer = watcher::Debouncer {
+            raw: raw_rx,
+            commands: commands.clone(),
+            debounce_ms: control.debounce_ms(),
+            config: self.path.clone(),
+        };
+        let thread = spawn_control(control, command_rx, debouncer, commands.clone(), self.sighup)?;
         let telemetry = Telemetry {
             commands,
             status,
@@ -198,9 +205,8 @@ impl Builder {
 fn spawn_control(
     mut control: Control,
     command_rx: mpsc::UnboundedReceiver<Command>,
-    raw_rx: mpsc::UnboundedReceiver<()>,
+    debouncer: watcher::Debouncer,
     commands: mpsc::UnboundedSender<Command>,
-    debounce_ms: Arc<AtomicU64>,
     sighup: bool,
 ) -> Result<JoinHandle<()>, InitError> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -218,7 +224,7 @@ fn spawn_control(
             // Whatever the control thread builds (exporters, their clients) traces nowhere.
             crate::threads::mark_untraced();
             rt.block_on(async move {
-                tokio::spawn(watcher::debounce(raw_rx, commands.clone(), debounce_ms));
+                tokio::spawn(debouncer.run());
                 match hangup {
                     Some(Ok(hup)) => {
                         tokio::spawn(signal::forward_sighup(hup, commands));
@@ -324,10 +330,10 @@ impl Telemetry {
         {
             let _ = done.recv_timeout(self.shutdown_drain.saturating_add(Duration::from_secs(10)));
         }
-        if let Some(t) = self.thread.take() {
-            if done_within(&t) {
-                let _ = t.join();
-            }
+        if let Some(t) = self.thread.take()
+            && done_within(&t)
+        {
+            let _ = t.join();
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `livetel check` and `livetel schema`, the binary itself (feature `cli`): each file of the bad-config corpus
 //! (`tests/bad_configs/`, its first line says where the error is) fails with `file:line:column: key: message`;
-//! README's `[telemetry]` examples and `config/telemetry.toml` pass; the schema is JSON with every table.
+//! The `[telemetry]` examples of README.md and docs/ and `config/telemetry.toml` pass; the schema is JSON with every table.
 #![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
@@ -59,7 +59,13 @@ fn every_bad_config_of_the_corpus_fails_at_its_line_column_and_key() {
 fn the_shipped_config_and_every_readme_example_pass() {
     let out = livetel(&["check", root().join("config/telemetry.toml").to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    // README.md and docs/*.md: every `toml` block with a `[telemetry` table.
+    let mut readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for entry in std::fs::read_dir(root().join("docs")).unwrap().flatten() {
+        if entry.path().extension().is_some_and(|e| e == "md") {
+            readme.push_str(&std::fs::read_to_string(entry.path()).unwrap());
+        }
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
     for (i, block) in readme.split("```toml\n").skip(1).enumerate() {
@@ -77,7 +83,7 @@ fn the_shipped_config_and_every_readme_example_pass() {
         );
         checked += 1;
     }
-    assert!(checked >= 2, "README's `[telemetry]` examples were found");
+    assert!(checked >= 2, "the docs' `[telemetry]` examples were found");
 }
 
 #[test]

@@ -5,21 +5,10 @@ mod common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use common::{Fixture, span_names, trace_files};
 use serde_json::Value;
-
-/// `cargo test` builds the examples next to the test binaries: target/<profile>/examples/agent.
-fn agent_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    profile_dir.join("examples").join("agent")
-}
 
 /// Kills the child if the test fails before it exits.
 struct Running(Child);
@@ -37,7 +26,7 @@ fn start(f: &Fixture, extra: &[&str]) -> Running {
 
 /// Starts the demo; `json` prints statuses as JSON (`--status-json`), else as the plain lines a person reads.
 fn start_as(f: &Fixture, extra: &[&str], json: bool) -> Running {
-    let child = Command::new(agent_binary())
+    let child = Command::new(common::example_binary("agent"))
         .arg("--config")
         .arg(&f.config)
         .args(["--threads", "2"])

@@ -26,7 +26,11 @@ const THREADS: u64 = 4;
 /// Epoch `2k` is settled (reload k applied); `2k + 1` means a reload is under way. Even epochs alternate
 /// local (epoch/2 even) and none.
 fn backend_of(epoch: u64) -> &'static str {
-    if (epoch / 2) % 2 == 0 { "local" } else { "none" }
+    if (epoch / 2).is_multiple_of(2) {
+        "local"
+    } else {
+        "none"
+    }
 }
 
 struct Made {

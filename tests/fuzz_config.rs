@@ -254,6 +254,7 @@ fn live_reloads_apply_only_valid_inputs() {
             }
             ReloadOutcome::Unchanged { .. } => {}
             ReloadOutcome::Stopped => panic!("livetel stopped"),
+            other => panic!("unexpected outcome {other:?}"),
         }
     }
     println!(

@@ -67,39 +67,33 @@ async fn serve(app: Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
 
 /// One request to A under `dispatch`; A's answer and B's address.
 fn request(dispatch: &tracing::Dispatch) -> (Value, SocketAddr) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    tracing::dispatcher::with_default(dispatch, || {
-        rt.block_on(async {
-            let layer = livetel::http::trace_layer;
-            let b_app = Router::new()
-                .route("/users/{id}", get(user))
-                .route("/fail", get(fail))
-                .layer(layer());
-            let (b_addr, b_server) = serve(b_app).await;
-            let a_app = Router::new()
-                .route("/a/{id}", get(a))
-                .with_state(format!("http://{b_addr}"))
-                .layer(layer());
-            let (a_addr, a_server) = serve(a_app).await;
-            let answer = client()
-                .get(format!("http://{a_addr}/a/1"))
-                .header("traceparent", format!("00-{TRACE}-{CLIENT_SPAN}-01"))
-                .header("user-agent", AGENT)
-                .send()
-                .await
-                .expect("A answers")
-                .text()
-                .await
-                .expect("body");
-            for server in [a_server, b_server] {
-                server.abort();
-                let _ = server.await;
-            }
-            (serde_json::from_str(&answer).expect("JSON"), b_addr)
-        })
+    common::block_on_under(dispatch, async {
+        let layer = livetel::http::trace_layer;
+        let b_app = Router::new()
+            .route("/users/{id}", get(user))
+            .route("/fail", get(fail))
+            .layer(layer());
+        let (b_addr, b_server) = serve(b_app).await;
+        let a_app = Router::new()
+            .route("/a/{id}", get(a))
+            .with_state(format!("http://{b_addr}"))
+            .layer(layer());
+        let (a_addr, a_server) = serve(a_app).await;
+        let answer = client()
+            .get(format!("http://{a_addr}/a/1"))
+            .header("traceparent", format!("00-{TRACE}-{CLIENT_SPAN}-01"))
+            .header("user-agent", AGENT)
+            .send()
+            .await
+            .expect("A answers")
+            .text()
+            .await
+            .expect("body");
+        for server in [a_server, b_server] {
+            server.abort();
+            let _ = server.await;
+        }
+        (serde_json::from_str(&answer).expect("JSON"), b_addr)
     })
 }
 
@@ -112,19 +106,10 @@ fn check_answer(answer: &Value) {
     assert!(seen.starts_with(&format!("00-{TRACE}-")), "{answer}");
 }
 
-fn find<'a>(spans: &'a [Value], pred: impl Fn(&Value) -> bool, what: &str) -> &'a Value {
-    let found: Vec<&Value> = spans.iter().filter(|s| pred(s)).collect();
-    assert_eq!(found.len(), 1, "one {what}: {spans:#?}");
-    found[0]
-}
-
 #[test]
 fn otlp_spans_follow_the_conventions() {
     let rx = Receiver::start();
-    let body = format!(
-        "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 20",
-        rx.grpc_endpoint()
-    );
+    let body = rx.otlp_body();
     let f = Fixture::new(&body);
     let t = f.start();
     let (answer, b_addr) = request(&t.dispatch().expect("own subscriber").clone());
@@ -136,7 +121,7 @@ fn otlp_spans_follow_the_conventions() {
         spans.iter().all(|s| s["trace_id"] == TRACE),
         "one trace: {spans:#?}"
     );
-    let a = find(&spans, |s| s["name"] == "GET /a/{id}", "A server span");
+    let a = common::find_one(&spans, |s| s["name"] == "GET /a/{id}", "A server span");
     assert_eq!(
         (&a["parent_span_id"], &a["kind"]),
         (&json!(CLIENT_SPAN), &json!(2))
@@ -153,7 +138,7 @@ fn otlp_spans_follow_the_conventions() {
         );
     }
     let call_to = |path: &str| {
-        find(
+        common::find_one(
             &spans,
             |s| {
                 s["kind"] == 3
@@ -182,7 +167,7 @@ fn otlp_spans_follow_the_conventions() {
         assert_eq!(call["attributes"]["error.type"], code.to_string());
         assert_eq!(call["status"]["code"], 2, "a client span errs on 4xx and 5xx");
     }
-    let user = find(&spans, |s| s["name"] == "GET /users/{id}", "B's user span");
+    let user = common::find_one(&spans, |s| s["name"] == "GET /users/{id}", "B's user span");
     assert_eq!(
         user["parent_span_id"], user_call["span_id"],
         "the client span is the parent"
@@ -208,12 +193,12 @@ fn otlp_spans_follow_the_conventions() {
         answer["seen"].as_str().map(|tp| tp.split('-').nth(2)),
         Some(user_call["span_id"].as_str())
     );
-    let failed = find(&spans, |s| s["name"] == "GET /fail", "B's 500 span");
+    let failed = common::find_one(&spans, |s| s["name"] == "GET /fail", "B's 500 span");
     assert_eq!(failed["parent_span_id"], fail_call["span_id"]);
     assert_eq!(failed["status"]["code"], 2, "a 5xx is the server's error");
     assert_eq!(failed["attributes"]["http.response.status_code"], 500);
     assert_eq!(failed["attributes"]["error.type"], "500");
-    let missing = find(&spans, |s| s["kind"] == 2 && s["name"] == "GET", "B's 404 span");
+    let missing = common::find_one(&spans, |s| s["kind"] == 2 && s["name"] == "GET", "B's 404 span");
     assert_eq!(missing["parent_span_id"], missing_call["span_id"]);
     assert_eq!(missing["status"]["code"], 0, "a 4xx is not the server's error");
     assert_eq!(missing["attributes"]["http.response.status_code"], 404);
@@ -266,36 +251,30 @@ fn a_plain_tower_service_and_a_transport_error() {
     use tower::ServiceExt;
     let f = Fixture::new("watch = false\nbackend = \"local\"");
     let t = f.start();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    tracing::dispatcher::with_default(t.dispatch().expect("own subscriber"), || {
-        rt.block_on(async {
-            let svc = tower::ServiceBuilder::new()
-                .layer(livetel::http::trace_layer())
-                .service(tower::service_fn(|_req: axum::http::Request<String>| async {
-                    Ok::<_, std::convert::Infallible>(axum::http::Response::new(String::new()))
-                }));
-            let req = axum::http::Request::post("/x/y")
-                .body(String::new())
-                .expect("request");
-            let res = svc.oneshot(req).await.expect("answers");
-            assert_eq!(res.status(), 200);
-            // A port that was free a moment ago: nothing listens there.
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("loopback port")
-                .port();
-            let sent = livetel::http::send(client().get(format!("http://127.0.0.1:{port}/"))).await;
-            assert!(sent.is_err(), "nothing listens on {port}");
-        });
+    common::block_on_under(t.dispatch().expect("own subscriber"), async {
+        let svc = tower::ServiceBuilder::new()
+            .layer(livetel::http::trace_layer())
+            .service(tower::service_fn(|_req: axum::http::Request<String>| async {
+                Ok::<_, std::convert::Infallible>(axum::http::Response::new(String::new()))
+            }));
+        let req = axum::http::Request::post("/x/y")
+            .body(String::new())
+            .expect("request");
+        let res = svc.oneshot(req).await.expect("answers");
+        assert_eq!(res.status(), 200);
+        // A port that was free a moment ago: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("loopback port")
+            .port();
+        let sent = livetel::http::send(client().get(format!("http://127.0.0.1:{port}/"))).await;
+        assert!(sent.is_err(), "nothing listens on {port}");
     });
     common::wait_settled(&t);
     drop(t);
     let files = common::trace_files(&f.traces);
     let spans: Vec<&Value> = files.iter().flat_map(|(_, e)| common::spans(e)).collect();
-    let server = find(
+    let server = common::find_one(
         &spans.iter().map(|s| (*s).clone()).collect::<Vec<_>>(),
         |s| s["cat"] == "livetel::http",
         "server span",

@@ -16,7 +16,6 @@ use common::receiver::Receiver;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tracing_subscriber::prelude::*;
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN: &str = "00f067aa0ba902b7";
@@ -133,27 +132,13 @@ fn received_parent(got: &Value) -> String {
     tp.split('-').nth(2).unwrap_or_default().to_owned()
 }
 
-fn alone(f: &Fixture) -> (livetel::Telemetry, tracing::Dispatch) {
-    let t = f.start();
-    let d = t.dispatch().expect("own subscriber").clone();
-    (t, d)
-}
-
-fn own_stack(f: &Fixture) -> (livetel::Telemetry, tracing::Dispatch) {
-    let (layer, t) = f.builder().build_layer().expect("starts");
-    (
-        t,
-        tracing::Dispatch::new(tracing_subscriber::registry().with(layer)),
-    )
-}
-
 #[test]
 fn none_forwards_the_callers_parent_unchanged() {
     for body in [
         "watch = false\nbackend = \"none\"",
         "watch = false\nenabled = false",
     ] {
-        for start in [alone, own_stack] {
+        for start in [common::alone, common::own_stack] {
             let f = Fixture::new(body);
             let (t, d) = start(&f);
             for (flags, got) in hops(&d) {
@@ -170,7 +155,7 @@ fn none_forwards_the_callers_parent_unchanged() {
 
 #[test]
 fn local_chains_the_parents_through_a() {
-    for start in [alone, own_stack] {
+    for start in [common::alone, common::own_stack] {
         let f = Fixture::new("watch = false\nbackend = \"local\"");
         let (t, d) = start(&f);
         for (flags, got) in hops(&d) {
@@ -193,7 +178,7 @@ fn local_chains_the_parents_through_a() {
 #[test]
 fn a_filtered_out_request_span_forwards() {
     let f = Fixture::new("watch = false\nbackend = \"local\"\nfilter = \"warn\"");
-    let (t, d) = alone(&f);
+    let (t, d) = common::alone(&f);
     for (_, got) in hops(&d) {
         assert_eq!(received_parent(&got), CLIENT_SPAN, "{got}");
     }
@@ -213,12 +198,9 @@ fn a_filtered_out_request_span_forwards() {
 #[test]
 fn otlp_exports_one_chained_trace() {
     let rx = Receiver::start();
-    let body = format!(
-        "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 20",
-        rx.grpc_endpoint()
-    );
+    let body = rx.otlp_body();
     let f = Fixture::new(&body);
-    let (t, d) = alone(&f);
+    let (t, d) = common::alone(&f);
     let hops = hops(&d);
     drop(t);
     let spans = rx.wait_spans(2);

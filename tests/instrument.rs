@@ -128,10 +128,7 @@ fn err_ret_target_and_async_arguments_in_chrome_files() {
 #[test]
 fn err_reaches_otlp_as_span_status_error() {
     let rx = Receiver::start();
-    let f = Fixture::new(&format!(
-        "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 20",
-        rx.grpc_endpoint()
-    ));
+    let f = Fixture::new(&rx.otlp_body());
     let t = f.start();
     with_default(t.dispatch().expect("own subscriber"), || {
         assert!(execute("grep").is_ok());

@@ -10,9 +10,10 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::prometheus::Prometheus;
 use common::{Fixture, PATIENCE, wait_status};
 use livetel::Telemetry;
 
@@ -187,6 +188,12 @@ fn counts_survive_every_reload_and_text_passes_promtool() {
     made += 50;
     check(addr, made, &mut seen, "sample_rate 0.5");
 
+    // At `none` no span is recorded, and metrics still measure every span.
+    reload(&f, &tel, &body(true, "\"none\"", 0.5, closed));
+    make(&tel, 50);
+    made += 50;
+    check(addr, made, &mut seen, "backend none");
+
     reload(&f, &tel, &body(false, "\"local\"", 0.5, closed));
     assert!(tel.status().borrow().metrics.is_none(), "metrics off in status");
     make(&tel, 50); // not counted: metrics are off
@@ -199,7 +206,7 @@ fn counts_survive_every_reload_and_text_passes_promtool() {
     let status = tel.refresh_status();
     let m = status.metrics.as_ref().expect("metrics status");
     assert_eq!((m.series, m.overflowed.len()), (2, 0), "{m:?}");
-    assert_eq!(seen.get("livetel_reloads_total{outcome=\"applied\"}"), Some(&4.0));
+    assert_eq!(seen.get("livetel_reloads_total{outcome=\"applied\"}"), Some(&5.0));
 
     let (content_type, om) = scrape(addr, Some("application/openmetrics-text")).expect("scrape");
     assert_eq!(content_type, OPENMETRICS);
@@ -283,68 +290,23 @@ fn new_buckets_wait_for_a_restart_and_label_sets_beyond_max_series_overflow() {
     assert!(!text.contains("le=\"0.5\""), "{text}");
 }
 
-/// Kills and reaps the process when dropped.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `GET path` of the Prometheus API on `port`, as JSON.
-fn api(port: u16, path: &str) -> Option<serde_json::Value> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    let (_, body) = raw.split_once("\r\n\r\n")?;
-    serde_json::from_str(body).ok()
-}
-
 #[test]
 fn prometheus_scrapes_openmetrics_and_stores_an_exemplar_of_a_recorded_trace() {
     let f = Fixture::new(&body(true, "\"local\"", 1.0, free_port()));
     let tel = f.start();
     let addr = listen_of(&tel);
     let traces = make(&tel, 20);
-    let port = free_port();
-    let config = f.dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: livetel\n    static_configs:\n      - targets: ['{addr}']\n"
-        ),
-    )
-    .expect("prometheus config");
-    let _prometheus = Reaped(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                f.dir.path().join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--enable-feature=exemplar-storage")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus runs (.ci/run installs the `prometheus` package)"),
-    );
+    let prometheus = Prometheus::start(f.dir.path(), addr, "1s");
     let deadline = Instant::now() + PATIENCE * 3;
     let query = "/api/v1/query?query=sum(livetel_span_calls_total%7Bspan_name%3D%22m.op%22%7D)";
     let exemplars =
         "/api/v1/query_exemplars?query=livetel_span_duration_seconds_bucket&start=0&end=4000000000";
     loop {
-        let calls =
-            api(port, query).and_then(|v| v["data"]["result"][0]["value"][1].as_str().map(str::to_owned));
-        let found: Vec<String> = api(port, exemplars)
+        let calls = prometheus
+            .api(query)
+            .and_then(|v| v["data"]["result"][0]["value"][1].as_str().map(str::to_owned));
+        let found: Vec<String> = prometheus
+            .api(exemplars)
             .map(|v| {
                 v["data"]
                     .as_array()
@@ -357,7 +319,7 @@ fn prometheus_scrapes_openmetrics_and_stores_an_exemplar_of_a_recorded_trace() {
             .unwrap_or_default();
         if calls.as_deref() == Some("20") && !found.is_empty() {
             assert!(found.iter().all(|t| traces.contains(t)), "{found:?}");
-            let targets = api(port, "/api/v1/targets").expect("targets");
+            let targets = prometheus.api("/api/v1/targets").expect("targets");
             let target = &targets["data"]["activeTargets"][0];
             assert_eq!(target["health"], "up", "{target}");
             assert_eq!(target["lastError"], "", "{target}");

@@ -12,10 +12,7 @@ use livetel::propagation;
 #[test]
 fn remote_parent_survives_fifty_reloads() {
     let rx = Receiver::start();
-    let base = format!(
-        "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 20",
-        rx.grpc_endpoint()
-    );
+    let base = rx.otlp_body();
     let f = Fixture::new(&base);
     let t = f.start();
     let trigger = t.reload_trigger();

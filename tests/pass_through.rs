@@ -58,6 +58,8 @@ fn nothing_recorded_still_forwards_the_callers_context() {
         "watch = false\nbackend = \"none\"",
         "watch = false\nenabled = false",
         "watch = false\nbackend = \"local\"\nfilter = \"warn\"",
+        // Metrics measure the spans at `none` (they see them), and still forward the caller's context unchanged.
+        "watch = false\nbackend = \"none\"\n[telemetry.metrics]\nenabled = true",
     ] {
         let (_f, t, dispatch) = own_stack(body);
         for tp in [INCOMING, UNSAMPLED] {
@@ -72,6 +74,12 @@ fn nothing_recorded_still_forwards_the_callers_context() {
             assert_eq!(propagation::trace_id(&handle).as_deref(), Some(want), "{body}");
         });
         assert_eq!(t.counters().started, 0, "{body}: nothing recorded");
+        let metrics = t.refresh_status().metrics.clone();
+        assert_eq!(metrics.is_some(), body.contains("metrics"), "{body}");
+        if let Some(metrics) = metrics {
+            // `handle` and `work`, each seen by metrics though not recorded.
+            assert_eq!(metrics.series, 2, "{body}: {metrics:?}");
+        }
     }
 }
 
@@ -220,6 +228,8 @@ fn a_consumer_span_forwards_or_joins_the_sender() {
     for body in [
         "watch = false\nbackend = \"none\"",
         "watch = false\nbackend = \"local\"\nfilter = \"warn\"",
+        // Metrics measure the spans at `none` (they see them), and still forward the caller's context unchanged.
+        "watch = false\nbackend = \"none\"\n[telemetry.metrics]\nenabled = true",
     ] {
         let f = Fixture::new(body);
         let t = f.start();

@@ -32,10 +32,10 @@ pub struct Counts {
 
 impl Counts {
     fn span(&self, name: &str) {
-        if cfg!(feature = "profiling") {
-            if let Some(i) = SPAN_NAMES.iter().position(|n| *n == name) {
-                self.spans[i].fetch_add(1, Relaxed);
-            }
+        if cfg!(feature = "profiling")
+            && let Some(i) = SPAN_NAMES.iter().position(|n| *n == name)
+        {
+            self.spans[i].fetch_add(1, Relaxed);
         }
     }
 

@@ -217,7 +217,11 @@ pub fn rss_over_reloads(n: u64) -> Figure {
     let l = Livetel::start("backend = \"local\"", false);
     let trigger = l.tel.reload_trigger();
     let reload = |k: u64| {
-        let filter = if k % 2 == 0 { "info" } else { "info,bench=debug" };
+        let filter = if k.is_multiple_of(2) {
+            "info"
+        } else {
+            "info,bench=debug"
+        };
         l.write(&format!(
             "backend = \"local\"\nsample_rate = {}\nfilter = \"{filter}\"",
             0.5 + (k % 2) as f64 * 0.25

@@ -6,6 +6,7 @@
 //! `--quick` finishes in under two minutes on two cores; `--json` prints one object per figure per line;
 //! `--only` takes figure-name prefixes (`--only P1_reload` for the reload-stack figures).
 
+mod admin;
 mod agent;
 mod callgrind;
 mod events;
@@ -14,6 +15,7 @@ mod figures;
 mod hop;
 mod measure;
 mod metrics;
+mod metrics_static;
 #[cfg(feature = "profiling-pyroscope")]
 mod profiling;
 mod reload_stack;
@@ -111,6 +113,9 @@ fn main() {
     if wants("P4") {
         figures_each(&mut out, agent::reload_latency(if a.quick { 30 } else { 200 }));
     }
+    if wants("P4_token") {
+        figures_each(&mut out, admin::token_timing(if a.quick { 7 } else { 15 }));
+    }
     if wants("P5") {
         out.push(figures::flip(&scale, secs));
     }
@@ -146,6 +151,8 @@ fn main() {
     }
     if wants("P1m") {
         out.push(metrics::cost(&scale));
+        out.push(metrics::static_cost(&scale));
+        out.push(metrics::scrape_time(if a.quick { 20 } else { 100 }));
     }
     if wants("P10") {
         out.push(tail::cost(&scale));

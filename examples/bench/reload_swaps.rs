@@ -144,10 +144,10 @@ impl Swapped for OtelSwaps {
     fn swap(&mut self, k: u64) -> Result<(), String> {
         let provider = recording_provider(k, &self.log);
         drop(replace(&self.handle, &self.dispatch, otel_layer(&provider))?);
-        if self.retire == Retire::AtSwap {
-            if let Some(old) = self.providers.pop() {
-                let _ = old.shutdown_with_timeout(Duration::from_secs(1));
-            }
+        if self.retire == Retire::AtSwap
+            && let Some(old) = self.providers.pop()
+        {
+            let _ = old.shutdown_with_timeout(Duration::from_secs(1));
         }
         self.providers.push(provider);
         Ok(())

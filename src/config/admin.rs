@@ -12,6 +12,7 @@ use crate::error::ConfigErrorKind;
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct AdminConfig {
     /// Where the endpoint listens (`"127.0.0.1:9465"`); off when unset. A change rebinds it.
     pub listen: Option<String>,

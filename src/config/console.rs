@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct ConsoleConfig {
     /// On or off. Unset: on with [`crate::init`] (and `Builder::init`), off with `Builder::build` and
     /// `Builder::build_layer` (whose users usually bring their own `fmt` layer).
@@ -50,6 +51,7 @@ impl ConsoleConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum ConsoleFormat {
     /// One line per event, span fields inline.
     #[default]
@@ -75,6 +77,7 @@ impl ConsoleFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum ConsoleWriter {
     /// Standard error.
     #[default]
@@ -95,6 +98,7 @@ impl ConsoleWriter {
 
 /// Colours in console lines: `"auto"`, `true` or `false`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Ansi {
     /// On when the writer is a terminal.
     #[default]

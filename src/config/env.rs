@@ -214,10 +214,58 @@ impl EnvOverrides {
     }
 }
 
+/// A valid value of each variable [`EnvOverrides::from_lookup`] reads: applying them all names every key the
+/// environment can override ([`overridable`]).
+#[cfg_attr(not(feature = "schema"), allow(dead_code))]
+const EXAMPLES: &[(&str, &str)] = &[
+    ("OTEL_SDK_DISABLED", "true"),
+    ("OTEL_SERVICE_NAME", "svc"),
+    ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+    ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+    ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000"),
+    ("OTEL_TRACES_EXPORTER", "otlp"),
+    ("OTEL_PROPAGATORS", "tracecontext"),
+    ("RUST_LOG", "info"),
+];
+
+/// Each dotted key an environment variable overrides, with the variable (for the schema and docs/CONFIG.md).
+#[cfg_attr(not(feature = "schema"), allow(dead_code))]
+pub(crate) fn overridable() -> Vec<(&'static str, &'static str)> {
+    let example = |name: &str| {
+        EXAMPLES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    EnvOverrides::from_lookup(example).apply(&mut TelemetryConfig::default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn every_variable_read_has_an_example_value() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let _ = EnvOverrides::from_lookup(|name| {
+            asked.borrow_mut().push(name.to_owned());
+            None
+        });
+        for name in asked.into_inner() {
+            assert!(
+                EXAMPLES.iter().any(|(n, _)| *n == name),
+                "{name} is read: add a valid value of it to EXAMPLES in src/config/env.rs (docs/CONFIG.md lists the keys it overrides)"
+            );
+        }
+        let applied = overridable();
+        assert!(
+            applied.contains(&("otlp.endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT")),
+            "{applied:?}"
+        );
+    }
 
     fn env(pairs: &[(&str, &str)]) -> EnvOverrides {
         let map: HashMap<String, String> = pairs

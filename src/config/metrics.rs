@@ -24,6 +24,7 @@ use crate::error::ConfigErrorKind;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum Temporality {
     /// Totals since the process started.
     #[default]
@@ -37,6 +38,7 @@ pub enum Temporality {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct MetricsConfig {
     /// On or off (it also needs `[telemetry] enabled` and a backend that records).
     pub enabled: bool,
@@ -131,13 +133,13 @@ pub(crate) fn validate(m: &MetricsConfig) -> Result<(), (&'static str, ConfigErr
             format!("must be 100..=3600000, got {}", m.export_interval_ms),
         );
     }
-    if let Some(listen) = &m.listen {
-        if let Err(e) = listen.parse::<std::net::SocketAddr>() {
-            return invalid(
-                "metrics.listen",
-                format!("`{listen}` is not an address and port (`127.0.0.1:9464`): {e}"),
-            );
-        }
+    if let Some(listen) = &m.listen
+        && let Err(e) = listen.parse::<std::net::SocketAddr>()
+    {
+        return invalid(
+            "metrics.listen",
+            format!("`{listen}` is not an address and port (`127.0.0.1:9464`): {e}"),
+        );
     }
     Ok(())
 }

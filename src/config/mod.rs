@@ -109,6 +109,7 @@ pub fn read_file(path: impl AsRef<Path>) -> Result<TelemetryConfig, ConfigError>
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum Backend {
     /// Nothing is recorded; tracing macros cost about what they cost with no subscriber.
     None,
@@ -147,6 +148,7 @@ impl Backend {
 /// OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum OtlpProtocol {
     /// OTLP/gRPC (default port 4317).
     #[default]
@@ -179,6 +181,7 @@ impl OtlpProtocol {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct LocalConfig {
     /// Directory of the trace files; created when missing.
     pub trace_dir: PathBuf,
@@ -196,6 +199,7 @@ impl Default for LocalConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct OtlpConfig {
     /// Collector base URL (default per protocol: `http://localhost:4317` / `:4318`). For HTTP, `/v1/traces` is
     /// appended unless the URL already ends with it.
@@ -229,11 +233,9 @@ impl OtlpConfig {
     /// The export URL: the endpoint (or the protocol's default), with `/v1/traces` for HTTP.
     ///
     /// ```
-    /// let otlp = livetel::config::OtlpConfig {
-    ///     endpoint: Some("http://127.0.0.1:4318/".into()),
-    ///     protocol: livetel::config::OtlpProtocol::HttpProtobuf,
-    ///     ..Default::default()
-    /// };
+    /// let mut otlp = livetel::config::OtlpConfig::default();
+    /// otlp.endpoint = Some("http://127.0.0.1:4318/".into());
+    /// otlp.protocol = livetel::config::OtlpProtocol::HttpProtobuf;
     /// assert_eq!(otlp.traces_url(), "http://127.0.0.1:4318/v1/traces");
     /// ```
     pub fn traces_url(&self) -> String {
@@ -255,6 +257,7 @@ impl OtlpConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct BatchConfig {
     /// Spans queued for export before new ones are dropped (and counted).
     pub max_queue_size: usize,
@@ -278,6 +281,7 @@ impl Default for BatchConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct TelemetryConfig {
     /// Master switch: `false` records nothing, whatever `backend` says.
     pub enabled: bool,

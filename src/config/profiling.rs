@@ -34,6 +34,7 @@ use crate::error::ConfigErrorKind;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum SpanLabels {
     /// No span label.
     None,
@@ -59,6 +60,7 @@ impl SpanLabels {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct ProfilingConfig {
     /// Count allocations per span (`alloc.count`, `alloc.bytes`, `dealloc.count`, `dealloc.bytes`,
     /// `alloc.net_bytes`); needs feature `profiling-alloc` and `livetel::profiling::CountingAllocator` as the
@@ -132,15 +134,15 @@ const MAX_INTERVAL_SECS: u64 = 86_400;
 /// The first key found invalid, relative to `[telemetry]`.
 pub(crate) fn validate(p: &ProfilingConfig) -> Result<(), (&'static str, ConfigErrorKind)> {
     let invalid = |key, message: String| Err((key, ConfigErrorKind::InvalidValue { message }));
-    if let Some(secs) = p.system_metrics_interval_secs {
-        if !(1..=MAX_INTERVAL_SECS).contains(&secs) {
-            return invalid(
-                "profiling.system_metrics_interval_secs",
-                format!(
-                    "must be 1..={MAX_INTERVAL_SECS} (remove the key to turn system metrics off), got {secs}"
-                ),
-            );
-        }
+    if let Some(secs) = p.system_metrics_interval_secs
+        && !(1..=MAX_INTERVAL_SECS).contains(&secs)
+    {
+        return invalid(
+            "profiling.system_metrics_interval_secs",
+            format!(
+                "must be 1..={MAX_INTERVAL_SECS} (remove the key to turn system metrics off), got {secs}"
+            ),
+        );
     }
     if !(1..=1000).contains(&p.pyroscope_sample_hz) {
         return invalid(
@@ -148,10 +150,10 @@ pub(crate) fn validate(p: &ProfilingConfig) -> Result<(), (&'static str, ConfigE
             format!("must be 1..=1000, got {}", p.pyroscope_sample_hz),
         );
     }
-    if let Some(ep) = &p.pyroscope_endpoint {
-        if let Err(why) = super::validate::check_url(ep) {
-            return invalid("profiling.pyroscope_endpoint", why);
-        }
+    if let Some(ep) = &p.pyroscope_endpoint
+        && let Err(why) = super::validate::check_url(ep)
+    {
+        return invalid("profiling.pyroscope_endpoint", why);
     }
     if p.pyroscope_headers_vault_key
         .as_deref()

@@ -29,6 +29,7 @@ use crate::error::ConfigErrorKind;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum Strategy {
     /// Keep every trace, whatever a caller's sampled flag says.
     AlwaysOn,
@@ -57,6 +58,7 @@ impl Strategy {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct SamplingConfig {
     /// How the head decision is made.
     pub strategy: Strategy,

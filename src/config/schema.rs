@@ -17,11 +17,17 @@
 use std::borrow::Cow;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde_json::Value;
 
 use super::alias::ALIASES;
-use super::{Ansi, Backend, Backends, Propagator, TelemetryConfig};
+use super::{Ansi, Backend, Backends, Propagator, RESTART_REQUIRED, TelemetryConfig};
 
 /// The JSON Schema (draft 2020-12) of the `[telemetry]` table.
+///
+/// Besides the standard keywords, a property carries `"x-livetel-restart": true` when a change to it takes effect
+/// only after a restart (a reload lists it in status `restart_required`), `"x-livetel-env": [...]` naming the
+/// environment variables that override it, and a deprecated flat key `"x-livetel-alias-of"`, the dotted key it is
+/// read as. docs/CONFIG.md is generated from this (tests/config_doc.rs).
 pub fn json_schema() -> serde_json::Value {
     let mut schema = schemars::schema_for!(TelemetryConfig).to_value();
     schema["title"] = "livetel [telemetry]".into();
@@ -35,9 +41,52 @@ pub fn json_schema() -> serde_json::Value {
             "deprecated": true,
             "description": description,
             "$comment": format!("read as `{nested}`"),
+            "x-livetel-alias-of": nested,
         });
     }
+    for key in RESTART_REQUIRED {
+        if let Some(node) = property_mut(&mut schema, key) {
+            node["x-livetel-restart"] = true.into();
+        }
+    }
+    for (key, variable) in super::env::overridable() {
+        if let Some(node) = property_mut(&mut schema, key) {
+            let list = &mut node["x-livetel-env"];
+            if !list.is_array() {
+                *list = Value::Array(Vec::new());
+            }
+            if let Some(list) = list.as_array_mut().filter(|l| !l.iter().any(|v| v == variable)) {
+                list.push(variable.into());
+            }
+        }
+    }
     schema
+}
+
+/// The schema node of the dotted `key`, following each table's `$ref` into `$defs`.
+fn property_mut<'a>(schema: &'a mut Value, key: &str) -> Option<&'a mut Value> {
+    let mut pointer = String::new();
+    for (i, part) in key.split('.').enumerate() {
+        if i > 0 {
+            let table = schema.pointer(&pointer)?;
+            let name = resolve_ref(table)?.to_owned();
+            pointer = format!("/$defs/{name}");
+        }
+        pointer = format!("{pointer}/properties/{part}");
+    }
+    schema.pointer_mut(&pointer)
+}
+
+/// The `$defs` name a node refers to (directly, or through an `anyOf` with null: an `Option`).
+fn resolve_ref(node: &Value) -> Option<&str> {
+    node["$ref"]
+        .as_str()
+        .or_else(|| {
+            node["anyOf"]
+                .as_array()
+                .and_then(|alts| alts.iter().find_map(|a| a["$ref"].as_str()))
+        })
+        .and_then(|r| r.strip_prefix("#/$defs/"))
 }
 
 impl JsonSchema for Backends {
@@ -86,8 +135,6 @@ impl JsonSchema for Ansi {
 mod tests {
     use std::collections::BTreeSet;
 
-    use serde_json::Value;
-
     use super::*;
 
     /// The dotted keys a schema object describes: each property, and the properties of the tables below it.
@@ -109,14 +156,27 @@ mod tests {
 
     /// `node` with its `$ref` (direct, or the one of an `anyOf` with null: an `Option`) followed.
     fn resolve<'a>(schema: &'a Value, node: &'a Value) -> &'a Value {
-        let reference = node["$ref"].as_str().or_else(|| {
-            node["anyOf"]
-                .as_array()
-                .and_then(|alts| alts.iter().find_map(|a| a["$ref"].as_str()))
-        });
-        match reference.and_then(|r| r.strip_prefix("#/$defs/")) {
+        match resolve_ref(node) {
             Some(name) => &schema["$defs"][name],
             None => node,
+        }
+    }
+
+    #[test]
+    fn restart_and_env_keys_are_marked() {
+        let schema = json_schema();
+        let buckets = key_node(&schema, "metrics.buckets");
+        assert_eq!(buckets["x-livetel-restart"], true);
+        assert_eq!(
+            key_node(&schema, "otlp.endpoint")["x-livetel-env"][0],
+            "OTEL_EXPORTER_OTLP_ENDPOINT"
+        );
+        assert_eq!(
+            schema["properties"]["otlp_endpoint"]["x-livetel-alias-of"],
+            "otlp.endpoint"
+        );
+        for key in RESTART_REQUIRED {
+            assert_eq!(key_node(&schema, key)["x-livetel-restart"], true, "{key}");
         }
     }
 

@@ -40,10 +40,10 @@ pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, Confi
     if cfg.local.trace_dir.as_os_str().is_empty() {
         return invalid("local.trace_dir", "must not be empty".to_owned());
     }
-    if let Some(ep) = &cfg.otlp.endpoint {
-        if let Err(why) = check_url(ep) {
-            return invalid("otlp.endpoint", why);
-        }
+    if let Some(ep) = &cfg.otlp.endpoint
+        && let Err(why) = check_url(ep)
+    {
+        return invalid("otlp.endpoint", why);
     }
     if !(1..=600_000).contains(&cfg.otlp.timeout_ms) {
         return invalid(

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 
+use crate::counters::Counters;
+
 /// Lines queued for the file before new ones are dropped (and counted).
 const QUEUE_LINES: usize = 16_384;
 
@@ -32,6 +34,9 @@ pub(crate) struct LogFile {
 /// final flush then runs on a thread of its own, never on a thread that traces.
 impl Drop for LogFile {
     fn drop(&mut self) {
+        if let Some(c) = &self.shared.counters {
+            c.console.close(Arc::as_ptr(&self.shared) as usize);
+        }
         let Some(guard) = self.guard.take() else { return };
         if crate::threads::is_untraced() {
             return drop(guard);
@@ -56,9 +61,18 @@ struct Shared {
     failed: AtomicU64,
     last_error: Mutex<Option<String>>,
     on_change: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// livetel's counters: every dropped line is also counted there, where no reload resets it.
+    counters: Option<Arc<Counters>>,
 }
 
 impl Shared {
+    fn dropped_line(&self) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = &self.counters {
+            c.console.failed.add(1);
+        }
+    }
+
     /// Records a problem; status is published again only when the sentence changes (a full disk fails every
     /// line the same way, and one status render per failed line would queue without bound).
     fn problem(&self, message: String) {
@@ -88,11 +102,16 @@ impl LogFile {
     ///
     /// # Errors
     /// The directory cannot be created or the file cannot be opened.
-    pub(crate) fn open(path: &Path, on_change: Arc<dyn Fn() + Send + Sync>) -> Result<LogFile, String> {
+    pub(crate) fn open(
+        path: &Path,
+        on_change: Arc<dyn Fn() + Send + Sync>,
+        counters: Option<Arc<Counters>>,
+    ) -> Result<LogFile, String> {
         let (dir, name) = split(path)?;
         let appender = appender(&dir, &name)?;
         let shared = Arc::new(Shared {
             on_change: Some(on_change),
+            counters,
             ..Shared::default()
         });
         let checked = CheckedFile {
@@ -107,6 +126,10 @@ impl LogFile {
             .buffered_lines_limit(QUEUE_LINES)
             .thread_name("livetel-console-file")
             .finish(checked);
+        if let Some(c) = &shared.counters {
+            c.console
+                .open(Arc::as_ptr(&shared) as usize, writer.error_counter());
+        }
         Ok(LogFile {
             path: path.to_owned(),
             queue_drops: writer.error_counter(),
@@ -235,7 +258,7 @@ impl Write for CheckedFile {
     /// One call per line (the worker's): the line is written whole or counted as dropped.
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         let Some(len) = self.prepare() else {
-            self.shared.failed.fetch_add(1, Ordering::Relaxed);
+            self.shared.dropped_line();
             return Ok(());
         };
         match self.appender.write_all(buf) {
@@ -245,7 +268,7 @@ impl Write for CheckedFile {
             }
             Err(e) => {
                 self.cut_back(len);
-                self.shared.failed.fetch_add(1, Ordering::Relaxed);
+                self.shared.dropped_line();
                 self.shared
                     .problem(format!("cannot write log file in `{}`: {e}", self.dir.display()));
                 // Reported and counted: the worker must go on with the next line.
@@ -278,7 +301,7 @@ mod tests {
     #[test]
     fn a_deleted_file_is_reopened_and_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let file = LogFile::open(&dir.path().join("app.log"), Arc::new(|| {})).unwrap();
+        let file = LogFile::open(&dir.path().join("app.log"), Arc::new(|| {}), None).unwrap();
         let mut w = file.writer();
         w.write_all(b"one\n").unwrap();
         let current = file.figures().current;

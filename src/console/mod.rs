@@ -18,6 +18,7 @@ use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Ansi, ConsoleConfig, ConsoleFormat, ConsoleWriter};
+use crate::counters::Counters;
 use file::LogFile;
 
 /// One applied `[telemetry.console]`: immutable, shared by the generations whose console config is the same.
@@ -43,6 +44,7 @@ impl ConsoleSpec {
         on_by_default: bool,
         running: Option<&Arc<ConsoleSpec>>,
         on_change: &Arc<dyn Fn() + Send + Sync>,
+        counters: &Arc<Counters>,
     ) -> Result<Option<Arc<ConsoleSpec>>, (&'static str, String)> {
         if !cfg.is_enabled(on_by_default) {
             return Ok(None);
@@ -57,7 +59,8 @@ impl ConsoleSpec {
         let file = match (reusable, &cfg.file) {
             (Some(f), _) => Some(Arc::clone(f)),
             (None, Some(path)) => Some(Arc::new(
-                LogFile::open(path, Arc::clone(on_change)).map_err(|e| ("console.file", e))?,
+                LogFile::open(path, Arc::clone(on_change), Some(Arc::clone(counters)))
+                    .map_err(|e| ("console.file", e))?,
             )),
             (None, None) => None,
         };

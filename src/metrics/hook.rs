@@ -151,22 +151,22 @@ impl SpanHook for MetricsHook {
         let bucket = self.store.bucket_of(span.duration_ns);
         let exemplar = span.sampled.then_some((span.ids.trace_id, span.ids.span_id));
         let callsite = std::ptr::from_ref(span.meta) as usize;
-        if self.span_labels.is_empty() {
-            if let Some(cell) = self.cell(callsite, kind, span.error) {
-                let series = match cell.get() {
-                    Some(series) => series,
-                    None => {
-                        let key = self.key(span, kind);
-                        let _ = cell.set(self.miss(key, span.meta.name()));
-                        match cell.get() {
-                            Some(series) => series,
-                            None => return,
-                        }
+        if self.span_labels.is_empty()
+            && let Some(cell) = self.cell(callsite, kind, span.error)
+        {
+            let series = match cell.get() {
+                Some(series) => series,
+                None => {
+                    let key = self.key(span, kind);
+                    let _ = cell.set(self.miss(key, span.meta.name()));
+                    match cell.get() {
+                        Some(series) => series,
+                        None => return,
                     }
-                };
-                series.record(bucket, span.duration_ns, exemplar);
-                return;
-            }
+                }
+            };
+            series.record(bucket, span.duration_ns, exemplar);
+            return;
         }
         let key = self.key(span, kind);
         let cache = self.cache.load();
@@ -186,10 +186,10 @@ impl SpanHook for MetricsHook {
 fn kind_of(span: &ClosedSpan<'_>) -> Kind {
     let mut kind = Kind::Internal;
     for (name, value) in span.fields.iter() {
-        if *name == "otel.kind" {
-            if let FieldValue::Str(s) = value {
-                kind = Kind::of(s);
-            }
+        if *name == "otel.kind"
+            && let FieldValue::Str(s) = value
+        {
+            kind = Kind::of(s);
         }
     }
     kind

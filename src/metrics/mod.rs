@@ -60,8 +60,8 @@
 //!
 //! # Limits
 //! - No OTLP metrics yet: `export_interval_ms` and `temporality` are parsed and validated for the next slice.
-//! - Hooks run only in generations that record (a backend with a sink): at `backend = "none"` or
-//!   `enabled = false` no span is counted ([`crate::traces::hooks`]).
+//! - At `enabled = false` no span is counted. At `backend = "none"` every span the filter admits is counted
+//!   ([`crate::traces::hook_span`]), unsampled, so its buckets carry no exemplar.
 //! - `calls_total` and `_count` are the same figure (the sum of the buckets); an error counter appears once its
 //!   label set has had an error.
 

@@ -1,12 +1,15 @@
 //! livetel's own counters on `/metrics`, read from [`Counters`] at scrape time: spans and log records by
-//! outcome, tail decisions, bytes held for them, and reloads by outcome.
+//! outcome (exported, dropped and export errors by backend), tail decisions, bytes held for them, console lines
+//! dropped, and reloads by outcome. All live in `Counters`, not in a sink or a console, so none goes down when
+//! a reload replaces one.
 
 use fastmetrics::encoder::{EncodeMetric, MetricEncoder};
 use fastmetrics::raw::{MetricLabelSet, MetricType, TypedMetric};
 use fastmetrics::registry::{Registry, Unit};
 
 use super::format::{Format, Total};
-use crate::counters::Counters;
+use crate::config::Backend;
+use crate::counters::{BackendCounters, Counters};
 
 /// Registers livetel's own counters, read now.
 ///
@@ -20,21 +23,11 @@ pub(crate) fn register(
     let spans = c.snapshot();
     let logs = c.log_snapshot();
     let traces = c.traces.snapshot();
-    let counters: [(&'static str, &'static str, u64); 13] = [
+    let counters: [(&'static str, &'static str, u64); 10] = [
         (
             "livetel_spans_started",
             "Spans created while a backend recorded",
             spans.started,
-        ),
-        (
-            "livetel_spans_exported",
-            "Spans written or accepted by their backend",
-            spans.exported,
-        ),
-        (
-            "livetel_spans_dropped",
-            "Spans a backend could not take",
-            spans.dropped,
         ),
         (
             "livetel_spans_sampled_out",
@@ -50,16 +43,6 @@ pub(crate) fn register(
             "livetel_log_records_made",
             "Log records handed to a backend",
             logs.made,
-        ),
-        (
-            "livetel_log_records_exported",
-            "Log records written or accepted",
-            logs.exported,
-        ),
-        (
-            "livetel_log_records_dropped",
-            "Log records a backend could not take",
-            logs.dropped,
         ),
         (
             "livetel_traces_kept_by_head",
@@ -86,16 +69,55 @@ pub(crate) fn register(
             "Traces a tail bound dropped whole",
             traces.dropped_by_bound,
         ),
+        (
+            "livetel_console_lines_dropped",
+            "Console lines its log file could not take (queue full, write failed)",
+            c.console.lines_dropped(),
+        ),
     ];
     for (name, help, value) in counters {
         registry.register(format.counter(name), help, Total(value))?;
     }
+    let by_backend: [(&'static str, &'static str, ReadBackend); 5] = [
+        (
+            "livetel_spans_exported",
+            "Spans written or accepted, by backend",
+            |b| b.spans_exported.get(),
+        ),
+        (
+            "livetel_spans_dropped",
+            "Spans a backend could not take, by backend",
+            |b| b.spans_dropped.get(),
+        ),
+        (
+            "livetel_log_records_exported",
+            "Log records written or accepted, by backend",
+            |b| b.logs_exported.get(),
+        ),
+        (
+            "livetel_log_records_dropped",
+            "Log records a backend could not take, by backend",
+            |b| b.logs_dropped.get(),
+        ),
+        (
+            "livetel_export_errors",
+            "Failed writes or export attempts, retried or not, by backend",
+            |b| b.export_errors.get(),
+        ),
+    ];
+    for (name, help, read) in by_backend {
+        let values = ByLabel("backend", RECORDING.map(|b| (b.as_str(), read(c.backend(b)))));
+        registry.register(format.counter(name), help, values)?;
+    }
     let r = &c.reloads;
-    let reloads = Reloads([
-        ("applied", r.applied.get()),
-        ("unchanged", r.unchanged.get()),
-        ("rejected", r.rejected.get()),
-    ]);
+    let reloads = ByLabel(
+        "outcome",
+        [
+            ("applied", r.applied.get()),
+            ("unchanged", r.unchanged.get()),
+            ("rejected", r.rejected.get()),
+        ],
+    );
     let help = "Reload attempts since start-up, by outcome";
     registry.register(format.counter("livetel_reloads"), help, reloads)?;
     let held = i64::try_from(traces.buffered_bytes).unwrap_or(i64::MAX);
@@ -104,21 +126,27 @@ pub(crate) fn register(
     Ok(())
 }
 
-/// `livetel_reloads_total`, one series per outcome.
-struct Reloads([(&'static str, u64); 3]);
+/// Reads one figure of a backend's counters.
+type ReadBackend = fn(&BackendCounters) -> u64;
 
-impl TypedMetric for Reloads {
+/// The backends whose sinks record (`none` has none).
+const RECORDING: [Backend; 2] = [Backend::Local, Backend::Otlp];
+
+/// A counter with one series per value of one label (`outcome`, `backend`).
+struct ByLabel<const N: usize>(&'static str, [(&'static str, u64); N]);
+
+impl<const N: usize> TypedMetric for ByLabel<N> {
     const TYPE: MetricType = MetricType::Counter;
 }
 
-impl MetricLabelSet for Reloads {
+impl<const N: usize> MetricLabelSet for ByLabel<N> {
     type LabelSet = ();
 }
 
-impl EncodeMetric for Reloads {
+impl<const N: usize> EncodeMetric for ByLabel<N> {
     fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
-        for (outcome, n) in self.0 {
-            encoder.encode(&[("outcome", outcome)], &Total(n))?;
+        for (value, n) in self.1 {
+            encoder.encode(&[(self.0, value)], &Total(n))?;
         }
         Ok(())
     }

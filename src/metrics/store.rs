@@ -117,7 +117,7 @@ impl Series {
             return;
         };
         let empty = || self.filled.get(i).is_some_and(|f| !f.load(Relaxed));
-        if seen % EXEMPLAR_EVERY != 0 && !empty() {
+        if !seen.is_multiple_of(EXEMPLAR_EVERY) && !empty() {
             return;
         }
         if let Some(Ok(mut slot)) = self.exemplars.get(i).map(Mutex::try_lock) {

@@ -211,3 +211,33 @@ fn a_bad_or_taken_address_is_an_error_not_a_panic() {
     let e = super::server::Server::start(&addr, render).err().unwrap();
     assert!(e.to_string().starts_with("cannot listen on"), "{e}");
 }
+
+#[test]
+fn own_counters_are_by_backend_and_their_totals_agree() {
+    use crate::config::Backend;
+    use crate::counters::Counters;
+    let store = Arc::new(Store::new(&BOUNDS));
+    let c = Counters::default();
+    c.spans_exported(Backend::Local, 5);
+    c.spans_exported(Backend::Otlp, 7);
+    c.spans_dropped(Backend::Otlp, 2);
+    c.logs_exported(Backend::Local, 3);
+    c.logs_dropped(Backend::Local, 1);
+    c.backend(Backend::Otlp).export_errors.add(4);
+    c.console.failed.add(6);
+    assert_eq!((c.exported.get(), c.dropped.get()), (12, 2), "the totals follow");
+    assert_eq!((c.logs_exported.get(), c.logs_dropped.get()), (3, 1));
+    let text = render(&store, Some(&c), Format::Text).unwrap();
+    for line in [
+        "livetel_spans_exported_total{backend=\"local\"} 5",
+        "livetel_spans_exported_total{backend=\"otlp\"} 7",
+        "livetel_spans_dropped_total{backend=\"local\"} 0",
+        "livetel_spans_dropped_total{backend=\"otlp\"} 2",
+        "livetel_log_records_exported_total{backend=\"local\"} 3",
+        "livetel_log_records_dropped_total{backend=\"local\"} 1",
+        "livetel_export_errors_total{backend=\"otlp\"} 4",
+        "livetel_console_lines_dropped_total 6",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+    }
+}

@@ -68,6 +68,7 @@ pub(crate) enum Source {
 
 /// What a reload did.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ReloadOutcome {
     /// The new config is active as this generation.
     Applied {

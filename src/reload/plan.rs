@@ -129,17 +129,24 @@ fn build_traces(
         session_id: &cx.session_id,
     };
     let sinks = build_sinks(cx, running, &input)?;
-    let filter = match sinks.records() {
+    // Parsed whenever telemetry is on: at backend `none` it is what other signals (metrics) see of spans.
+    let directives = match next.enabled {
         true => Some(validate::parse_filter(&next.filter).map_err(|e| {
             let message = format!("invalid filter: {e}");
             error(cx, "filter", ConfigErrorKind::InvalidValue { message })
         })?),
         false => None,
+    }
+    .map(|f| Directives::new(&next.filter, f));
+    let (filter, unrecorded) = match sinks.records() {
+        true => (directives, None),
+        false => (None, directives),
     };
     Ok(Traces {
         // In EnvFilter's syntax every span directive is bracketed (`[span{field=value}]=level`).
         filter_tracks_spans: filter.is_some() && next.filter.contains('['),
-        filter: filter.map(|f| Directives::new(&next.filter, f)),
+        filter,
+        unrecorded,
         sampler: Sampler::of(next.sampling.strategy, next.sample_rate),
         tail: TailPolicy::of(&next.sampling),
         sinks,
@@ -159,6 +166,7 @@ fn build_console(
         cx.console_on_by_default,
         running.and_then(|g| g.console.as_ref()),
         &cx.sinks.on_change,
+        &cx.sinks.counters,
     )
     .map_err(|(key, message)| error(cx, key, ConfigErrorKind::Build { message }))
 }

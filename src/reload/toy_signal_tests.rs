@@ -117,6 +117,7 @@ fn control(path: &std::path::Path, seen: &Seen) -> Control {
         })],
         sink_registry: &[&ToyBackend],
         admin_listen: None,
+        secret_source: crate::vault::CustomSource::default(),
     })
 }
 

@@ -68,9 +68,9 @@ impl MemorySink {
     fn log(&self, record: LogRecord, counters: &Counters) {
         let kept = !self.is_closed() && self.logs.lock().map(|mut l| l.push(record)).is_ok();
         if kept {
-            counters.logs_exported.add(1);
+            counters.logs_exported(self.backend, 1);
         } else {
-            counters.logs_dropped.add(1);
+            counters.logs_dropped(self.backend, 1);
         }
     }
 }
@@ -97,8 +97,8 @@ impl Sink for MemorySink {
                 .map(|mut r| r.push((record.meta.name(), is_span)))
                 .is_ok();
         match (is_span, kept) {
-            (true, true) => counters.exported.add(1),
-            (true, false) => counters.dropped.add(1),
+            (true, true) => counters.spans_exported(self.backend, 1),
+            (true, false) => counters.spans_dropped(self.backend, 1),
             (false, _) => {}
         }
     }

@@ -5,8 +5,8 @@
 //! cost. In a user's stack ([`crate::Builder::build_layer`]) they are a *per-layer* filter ([`LiveFilter`]):
 //! they decide only what livetel records, and never silence the layers beside it.
 //!
-//! One exception, narrow on purpose: livetel's own carrier spans (the server span `livetel::http` and the consumer
-//! span `livetel::consumer`, see `codec::carrier`) are always admitted, so that a request's or a message's span
+//! One exception, narrow on purpose: livetel's own carrier spans (the server spans `livetel::http` and
+//! `livetel::grpc`, the consumer span `livetel::consumer`, see `codec::carrier`) are always admitted, so that a request's or a message's span
 //! exists to forward the caller's trace context even when livetel records nothing. Their interest is `sometimes`,
 //! never `never`; the recorder records them only when the generation wants them ([`carries_only`]). No other
 //! callsite changes.

@@ -50,6 +50,9 @@ pub(crate) struct Traces {
     pub(crate) sinks: SinkSet,
     pub(crate) include_args: bool,
     pub(crate) propagators: Propagators,
+    /// The config's filter when no sink records spans (backend `none`): what other signals' hooks (metrics)
+    /// see of spans there, when some signal is on. `None` when spans are recorded (`filter` serves) or off.
+    pub(crate) unrecorded: Option<Directives>,
 }
 
 impl Traces {
@@ -63,6 +66,7 @@ impl Traces {
             sinks: SinkSet::default(),
             include_args: false,
             propagators: Propagators::DEFAULT,
+            unrecorded: None,
         }
     }
 }
@@ -86,6 +90,13 @@ pub(crate) struct Generation {
     /// The hook that meters its spans while entered (profiling's, when it counts allocations or CPU time).
     #[cfg(feature = "profiling")]
     pub(crate) meter: Option<Arc<dyn crate::traces::hooks::SpanHook>>,
+    /// When no sink records spans (backend `none`) and some signal is on: the spans those signals' hooks see
+    /// (`crate::traces::hook_span`). They are not recorded as spans and forward no context of their own.
+    pub(crate) hook_filter: Option<Directives>,
+    /// The traces part's filter for spans no sink records, kept to carry the traces part over.
+    unrecorded: Option<Directives>,
+    /// `hook_filter` is its only filter (no console, no logs): whatever it admits, the hooks see.
+    hooks_see_all: bool,
     /// The console's or the logs' directives differ from `filter`'s: what livetel admits (the union) is then
     /// more than what it records as spans, and the recorder asks `filter` again ([`Generation::records`]).
     pub(crate) filters_differ: bool,
@@ -122,17 +133,23 @@ impl Generation {
         hooks: Hooks,
         counters: Arc<Counters>,
     ) -> Self {
+        let hook_filter = traces.unrecorded.clone().filter(|_| !hooks.is_empty());
+        // Also livetel's carrier spans, which every generation admits to forward context.
+        let hooks_see_all = hook_filter.is_some() && console.is_none() && logs_filter.is_none();
         let traces_directives = traces.filter.as_ref().map(|d| &*d.text);
         let console_directives = console.as_deref().map(|c| c.config.filter.as_str());
         let logs_directives = logs_filter.as_ref().map(|d| &*d.text);
+        let hook_directives = hook_filter.as_ref().map(|d| &*d.text);
         let filters_differ = console_directives
             .into_iter()
             .chain(logs_directives)
+            .chain(hook_directives)
             .any(|d| Some(d) != traces_directives);
         let console_sees_all = console_directives.is_some_and(|c| {
             traces_directives
                 .into_iter()
                 .chain(logs_directives)
+                .chain(hook_directives)
                 .all(|d| d == c)
         });
         #[cfg(feature = "profiling")]
@@ -145,6 +162,9 @@ impl Generation {
             hooks,
             #[cfg(feature = "profiling")]
             meter,
+            hooks_see_all,
+            hook_filter,
+            unrecorded: traces.unrecorded,
             filters_differ,
             console_sees_all,
             filter_tracks_spans: traces.filter_tracks_spans,
@@ -167,6 +187,7 @@ impl Generation {
             sinks: self.sinks.clone(),
             include_args: self.include_args,
             propagators: self.propagators,
+            unrecorded: self.unrecorded.clone(),
         }
     }
 
@@ -182,13 +203,24 @@ impl Generation {
         !self.sinks.is_closed()
     }
 
-    /// The filters of its consumers: spans, console, logs.
+    /// The filters of its consumers: spans, console, logs, and other signals' hooks when no sink records spans.
     fn filters(&self) -> impl Iterator<Item = &EnvFilter> {
         self.filter
             .as_deref()
             .into_iter()
             .chain(self.console.as_deref().map(|c| &c.filter))
             .chain(self.logs_filter.as_deref())
+            .chain(self.hook_filter.as_deref())
+    }
+
+    /// True when the spans of `meta` are seen by other signals' hooks without being recorded (backend `none`).
+    #[inline]
+    pub(crate) fn hooks_see<S: Subscriber>(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        match &self.hook_filter {
+            Some(_) if self.hooks_see_all => true,
+            Some(f) => <EnvFilter as Layer<S>>::enabled(f, meta, ctx),
+            None => false,
+        }
     }
 
     /// The union of its consumers' interest. Every filter is asked: `EnvFilter` keeps per-callsite state here.

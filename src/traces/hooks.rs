@@ -4,8 +4,8 @@
 //! A generation holds one [`SpanHook`] per signal that is on. The recorder tells each hook about every span of
 //! that generation when it closes, sampled or not, on the thread that closes it; with no hook (every signal off)
 //! the cost is one check of an empty list. While a generation has hooks, every span it records keeps its fields
-//! (sampled or not), so a hook can read them. Limit, today: a hook sees the spans of a generation that records
-//! (one with a sink); at `backend = "none"` no span reaches it.
+//! (sampled or not), so a hook can read them. At `backend = "none"` (no sink records spans) a hook still sees
+//! every span the config's filter admits, unsampled and with no ids ([`super::hook_span`]).
 
 use std::sync::Arc;
 

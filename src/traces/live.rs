@@ -32,6 +32,8 @@ pub(crate) struct Live {
     /// Some live generation meters its spans while entered (see [`Generation::meter`]).
     #[cfg(feature = "profiling")]
     meters_spans: AtomicBool,
+    /// The current generation records no spans, and other signals' hooks see them (backend `none`).
+    hooks_only: AtomicBool,
     /// The dispatcher this state belongs to, held weakly (it owns us through the layer).
     dispatch: OnceLock<WeakDispatch>,
     /// How many dispatchers registered the layer: 1 when all is well.
@@ -79,6 +81,7 @@ impl Live {
         let console = first.console.is_some();
         #[cfg(feature = "profiling")]
         let meters = first.meter.is_some();
+        let hooks_only = first.hook_filter.is_some();
         Live {
             #[cfg(feature = "profiling")]
             meters_spans: AtomicBool::new(meters),
@@ -87,6 +90,7 @@ impl Live {
             tracks_spans: AtomicBool::new(tracks),
             filters_differ: AtomicBool::new(differ),
             console_on: AtomicBool::new(console),
+            hooks_only: AtomicBool::new(hooks_only),
             has_draining: AtomicBool::new(false),
             dispatch: OnceLock::new(),
             registrations: AtomicU32::new(0),
@@ -137,6 +141,13 @@ impl Live {
         self.meters_spans.load(Ordering::Relaxed)
     }
 
+    /// True when the current generation records no spans and other signals' hooks see them (one relaxed load;
+    /// the generation itself is read after it, and says again).
+    #[inline]
+    pub(crate) fn hooks_only(&self) -> bool {
+        self.hooks_only.load(Ordering::Relaxed)
+    }
+
     /// True when the current generation prints events (one relaxed load; the console itself is read from
     /// the generation).
     #[inline]
@@ -159,6 +170,8 @@ impl Live {
             self.meters_spans.store(true, Ordering::Relaxed);
         }
         self.console_on.store(next.console.is_some(), Ordering::Relaxed);
+        self.hooks_only
+            .store(next.hook_filter.is_some(), Ordering::Relaxed);
         drop(self.current.swap(next));
     }
 

@@ -5,7 +5,8 @@
 //! them to the generation's sinks; [`logs`] hands events as log records to the sinks that take logs; [`state`] is
 //! what a span carries (its generation, sampling decision, fields); [`live`] holds the current and draining
 //! generations behind one lock-free load; [`generation`] is one applied config's decisions; [`sampler`] decides
-//! whole traces at their root; [`hooks`] is what other signals (metrics, profiling) see of spans; [`tail`] holds the traces it drops until their local root ends, to keep errors and
+//! whole traces at their root; [`hooks`] is what other signals (metrics, profiling) see of spans
+//! ([`hook_span`]: of the spans no sink records, at backend `none`); [`tail`] holds the traces it drops until their local root ends, to keep errors and
 //! slow ones; [`propagation`] carries a span's context across process boundaries (public as
 //! `livetel::propagation`).
 //!
@@ -14,6 +15,7 @@
 pub(crate) mod codec;
 pub(crate) mod gate;
 pub(crate) mod generation;
+pub(crate) mod hook_span;
 pub(crate) mod hooks;
 pub(crate) mod layer;
 pub(crate) mod live;

@@ -22,19 +22,19 @@
 //! # Spans livetel does not record
 //! A service must not cut a trace in two because it records nothing (`backend = "none"`, `enabled = false`, a
 //! filter that leaves the span out). When [`set_parent`] finds no livetel state on the span (it exists in the
-//! `Registry` for another layer of your stack, or it is livetel's own server span of the `http` feature, which
-//! exists even at `none`), it stores the caller's context on the span instead. [`inject`] then writes, for that
-//! span and its descendants, the caller's `traceparent` unchanged — same trace id, the caller's span as parent,
-//! its sampled flag — with `tracestate` and baggage unchanged. This is W3C Trace Context's *forwarding* (the
-//! spec allows "pass-through services" to leave `traceparent` as received, and then `tracestate` must be left
-//! as received too) and what OpenTelemetry's non-recording spans do: nothing of this service appears in the
-//! trace, so the callee's parent is the last span that does. A span livetel records below such a span joins
-//! the caller's trace, its parent the caller's span.
+//! `Registry` for another layer of your stack, or it is livetel's own server span of the `http` or `grpc`
+//! feature, which exists even at `none`), it stores the caller's context on the span instead. [`inject`] then
+//! writes, for that span and its descendants, the caller's `traceparent` unchanged — same trace id, the
+//! caller's span as parent, its sampled flag — with `tracestate` and baggage unchanged. This is W3C Trace
+//! Context's *forwarding* (the spec allows "pass-through services" to leave `traceparent` as received, and
+//! then `tracestate` must be left as received too) and what OpenTelemetry's non-recording spans do: nothing
+//! of this service appears in the trace, so the callee's parent is the last span that does. A span livetel
+//! records below such a span joins the caller's trace, its parent the caller's span.
 //!
 //! Limit: in your own stack, a span of *yours* that livetel's filter leaves out is invisible to the spans
 //! livetel records below it (tracing-subscriber's per-layer filtering hides it from livetel's layer), so those
-//! start a trace of their own; outgoing calls made under it directly still forward. livetel's own server span
-//! has no such limit: livetel's filter always admits it.
+//! start a trace of their own; outgoing calls made under it directly still forward. livetel's own server spans
+//! have no such limit: livetel's filter always admits them.
 //!
 //! # Examples
 //! ```

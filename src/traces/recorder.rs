@@ -10,6 +10,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use super::hook_span::{self, HookSpan};
 use super::state::{self, SpanState};
 use super::{gate, logs};
 use crate::console::layer::ConsoleSlot;
@@ -100,12 +101,28 @@ where
         if crate::threads::is_untraced() {
             return;
         }
-        if self.live.console_on() {
-            if let Some(console) = &self.live.current().console {
-                self.console.on_new_span(console, attrs, id, &ctx);
+        if self.live.console_on()
+            && let Some(console) = &self.live.current().console
+        {
+            self.console.on_new_span(console, attrs, id, &ctx);
+        }
+        if self.live.hooks_only() && !self.live.has_draining() {
+            // No sink records spans (backend `none`) and other signals see them: one load, no gate to ask.
+            let current = self.live.current();
+            if current.hook_filter.is_some() {
+                if let Some(span) = ctx.span(id) {
+                    HookSpan::begin(&current, attrs, &span, ctx.clone());
+                }
+                return;
             }
         }
         if !gate::records(&self.live, attrs.metadata(), &ctx) {
+            let current = self.live.current();
+            if current.hook_filter.is_some()
+                && let Some(span) = ctx.span(id)
+            {
+                HookSpan::begin(&current, attrs, &span, ctx.clone());
+            }
             return;
         }
         if gate::carries_only(&self.live, attrs.metadata(), &ctx) {
@@ -122,14 +139,17 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &SpanRecord<'_>, ctx: Context<'_, S>) {
-        if self.live.console_on() {
-            if let Some(console) = &self.live.current().console {
-                self.console.on_record(console, id, values, &ctx);
-            }
+        if self.live.console_on()
+            && let Some(console) = &self.live.current().console
+        {
+            self.console.on_record(console, id, values, &ctx);
         }
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         let Some(state) = ext.get_mut::<SpanState>() else {
+            if let Some(hook_span) = ext.get_mut::<HookSpan>() {
+                values.record(&mut Collect(&mut hook_span.fields));
+            }
             return;
         };
         if let Some(f) = state.generation.span_filter() {
@@ -145,10 +165,10 @@ where
     /// With profiling's meters on (allocations, CPU time) the span's meters are read last on enter and first on
     /// exit, so that little of livetel's own work lands in them.
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Some(g) = self.span_tracking_generation(id, &ctx) {
-            if let Some(f) = g.span_filter() {
-                <EnvFilter as Layer<S>>::on_enter(f, id, ctx.clone());
-            }
+        if let Some(g) = self.span_tracking_generation(id, &ctx)
+            && let Some(f) = g.span_filter()
+        {
+            <EnvFilter as Layer<S>>::on_enter(f, id, ctx.clone());
         }
         #[cfg(feature = "profiling")]
         if self.live.meters_spans() {
@@ -161,10 +181,10 @@ where
         if self.live.meters_spans() {
             state::meter(id, &ctx, false);
         }
-        if let Some(g) = self.span_tracking_generation(id, &ctx) {
-            if let Some(f) = g.span_filter() {
-                <EnvFilter as Layer<S>>::on_exit(f, id, ctx);
-            }
+        if let Some(g) = self.span_tracking_generation(id, &ctx)
+            && let Some(f) = g.span_filter()
+        {
+            <EnvFilter as Layer<S>>::on_exit(f, id, ctx);
         }
     }
 
@@ -183,15 +203,18 @@ where
         }
         // Spans are recorded by the current generation or by a draining one (a child of its open span).
         let traced = current.sinks.records() || draining;
-        if traced && gate::records(&self.live, event.metadata(), &ctx) {
-            if let state::EventTarget::Instant(generation) = state::route_event(&self.live, event, &ctx) {
-                if generation.sinks.takes(Takes::INSTANTS) {
-                    let mut fields = Fields::new();
-                    event.record(&mut Collect(&mut fields));
-                    let record = Record::instant(event.metadata(), fields);
-                    generation.sinks.send_instant(record, &generation.counters);
-                }
-            }
+        if traced
+            && gate::records(&self.live, event.metadata(), &ctx)
+            && let state::EventTarget::Instant(generation) = state::route_event(&self.live, event, &ctx)
+            && generation.sinks.takes(Takes::INSTANTS)
+        {
+            let mut fields = Fields::new();
+            event.record(&mut Collect(&mut fields));
+            let record = Record::instant(event.metadata(), fields);
+            generation.sinks.send_instant(record, &generation.counters);
+        }
+        if current.hook_filter.is_some() {
+            hook_span::mark_error(event, &ctx);
         }
         logs::log_event(&current, draining, event, &ctx);
     }
@@ -202,6 +225,9 @@ where
         let Some(span) = ctx.span(&id) else { return };
         let mut ext = span.extensions_mut();
         let Some(state) = ext.get_mut::<SpanState>() else {
+            if let Some(hook_span) = ext.get_mut::<HookSpan>() {
+                hook_span.finish(span.metadata());
+            }
             return;
         };
         if let Some(f) = state.generation.span_filter() {

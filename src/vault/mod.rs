@@ -16,17 +16,26 @@
 //! object of strings. Values are exposed at one place only: where the exporter's gRPC metadata (marked
 //! sensitive) or HTTP headers are built. `Debug`, status, errors and warnings show header names and a count.
 //!
-//! Map: [`source`] reads a secret, [`parse`] turns it into [`SecretHeaders`], [`resolve`] ties both to a
-//! config and says what to watch.
+//! With `source = "custom"`, secrets come from a [`SecretSource`] of your own, given to
+//! [`crate::Builder::secret_source`] (a cloud secret manager, a keyring).
+//!
+//! Map: `source` reads a secret (`custom`: through the user's [`SecretSource`]), `parse` turns it into
+//! headers, `resolve` ties both to a config and says what to watch.
 
-pub mod parse;
+mod custom;
+pub(crate) mod parse;
 mod resolve;
 mod source;
 
-use secrecy::{ExposeSecret, SecretString};
+pub(crate) use custom::CustomSource;
+pub use custom::SecretSource;
+/// The type a [`SecretSource`] hands secrets in (from the `secrecy` crate): its `Debug` never shows the value.
+pub use secrecy::SecretString;
+
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-pub use resolve::{Request, Resolved, resolve, watch_target};
+pub(crate) use resolve::{Request, Resolved, resolve, watch_target};
 
 /// The secret named `key` in the vault `cfg` describes, as it is now; `None` when it does not exist.
 ///
@@ -40,8 +49,9 @@ pub(crate) fn read_secret(cfg: &VaultConfig, key: &str) -> Result<Option<secrecy
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct VaultConfig {
-    /// `env`, `file` or `dir`.
+    /// `env`, `file`, `dir` or `custom`.
     pub source: SourceKind,
     /// For `source = "file"`: the file holding the secret.
     pub path: Option<std::path::PathBuf>,
@@ -49,12 +59,17 @@ pub struct VaultConfig {
     pub dir: Option<std::path::PathBuf>,
     /// Refuse a secret file that group or others can read (otherwise: a warning in status).
     pub strict_permissions: bool,
+    /// For `source = "custom"`: the source given to [`crate::Builder::secret_source`].
+    #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub(crate) custom: CustomSource,
 }
 
 /// The kind of secret source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum SourceKind {
     /// An environment variable named by the key.
     #[default]
@@ -63,11 +78,13 @@ pub enum SourceKind {
     File,
     /// A directory with one file per key.
     Dir,
+    /// The [`SecretSource`] given to [`crate::Builder::secret_source`].
+    Custom,
 }
 
 /// OTLP headers whose values are secret. `Debug` shows names and a count, never a value.
 #[derive(Clone, Default)]
-pub struct SecretHeaders {
+pub(crate) struct SecretHeaders {
     entries: Vec<(String, SecretString)>,
 }
 

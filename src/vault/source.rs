@@ -8,6 +8,10 @@ use secrecy::SecretString;
 
 use super::{SourceKind, VaultConfig};
 
+/// `source = "custom"` with no source given to the builder.
+const NO_CUSTOM: &str =
+    "`[telemetry.vault] source = \"custom\"` needs a source: `livetel::Builder::secret_source`";
+
 /// A secret as read, and a warning about its file.
 pub(crate) struct Read {
     pub(crate) text: Option<SecretString>,
@@ -23,6 +27,10 @@ pub(crate) fn describe(cfg: &VaultConfig, key: &str) -> String {
             "file {}",
             cfg.dir.as_deref().unwrap_or(Path::new("?")).join(key).display()
         ),
+        SourceKind::Custom => cfg
+            .custom
+            .get()
+            .map_or_else(|| format!("custom source entry {key}"), |s| s.describe(key)),
     }
 }
 
@@ -38,6 +46,13 @@ pub(crate) fn read(cfg: &VaultConfig, key: &str) -> Result<Read, String> {
                 .filter(|v| !v.trim().is_empty())
                 .map(SecretString::from);
             return Ok(Read { text, warning: None });
+        }
+        SourceKind::Custom => {
+            let source = cfg.custom.get().ok_or(NO_CUSTOM)?;
+            return Ok(Read {
+                text: source.read(key)?,
+                warning: None,
+            });
         }
         SourceKind::File => cfg
             .path
@@ -68,7 +83,7 @@ pub(crate) fn read(cfg: &VaultConfig, key: &str) -> Result<Read, String> {
 /// The directory and entry holding the secret `key`, for file and dir sources.
 pub(crate) fn target(cfg: &VaultConfig, key: &str) -> Option<(PathBuf, OsString)> {
     match cfg.source {
-        SourceKind::Env => None,
+        SourceKind::Env | SourceKind::Custom => None,
         SourceKind::File => watch_target(cfg.path.as_deref()?),
         SourceKind::Dir => watch_target(&cfg.dir.as_deref()?.join(key)),
     }

@@ -2,10 +2,12 @@
 #![allow(dead_code)]
 
 pub mod callsite;
+pub mod prometheus;
 pub mod receiver;
 pub mod seed;
 pub mod tmpfs;
 pub mod vault;
+pub mod venv;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -122,6 +124,40 @@ pub fn app_makes(t: &Telemetry, phase: u64, n: u64) {
     }
 }
 
+/// Runs `future` to completion on a current-thread Tokio runtime of its own, under `dispatch` (the default
+/// dispatcher wherever the future and the tasks it spawns run).
+pub fn block_on_under<F: std::future::Future>(dispatch: &tracing::Dispatch, future: F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    tracing::dispatcher::with_default(dispatch, || rt.block_on(future))
+}
+
+/// livetel alone (its own subscriber): the guard and its dispatcher.
+pub fn alone(f: &Fixture) -> (Telemetry, tracing::Dispatch) {
+    let t = f.start();
+    let d = t.dispatch().expect("own subscriber").clone();
+    (t, d)
+}
+
+/// livetel as a layer of the user's own stack: the guard and the stack's dispatcher.
+pub fn own_stack(f: &Fixture) -> (Telemetry, tracing::Dispatch) {
+    use tracing_subscriber::prelude::*;
+    let (layer, t) = f.builder().build_layer().expect("starts");
+    (
+        t,
+        tracing::Dispatch::new(tracing_subscriber::registry().with(layer)),
+    )
+}
+
+/// The one item of `items` that `pred` takes; panics naming `what` when there is not exactly one.
+pub fn find_one<'a>(items: &'a [Value], pred: impl Fn(&Value) -> bool, what: &str) -> &'a Value {
+    let found: Vec<&Value> = items.iter().filter(|s| pred(s)).collect();
+    assert_eq!(found.len(), 1, "one {what}: {items:#?}");
+    found[0]
+}
+
 /// Every `.json` file in `dir`, parsed (panics on a file that is not complete JSON).
 pub fn trace_files(dir: &Path) -> Vec<(PathBuf, Vec<Value>)> {
     let mut out = Vec::new();
@@ -228,4 +264,14 @@ pub fn paced_trees(
             std::thread::sleep(Duration::from_micros(500));
         }
     });
+}
+
+/// An example's binary: `cargo test` builds the examples next to the test binaries, target/<profile>/examples/.
+pub fn example_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    profile_dir.join("examples").join(name)
 }

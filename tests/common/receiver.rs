@@ -4,7 +4,6 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -18,31 +17,10 @@ fn root() -> PathBuf {
 
 /// The venv's python, created with the pinned packages if missing (`LIVETEL_TEST_PYTHON` overrides).
 pub fn python() -> PathBuf {
-    static LOCK: Mutex<()> = Mutex::new(());
     if let Ok(p) = std::env::var("LIVETEL_TEST_PYTHON") {
         return PathBuf::from(p);
     }
-    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let venv = root().join("target").join("otlp-venv");
-    let py = venv.join("bin").join("python");
-    let ready = venv.join(".livetel-ready");
-    if !ready.exists() {
-        let ok = Command::new("python3").arg("-m").arg("venv").arg(&venv).status();
-        assert!(
-            ok.is_ok_and(|s| s.success()),
-            "python3 -m venv failed: install python3 and python3-venv"
-        );
-        let ok = Command::new(&py)
-            .args(["-m", "pip", "install", "-q"])
-            .args(PY_PACKAGES)
-            .status();
-        assert!(
-            ok.is_ok_and(|s| s.success()),
-            "pip install {PY_PACKAGES:?} failed"
-        );
-        std::fs::write(&ready, PY_PACKAGES.join("\n")).expect("mark venv ready");
-    }
-    py
+    super::venv::ensure("otlp-venv", PY_PACKAGES).join("python")
 }
 
 /// Fault modes of the receiver.
@@ -169,6 +147,14 @@ impl Receiver {
 
     pub fn grpc_endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    /// A `[telemetry]` body that exports to this receiver over gRPC, in batches every 20 ms.
+    pub fn otlp_body(&self) -> String {
+        format!(
+            "watch = false\nbackend = \"otlp\"\n[telemetry.otlp]\nendpoint = \"{}\"\n[telemetry.otlp.batch]\nscheduled_delay_ms = 20",
+            self.grpc_endpoint()
+        )
     }
 
     pub fn http_endpoint(&self) -> String {

@@ -6,7 +6,7 @@
 //! sample stands for `1/hz` seconds of CPU.
 //!
 //! The handler reaches the sampler through one atomic pointer. It counts itself in flight before loading it;
-//! [`Installed::uninstall`] clears the pointer and then waits until no handler is in flight, so the sampler's
+//! `Installed::uninstall` clears the pointer and then waits until no handler is in flight, so the sampler's
 //! memory is never freed under a running handler. It saves and restores `errno`.
 
 use std::ptr;

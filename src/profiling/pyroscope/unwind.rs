@@ -187,7 +187,7 @@ impl Unwinder {
     }
 
     fn read_word(&self, addr: u64, pages: &mut Pages) -> Result<u64, ()> {
-        if addr % 8 != 0 || addr == 0 {
+        if !addr.is_multiple_of(8) || addr == 0 {
             return Err(());
         }
         let page = addr & !(PAGE - 1);

@@ -77,6 +77,8 @@ pub(crate) struct Parts {
     pub(crate) sink_registry: &'static [&'static dyn crate::sinks::SinkKind],
     /// The admin endpoint's address while the config sets none ([`crate::Builder::admin_listen`]).
     pub(crate) admin_listen: Option<String>,
+    /// The user's secret source for `[telemetry.vault] source = "custom"` ([`crate::Builder::secret_source`]).
+    pub(crate) secret_source: crate::vault::CustomSource,
 }
 
 pub(crate) struct Control {
@@ -105,6 +107,7 @@ pub(crate) struct Control {
     commands: mpsc::UnboundedSender<Command>,
     /// The admin endpoint's address while the config sets none.
     admin_listen: Option<String>,
+    secret_source: crate::vault::CustomSource,
 }
 
 impl Control {
@@ -140,6 +143,7 @@ impl Control {
             admin: None,
             commands: parts.commands,
             admin_listen: parts.admin_listen,
+            secret_source: parts.secret_source,
         }
     }
 
@@ -239,6 +243,7 @@ impl Control {
         if next.admin.listen.is_none() {
             next.admin.listen.clone_from(&self.admin_listen);
         }
+        next.vault.custom.clone_from(&self.secret_source);
         let env_overrides = self.env.apply(&mut next);
         let mut next = match self.overrides.lay_over(next) {
             Ok(next) => next,

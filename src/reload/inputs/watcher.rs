@@ -63,28 +63,53 @@ fn watch_error(dir: &Path, e: notify::Error) -> InitError {
     }
 }
 
-/// Turns bursts of raw events into one reload each `debounce_ms` at most: the first event opens a window, and
-/// everything until it closes is one reload. A save that takes several writes (truncate, write, rename) is read
-/// once, after it settles; a storm of writes costs one reload per window, and the last write wins.
-pub(crate) async fn debounce(
-    mut raw: mpsc::UnboundedReceiver<()>,
-    commands: mpsc::UnboundedSender<Command>,
-    debounce_ms: Arc<AtomicU64>,
-) {
-    while raw.recv().await.is_some() {
-        tokio::time::sleep(Duration::from_millis(debounce_ms.load(Ordering::Relaxed))).await;
-        while raw.try_recv().is_ok() {}
-        if commands
-            .send(Command::Reload {
+/// Turns raw file events into reloads: the events of one save become one reload, read after it settles.
+pub(crate) struct Debouncer {
+    pub(crate) raw: mpsc::UnboundedReceiver<()>,
+    pub(crate) commands: mpsc::UnboundedSender<Command>,
+    /// The running config's `reload_debounce_ms`.
+    pub(crate) debounce_ms: Arc<AtomicU64>,
+    /// The config file, checked for a write still under way.
+    pub(crate) config: PathBuf,
+}
+
+/// How many more windows a reload waits while the config file is empty: a write in place (truncate, then
+/// write) seen between its two steps. An empty file is all defaults, so reading one mid-write would apply
+/// them for a moment; one that stays empty this long is taken as meant.
+const EMPTY_WAITS: u32 = 10;
+
+impl Debouncer {
+    /// One reload each `debounce_ms` at most: the first event opens a window, and everything until it closes
+    /// is one reload. A save that takes several writes (truncate, write, rename) is read once, after it
+    /// settles; a storm of writes costs one reload per window, and the last write wins. While the file is
+    /// empty the window is extended (up to [`EMPTY_WAITS`] more): the write that empties a file in place is
+    /// followed by the one that fills it.
+    pub(crate) async fn run(mut self) {
+        while self.raw.recv().await.is_some() {
+            let window = Duration::from_millis(self.debounce_ms.load(Ordering::Relaxed));
+            tokio::time::sleep(window).await;
+            for _ in 0..EMPTY_WAITS {
+                if !is_empty_file(&self.config) {
+                    break;
+                }
+                tokio::time::sleep(window).await;
+            }
+            while self.raw.try_recv().is_ok() {}
+            let reload = Command::Reload {
                 trigger: Trigger::Watcher,
                 source: Source::File,
                 reply: None,
-            })
-            .is_err()
-        {
-            return;
+            };
+            if self.commands.send(reload).is_err() {
+                return;
+            }
         }
     }
+}
+
+/// True when `path` is a file of 0 bytes (a missing file is not: the reload reports it).
+fn is_empty_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0)
 }
 
 #[cfg(test)]
@@ -98,5 +123,38 @@ mod tests {
         assert!(concerns(Path::new("/c/..data"), name));
         assert!(!concerns(Path::new("/c/other.toml"), name));
         assert!(!concerns(Path::new("/c/telemetry.toml.swp"), name));
+    }
+
+    /// A file emptied in place is not read until it is filled again (or has stayed empty for
+    /// `EMPTY_WAITS` more windows), in tokio's paused time: no real clock involved.
+    #[tokio::test(start_paused = true)]
+    async fn an_emptied_file_is_read_once_it_is_filled() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("telemetry.toml");
+        std::fs::write(&config, "").unwrap();
+        let (raw_tx, raw) = mpsc::unbounded_channel();
+        let (commands, mut reloads) = mpsc::unbounded_channel();
+        let debounce_ms = Arc::new(AtomicU64::new(100));
+        let config_path = config.clone();
+        tokio::spawn(
+            Debouncer {
+                raw,
+                commands,
+                debounce_ms,
+                config: config_path,
+            }
+            .run(),
+        );
+        raw_tx.send(()).unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(reloads.try_recv().is_err(), "read while empty");
+        std::fs::write(&config, "[telemetry]\n").unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(matches!(reloads.try_recv(), Ok(Command::Reload { .. })));
+        // Empty for good: read after the extra windows, taken as meant.
+        std::fs::write(&config, "").unwrap();
+        raw_tx.send(()).unwrap();
+        tokio::time::sleep(Duration::from_millis(100 * u64::from(EMPTY_WAITS + 1) + 50)).await;
+        assert!(matches!(reloads.try_recv(), Ok(Command::Reload { .. })));
     }
 }

@@ -162,7 +162,7 @@ impl Sink for LocalSink {
         match item {
             Item::Span(record) => {
                 if !super::try_queue(&self.tx, closed, Msg::Record(record)) {
-                    counters.dropped.add(1);
+                    counters.spans_dropped(Backend::Local, 1);
                 }
             }
             // Not in `takes` (events come as log records), but the writer can write one: nothing is lost.
@@ -170,7 +170,7 @@ impl Sink for LocalSink {
             Item::Log(record) => {
                 if !super::try_queue(&self.tx, closed, Msg::Log(record)) {
                     self.state.logs_dropped.fetch_add(1, Ordering::Relaxed);
-                    counters.logs_dropped.add(1);
+                    counters.logs_dropped(Backend::Local, 1);
                 }
             }
         }

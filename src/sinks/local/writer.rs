@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::{Msg, WriterState};
 use crate::clock;
+use crate::config::Backend;
 use crate::counters::Counters;
 use crate::sinks::{LogRecord, Record};
 
@@ -217,14 +218,15 @@ impl Writer {
         match result {
             Ok(()) => {
                 self.pos += written;
-                self.counters.exported.add(n.spans);
+                self.counters.spans_exported(Backend::Local, n.spans);
                 self.state.logs_exported.fetch_add(n.logs, Ordering::Relaxed);
-                self.counters.logs_exported.add(n.logs);
+                self.counters.logs_exported(Backend::Local, n.logs);
             }
             Err(e) => {
-                self.counters.dropped.add(n.spans);
+                self.counters.spans_dropped(Backend::Local, n.spans);
                 self.state.logs_dropped.fetch_add(n.logs, Ordering::Relaxed);
-                self.counters.logs_dropped.add(n.logs);
+                self.counters.logs_dropped(Backend::Local, n.logs);
+                self.counters.backend(Backend::Local).export_errors.add(1);
                 // Cut the partial batch off and put the bracket back: the file stays loadable.
                 let _ = self
                     .file

@@ -260,13 +260,13 @@ impl Sink for OtlpSink {
             Item::Span(record) => {
                 if !self.spans.queue(closed, record) {
                     self.state.dropped.fetch_add(1, Ordering::Relaxed);
-                    counters.dropped.add(1);
+                    counters.spans_dropped(Backend::Otlp, 1);
                 }
             }
             Item::Log(record) => {
                 if !self.logs.queue(closed, record) {
                     self.state.logs_dropped.fetch_add(1, Ordering::Relaxed);
-                    counters.logs_dropped.add(1);
+                    counters.logs_dropped(Backend::Otlp, 1);
                 }
             }
             // Not taken (see `takes`): the set never hands one over.

@@ -12,6 +12,7 @@ use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLogRecord, SdkLogge
 use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
 
 use super::{OtlpState, convert};
+use crate::config::Backend;
 use crate::counters::{Counters, Padded};
 use crate::sinks::{LogRecord, Record};
 
@@ -41,6 +42,9 @@ pub(super) trait Signal: Send + Sync + 'static {
 pub(super) struct Figures<'a> {
     pub(super) total_exported: &'a Padded,
     pub(super) total_dropped: &'a Padded,
+    /// The same, for the `otlp` backend alone (never reset when a sink is replaced).
+    pub(super) backend_exported: &'a Padded,
+    pub(super) backend_dropped: &'a Padded,
     pub(super) exported: &'a AtomicU64,
     pub(super) dropped: &'a AtomicU64,
 }
@@ -88,6 +92,8 @@ impl Signal for Spans {
         Figures {
             total_exported: &counters.exported,
             total_dropped: &counters.dropped,
+            backend_exported: &counters.backend(Backend::Otlp).spans_exported,
+            backend_dropped: &counters.backend(Backend::Otlp).spans_dropped,
             exported: &state.exported,
             dropped: &state.dropped,
         }
@@ -143,6 +149,8 @@ impl Signal for Logs {
         Figures {
             total_exported: &counters.logs_exported,
             total_dropped: &counters.logs_dropped,
+            backend_exported: &counters.backend(Backend::Otlp).logs_exported,
+            backend_dropped: &counters.backend(Backend::Otlp).logs_dropped,
             exported: &state.logs_exported,
             dropped: &state.logs_dropped,
         }

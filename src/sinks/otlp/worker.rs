@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 
 use super::signal::Signal;
 use super::{Msg, OtlpSettings, OtlpState};
+use crate::config::Backend;
 use crate::counters::Counters;
 
 /// Attempts per batch before it is given up (counted as dropped and as a failed batch).
@@ -197,9 +198,11 @@ impl<S: Signal> Export<S> {
                     // The sink's own figure first: a test that saw the total settle reads it complete.
                     f.exported.fetch_add(n, Ordering::Relaxed);
                     f.total_exported.add(n);
+                    f.backend_exported.add(n);
                     return;
                 }
                 Err(e) => {
+                    self.counters.backend(Backend::Otlp).export_errors.add(1);
                     self.note_error(format!(
                         "export of {n} {} failed (attempt {attempt}/{MAX_ATTEMPTS}): {e}",
                         S::NOUN
@@ -226,6 +229,7 @@ impl<S: Signal> Export<S> {
         let f = S::figures(&self.counters, &self.state);
         f.dropped.fetch_add(n, Ordering::Relaxed);
         f.total_dropped.add(n);
+        f.backend_dropped.add(n);
         self.state.failed_batches.fetch_add(1, Ordering::Relaxed);
         (self.on_error)();
     }

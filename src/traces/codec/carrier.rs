@@ -1,7 +1,8 @@
 //! livetel's own carrier spans: the server span (target `livetel::http`, callsite name `http.request`) that the
-//! `http` feature's `TraceLayer` hook opens for each request, and the consumer span (target `livetel::consumer`,
-//! callsite name `consume`) of [`crate::propagation::consumer_span`]: the two callsites that exist even when
-//! livetel records nothing. Their names for the sinks are dynamic, in the `otel.name` field.
+//! `http` feature's `TraceLayer` hook opens for each request, the gRPC server span (target `livetel::grpc`,
+//! callsite name `grpc.request`) of the `grpc` feature's server layer, and the consumer span (target
+//! `livetel::consumer`, callsite name `consume`) of [`crate::propagation::consumer_span`]: the three callsites
+//! that exist even when livetel records nothing. Their names for the sinks are dynamic, in the `otel.name` field.
 //!
 //! A trace must cross a service that records nothing (`backend = "none"`, `enabled = false`, or a filter that
 //! leaves the span out) in one piece: the request's span carries the caller's context to the calls the handler
@@ -20,6 +21,8 @@ use tracing_core::{Kind, Level, Metadata, metadata};
 
 /// The target of livetel's server span.
 pub(crate) const TARGET: &str = "livetel::http";
+/// The target of livetel's gRPC server span ([`grpc_server_span`]).
+pub(crate) const GRPC_TARGET: &str = "livetel::grpc";
 /// The target of livetel's consumer span ([`consumer_span`]).
 pub(crate) const CONSUMER_TARGET: &str = "livetel::consumer";
 
@@ -44,32 +47,66 @@ pub(crate) const SERVER_FIELDS: [&str; 15] = [
     "error.type",
 ];
 
-static CALLSITE: DefaultCallsite = DefaultCallsite::new(&META);
-static META: Metadata<'static> = metadata! {
-    name: "http.request",
-    target: TARGET,
-    level: Level::INFO,
-    fields: &SERVER_FIELDS,
-    callsite: &CALLSITE,
-    kind: Kind::SPAN,
-};
+/// The gRPC server span's fields, in the order [`grpc_server_span`] takes their values: OpenTelemetry's RPC and
+/// gRPC server conventions, `otel.name` (`{rpc.service}/{rpc.method}`) and `otel.kind`. The last three are
+/// recorded with the response.
+pub(crate) const GRPC_FIELDS: [&str; 12] = [
+    "otel.name",
+    "otel.kind",
+    "rpc.system",
+    "rpc.service",
+    "rpc.method",
+    "server.address",
+    "server.port",
+    "network.peer.address",
+    "network.peer.port",
+    "rpc.grpc.status_code",
+    "otel.status_code",
+    "error.type",
+];
 
-static CONSUMER_CALLSITE: DefaultCallsite = DefaultCallsite::new(&CONSUMER_META);
-static CONSUMER_META: Metadata<'static> = metadata! {
-    name: "consume",
-    target: CONSUMER_TARGET,
-    level: Level::INFO,
-    fields: &["otel.name", "otel.kind", "otel.status_code"],
-    callsite: &CONSUMER_CALLSITE,
-    kind: Kind::SPAN,
-};
+/// The carrier callsites' metadata side by side, so that [`is_carrier`] is one range check (two comparisons,
+/// as many as when there were two callsites): it runs for every span livetel records.
+static METAS: [Metadata<'static>; 3] = [
+    metadata! {
+        name: "http.request",
+        target: TARGET,
+        level: Level::INFO,
+        fields: &SERVER_FIELDS,
+        callsite: &CALLSITE,
+        kind: Kind::SPAN,
+    },
+    metadata! {
+        name: "grpc.request",
+        target: GRPC_TARGET,
+        level: Level::INFO,
+        fields: &GRPC_FIELDS,
+        callsite: &GRPC_CALLSITE,
+        kind: Kind::SPAN,
+    },
+    metadata! {
+        name: "consume",
+        target: CONSUMER_TARGET,
+        level: Level::INFO,
+        fields: &["otel.name", "otel.kind", "otel.status_code"],
+        callsite: &CONSUMER_CALLSITE,
+        kind: Kind::SPAN,
+    },
+];
+const META: &Metadata<'static> = &METAS[0];
+const GRPC_META: &Metadata<'static> = &METAS[1];
+const CONSUMER_META: &Metadata<'static> = &METAS[2];
 
-/// True for livetel's carrier spans: the server span and the consumer span.
+static CALLSITE: DefaultCallsite = DefaultCallsite::new(META);
+static GRPC_CALLSITE: DefaultCallsite = DefaultCallsite::new(GRPC_META);
+static CONSUMER_CALLSITE: DefaultCallsite = DefaultCallsite::new(CONSUMER_META);
+
+/// True for livetel's carrier spans: the HTTP and gRPC server spans and the consumer span.
 #[inline]
 pub(crate) fn is_carrier(meta: &Metadata<'_>) -> bool {
     let p = meta as *const Metadata<'_> as *const ();
-    std::ptr::eq(p, &META as *const Metadata<'static> as *const ())
-        || std::ptr::eq(p, &CONSUMER_META as *const Metadata<'static> as *const ())
+    let range = METAS.as_ptr_range();
+    (range.start as *const ()..range.end as *const ()).contains(&p)
 }
 
 /// False when the current subscriber turns the callsite away (no subscriber, or one without livetel that does
@@ -86,25 +123,38 @@ fn wanted(callsite: &'static DefaultCallsite, meta: &'static Metadata<'static>) 
 /// [`SERVER_FIELDS`] (`None`: not set); disabled only when the current subscriber turns it away.
 #[cfg_attr(not(feature = "http"), allow(dead_code))]
 pub(crate) fn server_span(values: [Option<&dyn Value>; 15]) -> tracing::Span {
-    if !wanted(&CALLSITE, &META) {
+    new_span(&CALLSITE, META, values)
+}
+
+/// A new gRPC server span for a call, a root or a child of the current span, with the values of
+/// [`GRPC_FIELDS`] (`None`: not set); disabled only when the current subscriber turns it away.
+#[cfg_attr(not(feature = "grpc"), allow(dead_code))]
+pub(crate) fn grpc_server_span(values: [Option<&dyn Value>; 12]) -> tracing::Span {
+    new_span(&GRPC_CALLSITE, GRPC_META, values)
+}
+
+/// A span of `meta` with `values`, one per field of `meta` in order.
+fn new_span<const N: usize>(
+    callsite: &'static DefaultCallsite,
+    meta: &'static Metadata<'static>,
+    values: [Option<&dyn Value>; N],
+) -> tracing::Span {
+    if !wanted(callsite, meta) {
         return tracing::Span::none();
     }
-    let fields = META.fields();
-    let Ok(names) = fields
-        .iter()
-        .collect::<smallvec::SmallVec<[_; 15]>>()
-        .into_inner()
-    else {
+    let fields = meta.fields();
+    let names: smallvec::SmallVec<[_; 16]> = fields.iter().collect();
+    let Ok(names) = <&[_; N]>::try_from(names.as_slice()) else {
         return tracing::Span::none();
     };
-    let pairs: [(&_, Option<&dyn Value>); 15] = std::array::from_fn(|i| (&names[i], values[i]));
-    tracing::Span::new(&META, &fields.value_set(&pairs))
+    let pairs: [(&_, Option<&dyn Value>); N] = std::array::from_fn(|i| (&names[i], values[i]));
+    tracing::Span::new(meta, &fields.value_set(&pairs))
 }
 
 /// A new consumer span named `name` (its `otel.name`; `otel.kind = "consumer"`), a root (its parent is the
 /// sender's, set from the message's headers); disabled only when the current subscriber turns it away.
 pub(crate) fn consumer_span(name: &str) -> tracing::Span {
-    if !wanted(&CONSUMER_CALLSITE, &CONSUMER_META) {
+    if !wanted(&CONSUMER_CALLSITE, CONSUMER_META) {
         return tracing::Span::none();
     }
     let fields = CONSUMER_META.fields();
@@ -113,5 +163,26 @@ pub(crate) fn consumer_span(name: &str) -> tracing::Span {
         return tracing::Span::none();
     };
     let values: [(&_, Option<&dyn Value>); 2] = [(&n, Some(&name)), (&k, Some(&"consumer"))];
-    tracing::Span::new_root(&CONSUMER_META, &fields.value_set(&values))
+    tracing::Span::new_root(CONSUMER_META, &fields.value_set(&values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static OTHER_CALLSITE: DefaultCallsite = DefaultCallsite::new(&OTHER);
+    static OTHER: Metadata<'static> = metadata! {
+        name: "other",
+        target: "app",
+        level: Level::INFO,
+        fields: &[],
+        callsite: &OTHER_CALLSITE,
+        kind: Kind::SPAN,
+    };
+
+    #[test]
+    fn the_three_carriers_and_no_other() {
+        assert!([META, GRPC_META, CONSUMER_META].into_iter().all(is_carrier));
+        assert!(!is_carrier(&OTHER));
+    }
 }

@@ -1,0 +1,91 @@
+//! Spans that only other signals see: at `backend = "none"` no sink records spans, yet metrics (and the signals
+//! after it) measure every span the config's filter admits. Such a span gets a [`HookSpan`] instead of a
+//! [`super::SpanState`]: its start, fields and error mark, and at its close the generation's hooks hear of it,
+//! unsampled, with no ids.
+//!
+//! It is no link of any trace: propagation never reads it, so a service at `none` still forwards its callers'
+//! context unchanged (the carrier spans' `Forwarded`), and nothing downstream names a span that was never
+//! exported. Limit: the filter's span directives (`[span{field}]`) are not tracked for these spans; their
+//! static directives (targets, levels, span names) decide.
+
+use std::sync::Arc;
+
+use tracing_core::span::Attributes;
+use tracing_core::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
+
+use crate::clock;
+use crate::sinks::fields::{Collect, marks_error};
+use crate::sinks::record::{Fields, SpanIds};
+use crate::traces::generation::Generation;
+use crate::traces::hooks::ClosedSpan;
+
+/// Stored in the extensions of a span only other signals' hooks see.
+pub(crate) struct HookSpan {
+    generation: Arc<Generation>,
+    start_ns: u64,
+    pub(crate) fields: Fields,
+    /// An ERROR event happened inside it.
+    error_event: bool,
+}
+
+impl HookSpan {
+    /// Puts a hook span in `span`'s extensions when `generation` has hooks that see spans of `attrs`' callsite.
+    pub(crate) fn begin<'a, S>(
+        generation: &Arc<Generation>,
+        attrs: &Attributes<'_>,
+        span: &SpanRef<'a, S>,
+        ctx: Context<'_, S>,
+    ) where
+        S: Subscriber + for<'b> LookupSpan<'b>,
+    {
+        if !generation.hooks_see(attrs.metadata(), ctx) {
+            return;
+        }
+        let mut fields = Fields::new();
+        if !attrs.fields().is_empty() {
+            attrs.record(&mut Collect(&mut fields));
+        }
+        span.extensions_mut().insert(HookSpan {
+            generation: generation.clone(),
+            start_ns: clock::now_ns(),
+            fields,
+            error_event: false,
+        });
+    }
+
+    /// Tells the hooks of the generation it began in that it closed.
+    pub(crate) fn finish(&self, meta: &'static Metadata<'static>) {
+        let closed = ClosedSpan {
+            meta,
+            duration_ns: clock::now_ns().saturating_sub(self.start_ns),
+            ids: SpanIds::default(),
+            sampled: false,
+            error: self.error_event || self.fields.iter().any(marks_error),
+            fields: &self.fields,
+            // Not metered (no CPU time, allocations or profile labels) at `backend = "none"` yet.
+            #[cfg(feature = "profiling")]
+            meters: None,
+        };
+        for (_, hook) in &self.generation.hooks {
+            hook.on_close(&closed);
+        }
+    }
+}
+
+/// Marks the hook span an ERROR event happened in. Only called when the current generation has hooks that see
+/// unrecorded spans.
+pub(crate) fn mark_error<S>(event: &Event<'_>, ctx: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if *event.metadata().level() != Level::ERROR {
+        return;
+    }
+    if let Some(span) = ctx.event_span(event)
+        && let Some(hook_span) = span.extensions_mut().get_mut::<HookSpan>()
+    {
+        hook_span.error_event = true;
+    }
+}
