@@ -64,6 +64,11 @@ struct Args {
     admin: Option<String>,
 }
 
+/// Allocations per span (`[telemetry.profiling] alloc = true`): the one line an application adds.
+#[cfg(feature = "profiling-alloc")]
+#[global_allocator]
+static ALLOC: livetel::profiling::CountingAllocator = livetel::profiling::CountingAllocator::system();
+
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     turn::configure(args.work_scale, args.panic_rate);
@@ -95,13 +100,21 @@ fn main() -> std::process::ExitCode {
     }
     let stop = Arc::new(AtomicBool::new(false));
     let counts = Arc::new(turn::Counts::default());
+    let (tx, rx) = livetel::channel::mpsc::channel("agent.work_queue", 64);
+    let queue = Arc::new(turn::Queue::new(rx));
+    let dispatcher = {
+        let (stop, rate) = (Arc::clone(&stop), args.rate);
+        std::thread::Builder::new()
+            .name("agent-dispatch".to_owned())
+            .spawn(move || turn::run_dispatcher(rate, &stop, tx))
+            .expect("spawning the dispatcher thread")
+    };
     let workers: Vec<_> = (0..args.threads.max(1))
         .map(|i| {
-            let (stop, counts) = (Arc::clone(&stop), Arc::clone(&counts));
-            let per_thread = args.rate / args.threads.max(1) as f64;
+            let (stop, counts, queue) = (Arc::clone(&stop), Arc::clone(&counts), Arc::clone(&queue));
             std::thread::Builder::new()
                 .name(format!("agent-{i}"))
-                .spawn(move || turn::run_worker(i, per_thread, &stop, &counts))
+                .spawn(move || turn::run_worker(i, &queue, &stop, &counts))
                 .expect("spawning a worker thread")
         })
         .collect();
@@ -110,6 +123,9 @@ fn main() -> std::process::ExitCode {
     for w in workers {
         let _ = w.join();
     }
+    // The last receiver goes: a dispatcher waiting for room gets its send refused and returns.
+    drop(queue);
+    let _ = dispatcher.join();
     drop(telemetry);
     eprintln!("agent: stopped ({reason})");
     println!("{}", counts.summary_json());

@@ -101,16 +101,20 @@ fn crashing_tool() {
     panic!("injected panic in a spawned task");
 }
 
-/// Runs turns at `rate` per second (0: as fast as possible) until `stop`.
-pub fn run_worker(worker: usize, rate: f64, stop: &AtomicBool, counts: &Counts) {
+/// The demo's work queue: turn numbers from the dispatcher to the workers, through a bounded instrumented
+/// channel (`livetel::channel`: with profiling on, its counts are in status and on `/metrics`).
+pub type Queue = std::sync::Mutex<livetel::channel::mpsc::Receiver<u64>>;
+
+/// Hands out turn numbers at `rate` per second over all workers (0: as fast as they take them) until `stop`;
+/// returning drops the sender, which ends the workers.
+pub fn run_dispatcher(rate: f64, stop: &AtomicBool, tx: livetel::channel::mpsc::Sender<u64>) {
     let interval = (rate > 0.0).then(|| Duration::from_secs_f64(1.0 / rate));
     let mut next = Instant::now();
     let mut n = 0u64;
     while !stop.load(Relaxed) {
-        turn(worker, n, counts);
-        counts.turns.fetch_add(1, Relaxed);
-        // Outside any span: a log record (OTLP logs, a Chrome instant for `local`, a console line).
-        tracing::info!(worker, turn = n, "turn done");
+        if tx.blocking_send(n).is_err() {
+            return;
+        }
         n += 1;
         if let Some(i) = interval {
             next += i;
@@ -124,7 +128,29 @@ pub fn run_worker(worker: usize, rate: f64, stop: &AtomicBool, counts: &Counts) 
     }
 }
 
-#[livetel::instrument(name = "agent.turn", skip(counts))]
+/// Runs the turns the queue hands out until it ends or `stop`.
+pub fn run_worker(worker: usize, queue: &Queue, stop: &AtomicBool, counts: &Counts) {
+    while !stop.load(Relaxed) {
+        let next = match queue.lock() {
+            Ok(mut rx) => rx.blocking_recv(),
+            Err(_) => None,
+        };
+        let Some(n) = next else { return };
+        turn(worker, n, counts);
+        counts.turns.fetch_add(1, Relaxed);
+        // Outside any span: a log record (OTLP logs, a Chrome instant for `local`, a console line).
+        tracing::info!(worker, turn = n, "turn done");
+    }
+}
+
+/// The agents of the demo: `agent.name` on each turn, summed by profiling (status `profiling.top`).
+const AGENTS: [&str; 3] = ["planner", "researcher", "writer"];
+
+#[livetel::instrument(
+    name = "agent.turn",
+    skip(counts),
+    fields(agent.name = AGENTS[turn as usize % AGENTS.len()], session.id = worker)
+)]
 fn turn(worker: usize, turn: u64, counts: &Counts) {
     counts.span("agent.turn");
     let context = prepare_context(turn, counts);

@@ -8,6 +8,8 @@
 
 mod admin;
 mod agent;
+#[cfg(feature = "profiling-alloc")]
+mod alloc;
 mod callgrind;
 mod events;
 mod exporting;
@@ -26,6 +28,12 @@ mod swaps;
 mod tail;
 
 use measure::Figure;
+
+/// P10_alloc needs the counting allocator (feature `profiling-alloc`); every other figure pays its one relaxed
+/// load per allocation on both sides of its ratio.
+#[cfg(feature = "profiling-alloc")]
+#[global_allocator]
+static ALLOC: livetel::profiling::CountingAllocator = livetel::profiling::CountingAllocator::system();
 
 struct Args {
     quick: bool,
@@ -154,7 +162,11 @@ fn main() {
         out.push(metrics::static_cost(&scale));
         out.push(metrics::scrape_time(if a.quick { 20 } else { 100 }));
     }
-    if wants("P10") {
+    #[cfg(feature = "profiling-alloc")]
+    if wants("P10_alloc") {
+        figures_each(&mut out, alloc::cost(&scale));
+    }
+    if wants("P10_tail") {
         out.push(tail::cost(&scale));
         out.push(tail::held_bytes(1_000));
     }

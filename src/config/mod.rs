@@ -69,6 +69,7 @@ mod propagators;
 pub(crate) mod sampling;
 #[cfg(feature = "schema")]
 mod schema;
+mod url;
 pub(crate) mod validate;
 
 use std::collections::BTreeMap;

@@ -151,7 +151,7 @@ pub(crate) fn validate(p: &ProfilingConfig) -> Result<(), (&'static str, ConfigE
         );
     }
     if let Some(ep) = &p.pyroscope_endpoint
-        && let Err(why) = super::validate::check_url(ep)
+        && let Err(why) = super::url::check_url(ep)
     {
         return invalid("profiling.pyroscope_endpoint", why);
     }

@@ -41,7 +41,7 @@ pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, Confi
         return invalid("local.trace_dir", "must not be empty".to_owned());
     }
     if let Some(ep) = &cfg.otlp.endpoint
-        && let Err(why) = check_url(ep)
+        && let Err(why) = super::url::check_url(ep)
     {
         return invalid("otlp.endpoint", why);
     }
@@ -99,19 +99,6 @@ pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, Confi
     }
     if cfg.console.file.as_ref().is_some_and(|f| f.file_name().is_none()) {
         return invalid("console.file", "must name a file, not a directory".to_owned());
-    }
-    Ok(())
-}
-
-/// An endpoint must be an absolute `http` or `https` URL with a host.
-pub(crate) fn check_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("`{url}` must start with http:// or https://"))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || host.contains(char::is_whitespace) {
-        return Err(format!("`{url}` has no valid host"));
     }
     Ok(())
 }

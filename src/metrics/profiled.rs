@@ -1,8 +1,10 @@
 //! Profiling's figures on `/metrics`, read from [`Counters`] at scrape time while profiling is on: the process's
-//! last sample as gauges (`process_memory_rss_bytes`, `process_cpu_utilization`, `process_thread_count`,
-//! `process_open_file_descriptor_count`), and the cost summed per `agent.name` / `session.id` as counters with
-//! the labels `attribute` (the field) and `value` (`livetel_attributed_{spans,cpu_microseconds,allocations,
-//! alloc_bytes}_total`; the overflow row has `attribute="*"`).
+//! last sample as gauges (`process_memory_rss_bytes`, `process_cpu_utilization`, `process_threads`,
+//! `process_open_fds`: the semantic conventions' `process.thread.count` and `process.open_file_descriptor.count`
+//! under the names Prometheus' own process collector uses, as promtool's lint asks), the cost summed per
+//! `agent.name` / `session.id` as counters with the labels `attribute` (the field) and `value`
+//! (`livetel_attributed_{spans,cpu_seconds,allocations,alloc_bytes}_total`; the overflow row has
+//! `attribute="*"`), and the instrumented channels' counts (`livetel_channel_*`, label `channel`).
 
 use fastmetrics::encoder::{EncodeMetric, MetricEncoder};
 use fastmetrics::raw::{MetricLabelSet, MetricType, TypedMetric};
@@ -27,19 +29,14 @@ pub(crate) fn register(
     }
     if let Some(p) = figures.process.last() {
         let help = "Resident memory of the process (process.memory.rss)";
-        registry.register_with_unit(
-            "process_memory_rss",
-            help,
-            Unit::Bytes,
-            Gauge(p.memory_rss as f64),
-        )?;
-        let help = "CPU used by the process over wall time and cores since the previous sample";
+        registry.register_with_unit("process_memory_rss", help, Unit::Bytes, Count(p.memory_rss))?;
+        let help = "CPU used by the process over wall time and cores since the previous sample (process.cpu.utilization)";
         registry.register("process_cpu_utilization", help, Gauge(p.cpu_utilization))?;
-        let help = "Threads of the process";
-        registry.register("process_thread_count", help, Gauge(p.thread_count as f64))?;
-        let help = "File descriptors the process holds open";
-        let fds = Gauge(p.open_file_descriptors as f64);
-        registry.register("process_open_file_descriptor_count", help, fds)?;
+        let help = "Threads of the process (process.thread.count)";
+        registry.register("process_threads", help, Count(p.thread_count))?;
+        let help = "File descriptors the process holds open (process.open_file_descriptor.count)";
+        let fds = Count(p.open_file_descriptors);
+        registry.register("process_open_fds", help, fds)?;
     }
     register_channels(registry, &figures.channels.counts(), format)?;
     let rows = figures.attribution.rows(None);
@@ -53,8 +50,8 @@ pub(crate) fn register(
             |r| r.spans,
         ),
         (
-            "livetel_attributed_cpu_microseconds",
-            "Thread CPU time while those spans were entered",
+            "livetel_attributed_cpu_seconds",
+            "Thread CPU time while those spans were entered (from microseconds)",
             |r| r.cpu_micros,
         ),
         (
@@ -76,7 +73,8 @@ pub(crate) fn register(
                 (labels, value(r))
             })
             .collect();
-        registry.register(format.counter(name), help, Totals(series))?;
+        let micros = name.ends_with("_seconds");
+        registry.register(format.counter(name), help, Totals { rows: series, micros })?;
     }
     Ok(())
 }
@@ -108,8 +106,8 @@ fn register_channels(
             |c| c.backpressure_waits,
         ),
         (
-            "livetel_channel_backpressure_latency_microseconds",
-            "Time sends waited for room (channel.backpressure_latency_us)",
+            "livetel_channel_backpressure_latency_seconds",
+            "Time sends waited for room (channel.backpressure_latency_us, in seconds)",
             |c| c.backpressure_latency_us,
         ),
     ];
@@ -120,7 +118,8 @@ fn register_channels(
             .collect()
     };
     for (name, help, value) in counters {
-        registry.register(format.counter(name), help, Totals(per(value)))?;
+        let (rows, micros) = (per(value), name.ends_with("_seconds"));
+        registry.register(format.counter(name), help, Totals { rows, micros })?;
     }
     let help = "Values queued now (channel.queue_depth)";
     let depths = Levels(per(|c| c.queue_depth));
@@ -148,11 +147,48 @@ impl EncodeMetric for Gauge {
     }
 }
 
+/// A counter in seconds.
+struct Seconds(f64);
+
+impl TypedMetric for Seconds {
+    const TYPE: MetricType = MetricType::Counter;
+}
+
+impl MetricLabelSet for Seconds {
+    type LabelSet = ();
+}
+
+impl EncodeMetric for Seconds {
+    fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
+        encoder.encode_counter(&self.0, None, None)
+    }
+}
+
+/// A gauge's whole value (a size, a count).
+struct Count(u64);
+
+impl TypedMetric for Count {
+    const TYPE: MetricType = MetricType::Gauge;
+}
+
+impl MetricLabelSet for Count {
+    type LabelSet = ();
+}
+
+impl EncodeMetric for Count {
+    fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
+        encoder.encode_gauge(&i64::try_from(self.0).unwrap_or(i64::MAX))
+    }
+}
+
 /// Label sets, each with its value.
 type Rows = Vec<(Vec<(&'static str, String)>, u64)>;
 
-/// A counter family: one series per label set.
-struct Totals(Rows);
+/// A counter family: one series per label set; `micros`: the figures are microseconds, served as seconds.
+struct Totals {
+    rows: Rows,
+    micros: bool,
+}
 
 impl TypedMetric for Totals {
     const TYPE: MetricType = MetricType::Counter;
@@ -164,9 +200,13 @@ impl MetricLabelSet for Totals {
 
 impl EncodeMetric for Totals {
     fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
-        for (labels, n) in &self.0 {
+        for (labels, n) in &self.rows {
             let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            encoder.encode(&labels, &Total(*n))?;
+            if self.micros {
+                encoder.encode(&labels, &Seconds(*n as f64 / 1e6))?;
+            } else {
+                encoder.encode(&labels, &Total(*n))?;
+            }
         }
         Ok(())
     }
@@ -187,7 +227,7 @@ impl EncodeMetric for Levels {
     fn encode(&self, encoder: &mut dyn MetricEncoder) -> fastmetrics::error::Result<()> {
         for (labels, n) in &self.0 {
             let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            encoder.encode(&labels, &Gauge(*n as f64))?;
+            encoder.encode(&labels, &Count(*n))?;
         }
         Ok(())
     }

@@ -183,6 +183,12 @@ pub fn allocator_installed() -> bool {
     STATE.load(Relaxed) & SEEN != 0
 }
 
+/// True while some live generation counts allocations (`alloc = true`; after `alloc = false`, until the
+/// generation that counted has drained).
+pub fn counting_now() -> bool {
+    STATE.load(Relaxed) & ON != 0
+}
+
 /// Counting is on while one of these lives (each hook with `alloc = true` holds one).
 #[derive(Debug)]
 pub(crate) struct Counting(());

@@ -17,7 +17,7 @@ use super::pyroscope::labels::{self, Label};
 use super::system::SystemSampler;
 use crate::counters::Counters;
 use crate::figures::{ATTRIBUTED_FIELDS, Cost};
-use crate::sinks::record::{FieldValue, Fields, SpanIds};
+use crate::sinks::record::{Costs, FieldValue, SpanIds};
 #[cfg(feature = "profiling-pyroscope")]
 use crate::traces::hooks::LABEL_WORDS;
 use crate::traces::hooks::{ClosedSpan, METERS, SpanHook};
@@ -101,7 +101,10 @@ impl SpanHook for ProfilingHook {
         }
         for field in ATTRIBUTED_FIELDS {
             let value = span.fields.iter().rev().find_map(|(k, v)| match v {
-                FieldValue::Str(s) if *k == field => Some(s.as_str()),
+                _ if *k != field => None,
+                FieldValue::Str(s) => Some(s.clone()),
+                FieldValue::U64(n) => Some(compact_str::format_compact!("{n}")),
+                FieldValue::I64(n) => Some(compact_str::format_compact!("{n}")),
                 _ => None,
             });
             if let Some(value) = value {
@@ -111,7 +114,7 @@ impl SpanHook for ProfilingHook {
                     alloc_bytes: sums[ALLOC_BYTES],
                     dealloc_bytes: sums[DEALLOC_BYTES],
                 };
-                self.counters.figures.attribution.add(field, value, cost);
+                self.counters.figures.attribution.add(field, &value, cost);
             }
         }
     }
@@ -152,24 +155,18 @@ impl SpanHook for ProfilingHook {
         }
     }
 
-    fn meter_fields(&self, sums: &[u64; METERS], ids: &SpanIds, fields: &mut Fields) {
-        if self.links_profiles() {
-            let id = format!("{:016x}", ids.span_id);
-            fields.push(("pyroscope.profile.id", FieldValue::Str(id.into())));
-        }
-        if self.cpu_time {
-            fields.push(("resource.cpu.micros", FieldValue::U64(sums[CPU] / 1_000)));
-        }
-        if self.counts_alloc() {
-            let net = i128::from(sums[ALLOC_BYTES]) - i128::from(sums[DEALLOC_BYTES]);
-            let net = i64::try_from(net).unwrap_or(if net < 0 { i64::MIN } else { i64::MAX });
-            fields.extend([
-                ("alloc.count", FieldValue::U64(sums[ALLOC_COUNT])),
-                ("alloc.bytes", FieldValue::U64(sums[ALLOC_BYTES])),
-                ("dealloc.count", FieldValue::U64(sums[DEALLOC_COUNT])),
-                ("dealloc.bytes", FieldValue::U64(sums[DEALLOC_BYTES])),
-                ("alloc.net_bytes", FieldValue::I64(net)),
-            ]);
+    fn meter_costs(&self, sums: &[u64; METERS], ids: &SpanIds) -> Costs {
+        Costs {
+            profile_id: self.links_profiles().then_some(ids.span_id),
+            cpu_micros: self.cpu_time.then(|| sums[CPU] / 1_000),
+            alloc: self.counts_alloc().then(|| {
+                [
+                    sums[ALLOC_COUNT],
+                    sums[ALLOC_BYTES],
+                    sums[DEALLOC_COUNT],
+                    sums[DEALLOC_BYTES],
+                ]
+            }),
         }
     }
 }

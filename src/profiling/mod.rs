@@ -26,5 +26,5 @@ pub(crate) mod signal;
 pub(crate) mod system;
 
 #[cfg(feature = "profiling-alloc")]
-pub use alloc::{CountingAllocator, allocator_installed};
+pub use alloc::{CountingAllocator, allocator_installed, counting_now};
 pub(crate) use signal::ProfilingSignal;

@@ -53,6 +53,52 @@ pub(crate) struct Record {
     pub(crate) fields: Fields,
     pub(crate) ids: SpanIds,
     pub(crate) events: Vec<EventRecord>,
+    /// What profiling measured while the span was entered; written after its fields.
+    #[cfg(feature = "profiling")]
+    pub(crate) costs: Costs,
+}
+
+/// What profiling measured of a span while it was entered (`[telemetry.profiling]` `cpu_time`, `alloc`): kept
+/// beside the fields rather than in them, so a span's fields stay inline (no heap spill on the traced thread);
+/// the sinks write them as more Chrome args and OTLP attributes.
+#[cfg(feature = "profiling")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Costs {
+    /// `pyroscope.profile.id`: the span id its CPU samples carry as `span_id` (`span_labels = "name_and_id"`).
+    pub(crate) profile_id: Option<u64>,
+    /// `resource.cpu.micros`.
+    pub(crate) cpu_micros: Option<u64>,
+    /// `alloc.count`, `alloc.bytes`, `dealloc.count`, `dealloc.bytes` (and `alloc.net_bytes` from them).
+    pub(crate) alloc: Option<[u64; 4]>,
+}
+
+#[cfg(feature = "profiling")]
+impl Costs {
+    /// As named fields, in the order they are written.
+    pub(crate) fn fields(&self) -> smallvec::SmallVec<[(&'static str, FieldValue); 7]> {
+        let mut out = smallvec::SmallVec::new();
+        if let Some(id) = self.profile_id {
+            out.push((
+                "pyroscope.profile.id",
+                FieldValue::Str(format!("{id:016x}").into()),
+            ));
+        }
+        if let Some(us) = self.cpu_micros {
+            out.push(("resource.cpu.micros", FieldValue::U64(us)));
+        }
+        if let Some([count, bytes, dcount, dbytes]) = self.alloc {
+            let net = i128::from(bytes) - i128::from(dbytes);
+            let net = i64::try_from(net).unwrap_or(if net < 0 { i64::MIN } else { i64::MAX });
+            out.extend([
+                ("alloc.count", FieldValue::U64(count)),
+                ("alloc.bytes", FieldValue::U64(bytes)),
+                ("dealloc.count", FieldValue::U64(dcount)),
+                ("dealloc.bytes", FieldValue::U64(dbytes)),
+                ("alloc.net_bytes", FieldValue::I64(net)),
+            ]);
+        }
+        out
+    }
 }
 
 impl Record {
@@ -66,6 +112,8 @@ impl Record {
             fields,
             ids: SpanIds::default(),
             events: Vec::new(),
+            #[cfg(feature = "profiling")]
+            costs: Costs::default(),
         }
     }
 }

@@ -81,7 +81,7 @@ pub(crate) struct ClosedSpan<'a> {
     /// It ended in error, as the tail sampler defines it: an `error` field (`#[livetel::instrument(err)]` sets
     /// one), `otel.status_code = "ERROR"`, or an ERROR event inside it.
     pub(crate) error: bool,
-    /// Its recorded fields (empty for a span no sink will get), with those the generation's meter added.
+    /// Its recorded fields (empty for a span no sink will get).
     pub(crate) fields: &'a Fields,
     /// Its meters' sums, when its generation meters spans.
     #[cfg(feature = "profiling")]
@@ -110,13 +110,6 @@ pub(crate) trait SpanHook: Send + Sync + 'static {
         let _ = out;
     }
 
-    /// Adds to a closing span's fields what its meters' `sums` say (Chrome args, OTLP attributes), before the
-    /// hooks are told and the record is made.
-    #[cfg(feature = "profiling")]
-    fn meter_fields(&self, sums: &[u64; METERS], ids: &SpanIds, fields: &mut Fields) {
-        let _ = (sums, ids, fields);
-    }
-
     /// The span `name` with `ids` is entered on this thread (outermost enter, for a hook that
     /// [`meters`](Self::meters)): label the thread's CPU samples with it, keeping in `saved` what to give back
     /// at [`label_exit`](Self::label_exit). No lock, no allocation.
@@ -129,6 +122,14 @@ pub(crate) trait SpanHook: Send + Sync + 'static {
     #[cfg(feature = "profiling")]
     fn label_exit(&self, saved: &[u64; LABEL_WORDS]) {
         let _ = saved;
+    }
+
+    /// What a closing span's meters' `sums` (and its ids: `pyroscope.profile.id`) say, for its record (Chrome
+    /// args, OTLP attributes).
+    #[cfg(feature = "profiling")]
+    fn meter_costs(&self, sums: &[u64; METERS], ids: &SpanIds) -> crate::sinks::record::Costs {
+        let _ = (sums, ids);
+        crate::sinks::record::Costs::default()
     }
 }
 

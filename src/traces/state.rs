@@ -208,10 +208,6 @@ impl SpanState {
     /// `Registry` clears them, so the whole state is never moved out of its box.
     pub(crate) fn finish(&mut self, meta: &'static Metadata<'static>) {
         let dur_ns = clock::now_ns().saturating_sub(self.start_ns);
-        #[cfg(feature = "profiling")]
-        if let Some(meter) = &self.generation.meter {
-            meter.meter_fields(&self.meters.sums, &self.ids, &mut self.fields);
-        }
         if !self.generation.hooks.is_empty() {
             self.tell_hooks(meta, dur_ns);
         }
@@ -265,6 +261,13 @@ impl SpanState {
             fields: std::mem::take(&mut self.fields),
             ids: self.ids,
             events: std::mem::take(&mut self.events),
+            #[cfg(feature = "profiling")]
+            costs: self
+                .generation
+                .meter
+                .as_ref()
+                .map(|m| m.meter_costs(&self.meters.sums, &self.ids))
+                .unwrap_or_default(),
         }
     }
 }

@@ -150,14 +150,18 @@ impl Writer {
     /// events a span carries are left out: they reach this sink as log records (see the module's docs).
     fn encode(&mut self, r: &Record) -> u64 {
         self.name_thread(r.tid);
-        self.encode_one(r.meta, r.start_ns, r.dur_ns, r.tid, &r.fields);
+        #[cfg(feature = "profiling")]
+        let costs = r.costs.fields();
+        #[cfg(not(feature = "profiling"))]
+        let costs: [(&'static str, crate::sinks::fields::FieldValue); 0] = [];
+        self.encode_one(r.meta, r.start_ns, r.dur_ns, r.tid, &r.fields, &costs);
         u64::from(r.dur_ns.is_some())
     }
 
     /// Appends an event as an instant of its thread.
     fn encode_log(&mut self, r: &LogRecord) {
         self.name_thread(r.tid);
-        self.encode_one(r.meta, r.ts_ns, None, r.tid, &r.fields);
+        self.encode_one(r.meta, r.ts_ns, None, r.tid, &r.fields, &[]);
     }
 
     /// Appends the thread's name the first time the file sees the thread.
@@ -181,6 +185,7 @@ impl Writer {
         dur_ns: Option<u64>,
         tid: u64,
         fields: &crate::sinks::fields::Fields,
+        more: &[(&'static str, crate::sinks::fields::FieldValue)],
     ) {
         self.buf.push_str(match dur_ns {
             Some(_) => ",\n{\"ph\":\"X\",",
@@ -201,9 +206,13 @@ impl Writer {
         self.buf.push_str(itoa::Buffer::new().format(self.pid));
         self.buf.push_str(",\"tid\":");
         self.buf.push_str(itoa::Buffer::new().format(tid));
-        if !fields.is_empty() {
+        if !fields.is_empty() || !more.is_empty() {
             self.buf.push_str(",\"args\":{");
             crate::sinks::fields::write_json(&mut self.buf, fields);
+            if !fields.is_empty() && !more.is_empty() {
+                self.buf.push(',');
+            }
+            crate::sinks::fields::write_json(&mut self.buf, more);
             self.buf.push('}');
         }
         self.buf.push('}');

@@ -38,7 +38,15 @@ pub(super) fn span_data(r: &Record, scope: &InstrumentationScope) -> SpanData {
         TraceState::default(),
     );
     let end_ns = r.start_ns + r.dur_ns.unwrap_or(0);
-    let (kind, status, attributes) = attributes(&r.fields, r.meta.target());
+    #[allow(unused_mut, reason = "profiling's costs are added only with the feature")]
+    let (kind, status, mut attributes) = attributes(&r.fields, r.meta.target());
+    #[cfg(feature = "profiling")]
+    attributes.extend(
+        r.costs
+            .fields()
+            .iter()
+            .map(|(k, v)| KeyValue::new(*k, value::<Value>(v))),
+    );
     let name = match crate::sinks::fields::otel_name(&r.fields) {
         Some(name) => Cow::Owned(name.to_owned()),
         None => Cow::Borrowed(r.meta.name()),
@@ -221,6 +229,40 @@ mod tests {
             ]
         );
         assert!(r.trace_context().is_none(), "outside any span");
+    }
+
+    /// Profiling's costs follow the span's fields as attributes.
+    #[cfg(feature = "profiling")]
+    #[test]
+    fn costs_are_attributes() {
+        let mut r = Record::instant(&TEST_EVENT, smallvec::smallvec![("n", FieldValue::U64(1))]);
+        r.dur_ns = Some(1_000);
+        r.costs = crate::sinks::record::Costs {
+            profile_id: Some(0xab),
+            cpu_micros: Some(12),
+            alloc: Some([3, 300, 2, 100]),
+        };
+        let data = span_data(&r, &InstrumentationScope::builder("livetel").build());
+        let attrs: Vec<(String, String)> = data
+            .attributes
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect();
+        let want = [
+            ("pyroscope.profile.id", "00000000000000ab"),
+            ("resource.cpu.micros", "12"),
+            ("alloc.count", "3"),
+            ("alloc.bytes", "300"),
+            ("dealloc.count", "2"),
+            ("dealloc.bytes", "100"),
+            ("alloc.net_bytes", "200"),
+        ];
+        for (k, v) in want {
+            assert!(
+                attrs.contains(&(k.to_owned(), v.to_owned())),
+                "{k}={v} in {attrs:?}"
+            );
+        }
     }
 
     /// `otel.name` names the span and is no attribute; `otel.kind` and `otel.status_code` set kind and status.

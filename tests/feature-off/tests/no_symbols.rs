@@ -1,5 +1,6 @@
 //! Symbol inspection of a built binary: without the `profiling` feature it holds no span callsite and not even
-//! the span's name; with it (the control, `--features profiling`) it holds both.
+//! the span's name, and none of livetel's profiling tier (no `livetel::profiling` symbol, no process sampler,
+//! no counting channel); with it (the control, `--features profiling`) it holds them all.
 
 use std::process::Command;
 
@@ -31,5 +32,40 @@ fn binary_has_callsites_only_with_the_feature() {
             callsites.is_empty(),
             "callsite symbols without `profiling`: {callsites:?}"
         );
+    }
+}
+
+#[test]
+fn binary_has_the_profiling_tier_only_with_the_feature() {
+    let bin = env!("CARGO_BIN_EXE_probe");
+    let bytes = std::fs::read(bin).expect("read the probe binary");
+    let holds = |s: &str| bytes.windows(s.len()).any(|w| w == s.as_bytes());
+    let nm = Command::new("nm")
+        .args(["--demangle", bin])
+        .output()
+        .expect("nm (binutils) is installed");
+    let symbols = String::from_utf8_lossy(&nm.stdout);
+    let profiling: Vec<&str> = symbols
+        .lines()
+        .filter(|l| l.contains("livetel::profiling::") || l.contains("livetel::channel::stats"))
+        .collect();
+    // The process sampler's thread name and its event's name.
+    let strings = ["livetel-procmet", "process.open_file_descriptor.count"];
+    if cfg!(feature = "profiling") {
+        assert!(
+            !profiling.is_empty(),
+            "the control build should hold livetel::profiling symbols"
+        );
+        assert!(
+            strings.iter().all(|s| holds(s)),
+            "the control build should hold {strings:?}"
+        );
+    } else {
+        assert!(
+            profiling.is_empty(),
+            "profiling symbols without `profiling`: {profiling:?}"
+        );
+        let found: Vec<&&str> = strings.iter().filter(|s| holds(s)).collect();
+        assert!(found.is_empty(), "a build without `profiling` holds {found:?}");
     }
 }
