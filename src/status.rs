@@ -209,6 +209,9 @@ pub struct ProfilingStatus {
     pub top: Vec<Attributed>,
     /// The instrumented channels (`livetel::channel`) made under this instance's subscriber, while they live.
     pub channels: Vec<crate::figures::ChannelCounts>,
+    /// The CPU sampler's counters, while it pushes to Pyroscope (feature `profiling-pyroscope`).
+    #[cfg(feature = "profiling-pyroscope")]
+    pub pyroscope: Option<crate::profiling::pyroscope::Stats>,
 }
 
 #[cfg(feature = "profiling")]

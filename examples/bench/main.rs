@@ -22,6 +22,8 @@ mod http;
 mod measure;
 mod metrics;
 mod metrics_static;
+#[cfg(feature = "profiling-pyroscope")]
+mod profiling;
 mod reload_stack;
 mod reload_swaps;
 mod sink;
@@ -187,6 +189,22 @@ fn main() {
     if wants("P10_tail") {
         out.push(tail::cost(&scale));
         out.push(tail::held_bytes(1_000));
+    }
+    if wants("P11") {
+        #[cfg(feature = "profiling-pyroscope")]
+        figures_each(
+            &mut out,
+            profiling::cost(if a.quick { 7 } else { 15 }, if a.quick { 1_000 } else { 3_000 }),
+        );
+        #[cfg(feature = "profiling-pyroscope")]
+        out.push(profiling::cost_livetel(
+            if a.quick { 7 } else { 15 },
+            if a.quick { 2_000 } else { 5_000 },
+        ));
+        #[cfg(not(feature = "profiling-pyroscope"))]
+        if !a.only.is_empty() {
+            eprintln!("bench: P11 needs --features profiling-pyroscope");
+        }
     }
     if wants("P9") {
         out.push(figures::rss_over_reloads(if a.quick { 2_000 } else { 10_000 }));

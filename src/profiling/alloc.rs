@@ -72,7 +72,7 @@ thread_local! {
 
 /// A global allocator that counts per thread what `A` allocates and frees, while counting is on.
 ///
-/// See the [module docs](self) for the one line that declares it, and the caveats.
+/// See the `livetel::profiling` module docs for the one line that declares it, and the caveats.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CountingAllocator<A = System> {
     inner: A,

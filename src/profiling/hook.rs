@@ -12,10 +12,14 @@ use std::sync::Arc;
 #[cfg(feature = "profiling-alloc")]
 use super::alloc;
 use super::cpu;
+#[cfg(feature = "profiling-pyroscope")]
+use super::pyroscope::labels::{self, Label};
 use super::system::SystemSampler;
 use crate::counters::Counters;
 use crate::figures::{ATTRIBUTED_FIELDS, Cost};
-use crate::sinks::record::{Costs, FieldValue};
+use crate::sinks::record::{Costs, FieldValue, SpanIds};
+#[cfg(feature = "profiling-pyroscope")]
+use crate::traces::hooks::LABEL_WORDS;
 use crate::traces::hooks::{ClosedSpan, METERS, SpanHook, Verdict};
 
 /// Meter slots: thread CPU nanoseconds, then the allocation counters.
@@ -34,6 +38,9 @@ pub(crate) struct ProfilingHook {
     pub(crate) counters: Arc<Counters>,
     /// The process sampler's thread, stopped (and joined) when the hook is dropped.
     pub(crate) system: Option<SystemSampler>,
+    /// The CPU sampler pushing to Pyroscope, and whether this generation's spans label its samples.
+    #[cfg(feature = "profiling-pyroscope")]
+    pub(crate) pyroscope: Option<super::pyroscope::wiring::Pyroscope>,
     /// Publishes the figures on `/metrics` while held.
     _publishing: Publishing,
 }
@@ -52,8 +59,29 @@ impl ProfilingHook {
             alloc,
             counters,
             system,
+            #[cfg(feature = "profiling-pyroscope")]
+            pyroscope: None,
             _publishing: publishing,
         }
+    }
+
+    /// True while its spans label CPU samples (`span_labels` not `none`, a Pyroscope endpoint set).
+    pub(crate) fn labels_spans(&self) -> bool {
+        #[cfg(feature = "profiling-pyroscope")]
+        return self.pyroscope.as_ref().is_some_and(|p| p.labels_spans());
+        #[cfg(not(feature = "profiling-pyroscope"))]
+        false
+    }
+
+    /// True when a closing span gets `pyroscope.profile.id` (its samples carry its `span_id`).
+    fn links_profiles(&self) -> bool {
+        #[cfg(feature = "profiling-pyroscope")]
+        return self
+            .pyroscope
+            .as_ref()
+            .is_some_and(|p| p.labels == crate::config::SpanLabels::NameAndId);
+        #[cfg(not(feature = "profiling-pyroscope"))]
+        false
     }
 
     /// True while it counts allocations.
@@ -70,6 +98,9 @@ impl SpanHook for ProfilingHook {
         let Some(sums) = span.meters else {
             return Verdict::Pass;
         };
+        if !(self.cpu_time || self.counts_alloc()) {
+            return Verdict::Pass;
+        }
         for field in ATTRIBUTED_FIELDS {
             let value = span.fields.iter().rev().find_map(|(k, v)| match v {
                 _ if *k != field => None,
@@ -92,7 +123,7 @@ impl SpanHook for ProfilingHook {
     }
 
     fn meters(&self) -> bool {
-        self.cpu_time || self.counts_alloc()
+        self.cpu_time || self.counts_alloc() || self.labels_spans()
     }
 
     #[inline]
@@ -106,8 +137,30 @@ impl SpanHook for ProfilingHook {
         }
     }
 
-    fn meter_costs(&self, sums: &[u64; METERS]) -> Costs {
+    #[cfg(feature = "profiling-pyroscope")]
+    #[inline]
+    fn label_enter(&self, name: &'static str, ids: &SpanIds, saved: &mut [u64; LABEL_WORDS]) {
+        if self.labels_spans() {
+            let label = Label {
+                name,
+                span_id: ids.span_id,
+                trace_id: ids.trace_id,
+            };
+            labels::enter_saving(label, saved);
+        }
+    }
+
+    #[cfg(feature = "profiling-pyroscope")]
+    #[inline]
+    fn label_exit(&self, saved: &[u64; LABEL_WORDS]) {
+        if self.labels_spans() {
+            labels::restore_saved(saved);
+        }
+    }
+
+    fn meter_costs(&self, sums: &[u64; METERS], ids: &SpanIds) -> Costs {
         Costs {
+            profile_id: self.links_profiles().then_some(ids.span_id),
             cpu_micros: self.cpu_time.then(|| sums[CPU] / 1_000),
             alloc: self.counts_alloc().then(|| {
                 [

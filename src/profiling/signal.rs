@@ -25,6 +25,9 @@ pub(crate) struct ProfilingSignal {
     counters: Arc<Counters>,
     /// Every hook built, while one lives: status finds the running one among them.
     hooks: Mutex<Vec<Weak<ProfilingHook>>>,
+    /// The CPU sampler, while some hook holds it.
+    #[cfg(feature = "profiling-pyroscope")]
+    pyroscope: super::pyroscope::wiring::Slot,
 }
 
 /// The profiling signal could not be built.
@@ -42,14 +45,24 @@ impl ProfilingSignal {
 
     /// The keys it reads: its table, the master switch, and what decides the sinks its process samples are
     /// written to (a new sink set rebuilds the hook, so samples follow the backend).
-    pub(crate) const READS: &'static [&'static str] =
-        &["profiling", "enabled", "backend", "local", "otlp", "logs"];
+    pub(crate) const READS: &'static [&'static str] = &[
+        "profiling",
+        "enabled",
+        "backend",
+        "local",
+        "otlp",
+        "logs",
+        "vault",
+        "service_name",
+    ];
 
     /// The signal, keeping its figures in `counters`.
     pub(crate) fn new(counters: Arc<Counters>) -> ProfilingSignal {
         ProfilingSignal {
             counters,
             hooks: Mutex::new(Vec::new()),
+            #[cfg(feature = "profiling-pyroscope")]
+            pyroscope: Default::default(),
         }
     }
 
@@ -85,13 +98,27 @@ impl ProfilingSignal {
             }
             None => None,
         };
-        let hook = Arc::new(ProfilingHook::new(
+        #[cfg(feature = "profiling-pyroscope")]
+        let pyroscope = self.pyroscope.prepare(cfg).map_err(|f| ProfilingError {
+            key: f.key,
+            message: f.message,
+        })?;
+        #[cfg_attr(not(feature = "profiling-pyroscope"), allow(unused_mut))]
+        let mut hook = ProfilingHook::new(
             p.cpu_time,
             #[cfg(feature = "profiling-alloc")]
             p.alloc.then(super::alloc::Counting::start),
             Arc::clone(&self.counters),
             system,
-        ));
+        );
+        #[cfg(feature = "profiling-pyroscope")]
+        {
+            hook.pyroscope = pyroscope.map(|hold| super::pyroscope::wiring::Pyroscope {
+                hold,
+                labels: p.span_labels,
+            });
+        }
+        let hook = Arc::new(hook);
         if let Ok(mut hooks) = self.hooks.lock() {
             hooks.retain(|h| h.strong_count() > 0);
             hooks.push(Arc::downgrade(&hook));
@@ -128,6 +155,8 @@ impl ProfilingSignal {
             process: figures.process.last(),
             top: figures.attribution.rows(Some(STATUS_TOP)),
             channels: figures.channels.counts(),
+            #[cfg(feature = "profiling-pyroscope")]
+            pyroscope: hook.pyroscope.as_ref().map(|p| p.hold.stats()),
         });
     }
 }

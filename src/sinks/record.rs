@@ -64,6 +64,8 @@ pub(crate) struct Record {
 #[cfg(feature = "profiling")]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Costs {
+    /// `pyroscope.profile.id`: the span id its CPU samples carry as `span_id` (`span_labels = "name_and_id"`).
+    pub(crate) profile_id: Option<u64>,
     /// `resource.cpu.micros`.
     pub(crate) cpu_micros: Option<u64>,
     /// `alloc.count`, `alloc.bytes`, `dealloc.count`, `dealloc.bytes` (and `alloc.net_bytes` from them).
@@ -73,8 +75,14 @@ pub(crate) struct Costs {
 #[cfg(feature = "profiling")]
 impl Costs {
     /// As named fields, in the order they are written.
-    pub(crate) fn fields(&self) -> smallvec::SmallVec<[(&'static str, FieldValue); 6]> {
+    pub(crate) fn fields(&self) -> smallvec::SmallVec<[(&'static str, FieldValue); 7]> {
         let mut out = smallvec::SmallVec::new();
+        if let Some(id) = self.profile_id {
+            out.push((
+                "pyroscope.profile.id",
+                FieldValue::Str(format!("{id:016x}").into()),
+            ));
+        }
         if let Some(us) = self.cpu_micros {
             out.push(("resource.cpu.micros", FieldValue::U64(us)));
         }

@@ -63,7 +63,7 @@ impl HookSpan {
             sampled: false,
             error: self.error_event || self.fields.iter().any(marks_error),
             fields: &self.fields,
-            // Spans at `none` are not metered (profiling's figures need a recorded span).
+            // Not metered (no CPU time, allocations or profile labels) at `backend = "none"` yet.
             #[cfg(feature = "profiling")]
             meters: None,
         };

@@ -25,6 +25,11 @@ use crate::sinks::record::{Fields, SpanIds};
 #[cfg(feature = "profiling")]
 pub(crate) const METERS: usize = 5;
 
+/// Words a hook keeps per span between its outermost enter and exit ([`SpanHook::label_enter`]): what the
+/// thread's profiling label was before, to give it back.
+#[cfg(feature = "profiling")]
+pub(crate) const LABEL_WORDS: usize = 5;
+
 /// Per-thread monotonic readings (a thread's CPU time, its allocation counters) summed over a span's entered
 /// periods: at each outermost enter the hook's [`SpanHook::read_meters`] is read, at the matching exit again, and
 /// the difference is added to [`SpanMeters::sums`]. What each slot means is the hook's business. A span entered
@@ -36,14 +41,18 @@ pub(crate) struct SpanMeters {
     /// The sums of (exit − enter) over the span's entered periods, slot by slot.
     pub(crate) sums: [u64; METERS],
     depth: u32,
+    /// The hook's word of the thread's label before the outermost enter ([`SpanHook::label_enter`]).
+    label_saved: [u64; LABEL_WORDS],
 }
 
 #[cfg(feature = "profiling")]
 impl SpanMeters {
-    /// The span was entered: read the meters at the outermost enter. Call it last on enter.
+    /// The span was entered: label the thread, then read the meters, at the outermost enter. Call it last on
+    /// enter.
     #[inline]
-    pub(crate) fn enter(&mut self, hook: &dyn SpanHook) {
+    pub(crate) fn enter(&mut self, hook: &dyn SpanHook, name: &'static str, ids: &SpanIds) {
         if self.depth == 0 {
+            hook.label_enter(name, ids, &mut self.label_saved);
             hook.read_meters(&mut self.at_enter);
         }
         self.depth += 1;
@@ -61,6 +70,7 @@ impl SpanMeters {
                 for ((sum, now), then) in self.sums.iter_mut().zip(now).zip(self.at_enter) {
                     *sum = sum.wrapping_add(now.wrapping_sub(then));
                 }
+                hook.label_exit(&self.label_saved);
                 self.depth = 0;
             }
             _ => self.depth -= 1,
@@ -119,10 +129,25 @@ pub(crate) trait SpanHook: Send + Sync + 'static {
         let _ = out;
     }
 
-    /// What a closing span's meters' `sums` say, for its record (Chrome args, OTLP attributes).
+    /// The span `name` with `ids` is entered on this thread (outermost enter, for a hook that
+    /// [`meters`](Self::meters)): label the thread's CPU samples with it, keeping in `saved` what to give back
+    /// at [`label_exit`](Self::label_exit). No lock, no allocation.
     #[cfg(feature = "profiling")]
-    fn meter_costs(&self, sums: &[u64; METERS]) -> crate::sinks::record::Costs {
-        let _ = sums;
+    fn label_enter(&self, name: &'static str, ids: &SpanIds, saved: &mut [u64; LABEL_WORDS]) {
+        let _ = (name, ids, saved);
+    }
+
+    /// The span is exited (outermost exit): give the thread back the label `saved` at its enter.
+    #[cfg(feature = "profiling")]
+    fn label_exit(&self, saved: &[u64; LABEL_WORDS]) {
+        let _ = saved;
+    }
+
+    /// What a closing span's meters' `sums` (and its ids: `pyroscope.profile.id`) say, for its record (Chrome
+    /// args, OTLP attributes).
+    #[cfg(feature = "profiling")]
+    fn meter_costs(&self, sums: &[u64; METERS], ids: &SpanIds) -> crate::sinks::record::Costs {
+        let _ = (sums, ids);
         crate::sinks::record::Costs::default()
     }
 }

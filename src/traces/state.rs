@@ -273,7 +273,7 @@ impl SpanState {
                 .generation
                 .meter
                 .as_ref()
-                .map(|m| m.meter_costs(&self.meters.sums))
+                .map(|m| m.meter_costs(&self.meters.sums, &self.ids))
                 .unwrap_or_default(),
         }
     }
@@ -320,7 +320,8 @@ where
     })
 }
 
-/// Span `id` was entered (`true`) or exited: its generation's meter reads this thread's meters, when it has one.
+/// Span `id` was entered (`true`) or exited: its generation's meter reads this thread's meters and labels the
+/// thread's CPU samples, when it has one.
 #[cfg(feature = "profiling")]
 #[inline(never)]
 pub(crate) fn meter<S>(id: &tracing_core::span::Id, ctx: &Context<'_, S>, enter: bool)
@@ -328,18 +329,22 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let Some(span) = ctx.span(id) else { return };
+    let name = span.metadata().name();
     let mut ext = span.extensions_mut();
     let Some(state) = ext.get_mut::<SpanState>() else {
         return;
     };
     let SpanState {
-        generation, meters, ..
+        generation,
+        meters,
+        ids,
+        ..
     } = state;
     let Some(meter) = &generation.meter else {
         return;
     };
     if enter {
-        meters.enter(&**meter);
+        meters.enter(&**meter, name, ids);
     } else {
         meters.exit(&**meter);
     }

@@ -238,6 +238,7 @@ mod tests {
         let mut r = Record::instant(&TEST_EVENT, smallvec::smallvec![("n", FieldValue::U64(1))]);
         r.dur_ns = Some(1_000);
         r.costs = crate::sinks::record::Costs {
+            profile_id: Some(0xab),
             cpu_micros: Some(12),
             alloc: Some([3, 300, 2, 100]),
         };
@@ -248,6 +249,7 @@ mod tests {
             .map(|kv| (kv.key.to_string(), kv.value.to_string()))
             .collect();
         let want = [
+            ("pyroscope.profile.id", "00000000000000ab"),
             ("resource.cpu.micros", "12"),
             ("alloc.count", "3"),
             ("alloc.bytes", "300"),
