@@ -2,6 +2,8 @@
 //! metrics on, spans of several kinds and an error, two backends, tail sampling and a time budget is scraped (text 0.0.4), and
 //! its `# TYPE` lines are compared with the table's rows.
 
+#![cfg(feature = "profiling")]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -19,8 +21,8 @@ fn documented() -> BTreeMap<String, String> {
             let mut cells = l.split('|').map(str::trim).skip(1);
             let name = cells.next()?.strip_prefix('`')?.strip_suffix('`')?;
             let kind = cells.next()?;
-            name.starts_with("livetel_")
-                .then(|| (name.to_owned(), kind.to_owned()))
+            let ours = name.starts_with("livetel_") || name.starts_with("process_");
+            ours.then(|| (name.to_owned(), kind.to_owned()))
         })
         .collect()
 }
@@ -40,19 +42,26 @@ fn metrics_md_lists_exactly_what_metrics_serves() {
         "watch = false\nbackend = [\"local\", \"otlp\"]\notlp.endpoint = \"http://127.0.0.1:9\"\n\
          sampling.always_sample_errors = true\n\
          [telemetry.metrics]\nenabled = true\nlisten = \"127.0.0.1:0\"\n\
-         [telemetry.budgets]\n\"doc.op\" = \"1h\"\n",
+         [telemetry.budgets]\n\"doc.op\" = \"1h\"\n\
+         [telemetry.profiling]\ncpu_time = true\nsystem_metrics_interval_secs = 1\n",
     );
     let tel = f.start();
     let d = tel.dispatch().expect("own subscriber").clone();
-    tracing::dispatcher::with_default(&d, || {
-        tracing::info_span!("doc.op", otel.kind = "server").in_scope(|| {
+    // Profiling's families too: an attributed span, a counted channel, a process sample.
+    let (tx, _rx) = tracing::dispatcher::with_default(&d, || {
+        tracing::info_span!("doc.op", otel.kind = "server", agent.name = "doc").in_scope(|| {
             tracing::info_span!("doc.child", error = true).in_scope(|| {});
         });
+        livetel::channel::mpsc::channel::<u8>("doc", 4)
     });
-    let status = wait_status(&tel, "metrics served", |s| {
+    tx.try_send(1).expect("room");
+    let status = wait_status(&tel, "metrics served and a process sample", |s| {
         s.metrics
             .as_ref()
             .is_some_and(|m| m.listen.is_some() && m.series >= 2)
+            && s.profiling
+                .as_ref()
+                .is_some_and(|p| p.process.is_some() && !p.top.is_empty())
     });
     let addr = status.metrics.as_ref().and_then(|m| m.listen).expect("bound");
     let mut s = TcpStream::connect(addr).expect("connect");

@@ -45,7 +45,7 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn cargo_build(extra: &[&str]) -> Result<(), String> {
+pub fn cargo_build(extra: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root())
@@ -73,8 +73,16 @@ pub fn build_agents() -> Result<(PathBuf, PathBuf), String> {
     Ok((bin, plain))
 }
 
+/// [`build_agents`], and the demo with every profiling feature (`agent-profiled`, built before the default
+/// build so that `agent` stays P6's binary).
+pub fn build_agents_profiled() -> Result<(PathBuf, PathBuf, PathBuf), String> {
+    let profiled = crate::profiled::build_profiled()?;
+    let (bin, plain) = build_agents()?;
+    Ok((bin, plain, profiled))
+}
+
 /// Turns per second of one demo run.
-fn turns_per_sec(agent: &Path, config: &Path, secs: f64) -> f64 {
+pub fn turns_per_sec(agent: &Path, config: &Path, secs: f64) -> f64 {
     let out = Command::new(agent)
         .arg("--config")
         .arg(config)

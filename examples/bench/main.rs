@@ -22,6 +22,7 @@ mod http;
 mod measure;
 mod metrics;
 mod metrics_static;
+mod profiled;
 #[cfg(feature = "profiling-pyroscope")]
 mod profiling;
 mod reload_stack;
@@ -136,9 +137,16 @@ fn main() {
         out.push(figures::flip(&scale, secs));
     }
     if wants("P6") {
-        match agent::build_agents() {
-            Ok(agents) => {
+        match agent::build_agents_profiled() {
+            Ok((bin, plain, profiled)) => {
+                let agents = (bin, plain);
                 let rounds = if a.quick { 5 } else { 15 };
+                out.push(profiled::profiled_throughput(
+                    &profiled,
+                    &agents.1,
+                    rounds,
+                    secs * 1.5,
+                ));
                 figures_each(
                     &mut out,
                     agent::agent_throughput(&agents, &sink, rounds, secs * 1.5),
