@@ -286,3 +286,30 @@ mod tests {
         assert_eq!(a.rows(Some(10)).len(), 11);
     }
 }
+
+#[cfg(feature = "profiling-pyroscope")]
+/// The Pyroscope CPU sampler's counters (`livetel::profiling::pyroscope::Stats`; here, below status, so that
+/// status can show them without importing the profiling tier). Once it has stopped,
+/// `samples_taken = samples_pushed + samples_dropped_in_profiles`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct PyroscopeStats {
+    /// Samples written to the ring by the handler.
+    pub samples_taken: u64,
+    /// Samples lost before the ring: no free cell, or every unwinder cache busy.
+    pub samples_dropped: u64,
+    /// Samples whose label slot was being written: recorded without labels.
+    pub samples_unlabelled: u64,
+    /// Samples in profiles the endpoint accepted.
+    pub samples_pushed: u64,
+    /// Samples in profiles dropped (queue full, endpoint error or timeout).
+    pub samples_dropped_in_profiles: u64,
+    /// Profiles the endpoint accepted.
+    pub profiles_pushed: u64,
+    /// Profiles dropped.
+    pub profiles_dropped: u64,
+    /// Intervals closed (with or without samples).
+    pub intervals: u64,
+    /// Why the last profile was dropped.
+    pub last_error: Option<String>,
+}

@@ -5,29 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use super::sample::Shared;
 
-/// The sampler's counters. Once it has stopped, `samples_taken = samples_pushed + samples_dropped_in_profiles`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-#[non_exhaustive]
-pub struct Stats {
-    /// Samples written to the ring by the handler.
-    pub samples_taken: u64,
-    /// Samples lost before the ring: no free cell, or every unwinder cache busy.
-    pub samples_dropped: u64,
-    /// Samples whose label slot was being written: recorded without labels.
-    pub samples_unlabelled: u64,
-    /// Samples in profiles the endpoint accepted.
-    pub samples_pushed: u64,
-    /// Samples in profiles dropped (queue full, endpoint error or timeout).
-    pub samples_dropped_in_profiles: u64,
-    /// Profiles the endpoint accepted.
-    pub profiles_pushed: u64,
-    /// Profiles dropped.
-    pub profiles_dropped: u64,
-    /// Intervals closed (with or without samples).
-    pub intervals: u64,
-    /// Why the last profile was dropped.
-    pub last_error: Option<String>,
-}
+pub use crate::figures::PyroscopeStats as Stats;
 
 /// The counters the threads update.
 #[derive(Default)]
