@@ -10,10 +10,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::prometheus::Prometheus;
+use common::prometheus::{Prometheus, promtool};
 use common::{Fixture, PATIENCE, wait_status};
 use livetel::Telemetry;
 
@@ -75,33 +74,6 @@ pub fn scrape(addr: SocketAddr, accept: Option<&str>) -> std::io::Result<(String
         .unwrap_or_default()
         .to_owned();
     Ok((content_type, body.to_owned()))
-}
-
-/// `promtool check metrics` on a text 0.0.4 body: parses, and no lint problem.
-fn promtool(body: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool runs (.ci/run installs the `prometheus` package)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(body.as_bytes())
-        .expect("feed promtool");
-    let out = child.wait_with_output().expect("promtool ends");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && said.trim().is_empty(),
-        "promtool: {said}\n{body}"
-    );
 }
 
 /// Every sample of a text 0.0.4 body: the series (name and labels) and its value.

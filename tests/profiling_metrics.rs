@@ -5,9 +5,10 @@
 
 mod common;
 
+use common::prometheus::promtool;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{Fixture, wait_status};
@@ -30,30 +31,6 @@ fn scrape(addr: SocketAddr) -> String {
     let (head, body) = raw.split_once("\r\n\r\n").expect("a header end");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     body.to_owned()
-}
-
-/// `promtool check metrics`: parses, and no lint problem.
-fn promtool(body: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool runs (.ci/run installs the `prometheus` package)");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(body.as_bytes()).expect("feed promtool");
-    drop(stdin);
-    let out = child.wait_with_output().expect("promtool ends");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && said.trim().is_empty(),
-        "promtool: {said}\n{body}"
-    );
 }
 
 fn spin(n: u64) -> u64 {
