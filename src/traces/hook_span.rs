@@ -25,6 +25,8 @@ use crate::traces::hooks::ClosedSpan;
 /// Holding none saves a reference count taken and released per span.
 pub(crate) struct HookSpan {
     start_ns: u64,
+    /// Some hook reads fields: `on_record` adds to `fields` only then.
+    reads_fields: bool,
     pub(crate) fields: Fields,
     /// An ERROR event happened inside it.
     error_event: bool,
@@ -43,15 +45,24 @@ impl HookSpan {
         if !generation.hooks_see(attrs.metadata(), ctx) {
             return;
         }
+        let reads_fields = generation.hooks_read_fields;
         let mut fields = Fields::new();
-        if generation.hooks_read_fields && !attrs.fields().is_empty() {
+        if reads_fields && !attrs.fields().is_empty() {
             attrs.record(&mut Collect(&mut fields));
         }
         span.extensions_mut().insert(HookSpan {
             start_ns: clock::now_ns(),
+            reads_fields,
             fields,
             error_event: false,
         });
+    }
+
+    /// Adds the fields `values` records, when some hook reads fields.
+    pub(crate) fn record(&mut self, values: &tracing_core::span::Record<'_>) {
+        if self.reads_fields {
+            values.record(&mut Collect(&mut self.fields));
+        }
     }
 
     /// Tells the hooks of `current` (the current generation) that it closed.

@@ -106,8 +106,9 @@ where
         {
             self.console.on_new_span(console, attrs, id, &ctx);
         }
-        if self.live.hooks_only() && !self.live.has_draining() {
-            // No sink records spans (backend `none`) and other signals see them: one load, no gate to ask.
+        // No sink records spans (backend `none`) and other signals see them: no gate to ask.
+        let hooks_only = self.live.hooks_only() && !self.live.has_draining();
+        if hooks_only || !gate::records(&self.live, attrs.metadata(), &ctx) {
             let current = self.live.current();
             if current.hook_filter.is_some() {
                 if let Some(span) = ctx.span(id) {
@@ -115,15 +116,10 @@ where
                 }
                 return;
             }
-        }
-        if !gate::records(&self.live, attrs.metadata(), &ctx) {
-            let current = self.live.current();
-            if current.hook_filter.is_some()
-                && let Some(span) = ctx.span(id)
-            {
-                HookSpan::begin(&current, attrs, &span, ctx.clone());
+            // The flag was stale (a reload made spans recorded again): ask the gate after all.
+            if !hooks_only || !gate::records(&self.live, attrs.metadata(), &ctx) {
+                return;
             }
-            return;
         }
         if gate::carries_only(&self.live, attrs.metadata(), &ctx) {
             return;
@@ -148,7 +144,7 @@ where
         let mut ext = span.extensions_mut();
         let Some(state) = ext.get_mut::<SpanState>() else {
             if let Some(hook_span) = ext.get_mut::<HookSpan>() {
-                values.record(&mut Collect(&mut hook_span.fields));
+                hook_span.record(values);
             }
             return;
         };
