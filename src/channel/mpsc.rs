@@ -148,79 +148,93 @@ mod counted {
         }
     }
 
-    /// The receiving half of a bounded channel. Dropping it counts the values still queued as dropped.
-    #[derive(Debug)]
-    pub struct Receiver<T> {
-        inner: tk::Receiver<T>,
-        stats: Stats,
+    /// A receiving half: tokio's (bounded or unbounded) with its receptions counted. Dropping it counts the
+    /// values still queued as dropped. The two halves have the same methods, so one definition makes both.
+    macro_rules! counted_receiver {
+        ($name:ident, $doc:literal) => {
+            #[doc = $doc]
+            #[derive(Debug)]
+            pub struct $name<T> {
+                inner: tk::$name<T>,
+                stats: Stats,
+            }
+
+            impl<T> $name<T> {
+                /// The next value; `None` once every sender is gone and the queue is empty.
+                pub async fn recv(&mut self) -> Option<T> {
+                    let v = self.inner.recv().await;
+                    if v.is_some() {
+                        self.stats.received();
+                    }
+                    v
+                }
+
+                /// The next value if one is queued.
+                ///
+                /// # Errors
+                /// Empty, or disconnected.
+                pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+                    let v = self.inner.try_recv();
+                    if v.is_ok() {
+                        self.stats.received();
+                    }
+                    v
+                }
+
+                /// The next value, blocking, from outside a runtime.
+                ///
+                /// # Panics
+                /// Inside an asynchronous runtime, as tokio's.
+                pub fn blocking_recv(&mut self) -> Option<T> {
+                    let v = self.inner.blocking_recv();
+                    if v.is_some() {
+                        self.stats.received();
+                    }
+                    v
+                }
+
+                /// Refuses further sends; queued values can still be received.
+                pub fn close(&mut self) {
+                    self.inner.close();
+                }
+
+                /// Values queued now.
+                pub fn len(&self) -> usize {
+                    self.inner.len()
+                }
+
+                /// True when nothing is queued.
+                pub fn is_empty(&self) -> bool {
+                    self.inner.is_empty()
+                }
+
+                /// The channel's counts now.
+                pub fn counts(&self) -> ChannelCounts {
+                    self.stats.counts()
+                }
+            }
+
+            impl<T> Drop for $name<T> {
+                fn drop(&mut self) {
+                    self.inner.close();
+                    let mut left = 0;
+                    while self.inner.try_recv().is_ok() {
+                        left += 1;
+                    }
+                    self.stats.discarded(left);
+                }
+            }
+        };
     }
 
-    impl<T> Receiver<T> {
-        /// The next value; `None` once every sender is gone and the queue is empty.
-        pub async fn recv(&mut self) -> Option<T> {
-            let v = self.inner.recv().await;
-            if v.is_some() {
-                self.stats.received();
-            }
-            v
-        }
-
-        /// The next value if one is queued.
-        ///
-        /// # Errors
-        /// Empty, or disconnected.
-        pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-            let v = self.inner.try_recv();
-            if v.is_ok() {
-                self.stats.received();
-            }
-            v
-        }
-
-        /// The next value, blocking, from outside a runtime.
-        ///
-        /// # Panics
-        /// Inside an asynchronous runtime, as tokio's.
-        pub fn blocking_recv(&mut self) -> Option<T> {
-            let v = self.inner.blocking_recv();
-            if v.is_some() {
-                self.stats.received();
-            }
-            v
-        }
-
-        /// Refuses further sends; queued values can still be received.
-        pub fn close(&mut self) {
-            self.inner.close();
-        }
-
-        /// Values queued now.
-        pub fn len(&self) -> usize {
-            self.inner.len()
-        }
-
-        /// True when nothing is queued.
-        pub fn is_empty(&self) -> bool {
-            self.inner.is_empty()
-        }
-
-        /// The channel's counts now.
-        pub fn counts(&self) -> ChannelCounts {
-            self.stats.counts()
-        }
-    }
-
-    impl<T> Drop for Receiver<T> {
-        fn drop(&mut self) {
-            self.inner.close();
-            let mut left = 0;
-            while self.inner.try_recv().is_ok() {
-                left += 1;
-            }
-            self.stats.discarded(left);
-        }
-    }
-
+    counted_receiver!(
+        Receiver,
+        "The receiving half of a bounded channel. Dropping it counts the values still queued as dropped."
+    );
+    counted_receiver!(
+        UnboundedReceiver,
+        "The receiving half of an unbounded channel. Dropping it counts the values still queued as dropped."
+    );
     /// The sending half of an unbounded channel; cloneable.
     #[derive(Debug)]
     pub struct UnboundedSender<T> {
@@ -259,79 +273,6 @@ mod counted {
         /// The channel's counts now.
         pub fn counts(&self) -> ChannelCounts {
             self.stats.counts()
-        }
-    }
-
-    /// The receiving half of an unbounded channel. Dropping it counts the values still queued as dropped.
-    #[derive(Debug)]
-    pub struct UnboundedReceiver<T> {
-        inner: tk::UnboundedReceiver<T>,
-        stats: Stats,
-    }
-
-    impl<T> UnboundedReceiver<T> {
-        /// The next value; `None` once every sender is gone and the queue is empty.
-        pub async fn recv(&mut self) -> Option<T> {
-            let v = self.inner.recv().await;
-            if v.is_some() {
-                self.stats.received();
-            }
-            v
-        }
-
-        /// The next value if one is queued.
-        ///
-        /// # Errors
-        /// Empty, or disconnected.
-        pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-            let v = self.inner.try_recv();
-            if v.is_ok() {
-                self.stats.received();
-            }
-            v
-        }
-
-        /// The next value, blocking, from outside a runtime.
-        ///
-        /// # Panics
-        /// Inside an asynchronous runtime, as tokio's.
-        pub fn blocking_recv(&mut self) -> Option<T> {
-            let v = self.inner.blocking_recv();
-            if v.is_some() {
-                self.stats.received();
-            }
-            v
-        }
-
-        /// Refuses further sends; queued values can still be received.
-        pub fn close(&mut self) {
-            self.inner.close();
-        }
-
-        /// Values queued now.
-        pub fn len(&self) -> usize {
-            self.inner.len()
-        }
-
-        /// True when nothing is queued.
-        pub fn is_empty(&self) -> bool {
-            self.inner.is_empty()
-        }
-
-        /// The channel's counts now.
-        pub fn counts(&self) -> ChannelCounts {
-            self.stats.counts()
-        }
-    }
-
-    impl<T> Drop for UnboundedReceiver<T> {
-        fn drop(&mut self) {
-            self.inner.close();
-            let mut left = 0;
-            while self.inner.try_recv().is_ok() {
-                left += 1;
-            }
-            self.stats.discarded(left);
         }
     }
 }
