@@ -304,3 +304,80 @@ fn prometheus_scrapes_openmetrics_and_stores_an_exemplar_of_a_recorded_trace() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// The calls of `n.call` whose series carries every label of `want`.
+fn calls_of(all: &BTreeMap<String, f64>, want: &[&str]) -> f64 {
+    all.iter()
+        .filter(|(k, _)| k.starts_with("livetel_span_calls_total{") && k.contains("span_name=\"n.call\""))
+        .filter(|(k, _)| want.iter().all(|w| k.contains(w)))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+/// At `none` a span keeps only the fields some hook reads, and each still labels its series: `otel.kind` given
+/// at the start, a `span_labels` field and `otel.status_code = "ERROR"` recorded after it began, and the field
+/// a later config names instead. Fields no hook reads never make a label.
+#[test]
+fn at_none_the_fields_hooks_read_label_their_series_wherever_they_are_recorded() {
+    let closed = free_port();
+    let config = |label: &str| {
+        format!(
+            "{}span_labels = [\"{label}\"]\n",
+            body(true, "\"none\"", 1.0, closed)
+        )
+    };
+    let f = Fixture::new(&config("model"));
+    let tel = f.start();
+    let addr = listen_of(&tel);
+    let d = tel.dispatch().expect("own subscriber").clone();
+    let calls = |n: u64| {
+        tracing::dispatcher::with_default(&d, || {
+            for i in 0..n {
+                let span = tracing::info_span!(
+                    "n.call",
+                    otel.kind = "client",
+                    model = tracing::field::Empty,
+                    otel.status_code = tracing::field::Empty,
+                    tenant = "t1",
+                    noise = i,
+                );
+                span.record("model", "m1");
+                if i % 2 == 0 {
+                    span.record("otel.status_code", "ERROR");
+                }
+            }
+        })
+    };
+    calls(10);
+    let (_, text) = scrape(addr, None).expect("scrape");
+    let now = samples(&text);
+    let client_m1 = ["otel_kind=\"client\"", "model=\"m1\""];
+    assert_eq!(
+        calls_of(&now, &[&client_m1[..], &["status=\"error\""]].concat()),
+        5.0,
+        "{text}"
+    );
+    assert_eq!(
+        calls_of(&now, &[&client_m1[..], &["status=\"ok\""]].concat()),
+        5.0,
+        "{text}"
+    );
+    assert_eq!(calls_of(&now, &[]), 10.0, "{text}");
+    assert!(!text.contains("noise") && !text.contains("tenant"), "{text}");
+
+    reload(&f, &tel, &config("tenant"));
+    calls(4);
+    let (_, text) = scrape(addr, None).expect("scrape");
+    let now = samples(&text);
+    assert_eq!(
+        calls_of(&now, &["otel_kind=\"client\"", "tenant=\"t1\"", "status=\"ok\""]),
+        2.0,
+        "{text}"
+    );
+    assert_eq!(
+        calls_of(&now, &["tenant=\"t1\"", "status=\"error\""]),
+        2.0,
+        "{text}"
+    );
+    assert_eq!(calls_of(&now, &[]), 14.0, "{text}");
+}

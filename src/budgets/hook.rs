@@ -8,7 +8,7 @@ use tracing_core::Level;
 
 use crate::config::BudgetsConfig;
 use crate::counters::{BudgetCount, Counters};
-use crate::traces::hooks::{ClosedSpan, SpanHook, Verdict};
+use crate::traces::hooks::{ClosedSpan, FieldsRead, SpanHook, Verdict};
 
 /// Slots of the callsite table (a power of two), and how many are probed before the map by name is used.
 const SLOTS: usize = 512;
@@ -97,8 +97,8 @@ impl SpanHook for BudgetsHook {
         Verdict::KeepTrace
     }
 
-    fn reads_fields(&self) -> bool {
-        false
+    fn fields_read(&self) -> FieldsRead {
+        FieldsRead::Nothing
     }
 }
 

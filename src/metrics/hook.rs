@@ -19,7 +19,7 @@ use smallvec::SmallVec;
 
 use super::store::{Kind, Labels, Series, Store};
 use crate::sinks::record::FieldValue;
-use crate::traces::hooks::{ClosedSpan, SpanHook, Verdict};
+use crate::traces::hooks::{ClosedSpan, FieldsRead, SpanHook, Verdict};
 
 /// What identifies a series within one hook (whose service name and `span_labels` are fixed).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -158,6 +158,12 @@ impl SpanHook for MetricsHook {
     fn on_close(&self, span: &ClosedSpan<'_>) -> Verdict {
         self.count(span);
         Verdict::Pass
+    }
+
+    /// `otel.kind`, the `span_labels` fields, and the error.
+    fn fields_read(&self) -> FieldsRead {
+        let labels = self.span_labels.iter().map(|(field, _)| field.clone());
+        FieldsRead::Named(std::iter::once("otel.kind".to_owned()).chain(labels).collect())
     }
 }
 

@@ -180,9 +180,15 @@ impl Store {
     }
 
     /// The bucket a span of `duration_ns` falls in: the first bound it does not exceed (`le`), else `+Inf`.
+    /// A scan from the smallest bound, not a binary search: most spans fall in the first buckets, where the scan
+    /// stops at once on a branch the CPU predicts, while the search's dependent loads cost every span about
+    /// 5 ns (perf, P1m_static).
     #[inline]
     pub(crate) fn bucket_of(&self, duration_ns: u64) -> usize {
-        self.bounds_ns.partition_point(|&b| b < duration_ns)
+        self.bounds_ns
+            .iter()
+            .position(|&b| duration_ns <= b)
+            .unwrap_or(self.bounds_ns.len())
     }
 
     /// The series of `labels`: found, made (while the store holds fewer than `max` label sets), or the

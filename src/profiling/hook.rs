@@ -20,7 +20,7 @@ use crate::figures::{ATTRIBUTED_FIELDS, Cost};
 use crate::sinks::record::{Costs, FieldValue, SpanIds};
 #[cfg(feature = "profiling-pyroscope")]
 use crate::traces::hooks::LABEL_WORDS;
-use crate::traces::hooks::{ClosedSpan, METERS, SpanHook, Verdict};
+use crate::traces::hooks::{ClosedSpan, FieldsRead, METERS, SpanHook, Verdict};
 
 /// Meter slots: thread CPU nanoseconds, then the allocation counters.
 const CPU: usize = 0;
@@ -120,6 +120,11 @@ impl SpanHook for ProfilingHook {
             }
         }
         Verdict::Pass
+    }
+
+    /// The fields its figures are summed by.
+    fn fields_read(&self) -> FieldsRead {
+        FieldsRead::Named(ATTRIBUTED_FIELDS.iter().map(|f| (*f).to_owned()).collect())
     }
 
     fn meters(&self) -> bool {

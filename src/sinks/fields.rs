@@ -19,16 +19,18 @@ pub(crate) enum FieldValue {
 /// its writer thread would have to free (cross-thread frees contend on the allocator's arena lock).
 pub(crate) type Fields = smallvec::SmallVec<[(&'static str, FieldValue); 4]>;
 
-/// Appends every visited field.
-pub(crate) struct Collect<'a>(pub(crate) &'a mut Fields);
+/// Appends every visited field (to [`Fields`], or to another inline size of the same vector).
+pub(crate) struct Collect<'a, A = [(&'static str, FieldValue); 4]>(pub(crate) &'a mut smallvec::SmallVec<A>)
+where
+    A: smallvec::Array<Item = (&'static str, FieldValue)>;
 
-impl Collect<'_> {
+impl<A: smallvec::Array<Item = (&'static str, FieldValue)>> Collect<'_, A> {
     fn push(&mut self, field: &Field, value: FieldValue) {
         self.0.push((field.name(), value));
     }
 }
 
-impl Visit for Collect<'_> {
+impl<A: smallvec::Array<Item = (&'static str, FieldValue)>> Visit for Collect<'_, A> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.push(field, FieldValue::F64(value));
     }

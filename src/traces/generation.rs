@@ -10,6 +10,7 @@ use crate::console::ConsoleSpec;
 use crate::counters::Counters;
 use crate::sinks::SinkSet;
 use crate::traces::codec::Propagators;
+use crate::traces::field_pick::FieldPick;
 use crate::traces::hooks::Hooks;
 use crate::traces::sampler::Sampler;
 use crate::traces::sampler::TailPolicy;
@@ -96,9 +97,11 @@ pub(crate) struct Generation {
     /// The traces part's filter for spans no sink records, kept to carry the traces part over.
     unrecorded: Option<Directives>,
     /// `hook_filter` is its only filter (no console, no logs): whatever it admits, the hooks see.
-    hooks_see_all: bool,
-    /// Some hook reads span fields: every span keeps its fields, sampled or not.
+    pub(crate) hooks_see_all: bool,
+    /// Some hook reads span fields (`hook_fields.any()`): every span keeps its fields, sampled or not.
     pub(crate) hooks_read_fields: bool,
+    /// The fields its hooks read: all a span only hooks see keeps ([`crate::traces::hook_span`]).
+    pub(crate) hook_fields: FieldPick,
     /// The console's or the logs' directives differ from `filter`'s: what livetel admits (the union) is then
     /// more than what it records as spans, and the recorder asks `filter` again ([`Generation::records`]).
     pub(crate) filters_differ: bool,
@@ -136,6 +139,10 @@ impl Generation {
         counters: Arc<Counters>,
     ) -> Self {
         let hook_filter = traces.unrecorded.clone().filter(|_| !hooks.is_empty());
+        if hook_filter.is_some() {
+            // Its hook spans time themselves with it; calibrated here, before they do.
+            crate::clock::calibrate_ticks();
+        }
         // Also livetel's carrier spans, which every generation admits to forward context.
         let hooks_see_all = hook_filter.is_some() && console.is_none() && logs_filter.is_none();
         let traces_directives = traces.filter.as_ref().map(|d| &*d.text);
@@ -154,7 +161,7 @@ impl Generation {
                 .chain(hook_directives)
                 .all(|d| d == c)
         });
-        let hooks_read_fields = hooks.iter().any(|(_, h)| h.reads_fields());
+        let hook_fields = FieldPick::of(&hooks);
         #[cfg(feature = "profiling")]
         let meter = hooks.iter().find(|(_, h)| h.meters()).map(|(_, h)| Arc::clone(h));
         Generation {
@@ -168,7 +175,8 @@ impl Generation {
             hooks_see_all,
             hook_filter,
             unrecorded: traces.unrecorded,
-            hooks_read_fields,
+            hooks_read_fields: hook_fields.any(),
+            hook_fields,
             filters_differ,
             console_sees_all,
             filter_tracks_spans: traces.filter_tracks_spans,

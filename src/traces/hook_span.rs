@@ -1,7 +1,7 @@
 //! Spans that only other signals see: at `backend = "none"` no sink records spans, yet metrics (and the signals
 //! after it) measure every span the config's filter admits. Such a span gets a [`HookSpan`] instead of a
-//! [`super::SpanState`]: its start, fields and error mark, and at its close the generation's hooks hear of it,
-//! unsampled, with no ids.
+//! [`super::SpanState`]: its start, the fields some hook reads ([`super::field_pick`]) and its error mark, and at
+//! its close the generation's hooks hear of it, unsampled, with no ids.
 //!
 //! It is no link of any trace: propagation never reads it, so a service at `none` still forwards its callers'
 //! context unchanged (the carrier spans' `Forwarded`), and nothing downstream names a span that was never
@@ -14,8 +14,9 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use crate::clock;
-use crate::sinks::fields::{Collect, marks_error};
-use crate::sinks::record::{Fields, SpanIds};
+use crate::sinks::fields::marks_error;
+use crate::sinks::record::SpanIds;
+use crate::traces::field_pick::{PickUnion, Picked, PickedFields};
 use crate::traces::generation::Generation;
 use crate::traces::hooks::ClosedSpan;
 
@@ -23,53 +24,60 @@ use crate::traces::hooks::ClosedSpan;
 /// current generation's hooks hear of it (the signals' stores outlive every generation, so a span that began
 /// before a reload is counted by the same store; one that closes after its signal was turned off is not).
 /// Holding none saves a reference count taken and released per span.
+/// It is small (about 70 bytes: one field inline) because the Registry boxes it for every span.
 pub(crate) struct HookSpan {
-    start_ns: u64,
-    /// Some hook reads fields: `on_record` adds to `fields` only then.
+    /// Its start, in [`clock::ticks`].
+    start: u64,
+    /// Some hook reads one of its callsite's fields: `on_record` picks from what it records only then.
     reads_fields: bool,
-    pub(crate) fields: Fields,
+    fields: PickedFields,
     /// An ERROR event happened inside it.
     error_event: bool,
 }
 
 impl HookSpan {
-    /// Puts a hook span in `span`'s extensions when `generation` has hooks that see spans of `attrs`' callsite.
-    pub(crate) fn begin<'a, S>(
-        generation: &Generation,
-        attrs: &Attributes<'_>,
-        span: &SpanRef<'a, S>,
-        ctx: Context<'_, S>,
-    ) where
+    /// Puts a hook span in `span`'s extensions, keeping the fields of `attrs` that `pick` wants (the caller has
+    /// made sure some hook sees the span).
+    pub(crate) fn begin<'a, S>(pick: &PickUnion, attrs: &Attributes<'_>, span: &SpanRef<'a, S>)
+    where
         S: Subscriber + for<'b> LookupSpan<'b>,
     {
-        if !generation.hooks_see(attrs.metadata(), ctx) {
-            return;
-        }
-        let reads_fields = generation.hooks_read_fields;
-        let mut fields = Fields::new();
-        if reads_fields && !attrs.fields().is_empty() {
-            attrs.record(&mut Collect(&mut fields));
+        let reads_fields = pick.wants_any(attrs.metadata().fields());
+        let mut fields = PickedFields::new();
+        if reads_fields {
+            attrs.record(&mut Picked {
+                pick,
+                fields: &mut fields,
+            });
         }
         span.extensions_mut().insert(HookSpan {
-            start_ns: clock::now_ns(),
+            start: clock::ticks(),
             reads_fields,
             fields,
             error_event: false,
         });
     }
 
-    /// Adds the fields `values` records, when some hook reads fields.
-    pub(crate) fn record(&mut self, values: &tracing_core::span::Record<'_>) {
+    /// Adds the fields of `values` that `pick` wants, when some hook reads one of the span's fields.
+    pub(crate) fn record(&mut self, values: &tracing_core::span::Record<'_>, pick: &PickUnion) {
         if self.reads_fields {
-            values.record(&mut Collect(&mut self.fields));
+            values.record(&mut Picked {
+                pick,
+                fields: &mut self.fields,
+            });
         }
+    }
+
+    /// True when some hook reads one of its callsite's fields (else [`Self::record`] does nothing).
+    pub(crate) fn reads_fields(&self) -> bool {
+        self.reads_fields
     }
 
     /// Tells the hooks of `current` (the current generation) that it closed.
     pub(crate) fn finish(&self, meta: &'static Metadata<'static>, current: &Generation) {
         let closed = ClosedSpan {
             meta,
-            duration_ns: clock::now_ns().saturating_sub(self.start_ns),
+            duration_ns: clock::ticks_between(self.start, clock::ticks()),
             ids: SpanIds::default(),
             sampled: false,
             error: self.error_event || self.fields.iter().any(marks_error),
@@ -98,5 +106,15 @@ where
         && let Some(hook_span) = span.extensions_mut().get_mut::<HookSpan>()
     {
         hook_span.error_event = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The Registry boxes a hook span for every span at `backend = "none"`: it stays small.
+    #[test]
+    fn a_hook_span_is_small() {
+        let size = std::mem::size_of::<super::HookSpan>();
+        assert!(size <= 80, "{size} bytes");
     }
 }

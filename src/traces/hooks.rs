@@ -4,10 +4,10 @@
 //! A generation holds one [`SpanHook`] per signal that is on. The recorder tells each hook about every span of
 //! that generation when it closes, sampled or not, on the thread that closes it; with no hook (every signal off)
 //! the cost is one check of an empty list. While a generation has a hook that reads fields
-//! ([`SpanHook::reads_fields`]), every span it records keeps its fields (sampled or not), so the hook can read
+//! ([`SpanHook::fields_read`]), every span it records keeps its fields (sampled or not), so the hook can read
 //! them; a hook that needs only the name and duration (budgets) costs no field collection. At `backend = "none"`
 //! (no sink records spans) a hook still sees every span the config's filter admits, unsampled and with no ids
-//! ([`super::hook_span`]).
+//! ([`super::hook_span`]), and such a span keeps only the fields some hook names ([`super::field_pick`]).
 //!
 //! **Keeping a trace.** A hook's answer to a span's close is a [`Verdict`]: [`Verdict::KeepTrace`] asks the tail
 //! sampler to keep the span's trace (the time budgets ask it for a span over its soft limit). It costs nothing
@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-use crate::sinks::record::{Fields, SpanIds};
+use crate::sinks::record::{FieldValue, SpanIds};
 
 /// How many per-thread readings a span keeps across its entered periods ([`SpanMeters`]).
 #[cfg(feature = "profiling")]
@@ -88,11 +88,12 @@ pub(crate) struct ClosedSpan<'a> {
     pub(crate) sampled: bool,
     /// It ended in error, as the tail sampler defines it: an `error` field (`#[livetel::instrument(err)]` sets
     /// one), `otel.status_code = "ERROR"`, or an ERROR event inside it. The fields are scanned for it only when
-    /// some hook of the generation reads fields ([`SpanHook::reads_fields`]); otherwise only an ERROR event
+    /// some hook of the generation reads fields ([`SpanHook::fields_read`]); otherwise only an ERROR event
     /// sets it.
     pub(crate) error: bool,
-    /// Its recorded fields (empty for a span no sink will get).
-    pub(crate) fields: &'a Fields,
+    /// Its recorded fields: every field when some hook reads [`FieldsRead::All`]; at least those that some hook
+    /// names otherwise (a span only hooks see keeps no others); empty when no hook reads fields.
+    pub(crate) fields: &'a [(&'static str, FieldValue)],
     /// Its meters' sums, when its generation meters spans.
     #[cfg(feature = "profiling")]
     pub(crate) meters: Option<&'a [u64; METERS]>,
@@ -107,12 +108,14 @@ pub(crate) trait SpanHook: Send + Sync + 'static {
     /// make it an explicit root (`parent: None`), so that no layer looks up the closing span.
     fn on_close(&self, span: &ClosedSpan<'_>) -> Verdict;
 
-    /// Whether it reads [`ClosedSpan::fields`] or [`ClosedSpan::error`]: while some hook of a generation does,
-    /// every span of it keeps its fields, sampled or not, and they are scanned for an error at its close (a cost
-    /// per span); otherwise `fields` is empty for unsampled spans, and `error` says only whether an ERROR event
-    /// happened inside the span.
-    fn reads_fields(&self) -> bool {
-        true
+    /// Which of [`ClosedSpan::fields`] it reads, and whether it reads [`ClosedSpan::error`]: while some hook of a
+    /// generation reads any, every span of it keeps its fields, sampled or not, and they are scanned for an error
+    /// at its close (a cost per span); otherwise `fields` is empty for unsampled spans, and `error` says only
+    /// whether an ERROR event happened inside the span. A span only hooks see (`backend = "none"`) keeps just
+    /// the fields named here: naming them spares every other callsite the field collection. Asked once, when a
+    /// generation is assembled.
+    fn fields_read(&self) -> FieldsRead {
+        FieldsRead::All
     }
 
     /// True when it meters spans while they are entered ([`SpanMeters`]). Asked once, when a generation is
@@ -150,6 +153,17 @@ pub(crate) trait SpanHook: Send + Sync + 'static {
         let _ = (sums, ids);
         crate::sinks::record::Costs::default()
     }
+}
+
+/// Which span fields a hook reads ([`SpanHook::fields_read`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FieldsRead {
+    /// No field, nor [`ClosedSpan::error`] as fields mark it (an ERROR event inside the span still sets it).
+    Nothing,
+    /// The fields of these names, and [`ClosedSpan::error`] (so also the fields that mark an error).
+    Named(Vec<String>),
+    /// Every field.
+    All,
 }
 
 /// What a hook asks of the span's trace.

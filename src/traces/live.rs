@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use arc_swap::{ArcSwap, Guard};
 use tracing_core::dispatcher::WeakDispatch;
 
+use crate::traces::field_pick::PickUnion;
 use crate::traces::generation::Generation;
 
 /// How the recorder is installed, which decides who answers the subscriber-wide questions.
@@ -34,6 +35,11 @@ pub(crate) struct Live {
     meters_spans: AtomicBool,
     /// The current generation records no spans, and other signals' hooks see them (backend `none`).
     hooks_only: AtomicBool,
+    /// And its hooks see every span it admits ([`Generation::hooks_see_all`]): a hook span then begins with no
+    /// generation loaded.
+    hooks_see_all: AtomicBool,
+    /// The fields hook spans keep: what the hooks of every generation so far read.
+    hook_fields: PickUnion,
     /// The dispatcher this state belongs to, held weakly (it owns us through the layer).
     dispatch: OnceLock<WeakDispatch>,
     /// How many dispatchers registered the layer: 1 when all is well.
@@ -82,6 +88,9 @@ impl Live {
         #[cfg(feature = "profiling")]
         let meters = first.meter.is_some();
         let hooks_only = first.hook_filter.is_some();
+        let hooks_see_all = first.hooks_see_all;
+        let hook_fields = PickUnion::default();
+        hook_fields.add(&first.hook_fields);
         Live {
             #[cfg(feature = "profiling")]
             meters_spans: AtomicBool::new(meters),
@@ -91,6 +100,8 @@ impl Live {
             filters_differ: AtomicBool::new(differ),
             console_on: AtomicBool::new(console),
             hooks_only: AtomicBool::new(hooks_only),
+            hooks_see_all: AtomicBool::new(hooks_see_all),
+            hook_fields,
             has_draining: AtomicBool::new(false),
             dispatch: OnceLock::new(),
             registrations: AtomicU32::new(0),
@@ -148,6 +159,19 @@ impl Live {
         self.hooks_only.load(Ordering::Relaxed)
     }
 
+    /// True when the current generation's hooks see every span it admits (one relaxed load; meaningful while
+    /// [`Live::hooks_only`]).
+    #[inline]
+    pub(crate) fn hooks_see_all(&self) -> bool {
+        self.hooks_see_all.load(Ordering::Relaxed)
+    }
+
+    /// The fields hook spans keep.
+    #[inline]
+    pub(crate) fn hook_fields(&self) -> &PickUnion {
+        &self.hook_fields
+    }
+
     /// True when the current generation prints events (one relaxed load; the console itself is read from
     /// the generation).
     #[inline]
@@ -170,6 +194,8 @@ impl Live {
             self.meters_spans.store(true, Ordering::Relaxed);
         }
         self.console_on.store(next.console.is_some(), Ordering::Relaxed);
+        self.hook_fields.add(&next.hook_fields);
+        self.hooks_see_all.store(next.hooks_see_all, Ordering::Relaxed);
         self.hooks_only
             .store(next.hook_filter.is_some(), Ordering::Relaxed);
         drop(self.current.swap(next));

@@ -6,13 +6,14 @@
 //! what a span carries (its generation, sampling decision, fields); [`live`] holds the current and draining
 //! generations behind one lock-free load; [`generation`] is one applied config's decisions; [`sampler`] decides
 //! whole traces at their root; [`hooks`] is what other signals (metrics, profiling) see of spans
-//! ([`hook_span`]: of the spans no sink records, at backend `none`); [`tail`] holds the traces it drops until their local root ends, to keep errors and
-//! slow ones; [`propagation`] carries a span's context across process boundaries (public as
+//! ([`hook_span`]: of the spans no sink records, at backend `none`, keeping the fields [`field_pick`] names);
+//! [`tail`] holds the traces it drops until their local root ends, to keep errors and slow ones; [`propagation`] carries a span's context across process boundaries (public as
 //! `livetel::propagation`).
 //!
 //! Nothing here imports the reload path: `crate::reload` builds generations and swaps them into [`live::Live`].
 
 pub(crate) mod codec;
+pub(crate) mod field_pick;
 pub(crate) mod gate;
 pub(crate) mod generation;
 pub(crate) mod hook_span;

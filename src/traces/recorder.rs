@@ -108,11 +108,20 @@ where
         }
         // No sink records spans (backend `none`) and other signals see them: no gate to ask.
         let hooks_only = self.live.hooks_only() && !self.live.has_draining();
+        if hooks_only && self.live.hooks_see_all() {
+            // And they see whatever was admitted: no generation to load either.
+            if let Some(span) = ctx.span(id) {
+                HookSpan::begin(self.live.hook_fields(), attrs, &span);
+            }
+            return;
+        }
         if hooks_only || !gate::records(&self.live, attrs.metadata(), &ctx) {
             let current = self.live.current();
             if current.hook_filter.is_some() {
-                if let Some(span) = ctx.span(id) {
-                    HookSpan::begin(&current, attrs, &span, ctx.clone());
+                if current.hooks_see(attrs.metadata(), ctx.clone())
+                    && let Some(span) = ctx.span(id)
+                {
+                    HookSpan::begin(self.live.hook_fields(), attrs, &span);
                 }
                 return;
             }
@@ -143,8 +152,10 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         let Some(state) = ext.get_mut::<SpanState>() else {
-            if let Some(hook_span) = ext.get_mut::<HookSpan>() {
-                hook_span.record(values);
+            if let Some(hook_span) = ext.get_mut::<HookSpan>()
+                && hook_span.reads_fields()
+            {
+                hook_span.record(values, self.live.hook_fields());
             }
             return;
         };
@@ -220,6 +231,13 @@ where
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
         let mut ext = span.extensions_mut();
+        // At `none` most spans are hook spans: one lookup of the extensions instead of two.
+        if self.live.hooks_only()
+            && let Some(hook_span) = ext.get_mut::<HookSpan>()
+        {
+            hook_span.finish(span.metadata(), &self.live.current());
+            return;
+        }
         let Some(state) = ext.get_mut::<SpanState>() else {
             if let Some(hook_span) = ext.get_mut::<HookSpan>() {
                 hook_span.finish(span.metadata(), &self.live.current());
