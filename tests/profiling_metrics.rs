@@ -133,3 +133,28 @@ fn figures_reach_status_and_metrics_while_profiling_is_on() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// At `backend = "none"` no span is recorded, yet profiling still meters them: their CPU time is summed per
+/// `agent.name`, one row per value, every span counted.
+#[test]
+fn at_none_spans_are_still_metered_and_attributed() {
+    let f = Fixture::new("watch = false\nbackend = \"none\"\n[telemetry.profiling]\ncpu_time = true\n");
+    let t = f.start();
+    let d = t.dispatch().expect("own subscriber").clone();
+    tracing::dispatcher::with_default(&d, || {
+        for _ in 0..2 {
+            tracing::info_span!("turn", agent.name = "solo").in_scope(|| spin(300_000));
+        }
+        tracing::info_span!("plain").in_scope(|| spin(1000));
+    });
+    let s = t.refresh_status();
+    let p = s.profiling.as_ref().expect("profiling in status");
+    let solo = p
+        .top
+        .iter()
+        .find(|r| r.field == "agent.name" && r.value == "solo")
+        .unwrap_or_else(|| panic!("no agent.name=solo in {:?}", p.top));
+    assert_eq!(solo.spans, 2, "{solo:?}");
+    assert!(solo.cpu_micros > 0, "{solo:?}");
+    assert_eq!(p.top.len(), 1, "{:?}", p.top);
+}

@@ -1,7 +1,10 @@
 //! Spans that only other signals see: at `backend = "none"` no sink records spans, yet metrics (and the signals
 //! after it) measure every span the config's filter admits. Such a span gets a [`HookSpan`] instead of a
 //! [`super::SpanState`]: its start, the fields some hook reads ([`super::field_pick`]) and its error mark, and at
-//! its close the generation's hooks hear of it, unsampled, with no ids.
+//! its close the generation's hooks hear of it, unsampled, with no ids. While some generation meters spans
+//! (profiling's `alloc`, `cpu_time`, Pyroscope labels), a hook span carries meters too, read by the current
+//! generation's meter: its figures are summed per `agent.name` / `session.id`, and its CPU samples are labeled
+//! with its name (no span id: it has none).
 //!
 //! It is no link of any trace: propagation never reads it, so a service at `none` still forwards its callers'
 //! context unchanged (the carrier spans' `Forwarded`), and nothing downstream names a span that was never
@@ -19,6 +22,9 @@ use crate::sinks::record::SpanIds;
 use crate::traces::field_pick::{PickUnion, Picked, PickedFields};
 use crate::traces::generation::Generation;
 use crate::traces::hooks::ClosedSpan;
+#[cfg(feature = "profiling")]
+use crate::traces::hooks::SpanMeters;
+use crate::traces::live::Live;
 
 /// Stored in the extensions of a span only other signals' hooks see. It holds no generation: at its close the
 /// current generation's hooks hear of it (the signals' stores outlive every generation, so a span that began
@@ -33,15 +39,19 @@ pub(crate) struct HookSpan {
     fields: PickedFields,
     /// An ERROR event happened inside it.
     error_event: bool,
+    /// Its meters, when some generation metered spans as it began (boxed: only then is it paid for).
+    #[cfg(feature = "profiling")]
+    meters: Option<Box<SpanMeters>>,
 }
 
 impl HookSpan {
-    /// Puts a hook span in `span`'s extensions, keeping the fields of `attrs` that `pick` wants (the caller has
-    /// made sure some hook sees the span).
-    pub(crate) fn begin<'a, S>(pick: &PickUnion, attrs: &Attributes<'_>, span: &SpanRef<'a, S>)
+    /// Puts a hook span in `span`'s extensions, keeping the fields of `attrs` that the hooks read (the caller
+    /// has made sure some hook sees the span).
+    pub(crate) fn begin<'a, S>(live: &Live, attrs: &Attributes<'_>, span: &SpanRef<'a, S>)
     where
         S: Subscriber + for<'b> LookupSpan<'b>,
     {
+        let pick = live.hook_fields();
         let reads_fields = pick.wants_any(attrs.metadata().fields());
         let mut fields = PickedFields::new();
         if reads_fields {
@@ -55,6 +65,8 @@ impl HookSpan {
             reads_fields,
             fields,
             error_event: false,
+            #[cfg(feature = "profiling")]
+            meters: live.meters_spans().then(Box::default),
         });
     }
 
@@ -65,6 +77,21 @@ impl HookSpan {
                 pick,
                 fields: &mut self.fields,
             });
+        }
+    }
+
+    /// The span `name` was entered (`true`) or exited: `current`'s meter reads this thread's meters, when the
+    /// span carries meters and `current` meters spans. A generation swapped in between its enter and its exit
+    /// reads the same thread counters; one that meters nothing leaves the entered period uncounted.
+    #[cfg(feature = "profiling")]
+    pub(crate) fn meter(&mut self, name: &'static str, current: &Generation, enter: bool) {
+        let (Some(meters), Some(meter)) = (&mut self.meters, &current.meter) else {
+            return;
+        };
+        if enter {
+            meters.enter(&**meter, name, &crate::sinks::record::SpanIds::default());
+        } else {
+            meters.exit(&**meter);
         }
     }
 
@@ -82,9 +109,8 @@ impl HookSpan {
             sampled: false,
             error: self.error_event || self.fields.iter().any(marks_error),
             fields: &self.fields,
-            // Not metered (no CPU time, allocations or profile labels) at `backend = "none"` yet.
             #[cfg(feature = "profiling")]
-            meters: None,
+            meters: self.meters.as_deref().map(|m| &m.sums),
         };
         // No trace to keep: these spans belong to none.
         for (_, hook) in &current.hooks {

@@ -53,6 +53,26 @@ where
     }
 }
 
+#[cfg(feature = "profiling")]
+impl<S> Recorder<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    /// Span `id` was entered (`true`) or exited: the meter of its generation (a recorded span's) or of the
+    /// current one (a hook span's) reads this thread's meters and labels its CPU samples.
+    #[inline(never)]
+    fn meter(&self, id: &Id, ctx: &Context<'_, S>, enter: bool) {
+        let Some(span) = ctx.span(id) else { return };
+        let name = span.metadata().name();
+        let mut ext = span.extensions_mut();
+        if let Some(state) = ext.get_mut::<SpanState>() {
+            state.meter(name, enter);
+        } else if let Some(hook_span) = ext.get_mut::<HookSpan>() {
+            hook_span.meter(name, &self.live.current(), enter);
+        }
+    }
+}
+
 impl<S> Layer<S> for Recorder<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + 'static,
@@ -111,7 +131,7 @@ where
         if hooks_only && self.live.hooks_see_all() {
             // And they see whatever was admitted: no generation to load either.
             if let Some(span) = ctx.span(id) {
-                HookSpan::begin(self.live.hook_fields(), attrs, &span);
+                HookSpan::begin(&self.live, attrs, &span);
             }
             return;
         }
@@ -121,7 +141,7 @@ where
                 if current.hooks_see(attrs.metadata(), ctx.clone())
                     && let Some(span) = ctx.span(id)
                 {
-                    HookSpan::begin(self.live.hook_fields(), attrs, &span);
+                    HookSpan::begin(&self.live, attrs, &span);
                 }
                 return;
             }
@@ -179,14 +199,14 @@ where
         }
         #[cfg(feature = "profiling")]
         if self.live.meters_spans() {
-            state::meter(id, &ctx, true);
+            self.meter(id, &ctx, true);
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
         #[cfg(feature = "profiling")]
         if self.live.meters_spans() {
-            state::meter(id, &ctx, false);
+            self.meter(id, &ctx, false);
         }
         if let Some(g) = self.span_tracking_generation(id, &ctx)
             && let Some(f) = g.span_filter()

@@ -320,33 +320,19 @@ where
     })
 }
 
-/// Span `id` was entered (`true`) or exited: its generation's meter reads this thread's meters and labels the
-/// thread's CPU samples, when it has one.
 #[cfg(feature = "profiling")]
-#[inline(never)]
-pub(crate) fn meter<S>(id: &tracing_core::span::Id, ctx: &Context<'_, S>, enter: bool)
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    let Some(span) = ctx.span(id) else { return };
-    let name = span.metadata().name();
-    let mut ext = span.extensions_mut();
-    let Some(state) = ext.get_mut::<SpanState>() else {
-        return;
-    };
-    let SpanState {
-        generation,
-        meters,
-        ids,
-        ..
-    } = state;
-    let Some(meter) = &generation.meter else {
-        return;
-    };
-    if enter {
-        meters.enter(&**meter, name, ids);
-    } else {
-        meters.exit(&**meter);
+impl SpanState {
+    /// The span `name` was entered (`true`) or exited: its generation's meter reads this thread's meters and
+    /// labels the thread's CPU samples, when it has one.
+    pub(crate) fn meter(&mut self, name: &'static str, enter: bool) {
+        let Some(meter) = &self.generation.meter else {
+            return;
+        };
+        if enter {
+            self.meters.enter(&**meter, name, &self.ids);
+        } else {
+            self.meters.exit(&**meter);
+        }
     }
 }
 
