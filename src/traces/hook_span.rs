@@ -30,7 +30,7 @@ use crate::traces::live::Live;
 /// current generation's hooks hear of it (the signals' stores outlive every generation, so a span that began
 /// before a reload is counted by the same store; one that closes after its signal was turned off is not).
 /// Holding none saves a reference count taken and released per span.
-/// It is small (about 70 bytes: one field inline) because the Registry boxes it for every span.
+/// It is small (at most 80 bytes: one field inline, meters boxed) because the Registry boxes it for every span.
 pub(crate) struct HookSpan {
     /// Its start, in [`clock::ticks`].
     start: u64,
@@ -89,15 +89,10 @@ impl HookSpan {
             return;
         };
         if enter {
-            meters.enter(&**meter, name, &crate::sinks::record::SpanIds::default());
+            meters.enter(&**meter, name, &SpanIds::default());
         } else {
             meters.exit(&**meter);
         }
-    }
-
-    /// True when some hook reads one of its callsite's fields (else [`Self::record`] does nothing).
-    pub(crate) fn reads_fields(&self) -> bool {
-        self.reads_fields
     }
 
     /// Tells the hooks of `current` (the current generation) that it closed.

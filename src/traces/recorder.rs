@@ -172,9 +172,7 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         let Some(state) = ext.get_mut::<SpanState>() else {
-            if let Some(hook_span) = ext.get_mut::<HookSpan>()
-                && hook_span.reads_fields()
-            {
+            if let Some(hook_span) = ext.get_mut::<HookSpan>() {
                 hook_span.record(values, self.live.hook_fields());
             }
             return;
