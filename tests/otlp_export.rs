@@ -124,3 +124,53 @@ fn resource_and_timeout_change_live() {
     assert_eq!(find("v2.span")["resource"]["team"], "agents");
     assert!(find("v1.span")["resource"].get("team").is_none());
 }
+
+/// A field recorded again replaces its value, as an OpenTelemetry attribute set again does: each sink gets the
+/// key once, with the last value (not one entry per `record`, which also grew the span's memory per call).
+#[test]
+fn a_field_recorded_again_reaches_every_sink_once_with_its_last_value() {
+    let rx = Receiver::start();
+    let body = format!(
+        "watch = false\nbackend = [\"local\", \"otlp\"]\n[telemetry.otlp]\nprotocol = \"grpc\"\nendpoint = \"{}\"\n",
+        rx.grpc_endpoint()
+    );
+    let f = Fixture::new(&body);
+    let t = f.start();
+    with_default(t.dispatch().expect("own subscriber"), || {
+        let span = tracing::info_span!("looping", progress = tracing::field::Empty, stage = "start");
+        for i in 0..100u64 {
+            span.record("progress", i);
+        }
+        span.record("stage", "done");
+        span.in_scope(|| {});
+    });
+    drop(t);
+    let spans = rx.wait_spans(1);
+    let looping = spans.iter().find(|s| s["name"] == "looping").expect("the span");
+    let keys: Vec<&str> = looping["attribute_keys"]
+        .as_array()
+        .expect("the keys sent")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for key in ["progress", "stage"] {
+        assert_eq!(keys.iter().filter(|k| **k == key).count(), 1, "{key} in {keys:?}");
+    }
+    assert_eq!(looping["attributes"]["progress"], 99);
+    assert_eq!(looping["attributes"]["stage"], "done");
+
+    let files = common::trace_files(&f.traces);
+    let chrome: Vec<&Value> = files
+        .iter()
+        .flat_map(|(_, events)| common::spans(events))
+        .filter(|s| s["name"] == "looping")
+        .collect();
+    assert_eq!(chrome.len(), 1, "{chrome:?}");
+    assert_eq!(chrome[0]["args"]["progress"], 99);
+    assert_eq!(chrome[0]["args"]["stage"], "done");
+    let raw: String = files
+        .iter()
+        .map(|(path, _)| std::fs::read_to_string(path).expect("trace file"))
+        .collect();
+    assert_eq!(raw.matches("\"progress\":").count(), 1, "{raw}");
+}

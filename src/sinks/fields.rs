@@ -1,5 +1,5 @@
-//! The fields of spans and events: their values ([`FieldValue`], [`Fields`]), the visitor that collects them
-//! ([`Collect`]), and their JSON.
+//! The fields of spans and events: their values ([`FieldValue`], [`Fields`]), the visitors that collect them
+//! ([`Collect`] at creation, [`Update`] after), and their JSON.
 
 use tracing_core::field::{Field, Visit};
 
@@ -19,42 +19,73 @@ pub(crate) enum FieldValue {
 /// its writer thread would have to free (cross-thread frees contend on the allocator's arena lock).
 pub(crate) type Fields = smallvec::SmallVec<[(&'static str, FieldValue); 4]>;
 
-/// Appends every visited field (to [`Fields`], or to another inline size of the same vector).
+/// Appends every visited field (to [`Fields`], or to another inline size of the same vector): what a span's or
+/// an event's fields are at its creation, each field once.
 pub(crate) struct Collect<'a, A = [(&'static str, FieldValue); 4]>(pub(crate) &'a mut smallvec::SmallVec<A>)
 where
     A: smallvec::Array<Item = (&'static str, FieldValue)>;
 
 impl<A: smallvec::Array<Item = (&'static str, FieldValue)>> Collect<'_, A> {
-    fn push(&mut self, field: &Field, value: FieldValue) {
+    #[inline]
+    fn put(&mut self, field: &Field, value: FieldValue) {
         self.0.push((field.name(), value));
     }
 }
 
-impl<A: smallvec::Array<Item = (&'static str, FieldValue)>> Visit for Collect<'_, A> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.push(field, FieldValue::F64(value));
-    }
+/// Sets every visited field: a field recorded again (`Span::record`) replaces its value, as an OpenTelemetry
+/// attribute set again does. A span that records one field in a loop holds one value, not a growing list, and
+/// every sink gets each key once. For what a span records after its creation; [`Collect`] is for its creation,
+/// where each field comes once and no search is needed.
+pub(crate) struct Update<'a, A = [(&'static str, FieldValue); 4]>(pub(crate) &'a mut smallvec::SmallVec<A>)
+where
+    A: smallvec::Array<Item = (&'static str, FieldValue)>;
 
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field, FieldValue::I64(value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.push(field, FieldValue::U64(value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, FieldValue::Bool(value));
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.push(field, FieldValue::Str(value.into()));
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.push(field, FieldValue::Str(compact_str::format_compact!("{value:?}")));
+impl<A: smallvec::Array<Item = (&'static str, FieldValue)>> Update<'_, A> {
+    fn put(&mut self, field: &Field, value: FieldValue) {
+        let name = field.name();
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, slot)) => *slot = value,
+            None => self.0.push((name, value)),
+        }
     }
 }
+
+/// The `record_*` methods of a visitor that stores each value by its own `put`.
+macro_rules! visit_by_put {
+    ($visitor:ident) => {
+        impl<A: smallvec::Array<Item = (&'static str, FieldValue)>> Visit for $visitor<'_, A> {
+            fn record_f64(&mut self, field: &Field, value: f64) {
+                self.put(field, FieldValue::F64(value));
+            }
+
+            fn record_i64(&mut self, field: &Field, value: i64) {
+                self.put(field, FieldValue::I64(value));
+            }
+
+            fn record_u64(&mut self, field: &Field, value: u64) {
+                self.put(field, FieldValue::U64(value));
+            }
+
+            fn record_bool(&mut self, field: &Field, value: bool) {
+                self.put(field, FieldValue::Bool(value));
+            }
+
+            fn record_str(&mut self, field: &Field, value: &str) {
+                self.put(field, FieldValue::Str(value.into()));
+            }
+
+            fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+                self.put(
+                    field,
+                    FieldValue::Str(compact_str::format_compact!("{value:?}")),
+                );
+            }
+        }
+    };
+}
+
+visit_by_put!(Collect);
+visit_by_put!(Update);
 
 /// The field that names a span for the sinks in place of its callsite's name (tracing-opentelemetry's
 /// convention): livetel's own server and consumer spans set it (`GET /users/{id}`), and any span may.

@@ -17,7 +17,7 @@ use smallvec::SmallVec;
 use tracing_core::field::{Field, FieldSet, Visit};
 
 use super::hooks::{FieldsRead, Hooks};
-use crate::sinks::fields::Collect;
+use crate::sinks::fields::Update;
 use crate::sinks::record::FieldValue;
 
 /// The fields that mark a span in error ([`crate::sinks::fields::marks_error`]): picked whenever a hook reads
@@ -117,7 +117,7 @@ impl PickUnion {
     }
 }
 
-/// Collects into `fields` the fields `pick` wants.
+/// Sets in `fields` the fields `pick` wants (one recorded again replaces its value).
 pub(crate) struct Picked<'a> {
     pub(crate) pick: &'a PickUnion,
     pub(crate) fields: &'a mut PickedFields,
@@ -126,37 +126,37 @@ pub(crate) struct Picked<'a> {
 impl Visit for Picked<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         if self.pick.wants(field.name()) {
-            Collect(self.fields).record_f64(field, value);
+            Update(self.fields).record_f64(field, value);
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         if self.pick.wants(field.name()) {
-            Collect(self.fields).record_i64(field, value);
+            Update(self.fields).record_i64(field, value);
         }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         if self.pick.wants(field.name()) {
-            Collect(self.fields).record_u64(field, value);
+            Update(self.fields).record_u64(field, value);
         }
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         if self.pick.wants(field.name()) {
-            Collect(self.fields).record_bool(field, value);
+            Update(self.fields).record_bool(field, value);
         }
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
         if self.pick.wants(field.name()) {
-            Collect(self.fields).record_str(field, value);
+            Update(self.fields).record_str(field, value);
         }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         if self.pick.wants(field.name()) {
-            Collect(self.fields).record_debug(field, value);
+            Update(self.fields).record_debug(field, value);
         }
     }
 }

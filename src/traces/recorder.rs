@@ -15,7 +15,7 @@ use super::state::{self, SpanState};
 use super::{gate, logs};
 use crate::console::layer::ConsoleSlot;
 use crate::sinks::Takes;
-use crate::sinks::fields::Collect;
+use crate::sinks::fields::{Collect, Update};
 use crate::sinks::record::{Fields, Record};
 use crate::traces::generation::Generation;
 use crate::traces::live::{Live, Placement};
@@ -181,7 +181,7 @@ where
             <EnvFilter as Layer<S>>::on_record(f, id, values, ctx.clone());
         }
         if state.sampled || state.tail.is_some() || state.generation.hooks_read_fields {
-            values.record(&mut Collect(&mut state.fields));
+            values.record(&mut Update(&mut state.fields));
         }
     }
 

@@ -158,6 +158,8 @@ class Sink:
                 "start": s.start_time_unix_nano,
                 "end": s.end_time_unix_nano,
                 "attributes": attrs(s.attributes),
+                # In the order sent, repeats kept: `attributes` above would hide a key sent twice.
+                "attribute_keys": [kv.key for kv in s.attributes],
                 "events": [{"name": e.name, "attributes": attrs(e.attributes)} for e in s.events],
                 "resource": resource,
                 "scope": scope,
