@@ -52,6 +52,8 @@ pub(crate) struct Counters {
     pub(crate) logs_dropped: Padded,
     /// Spans of traces a tail-sampling bound dropped whole.
     pub(crate) dropped_by_bound: Padded,
+    /// Events a span could not hold for the sinks that carry events with their span (`MAX_SPAN_EVENTS`).
+    pub(crate) span_events_dropped: Padded,
     /// Per-trace sampling outcomes and the tail buffer's gauges.
     pub(crate) traces: TraceCounters,
     /// Reload attempts by outcome since start-up (as status `reloads`), for `/metrics`.
@@ -300,6 +302,7 @@ impl Counters {
             dropped,
             sampled_out,
             dropped_by_bound,
+            events_dropped: self.span_events_dropped.get(),
         }
     }
 
@@ -332,6 +335,10 @@ pub struct SpanCounts {
     pub sampled_out: u64,
     /// Spans of traces a tail-sampling bound dropped whole.
     pub dropped_by_bound: u64,
+    /// Events not held with their span for a backend that carries them with it (OTLP span events): a span holds
+    /// at most 128, OpenTelemetry's default limit; the span says how many more it had (`dropped_events_count`).
+    /// Not spans: not part of [`SpanCounts::in_flight`].
+    pub events_dropped: u64,
 }
 
 impl SpanCounts {

@@ -174,3 +174,28 @@ fn a_field_recorded_again_reaches_every_sink_once_with_its_last_value() {
         .collect();
     assert_eq!(raw.matches("\"progress\":").count(), 1, "{raw}");
 }
+
+/// A span holds at most 128 events for OTLP, OpenTelemetry's default limit: the rest are counted, in the span
+/// (`dropped_events_count`) and in status, so a long-lived span that logs in a loop stays bounded.
+#[test]
+fn a_span_holds_at_most_128_events_and_counts_the_rest() {
+    let rx = Receiver::start();
+    let f = Fixture::new(&otlp_body("grpc", &rx.grpc_endpoint()));
+    let t = f.start();
+    with_default(t.dispatch().expect("own subscriber"), || {
+        tracing::info_span!("chatty").in_scope(|| {
+            for i in 0..200u64 {
+                tracing::info!(i, "step");
+            }
+        });
+    });
+    let dropped = t.refresh_status().counters.events_dropped;
+    drop(t);
+    let spans = rx.wait_spans(1);
+    let chatty = spans.iter().find(|s| s["name"] == "chatty").expect("the span");
+    let events = chatty["events"].as_array().expect("events");
+    assert_eq!(events.len(), 128);
+    assert_eq!(events[127]["attributes"]["i"], 127, "the first 128 are kept");
+    assert_eq!(chatty["dropped_events_count"], 72, "{chatty}");
+    assert_eq!(dropped, 72);
+}

@@ -87,6 +87,12 @@ pub(crate) fn counters(c: &Counters) -> Vec<Own> {
             spans.dropped_by_bound,
         ),
         one(
+            "livetel.span_events.dropped",
+            "{event}",
+            "Span events not held with their span (at most 128 a span)",
+            spans.events_dropped,
+        ),
+        one(
             "livetel.log_records.made",
             "{record}",
             "Log records handed to a backend",

@@ -37,6 +37,50 @@ impl EventRecord {
     }
 }
 
+/// At most this many events are held with a span for the sinks that carry them with it (OTLP): OpenTelemetry's
+/// default span event limit (`OTEL_SPAN_EVENT_COUNT_LIMIT`). A long-lived span that logs in a loop would otherwise
+/// hold every event until it ends.
+pub(crate) const MAX_SPAN_EVENTS: usize = 128;
+
+/// The events a span holds: the first [`MAX_SPAN_EVENTS`], and how many more it did not keep (OTLP's
+/// `dropped_events_count`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SpanEvents {
+    kept: Vec<EventRecord>,
+    dropped: u32,
+}
+
+impl SpanEvents {
+    /// Keeps `event()` while there is room; otherwise counts it, without making it. True when kept.
+    pub(crate) fn push_with(&mut self, event: impl FnOnce() -> EventRecord) -> bool {
+        if self.kept.len() < MAX_SPAN_EVENTS {
+            self.kept.push(event());
+            true
+        } else {
+            self.dropped = self.dropped.saturating_add(1);
+            false
+        }
+    }
+
+    /// Events not kept.
+    pub(crate) fn dropped(&self) -> u32 {
+        self.dropped
+    }
+
+    /// Bytes of the kept list's buffer (without what the events point to).
+    pub(crate) fn buffer_bytes(&self) -> usize {
+        self.kept.capacity() * std::mem::size_of::<EventRecord>()
+    }
+}
+
+impl std::ops::Deref for SpanEvents {
+    type Target = [EventRecord];
+
+    fn deref(&self) -> &[EventRecord] {
+        &self.kept
+    }
+}
+
 /// What a writer needs to emit one trace event. Allocates only for recorded fields and span events. Cloned only
 /// to fan out to a second sink.
 #[derive(Debug, Clone)]
@@ -52,7 +96,7 @@ pub(crate) struct Record {
     pub(crate) tid: u64,
     pub(crate) fields: Fields,
     pub(crate) ids: SpanIds,
-    pub(crate) events: Vec<EventRecord>,
+    pub(crate) events: SpanEvents,
     /// What profiling measured while the span was entered; written after its fields.
     #[cfg(feature = "profiling")]
     pub(crate) costs: Costs,
@@ -111,7 +155,7 @@ impl Record {
             tid: crate::clock::tid(),
             fields,
             ids: SpanIds::default(),
-            events: Vec::new(),
+            events: SpanEvents::default(),
             #[cfg(feature = "profiling")]
             costs: Costs::default(),
         }

@@ -11,7 +11,7 @@ use crate::clock;
 use crate::sinks::Takes;
 use crate::sinks::fields::Collect;
 use crate::sinks::fields::marks_error;
-use crate::sinks::record::{EventRecord, Fields, Record, SpanIds};
+use crate::sinks::record::{EventRecord, Fields, Record, SpanEvents, SpanIds};
 use crate::traces::codec::{Forwarded, Remote, is_carrier};
 use crate::traces::generation::Generation;
 use crate::traces::hooks::{ClosedSpan, Verdict};
@@ -29,7 +29,7 @@ pub(crate) struct SpanState {
     start_ns: u64,
     tid: u64,
     pub(crate) fields: Fields,
-    pub(crate) events: Vec<EventRecord>,
+    pub(crate) events: SpanEvents,
     /// Its trace, held until the local root decides, when the head dropped it and tail sampling is on.
     pub(crate) tail: Option<Arc<TailTrace>>,
     /// The first span of its trace in this process: the one whose end decides at the tail.
@@ -143,7 +143,7 @@ impl SpanState {
             start_ns,
             tid: clock::tid(),
             fields,
-            events: Vec::new(),
+            events: SpanEvents::default(),
             tail,
             local_root,
             random,
@@ -358,9 +358,16 @@ fn hold_event(state: &mut SpanState, event: &Event<'_>) -> bool {
     // Only for sinks that carry events with their span (OTLP); the others have every event as a log record
     // already, and a long-held root must not grow with events nobody will write.
     if state.generation.sinks.takes(Takes::SPAN_EVENTS) {
-        state.events.push(EventRecord::of(event));
+        attach(state, event);
     }
     true
+}
+
+/// Holds `event` with its span, or counts it dropped when the span holds as many as it may.
+fn attach(state: &mut SpanState, event: &Event<'_>) {
+    if !state.events.push_with(|| EventRecord::of(event)) {
+        state.generation.counters.span_events_dropped.add(1);
+    }
 }
 
 /// Where an event goes.
@@ -411,7 +418,7 @@ where
         };
     }
     if state.generation.sinks.takes(Takes::SPAN_EVENTS) {
-        state.events.push(EventRecord::of(event));
+        attach(state, event);
         return EventTarget::Attached;
     }
     EventTarget::Instant(state.generation.clone())

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::clock;
 use crate::counters::Counters;
 use crate::sinks::fields::marks_error;
-use crate::sinks::record::{EventRecord, FieldValue, Fields, Record};
+use crate::sinks::record::{FieldValue, Fields, Record};
 use crate::traces::generation::Generation;
 use crate::traces::sampler::TailPolicy;
 
@@ -237,8 +237,8 @@ fn record_bytes(record: &Record) -> u64 {
                 })
                 .sum::<usize>()
     };
-    let events = record.events.capacity() * std::mem::size_of::<EventRecord>()
-        + record.events.iter().map(|e| fields(&e.fields)).sum::<usize>();
+    let events =
+        record.events.buffer_bytes() + record.events.iter().map(|e| fields(&e.fields)).sum::<usize>();
     (std::mem::size_of::<(Arc<Generation>, Record)>() + fields(&record.fields) + events) as u64
 }
 

@@ -161,6 +161,7 @@ class Sink:
                 # In the order sent, repeats kept: `attributes` above would hide a key sent twice.
                 "attribute_keys": [kv.key for kv in s.attributes],
                 "events": [{"name": e.name, "attributes": attrs(e.attributes)} for e in s.events],
+                "dropped_events_count": s.dropped_events_count,
                 "resource": resource,
                 "scope": scope,
                 "headers": headers,

@@ -71,6 +71,7 @@ pub(super) fn span_data(r: &Record, scope: &InstrumentationScope) -> SpanData {
         .collect();
     let mut span_events = SpanEvents::default();
     span_events.events = events;
+    span_events.dropped_count = r.events.dropped();
     SpanData {
         span_context: context,
         parent_span_id: if r.ids.parent_span_id == 0 {
