@@ -1,7 +1,7 @@
 //! Monotonic timestamps and small per-thread ids for trace records.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -70,14 +70,44 @@ pub(crate) fn ticks_between(start: u64, end: u64) -> u64 {
 
 static NEXT_TID: AtomicU64 = AtomicU64::new(1);
 
+/// How many names of threads that have exited are kept: a writer may still name a thread whose records were
+/// queued before it exited. Older ones are forgotten (their records then name the thread `thread-{tid}`), so a
+/// service whose threads come and go (a blocking pool, a thread per job) holds a bounded table.
+const EXITED_NAMES: usize = 1024;
+
 /// Names of threads by tid, filled once per thread, read by trace writers for metadata.
-fn names() -> &'static Mutex<HashMap<u64, String>> {
-    static NAMES: OnceLock<Mutex<HashMap<u64, String>>> = OnceLock::new();
+#[derive(Default)]
+struct Names {
+    by_tid: HashMap<u64, String>,
+    /// Threads that have exited, oldest first.
+    exited: VecDeque<u64>,
+}
+
+fn names() -> &'static Mutex<Names> {
+    static NAMES: OnceLock<Mutex<Names>> = OnceLock::new();
     NAMES.get_or_init(Default::default)
+}
+
+/// Marks its thread's name as exited when the thread ends (a thread-local's destructor).
+struct Exits(u64);
+
+impl Drop for Exits {
+    fn drop(&mut self) {
+        if let Ok(mut names) = names().lock() {
+            names.exited.push_back(self.0);
+            while names.exited.len() > EXITED_NAMES {
+                if let Some(old) = names.exited.pop_front() {
+                    names.by_tid.remove(&old);
+                }
+            }
+        }
+    }
 }
 
 thread_local! {
     static TID: Cell<u64> = const { Cell::new(0) };
+    /// Set once, when the thread first traces; dropped when it exits.
+    static EXITS: std::cell::OnceCell<Exits> = const { std::cell::OnceCell::new() };
 }
 
 /// A small id for the calling thread, stable for its life (Chrome traces want small integers).
@@ -100,13 +130,53 @@ fn register_thread() -> u64 {
     let name = std::thread::current()
         .name()
         .map_or_else(|| format!("thread-{id}"), str::to_owned);
-    if let Ok(mut map) = names().lock() {
-        map.insert(id, name);
+    if let Ok(mut names) = names().lock() {
+        names.by_tid.insert(id, name);
     }
+    // During the thread's own teardown this thread-local may be gone: its name then simply stays.
+    let _ = EXITS.try_with(|e| {
+        e.get_or_init(|| Exits(id));
+    });
     id
 }
 
 /// The name of thread `tid`, as it was when the thread first traced.
 pub(crate) fn thread_name(tid: u64) -> Option<String> {
-    names().lock().ok()?.get(&tid).cloned()
+    names().lock().ok()?.by_tid.get(&tid).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Threads that come and go leave at most `EXITED_NAMES` names behind; a live thread keeps its name.
+    #[test]
+    fn names_of_exited_threads_are_bounded_and_a_live_thread_keeps_its_own() {
+        let (tx, rx) = std::sync::mpsc::channel::<u64>();
+        let (hold, release) = std::sync::mpsc::channel::<()>();
+        let live = std::thread::Builder::new()
+            .name("live.one".into())
+            .spawn(move || {
+                let _ = tx.send(tid());
+                let _ = release.recv();
+            })
+            .expect("spawn");
+        let live_tid = rx.recv().expect("its tid");
+        for _ in 0..(EXITED_NAMES + 500) / 100 {
+            let batch: Vec<_> = (0..100).map(|_| std::thread::spawn(tid)).collect();
+            for t in batch {
+                t.join().expect("join");
+            }
+        }
+        let held = names()
+            .lock()
+            .map(|n| (n.by_tid.len(), n.exited.len()))
+            .expect("names");
+        // Live threads: this test's, `live.one`, and whatever the test harness runs meanwhile.
+        assert!(held.1 <= EXITED_NAMES, "{held:?}");
+        assert!(held.0 <= EXITED_NAMES + 64, "{held:?}");
+        assert_eq!(thread_name(live_tid).as_deref(), Some("live.one"));
+        drop(hold);
+        live.join().expect("join");
+    }
 }
