@@ -188,12 +188,20 @@ impl OtlpProtocol {
 pub struct LocalConfig {
     /// Directory of the trace files; created when missing.
     pub trace_dir: PathBuf,
+    /// A trace file about to pass this many MiB is finished (valid JSON) and a new one begun in the same
+    /// directory; `0`: no limit. With `max_files`, what the backend keeps on disk is bounded.
+    pub max_file_mb: u64,
+    /// Files the backend keeps, the one it writes included: past it, the oldest file it wrote is deleted
+    /// (never a file it did not write). At least 1.
+    pub max_files: u32,
 }
 
 impl Default for LocalConfig {
     fn default() -> Self {
         LocalConfig {
             trace_dir: PathBuf::from(".local/traces"),
+            max_file_mb: 256,
+            max_files: 4,
         }
     }
 }

@@ -41,6 +41,18 @@ pub(crate) fn validate(cfg: &TelemetryConfig) -> Result<(), (&'static str, Confi
     if cfg.local.trace_dir.as_os_str().is_empty() {
         return invalid("local.trace_dir", "must not be empty".to_owned());
     }
+    if cfg.local.max_file_mb > 1 << 20 {
+        return invalid(
+            "local.max_file_mb",
+            format!("must be at most 1048576 (1 TiB), got {}", cfg.local.max_file_mb),
+        );
+    }
+    if !(1..=10_000).contains(&cfg.local.max_files) {
+        return invalid(
+            "local.max_files",
+            format!("must be 1..=10000, got {}", cfg.local.max_files),
+        );
+    }
     if let Some(ep) = &cfg.otlp.endpoint
         && let Err(why) = super::url::check_url(ep)
     {

@@ -18,6 +18,7 @@
 //! sink belongs to the current generation: with `[telemetry.logs] enabled = false`, or a logs filter narrower
 //! than the traces', the file has spans without (those) events — the config's choice, not a loss.
 
+mod files;
 mod writer;
 
 use std::path::PathBuf;
@@ -30,7 +31,8 @@ use super::{BuildError, Item, LogRecord, Record, Sink, SinkContext, SinkInput, S
 use crate::config::Backend;
 use crate::counters::Counters;
 use crate::status::{SinkState, SinkStatus};
-use writer::{SendTimeout, Writer, create_unique};
+use files::Files;
+use writer::{SendTimeout, Writer};
 
 /// Records a file's queue holds before new ones are dropped (and counted): about 3 MiB of queue.
 const QUEUE_CAPACITY: usize = 32 * 1024;
@@ -38,6 +40,8 @@ const QUEUE_CAPACITY: usize = 32 * 1024;
 /// What the control thread learns about a sink: its last error and its log figures.
 #[derive(Debug, Default)]
 struct WriterState {
+    /// The file being written (the next one after a rotation).
+    pub(crate) path: Mutex<PathBuf>,
     pub(crate) last_error: Mutex<Option<String>>,
     pub(crate) logs_exported: AtomicU64,
     pub(crate) logs_dropped: AtomicU64,
@@ -58,7 +62,6 @@ pub(super) enum Msg {
 pub(crate) struct LocalSink {
     tx: SyncSender<Msg>,
     closed: AtomicBool,
-    path: PathBuf,
     state: Arc<WriterState>,
     done: Mutex<Option<Receiver<()>>>,
     shutdown_timeout: Duration,
@@ -69,6 +72,8 @@ struct LocalSettings {
     dir: PathBuf,
     session_id: String,
     service_name: String,
+    max_file_mb: u64,
+    max_files: u32,
 }
 
 impl LocalSettings {
@@ -77,6 +82,8 @@ impl LocalSettings {
             dir: input.config.local.trace_dir.clone(),
             session_id: input.session_id.to_owned(),
             service_name: input.config.service_name.clone(),
+            max_file_mb: input.config.local.max_file_mb,
+            max_files: input.config.local.max_files,
         }
     }
 }
@@ -115,13 +122,27 @@ impl LocalSink {
         counters: Arc<Counters>,
         on_error: Arc<dyn Fn() + Send + Sync>,
     ) -> std::io::Result<Self> {
-        std::fs::create_dir_all(&settings.dir)?;
-        let (file, path) = create_unique(&settings.dir, &settings.session_id)?;
+        let opened = Files::open(
+            &settings.dir,
+            &settings.session_id,
+            settings.max_file_mb,
+            settings.max_files,
+        )?;
         let (tx, rx) = mpsc::sync_channel(QUEUE_CAPACITY);
         let (done_tx, done_rx) = mpsc::channel();
-        let state = Arc::new(WriterState::default());
-        let mut writer = Writer::new(file, rx, counters, Arc::clone(&state), on_error);
-        writer.start(&settings.service_name)?;
+        let state = Arc::new(WriterState {
+            path: Mutex::new(opened.0.current().to_owned()),
+            ..WriterState::default()
+        });
+        let mut writer = Writer::new(
+            opened,
+            &settings.service_name,
+            rx,
+            counters,
+            Arc::clone(&state),
+            on_error,
+        );
+        writer.start()?;
         std::thread::Builder::new()
             .name("livetel-local".into())
             .spawn(move || {
@@ -132,7 +153,6 @@ impl LocalSink {
         Ok(LocalSink {
             tx,
             closed: AtomicBool::new(false),
-            path,
             state,
             done: Mutex::new(Some(done_rx)),
             shutdown_timeout: Duration::from_secs(5),
@@ -200,7 +220,7 @@ impl Sink for LocalSink {
             backend: Backend::Local.as_str(),
             generation,
             state: super::shown_state(self.is_closed(), state),
-            trace_file: Some(self.path.clone()),
+            trace_file: self.state.path.lock().ok().map(|p| p.clone()),
             error: self.last_error(),
             logs_exported: self.state.logs_exported.load(Ordering::Relaxed),
             logs_dropped: self.state.logs_dropped.load(Ordering::Relaxed),

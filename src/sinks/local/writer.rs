@@ -3,14 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant};
 
+use super::files::Files;
 use super::{Msg, WriterState};
 use crate::clock;
 use crate::config::Backend;
@@ -23,35 +23,15 @@ const POLL: Duration = Duration::from_millis(2);
 /// (a full disk) loses little; large enough for few syscalls (one per ~100-300 events).
 const BATCH_BYTES: usize = 32 * 1024;
 
-pub(super) fn create_unique(dir: &Path, session_id: &str) -> std::io::Result<(File, PathBuf)> {
-    let stamp = timestamp();
-    for n in 0u32.. {
-        let name = match n {
-            0 => format!("{session_id}_{stamp}.json"),
-            n => format!("{session_id}_{stamp}-{n}.json"),
-        };
-        let path = dir.join(name);
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(f) => return Ok((f, path)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 10_000 => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    unreachable!("the loop returns")
-}
-
-fn timestamp() -> String {
-    let fmt =
-        time::macros::format_description!("[year][month][day]T[hour][minute][second]_[subsecond digits:3]");
-    time::OffsetDateTime::now_utc()
-        .format(fmt)
-        .unwrap_or_else(|_| "0".to_owned())
-}
-
 pub(super) struct Writer {
     file: File,
     /// Offset of the closing `\n]`, where the next batch goes.
     pos: u64,
+    /// Where the current file's header ends.
+    header_len: u64,
+    /// The sink's files: the current one and those it keeps.
+    files: Files,
+    service_name: String,
     rx: Receiver<Msg>,
     counters: Arc<Counters>,
     state: Arc<WriterState>,
@@ -65,7 +45,8 @@ pub(super) struct Writer {
 
 impl Writer {
     pub(super) fn new(
-        file: File,
+        (files, file): (Files, File),
+        service_name: &str,
         rx: Receiver<Msg>,
         counters: Arc<Counters>,
         state: Arc<WriterState>,
@@ -75,6 +56,9 @@ impl Writer {
         Writer {
             file,
             pos: 0,
+            header_len: 0,
+            files,
+            service_name: service_name.to_owned(),
             rx,
             counters,
             state,
@@ -86,16 +70,45 @@ impl Writer {
         }
     }
 
-    /// Writes the opening bracket and the process name, leaving a valid (empty) trace.
-    pub(super) fn start(&mut self, service_name: &str) -> std::io::Result<()> {
-        let name = serde_json::to_string(service_name).unwrap_or_else(|_| "\"livetel\"".into());
-        let head = format!(
+    /// Writes the opening bracket, the process name and the names of the threads seen so far (a file after the
+    /// first), leaving a valid trace of no events.
+    pub(super) fn start(&mut self) -> std::io::Result<()> {
+        let name = serde_json::to_string(&self.service_name).unwrap_or_else(|_| "\"livetel\"".into());
+        let mut head = format!(
             "[\n{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{},\"tid\":0,\"args\":{{\"name\":{name}}}}}",
             self.pid
         );
+        for tid in &self.seen_tids {
+            self.push_thread_name(&mut head, *tid);
+        }
         self.file.write_all_at(format!("{head}\n]").as_bytes(), 0)?;
         self.pos = head.len() as u64;
+        self.header_len = self.pos;
         Ok(())
+    }
+
+    /// Finishes the current file (it is valid JSON already) and begins the next one; on failure the current file
+    /// goes on, and status says why.
+    fn rotate(&mut self) {
+        let failed = match self.files.next() {
+            Ok((file, deletion)) => {
+                self.file = file;
+                if let Ok(mut path) = self.state.path.lock() {
+                    self.files.current().clone_into(&mut path);
+                }
+                match self.start() {
+                    Ok(()) => deletion.map(|e| format!("deleting the oldest trace file failed: {e}")),
+                    Err(e) => Some(format!("starting the next trace file failed: {e}")),
+                }
+            }
+            Err(e) => Some(format!("creating the next trace file failed: {e}")),
+        };
+        if let Some(why) = failed {
+            if let Ok(mut last) = self.state.last_error.lock() {
+                *last = Some(why);
+            }
+            (self.on_error)();
+        }
     }
 
     /// Drains the queue, writes, sleeps while it is empty. It never blocks in `recv`: a blocked receiver makes
@@ -167,14 +180,21 @@ impl Writer {
     /// Appends the thread's name the first time the file sees the thread.
     fn name_thread(&mut self, tid: u64) {
         if self.seen_tids.insert(tid) {
-            let name = clock::thread_name(tid).unwrap_or_else(|| format!("thread-{tid}"));
-            let name = serde_json::to_string(&name).unwrap_or_default();
-            let _ = write!(
-                self.buf,
-                ",\n{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{},\"tid\":{},\"args\":{{\"name\":{name}}}}}",
-                self.pid, tid
-            );
+            let mut buf = std::mem::take(&mut self.buf);
+            self.push_thread_name(&mut buf, tid);
+            self.buf = buf;
         }
+    }
+
+    /// Appends the metadata event that names thread `tid`.
+    fn push_thread_name(&self, out: &mut String, tid: u64) {
+        let name = clock::thread_name(tid).unwrap_or_else(|| format!("thread-{tid}"));
+        let name = serde_json::to_string(&name).unwrap_or_default();
+        let _ = write!(
+            out,
+            ",\n{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{},\"tid\":{},\"args\":{{\"name\":{name}}}}}",
+            self.pid, tid
+        );
     }
 
     /// One trace event: complete (`"ph":"X"`) with a duration, else an instant (`"ph":"i"`, thread scope).
@@ -220,6 +240,9 @@ impl Writer {
 
     /// Writes the batch and a closing bracket in one call; on error, restores the file's last valid end.
     fn write_batch(&mut self, n: Batch) {
+        if self.files.full(self.pos, self.buf.len(), self.header_len) {
+            self.rotate();
+        }
         self.buf.push_str("\n]");
         let result = self.file.write_all_at(self.buf.as_bytes(), self.pos);
         let written = (self.buf.len() - 2) as u64;
