@@ -11,7 +11,7 @@ use crate::counters::Counters;
 use crate::sinks::SinkSet;
 use crate::traces::codec::Propagators;
 use crate::traces::field_pick::FieldPick;
-use crate::traces::hooks::Hooks;
+use crate::traces::hooks::{ClosedSpan, Hooks, Verdict};
 use crate::traces::sampler::Sampler;
 use crate::traces::sampler::TailPolicy;
 
@@ -98,8 +98,6 @@ pub(crate) struct Generation {
     unrecorded: Option<Directives>,
     /// `hook_filter` is its only filter (no console, no logs): whatever it admits, the hooks see.
     pub(crate) hooks_see_all: bool,
-    /// Some hook reads span fields (`hook_fields.any()`): every span keeps its fields, sampled or not.
-    pub(crate) hooks_read_fields: bool,
     /// The fields its hooks read: all a span only hooks see keeps ([`crate::traces::hook_span`]).
     pub(crate) hook_fields: FieldPick,
     /// The console's or the logs' directives differ from `filter`'s: what livetel admits (the union) is then
@@ -175,7 +173,6 @@ impl Generation {
             hooks_see_all,
             hook_filter,
             unrecorded: traces.unrecorded,
-            hooks_read_fields: hook_fields.any(),
             hook_fields,
             filters_differ,
             console_sees_all,
@@ -223,6 +220,22 @@ impl Generation {
             .chain(self.console.as_deref().map(|c| &c.filter))
             .chain(self.logs_filter.as_deref())
             .chain(self.hook_filter.as_deref())
+    }
+
+    /// True when some hook reads span fields: every span keeps its fields, sampled or not.
+    #[inline]
+    pub(crate) fn hooks_read_fields(&self) -> bool {
+        self.hook_fields.any()
+    }
+
+    /// Tells every hook that `span` closed; true when one asks to keep its trace.
+    #[inline]
+    pub(crate) fn tell_hooks(&self, span: &ClosedSpan<'_>) -> bool {
+        let mut keep = false;
+        for (_, hook) in &self.hooks {
+            keep |= hook.on_close(span) == Verdict::KeepTrace;
+        }
+        keep
     }
 
     /// True when the spans of `meta` are seen by other signals' hooks without being recorded (backend `none`).

@@ -85,13 +85,8 @@ impl HookSpan {
     /// reads the same thread counters; one that meters nothing leaves the entered period uncounted.
     #[cfg(feature = "profiling")]
     pub(crate) fn meter(&mut self, name: &'static str, current: &Generation, enter: bool) {
-        let (Some(meters), Some(meter)) = (&mut self.meters, &current.meter) else {
-            return;
-        };
-        if enter {
-            meters.enter(&**meter, name, &SpanIds::default());
-        } else {
-            meters.exit(&**meter);
+        if let (Some(meters), Some(meter)) = (&mut self.meters, &current.meter) {
+            meters.step(&**meter, name, &SpanIds::default(), enter);
         }
     }
 
@@ -108,9 +103,7 @@ impl HookSpan {
             meters: self.meters.as_deref().map(|m| &m.sums),
         };
         // No trace to keep: these spans belong to none.
-        for (_, hook) in &current.hooks {
-            let _ = hook.on_close(&closed);
-        }
+        let _ = current.tell_hooks(&closed);
     }
 }
 

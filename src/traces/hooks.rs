@@ -47,6 +47,16 @@ pub(crate) struct SpanMeters {
 
 #[cfg(feature = "profiling")]
 impl SpanMeters {
+    /// The span was entered (`true`: [`Self::enter`]) or exited ([`Self::exit`]).
+    #[inline]
+    pub(crate) fn step(&mut self, hook: &dyn SpanHook, name: &'static str, ids: &SpanIds, enter: bool) {
+        if enter {
+            self.enter(hook, name, ids);
+        } else {
+            self.exit(hook);
+        }
+    }
+
     /// The span was entered: label the thread, then read the meters, at the outermost enter. Call it last on
     /// enter.
     #[inline]

@@ -8,7 +8,7 @@ use tracing_core::span::{Attributes, Id, Record as SpanRecord};
 use tracing_core::{Dispatch, Event, LevelFilter, Metadata, Subscriber, subscriber::Interest};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{ExtensionsMut, LookupSpan};
 
 use super::hook_span::{self, HookSpan};
 use super::state::{self, SpanState};
@@ -70,6 +70,17 @@ where
         } else if let Some(hook_span) = ext.get_mut::<HookSpan>() {
             hook_span.meter(name, &self.live.current(), enter);
         }
+    }
+}
+
+impl<S> Recorder<S> {
+    /// Tells the current generation's hooks that the hook span in `ext` closed; false when it holds none.
+    fn finish_hook_span(&self, ext: &mut ExtensionsMut<'_>, meta: &'static Metadata<'static>) -> bool {
+        let Some(hook_span) = ext.get_mut::<HookSpan>() else {
+            return false;
+        };
+        hook_span.finish(meta, &self.live.current());
+        true
     }
 }
 
@@ -180,7 +191,7 @@ where
         if let Some(f) = state.generation.span_filter() {
             <EnvFilter as Layer<S>>::on_record(f, id, values, ctx.clone());
         }
-        if state.sampled || state.tail.is_some() || state.generation.hooks_read_fields {
+        if state.sampled || state.tail.is_some() || state.generation.hooks_read_fields() {
             values.record(&mut Update(&mut state.fields));
         }
     }
@@ -249,17 +260,12 @@ where
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
         let mut ext = span.extensions_mut();
-        // At `none` most spans are hook spans: one lookup of the extensions instead of two.
-        if self.live.hooks_only()
-            && let Some(hook_span) = ext.get_mut::<HookSpan>()
-        {
-            hook_span.finish(span.metadata(), &self.live.current());
+        // A span holds a state or a hook span. At `none` most are hook spans, looked for first: one lookup.
+        if self.live.hooks_only() && self.finish_hook_span(&mut ext, span.metadata()) {
             return;
         }
         let Some(state) = ext.get_mut::<SpanState>() else {
-            if let Some(hook_span) = ext.get_mut::<HookSpan>() {
-                hook_span.finish(span.metadata(), &self.live.current());
-            }
+            self.finish_hook_span(&mut ext, span.metadata());
             return;
         };
         if let Some(f) = state.generation.span_filter() {

@@ -14,7 +14,7 @@ use crate::sinks::fields::marks_error;
 use crate::sinks::record::{EventRecord, Fields, Record, SpanEvents, SpanIds};
 use crate::traces::codec::{Forwarded, Remote, is_carrier};
 use crate::traces::generation::Generation;
-use crate::traces::hooks::{ClosedSpan, Verdict};
+use crate::traces::hooks::ClosedSpan;
 use crate::traces::live::Live;
 use crate::traces::sampler;
 use crate::traces::tail::TailTrace;
@@ -125,7 +125,7 @@ impl SpanState {
         let is_root = parent_span_id == 0 && !parent_remote;
         let mut fields = Fields::new();
         // Other signals' hooks may read the fields of every span, sampled or not.
-        let keep_fields = sampled || is_root || tail.is_some() || generation.hooks_read_fields;
+        let keep_fields = sampled || is_root || tail.is_some() || generation.hooks_read_fields();
         if keep_fields && !attrs.fields().is_empty() {
             attrs.record(&mut Collect(&mut fields));
         }
@@ -196,7 +196,7 @@ impl SpanState {
                 .map(|policy| TailTrace::begin(policy, c, self.start_ns));
             if self.tail.is_none() {
                 c.sampled_out.add(copies);
-                if !self.generation.hooks_read_fields {
+                if !self.generation.hooks_read_fields() {
                     self.fields.clear();
                 }
             }
@@ -232,15 +232,12 @@ impl SpanState {
             ids: self.ids,
             sampled: self.sampled,
             error: self.error_event
-                || (self.generation.hooks_read_fields && self.fields.iter().any(marks_error)),
+                || (self.generation.hooks_read_fields() && self.fields.iter().any(marks_error)),
             fields: &self.fields,
             #[cfg(feature = "profiling")]
             meters: self.generation.meter.as_ref().map(|_| &self.meters.sums),
         };
-        let mut keep = false;
-        for (_, hook) in &self.generation.hooks {
-            keep |= hook.on_close(&span) == Verdict::KeepTrace;
-        }
+        let keep = self.generation.tell_hooks(&span);
         // A hook asked to keep the trace: the tail keeps it when its root closes (this span, maybe: its record
         // reaches the tail after this).
         if keep && let Some(tail) = &self.tail {
@@ -325,13 +322,8 @@ impl SpanState {
     /// The span `name` was entered (`true`) or exited: its generation's meter reads this thread's meters and
     /// labels the thread's CPU samples, when it has one.
     pub(crate) fn meter(&mut self, name: &'static str, enter: bool) {
-        let Some(meter) = &self.generation.meter else {
-            return;
-        };
-        if enter {
-            self.meters.enter(&**meter, name, &self.ids);
-        } else {
-            self.meters.exit(&**meter);
+        if let Some(meter) = &self.generation.meter {
+            self.meters.step(&**meter, name, &self.ids, enter);
         }
     }
 }
