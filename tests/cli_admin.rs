@@ -5,19 +5,14 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::{Fixture, wait_status};
 
 const TOKEN: &str = "cli-token";
 
 fn livetel(args: &[&str], token: Option<&str>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_livetel"));
-    command.args(args).env_remove("LIVETEL_ADMIN_TOKEN");
-    if let Some(token) = token {
-        command.env("LIVETEL_ADMIN_TOKEN", token);
-    }
-    command.output().expect("run livetel")
+    common::cli::livetel_with_token(args, token)
 }
 
 fn json(out: &Output) -> serde_json::Value {

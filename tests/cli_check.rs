@@ -3,15 +3,10 @@
 //! The `[telemetry]` examples of README.md and docs/ and `config/telemetry.toml` pass; the schema is JSON with every table.
 #![cfg(feature = "cli")]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn livetel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_livetel"))
-        .args(args)
-        .output()
-        .expect("run livetel")
-}
+use common::cli::livetel;
+use std::path::{Path, PathBuf};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -7,18 +7,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
+use common::cli::livetel;
 use common::{Fixture, trace_files};
 use serde_json::{Value, json};
 use tracing::dispatcher::with_default;
-
-fn livetel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_livetel"))
-        .args(args)
-        .output()
-        .expect("run livetel")
-}
 
 /// 100 `"work"` spans of 1..=100 µs, each busy for 90 % of it; 10 `"wait"` spans of 1 ms, busy 10 µs each (as
 /// `resource.cpu.micros`, livetel's profiling tier's CPU time while entered); one

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod callsite;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod prometheus;
 pub mod receiver;
 pub mod seed;
